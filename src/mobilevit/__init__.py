@@ -1,0 +1,8 @@
+"""mobilevit: the MobileViT vision transformer, end to end."""
+
+from .models import ImageClassifier, MobileViT, build_classifier
+from .zoo import get_model, list_models
+
+__version__ = "0.1.0"
+
+__all__ = ["ImageClassifier", "MobileViT", "build_classifier", "get_model", "list_models", "__version__"]

@@ -1,0 +1,93 @@
+"""Parameter and multiply-add counts, measured by running the model once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .models.mobilevit import Attention
+
+
+@dataclass(frozen=True)
+class Complexity:
+    """Counts for one input shape. ``macs`` is the total of the per-kind counts in ``breakdown``."""
+
+    params: int
+    macs: int
+    breakdown: dict[str, int]
+
+
+def _conv_macs(module: nn.Conv2d, inputs: tuple, output: torch.Tensor) -> int:
+    kernel_h, kernel_w = module.kernel_size
+    return output.numel() * (module.in_channels // module.groups) * kernel_h * kernel_w
+
+
+def _linear_macs(module: nn.Linear, inputs: tuple, output: torch.Tensor) -> int:
+    return output.numel() * module.in_features
+
+
+def _attention_macs(module: Attention, inputs: tuple, output: torch.Tensor) -> int:
+    batch, tokens, dim = inputs[0].shape
+    return 2 * batch * tokens * tokens * dim  # q @ k^T and attn @ v, all heads together
+
+
+def _batch_norm_ops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
+    return 2 * inputs[0].numel()  # normalise, then scale and shift
+
+
+def _layer_norm_ops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
+    return 5 * inputs[0].numel()  # mean, variance, normalise, scale, shift
+
+
+# Normalisation is counted per element as fvcore (and so the published figures) count it.
+_COUNTERS = {
+    nn.Conv2d: ("conv", _conv_macs),
+    nn.Linear: ("linear", _linear_macs),
+    Attention: ("attention", _attention_macs),
+    nn.BatchNorm2d: ("norm", _batch_norm_ops),
+    nn.LayerNorm: ("norm", _layer_norm_ops),
+}
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters (trainable or not)."""
+    return sum(param.numel() for param in model.parameters())
+
+
+@torch.no_grad()
+def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) -> Complexity:
+    """Count multiply-adds of one forward pass of a (1, C, height, width) input.
+
+    Convolutions, linear layers and the two attention matrix products count their
+    multiply-adds; BatchNorm counts 2 ops per element, LayerNorm 5 and the global average pool 1,
+    the fvcore convention behind the published figures.
+    """
+    breakdown = {"conv": 0, "linear": 0, "attention": 0, "norm": 0, "pool": 0}
+
+    def make_hook(kind: str, counter):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            breakdown[kind] += counter(module, inputs, output)
+        return hook
+
+    handles = [
+        module.register_forward_hook(make_hook(*_COUNTERS[type(module)]))
+        for module in model.modules() if type(module) in _COUNTERS
+    ]
+    backbone = getattr(model, "backbone", model)
+    if backbone is not model:  # the classifier pools the backbone's last output
+        handles.append(backbone.register_forward_hook(make_hook("pool", lambda m, i, out: out[-1].numel())))
+    was_training = model.training
+    try:
+        model.eval()
+        model(torch.zeros(1, getattr(backbone, "in_channels", 3), height, width, device=_device_of(model)))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return Complexity(count_parameters(model), sum(breakdown.values()), breakdown)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

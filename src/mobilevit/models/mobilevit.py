@@ -1,0 +1,408 @@
+"""The MobileViT v1 backbone (Mehta & Rastegari, arXiv 2110.02178).
+
+Module names follow the official mmpretrain checkpoints (``stem``, ``layers.i``, ``local_rep``,
+``global_rep``, ``conv_proj``, ``conv_fusion``, ``conv_1x1_exp``) so that they load strictly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NormLayer = Callable[[int], nn.Module]
+ActLayer = Callable[[], nn.Module]
+
+
+@dataclass(frozen=True)
+class MobileNetV2Stage:
+    """A stage of MobileNetV2 inverted residual blocks."""
+
+    out_channels: int
+    stride: int
+    num_blocks: int
+    expand_ratio: int
+
+
+@dataclass(frozen=True)
+class MobileViTStage:
+    """A strided inverted residual block followed by one MobileViT block."""
+
+    out_channels: int
+    stride: int
+    transformer_dim: int
+    ffn_dim: int
+    depth: int
+    expand_ratio: int
+
+
+Stage = Union[MobileNetV2Stage, MobileViTStage]
+
+ARCHS: dict[str, tuple[Stage, ...]] = {
+    "small": (
+        MobileNetV2Stage(out_channels=32, stride=1, num_blocks=1, expand_ratio=4),
+        MobileNetV2Stage(out_channels=64, stride=2, num_blocks=3, expand_ratio=4),
+        MobileViTStage(out_channels=96, stride=2, transformer_dim=144, ffn_dim=288, depth=2, expand_ratio=4),
+        MobileViTStage(out_channels=128, stride=2, transformer_dim=192, ffn_dim=384, depth=4, expand_ratio=4),
+        MobileViTStage(out_channels=160, stride=2, transformer_dim=240, ffn_dim=480, depth=3, expand_ratio=4),
+    ),
+    "x_small": (
+        MobileNetV2Stage(out_channels=32, stride=1, num_blocks=1, expand_ratio=4),
+        MobileNetV2Stage(out_channels=48, stride=2, num_blocks=3, expand_ratio=4),
+        MobileViTStage(out_channels=64, stride=2, transformer_dim=96, ffn_dim=192, depth=2, expand_ratio=4),
+        MobileViTStage(out_channels=80, stride=2, transformer_dim=120, ffn_dim=240, depth=4, expand_ratio=4),
+        MobileViTStage(out_channels=96, stride=2, transformer_dim=144, ffn_dim=288, depth=3, expand_ratio=4),
+    ),
+    "xx_small": (
+        MobileNetV2Stage(out_channels=16, stride=1, num_blocks=1, expand_ratio=2),
+        MobileNetV2Stage(out_channels=24, stride=2, num_blocks=3, expand_ratio=2),
+        MobileViTStage(out_channels=48, stride=2, transformer_dim=64, ffn_dim=128, depth=2, expand_ratio=2),
+        MobileViTStage(out_channels=64, stride=2, transformer_dim=80, ffn_dim=160, depth=4, expand_ratio=2),
+        MobileViTStage(out_channels=80, stride=2, transformer_dim=96, ffn_dim=192, depth=3, expand_ratio=2),
+    ),
+}
+
+
+def resolve_arch(arch: str | Sequence[Stage | Sequence]) -> tuple[Stage, ...]:
+    """Turn an arch name, a list of stage dataclasses, or mmpretrain-style lists
+    (``['mobilenetv2', 32, 1, 1, 4]``, ``['mobilevit', 96, 2, 144, 288, 2, 4]``) into stages."""
+    if isinstance(arch, str):
+        key = arch.lower()
+        if key not in ARCHS:
+            raise ValueError(f"unknown MobileViT arch {arch!r}; valid archs: {', '.join(ARCHS)}")
+        return ARCHS[key]
+    stages = tuple(_parse_stage(stage) for stage in arch)
+    if not stages:
+        raise ValueError("a custom MobileViT arch needs at least one stage")
+    return stages
+
+
+def _parse_stage(stage: Stage | Sequence) -> Stage:
+    if isinstance(stage, (MobileNetV2Stage, MobileViTStage)):
+        return stage
+    kinds = {"mobilenetv2": MobileNetV2Stage, "mobilevit": MobileViTStage}
+    if not isinstance(stage, Sequence) or isinstance(stage, str) or not stage or stage[0] not in kinds:
+        raise ValueError(
+            f"cannot read arch stage {stage!r}: expected a MobileNetV2Stage/MobileViTStage or a list "
+            "starting with 'mobilenetv2' (out, stride, blocks, expand) or 'mobilevit' "
+            "(out, stride, transformer_dim, ffn_dim, depth, expand)")
+    kind = kinds[stage[0]]
+    try:
+        return kind(*stage[1:])
+    except TypeError as error:
+        raise ValueError(f"cannot read arch stage {stage!r}: {error}") from None
+
+
+class ConvNormAct(nn.Module):
+    """Convolution, optional BatchNorm, optional activation (keys ``conv``, ``bn``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+        norm_layer: NormLayer | None = nn.BatchNorm2d,
+        act_layer: ActLayer | None = nn.SiLU,
+        bias: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=bias)
+        if norm_layer is not None:
+            self.bn = norm_layer(out_channels)
+        self.act = act_layer() if act_layer is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if hasattr(self, "bn"):
+            x = self.bn(x)
+        return self.act(x)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection (keys ``conv.0-2``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        expand_ratio: int,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+        act_layer: ActLayer = nn.SiLU,
+    ) -> None:
+        super().__init__()
+        hidden = int(round(in_channels * expand_ratio))
+        layers = []
+        if expand_ratio != 1:
+            layers.append(ConvNormAct(in_channels, hidden, 1, norm_layer=norm_layer, act_layer=act_layer))
+        layers += [
+            ConvNormAct(hidden, hidden, 3, stride, groups=hidden, norm_layer=norm_layer, act_layer=act_layer),
+            ConvNormAct(hidden, out_channels, 1, norm_layer=norm_layer, act_layer=None),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.use_residual = stride == 1 and in_channels == out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.use_residual:
+            return x + self.conv(x)
+        return self.conv(x)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with a fused qkv projection (rows ordered q, k, v)."""
+
+    def __init__(self, dim: int, num_heads: int, attn_drop: float = 0.0) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"transformer dim {dim} is not divisible by {num_heads} heads")
+        self.num_heads = num_heads
+        self.attn_drop = attn_drop
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, dim = x.shape
+        # (B, N, 3*D) -> (3, B, heads, N, D/heads)
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
+        # (B, heads, N, D/heads) -> (B, N, D)
+        return self.proj(x.transpose(1, 2).reshape(batch, tokens, dim))
+
+
+class FeedForward(nn.Module):
+    """Linear, Swish, Linear; laid out as ``layers.0.0`` and ``layers.1`` like mmpretrain's FFN."""
+
+    def __init__(self, dim: int, hidden_dim: int, act_layer: ActLayer = nn.SiLU, drop: float = 0.0) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Sequential(nn.Linear(dim, hidden_dim), act_layer(), nn.Dropout(drop)),
+            nn.Linear(hidden_dim, dim),
+            nn.Dropout(drop),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class TransformerLayer(nn.Module):
+    """Pre-norm transformer encoder layer (keys ``ln1``, ``attn``, ``ln2``, ``ffn``)."""
+
+    def __init__(
+        self, dim: int, ffn_dim: int, num_heads: int = 4, drop: float = 0.0, attn_drop: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, num_heads, attn_drop)
+        self.drop = nn.Dropout(drop)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, ffn_dim, drop=drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln1(x)))
+        return x + self.ffn(self.ln2(x))
+
+
+class MobileViTBlock(nn.Module):
+    """Local 3x3 conv, global transformer over unfolded patches, projection and fusion."""
+
+    def __init__(
+        self,
+        channels: int,
+        transformer_dim: int,
+        ffn_dim: int,
+        depth: int,
+        patch_size: int = 2,
+        num_heads: int = 4,
+        drop: float = 0.0,
+        attn_drop: float = 0.0,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+        act_layer: ActLayer = nn.SiLU,
+    ) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.local_rep = nn.Sequential(
+            ConvNormAct(channels, channels, 3, norm_layer=norm_layer, act_layer=act_layer),
+            ConvNormAct(channels, transformer_dim, 1, norm_layer=None, act_layer=None),  # no bias, no norm
+        )
+        layers: list[nn.Module] = [
+            TransformerLayer(transformer_dim, ffn_dim, num_heads, drop, attn_drop) for _ in range(depth)
+        ]
+        self.global_rep = nn.Sequential(*layers, nn.LayerNorm(transformer_dim))
+        self.conv_proj = ConvNormAct(transformer_dim, channels, 1, norm_layer=norm_layer, act_layer=act_layer)
+        self.conv_fusion = ConvNormAct(2 * channels, channels, 3, norm_layer=norm_layer, act_layer=act_layer)
+
+    def unfold(self, x: torch.Tensor) -> torch.Tensor:
+        """Split a feature map into patch-position groups of tokens."""
+        batch, channels, height, width = x.shape
+        p = self.patch_size
+        # (B, C, H, W) -> (B, C, nH, p, nW, p) -> (B, p, p, nH, nW, C) -> (B*P, N, C)
+        x = x.reshape(batch, channels, height // p, p, width // p, p).permute(0, 3, 5, 2, 4, 1)
+        return x.reshape(batch * p * p, (height // p) * (width // p), channels)
+
+    def fold(self, x: torch.Tensor, batch: int, height: int, width: int) -> torch.Tensor:
+        """Inverse of :meth:`unfold`."""
+        p = self.patch_size
+        channels = x.shape[-1]
+        # (B*P, N, C) -> (B, p, p, nH, nW, C) -> (B, C, nH, p, nW, p) -> (B, C, H, W)
+        x = x.reshape(batch, p, p, height // p, width // p, channels).permute(0, 5, 3, 1, 4, 2)
+        return x.reshape(batch, channels, height, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x
+        x = self.local_rep(x)
+        batch, _, height, width = x.shape
+        p = self.patch_size
+        padded_h, padded_w = math.ceil(height / p) * p, math.ceil(width / p) * p
+        resize = (padded_h, padded_w) != (height, width)
+        if resize:  # as the reference implementations do: resize up to a multiple of the patch
+            x = F.interpolate(x, size=(padded_h, padded_w), mode="bilinear", align_corners=False)
+        x = self.fold(self.global_rep(self.unfold(x)), batch, padded_h, padded_w)
+        if resize:
+            x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+        x = self.conv_proj(x)
+        return self.conv_fusion(torch.cat((shortcut, x), dim=1))
+
+
+class MobileViT(nn.Module):
+    """MobileViT backbone: stem, five stages, a final 1x1 expansion.
+
+    Args:
+        arch: ``'small'``, ``'x_small'``, ``'xx_small'`` or a custom list of stages.
+        in_channels: channels of the input image.
+        stem_channels: output channels of the stride-2 stem convolution.
+        last_exp_factor: the final 1x1 convolution expands the last stage's channels by this.
+        out_indices: which stage outputs to return (0-4: strides 2, 4, 8, 16, 32); the last stage's
+            output is taken after the final expansion.
+        frozen_stages: freeze the stem and the first N stages (-1: nothing frozen).
+        norm_eval: keep every BatchNorm in eval mode while training.
+        drop_rate: dropout inside the transformer layers.
+    """
+
+    def __init__(
+        self,
+        arch: str | Sequence[Stage | Sequence] = "small",
+        in_channels: int = 3,
+        stem_channels: int = 16,
+        last_exp_factor: int = 4,
+        out_indices: int | Sequence[int] = (-1,),
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        drop_rate: float = 0.0,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+        act_layer: ActLayer = nn.SiLU,
+    ) -> None:
+        super().__init__()
+        self.arch = resolve_arch(arch)
+        self.in_channels = in_channels
+        num_stages = len(self.arch)
+        self.out_indices = self._check_out_indices(out_indices, num_stages)
+        if frozen_stages not in range(-1, num_stages + 1):
+            raise ValueError(f"frozen_stages must be in [-1, {num_stages}], got {frozen_stages}")
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        self.stem = ConvNormAct(in_channels, stem_channels, 3, stride=2, norm_layer=norm_layer, act_layer=act_layer)
+        channels = stem_channels
+        layers = []
+        self.stage_channels: list[int] = []
+        for stage in self.arch:
+            layers.append(self._make_stage(stage, channels, drop_rate, norm_layer, act_layer))
+            channels = stage.out_channels
+            self.stage_channels.append(channels)
+        self.layers = nn.Sequential(*layers)
+        self.conv_1x1_exp = ConvNormAct(
+            channels, channels * last_exp_factor, 1, norm_layer=norm_layer, act_layer=act_layer)
+        self.stage_channels[-1] = channels * last_exp_factor
+        self.init_weights()
+        self._freeze_stages()
+
+    @staticmethod
+    def _check_out_indices(out_indices: int | Sequence[int], num_stages: int) -> tuple[int, ...]:
+        indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
+        resolved = tuple(index % num_stages if -num_stages <= index < num_stages else None for index in indices)
+        if not indices or None in resolved:
+            raise ValueError(f"out_indices must be stage numbers in [{-num_stages}, {num_stages - 1}], got {out_indices}")
+        return resolved  # type: ignore[return-value]
+
+    @staticmethod
+    def _make_stage(
+        stage: Stage, in_channels: int, drop_rate: float, norm_layer: NormLayer, act_layer: ActLayer
+    ) -> nn.Sequential:
+        if isinstance(stage, MobileNetV2Stage):
+            blocks = [
+                InvertedResidual(
+                    in_channels if i == 0 else stage.out_channels, stage.out_channels,
+                    stage.stride if i == 0 else 1, stage.expand_ratio, norm_layer, act_layer)
+                for i in range(stage.num_blocks)
+            ]
+            return nn.Sequential(*blocks)
+        return nn.Sequential(
+            InvertedResidual(in_channels, stage.out_channels, stage.stride, stage.expand_ratio, norm_layer, act_layer),
+            MobileViTBlock(
+                stage.out_channels, stage.transformer_dim, stage.ffn_dim, stage.depth,
+                drop=drop_rate, norm_layer=norm_layer, act_layer=act_layer),
+        )
+
+    def init_weights(self) -> None:
+        """Kaiming-normal convolutions, truncated-normal linears, unit norms (the original recipe)."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, (nn.BatchNorm2d, nn.LayerNorm)):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def _frozen_modules(self) -> list[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        return [self.stem, *self.layers[: self.frozen_stages]]
+
+    def _freeze_stages(self) -> None:
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> "MobileViT":
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Return the feature maps of the stages in ``out_indices``."""
+        check_image_batch(x, self.in_channels)
+        x = self.stem(x)
+        outs = []
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            x = layer(x)
+            if index == last:
+                x = self.conv_1x1_exp(x)
+            if index in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+
+def check_image_batch(x: torch.Tensor, channels: int) -> None:
+    """Raise a clear error unless ``x`` is a (B, channels, H, W) tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor of shape (B, {channels}, H, W), got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"expected an image batch of shape (B, {channels}, H, W), got {tuple(x.shape)}")
