@@ -1,6 +1,6 @@
 """Parity with mmpretrain's MobileViT, from stored reference data.
 
-tests/data/mmpretrain_reference.json was written by tests/data/make_mmpretrain_reference.py with
+tests/fixtures/mmpretrain_reference.json was written by tests/fixtures/make_mmpretrain_reference.py with
 mmpretrain 1.2.0: the state-dict keys and shapes of its ImageClassifier for each seed arch, and its
 logits for deterministic weights on a deterministic 250x333 batch (a size that needs the patch resize).
 """
@@ -14,7 +14,7 @@ import torch
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
 
-REFERENCE = json.loads((Path(__file__).parents[1] / "data" / "mmpretrain_reference.json").read_text())
+REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "mmpretrain_reference.json").read_text())
 
 
 @pytest.mark.parametrize("arch", ["small", "x_small", "xx_small"])
