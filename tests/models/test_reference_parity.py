@@ -31,3 +31,6 @@ def test_logits_match_mmpretrain(arch):
         logits = model.eval()(deterministic_input())
     expected = torch.tensor(REFERENCE[arch]["logits"])
     assert torch.allclose(logits, expected, atol=1e-4, rtol=0), (logits - expected).abs().max()
+    with torch.no_grad():  # the fixture is only worth something if the logits depend on the input
+        swapped = model(deterministic_input().flip(1))
+    assert (swapped - expected).abs().max() > 0.1
