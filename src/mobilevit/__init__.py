@@ -1,8 +1,12 @@
 """mobilevit: the MobileViT vision transformer, end to end."""
 
+from .apis import inference_model, init_model
 from .models import ImageClassifier, MobileViT, build_classifier
 from .zoo import get_model, list_models
 
 __version__ = "0.1.0"
 
-__all__ = ["ImageClassifier", "MobileViT", "build_classifier", "get_model", "list_models", "__version__"]
+__all__ = [
+    "ImageClassifier", "MobileViT", "build_classifier", "get_model", "inference_model", "init_model", "list_models",
+    "__version__",
+]

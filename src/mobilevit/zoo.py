@@ -98,8 +98,10 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
     model = build_classifier(record.arch, **options)
+    model.preprocessing = record.preprocessing  # what inference_model prepares images with
     if pretrained is not False:
         from .checkpoint import load_checkpoint
 
+        # a URL (the official weights with pretrained=True) is downloaded once into the cache
         load_checkpoint(model, record.url if pretrained is True else pretrained)
     return model

@@ -1,0 +1,312 @@
+"""Checkpoint layouts of the published MobileViT weights, mapped onto ours.
+
+Our parameter names are those of the official mmpretrain checkpoints (``backbone.stem...``,
+``backbone.layers...``, ``head.fc...``). Each other layout has an explicit rename table of rows
+``(their module prefix, our module prefix)``; a row matches a key whose remainder is one
+parameter name (``weight``, ``running_mean`` ...). Placeholders: ``{stage}`` (0-4), ``{stage1}``
+(1-5, ml-cvnets counts stages from one), ``{block}``, ``{layer}`` (a transformer layer) and, on our
+side only, ``{depth}``: our final LayerNorm of a stage sits at index ``depth`` of ``global_rep``.
+
+Conversion is a pure function ``state_dict -> state_dict`` that fails, listing the keys, when a
+key matches no row, two keys land on one name, or tensors do not fit together. Whether the result
+fits a model (every key present, every shape right) is checked where it is loaded.
+
+Channel order: our models, the official mmpretrain and ml-cvnets weights and Hugging Face's (its
+image processor flips RGB to BGR) all take BGR input. timm feeds RGB (its pretrained config says
+so and nothing flips), so converting a timm checkpoint reverses the input channels of the stem
+convolution: predictions stay the same with our BGR preprocessing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Callable, Mapping
+
+import torch
+
+Rows = tuple[tuple[str, str], ...]
+StateDict = dict[str, torch.Tensor]
+
+LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint whose content does not fit: unknown layout, unmatched keys, wrong shapes."""
+
+
+def _conv_norm(theirs: str, ours: str, conv: str, norm: str) -> Rows:
+    """Rows of a convolution + BatchNorm unit, whose two parts each layout names its own way."""
+    return ((f"{theirs}{conv}.", f"{ours}conv."), (f"{theirs}{norm}.", f"{ours}bn."))
+
+
+def _timm_unit(theirs: str, ours: str) -> Rows:
+    return _conv_norm(theirs, ours, "conv", "bn")
+
+
+def _cvnets_unit(theirs: str, ours: str) -> Rows:
+    return _conv_norm(theirs, ours, "block.conv", "block.norm")
+
+
+def _huggingface_unit(theirs: str, ours: str) -> Rows:
+    return _conv_norm(theirs, ours, "convolution", "normalization")
+
+
+_STAGE = "backbone.layers.{stage}"
+_BLOCK = "backbone.layers.{stage}.{block}"
+_VIT = "backbone.layers.{stage}.1"  # the MobileViT block of a stage follows its downsampling block
+_LAYER = "backbone.layers.{stage}.1.global_rep.{layer}"
+
+TIMM_ROWS: Rows = (
+    *_timm_unit("stem.", "backbone.stem."),
+    *_timm_unit("stages.{stage}.{block}.conv1_1x1.", f"{_BLOCK}.conv.0."),
+    *_timm_unit("stages.{stage}.{block}.conv2_kxk.", f"{_BLOCK}.conv.1."),
+    *_timm_unit("stages.{stage}.{block}.conv3_1x1.", f"{_BLOCK}.conv.2."),
+    *_timm_unit("stages.{stage}.1.conv_kxk.", f"{_VIT}.local_rep.0."),
+    ("stages.{stage}.1.conv_1x1.", f"{_VIT}.local_rep.1.conv."),
+    ("stages.{stage}.1.transformer.{layer}.norm1.", f"{_LAYER}.ln1."),
+    ("stages.{stage}.1.transformer.{layer}.attn.qkv.", f"{_LAYER}.attn.qkv."),
+    ("stages.{stage}.1.transformer.{layer}.attn.proj.", f"{_LAYER}.attn.proj."),
+    ("stages.{stage}.1.transformer.{layer}.norm2.", f"{_LAYER}.ln2."),
+    ("stages.{stage}.1.transformer.{layer}.mlp.fc1.", f"{_LAYER}.ffn.layers.0.0."),
+    ("stages.{stage}.1.transformer.{layer}.mlp.fc2.", f"{_LAYER}.ffn.layers.1."),
+    ("stages.{stage}.1.norm.", f"{_VIT}.global_rep.{{depth}}."),
+    *_timm_unit("stages.{stage}.1.conv_proj.", f"{_VIT}.conv_proj."),
+    *_timm_unit("stages.{stage}.1.conv_fusion.", f"{_VIT}.conv_fusion."),
+    *_timm_unit("final_conv.", "backbone.conv_1x1_exp."),
+    ("head.fc.", "head.fc."),
+)
+
+CVNETS_ROWS: Rows = (
+    *_cvnets_unit("conv_1.", "backbone.stem."),
+    *_cvnets_unit("layer_{stage1}.{block}.block.exp_1x1.", f"{_BLOCK}.conv.0."),
+    *_cvnets_unit("layer_{stage1}.{block}.block.conv_3x3.", f"{_BLOCK}.conv.1."),
+    *_cvnets_unit("layer_{stage1}.{block}.block.red_1x1.", f"{_BLOCK}.conv.2."),
+    *_cvnets_unit("layer_{stage1}.1.local_rep.conv_3x3.", f"{_VIT}.local_rep.0."),
+    ("layer_{stage1}.1.local_rep.conv_1x1.block.conv.", f"{_VIT}.local_rep.1.conv."),
+    ("layer_{stage1}.1.global_rep.{layer}.pre_norm_mha.0.", f"{_LAYER}.ln1."),
+    ("layer_{stage1}.1.global_rep.{layer}.pre_norm_mha.1.qkv_proj.", f"{_LAYER}.attn.qkv."),
+    ("layer_{stage1}.1.global_rep.{layer}.pre_norm_mha.1.out_proj.", f"{_LAYER}.attn.proj."),
+    ("layer_{stage1}.1.global_rep.{layer}.pre_norm_ffn.0.", f"{_LAYER}.ln2."),
+    ("layer_{stage1}.1.global_rep.{layer}.pre_norm_ffn.1.", f"{_LAYER}.ffn.layers.0.0."),
+    ("layer_{stage1}.1.global_rep.{layer}.pre_norm_ffn.4.", f"{_LAYER}.ffn.layers.1."),
+    ("layer_{stage1}.1.global_rep.{layer}.", f"{_LAYER}."),  # the final LayerNorm, at index depth as ours
+    *_cvnets_unit("layer_{stage1}.1.conv_proj.", f"{_VIT}.conv_proj."),
+    *_cvnets_unit("layer_{stage1}.1.fusion.", f"{_VIT}.conv_fusion."),
+    *_cvnets_unit("conv_1x1_exp.", "backbone.conv_1x1_exp."),
+    ("classifier.fc.", "head.fc."),
+)
+
+_HF_STAGE = "mobilevit.encoder.layer.{stage}"
+_HF_LAYER = "mobilevit.encoder.layer.{stage}.transformer.layer.{layer}"
+
+HUGGINGFACE_ROWS: Rows = (
+    *_huggingface_unit("mobilevit.conv_stem.", "backbone.stem."),
+    *_huggingface_unit(f"{_HF_STAGE}.layer.{{block}}.expand_1x1.", f"{_BLOCK}.conv.0."),
+    *_huggingface_unit(f"{_HF_STAGE}.layer.{{block}}.conv_3x3.", f"{_BLOCK}.conv.1."),
+    *_huggingface_unit(f"{_HF_STAGE}.layer.{{block}}.reduce_1x1.", f"{_BLOCK}.conv.2."),
+    *_huggingface_unit(f"{_HF_STAGE}.downsampling_layer.expand_1x1.", f"{_STAGE}.0.conv.0."),
+    *_huggingface_unit(f"{_HF_STAGE}.downsampling_layer.conv_3x3.", f"{_STAGE}.0.conv.1."),
+    *_huggingface_unit(f"{_HF_STAGE}.downsampling_layer.reduce_1x1.", f"{_STAGE}.0.conv.2."),
+    *_huggingface_unit(f"{_HF_STAGE}.conv_kxk.", f"{_VIT}.local_rep.0."),
+    (f"{_HF_STAGE}.conv_1x1.convolution.", f"{_VIT}.local_rep.1.conv."),
+    (f"{_HF_LAYER}.layernorm_before.", f"{_LAYER}.ln1."),
+    (f"{_HF_LAYER}.attention.attention.qkv.", f"{_LAYER}.attn.qkv."),  # fused from query, key, value first
+    (f"{_HF_LAYER}.attention.output.dense.", f"{_LAYER}.attn.proj."),
+    (f"{_HF_LAYER}.layernorm_after.", f"{_LAYER}.ln2."),
+    (f"{_HF_LAYER}.intermediate.dense.", f"{_LAYER}.ffn.layers.0.0."),
+    (f"{_HF_LAYER}.output.dense.", f"{_LAYER}.ffn.layers.1."),
+    (f"{_HF_STAGE}.layernorm.", f"{_VIT}.global_rep.{{depth}}."),
+    *_huggingface_unit(f"{_HF_STAGE}.conv_projection.", f"{_VIT}.conv_proj."),
+    *_huggingface_unit(f"{_HF_STAGE}.fusion.", f"{_VIT}.conv_fusion."),
+    *_huggingface_unit("mobilevit.conv_1x1_exp.", "backbone.conv_1x1_exp."),
+    ("classifier.", "head.fc."),
+)
+
+# Hugging Face keeps three attention input projections; ours is one, its rows ordered q, k, v.
+_QKV = ("query", "key", "value")
+_HUGGINGFACE_PROJECTION = re.compile(
+    r"(?P<module>.*\.attention\.attention)\.(?P<part>query|key|value)\.(?P<param>weight|bias)")
+
+# Where each layout's transformer layers are numbered, to find a stage's depth.
+_TIMM_LAYER = re.compile(r"^stages\.(?P<stage>\d+)\.1\.transformer\.(?P<layer>\d+)\.")
+_HUGGINGFACE_LAYER = re.compile(r"^mobilevit\.encoder\.layer\.(?P<stage>\d+)\.transformer\.layer\.(?P<layer>\d+)\.")
+
+
+def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Name the layout of a bare state dict from its stem's key (``mobilevit`` for ours)."""
+    keys = set(state_dict)
+    if "backbone.stem.conv.weight" in keys:
+        return "mobilevit"
+    if "conv_1.block.conv.weight" in keys:
+        return "cvnets"
+    if "stem.conv.weight" in keys and any(key.startswith("stages.") for key in keys):
+        return "timm"
+    if "mobilevit.conv_stem.convolution.weight" in keys:
+        return "huggingface"
+    sample = ", ".join(sorted(keys)[:5])
+    raise CheckpointError(
+        "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
+        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm) or "
+        f"mobilevit.conv_stem.convolution.weight (Hugging Face); found {len(keys)} keys such as {sample}")
+
+
+def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDict:
+    """Map a state dict of ``layout`` (see :data:`LAYOUTS`) onto our parameter names."""
+    converters: dict[str, Callable[[Mapping[str, torch.Tensor]], StateDict]] = {
+        "mobilevit": from_mobilevit, "mmpretrain": from_mobilevit, "cvnets": from_cvnets,
+        "timm": from_timm, "huggingface": from_huggingface,
+    }
+    if layout not in converters:
+        raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    return converters[layout](state_dict)
+
+
+def from_mobilevit(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Our layout (and mmpretrain's, the same names): checked, not renamed."""
+    stray = [key for key in state_dict if not key.startswith(("backbone.", "head."))]
+    if stray:
+        raise CheckpointError(f"{len(stray)} keys outside backbone.* and head.*: {_sample(stray)}")
+    return dict(state_dict)
+
+
+def from_cvnets(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Apple ml-cvnets' layout (a bare state dict, BGR input, as ours)."""
+    return rename(state_dict, CVNETS_ROWS, depths={})
+
+
+def from_timm(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """timm's layout; the stem's input channels are reversed because timm feeds RGB and we feed BGR."""
+    converted = rename(state_dict, TIMM_ROWS, depths=_depths(state_dict, _TIMM_LAYER))
+    stem = converted["backbone.stem.conv.weight"]
+    if stem.ndim != 4 or stem.shape[1] != 3:
+        raise CheckpointError(f"stem.conv.weight has shape {tuple(stem.shape)}; expected (out, 3, k, k)")
+    converted["backbone.stem.conv.weight"] = stem.flip(1)  # RGB -> BGR input channels
+    return converted
+
+
+def from_huggingface(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Hugging Face's ``MobileViTForImageClassification`` (BGR input, as ours); query, key and value
+    projections are stacked into one qkv projection, rows in that order."""
+    fused = fuse_qkv(state_dict)
+    return rename(fused, HUGGINGFACE_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
+
+
+def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Replace each ``...attention.attention.{query,key,value}.{weight,bias}`` triple by ``...qkv...``."""
+    fused: StateDict = {}
+    projections: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
+    for key, value in state_dict.items():
+        match = _HUGGINGFACE_PROJECTION.fullmatch(key)
+        if match is None:
+            fused[key] = value
+        else:
+            projections.setdefault((match["module"], match["param"]), {})[match["part"]] = value
+    for (module, param), parts in projections.items():
+        missing = [part for part in _QKV if part not in parts]
+        if missing:
+            raise CheckpointError(f"{module} has no {', '.join(missing)} {param} beside its {', '.join(parts)}")
+        shapes = [tuple(parts[part].shape) for part in _QKV]
+        if len(set(shapes)) != 1:
+            raise CheckpointError(f"query, key and value {param}s of {module} differ in shape: {shapes}")
+        fused[f"{module}.qkv.{param}"] = torch.cat([parts[part] for part in _QKV], dim=0)
+    return fused
+
+
+def rename(state_dict: Mapping[str, torch.Tensor], rows: Rows, depths: Mapping[int, int]) -> StateDict:
+    """Rename every key by the first row that matches it; fail on unmatched or colliding keys.
+
+    ``depths`` maps a stage to its number of transformer layers, for rows that use ``{depth}``.
+    """
+    patterns = [(_compile(theirs), ours) for theirs, ours in rows]
+    renamed: StateDict = {}
+    unmatched, collisions = [], []
+    for key, value in state_dict.items():
+        for pattern, ours in patterns:
+            match = pattern.match(key)
+            if match is not None:
+                new_key = _format(ours, match, depths, key)
+                if new_key in renamed:
+                    collisions.append(f"{key} -> {new_key}")
+                renamed[new_key] = value
+                break
+        else:
+            unmatched.append(key)
+    if unmatched or collisions:
+        raise CheckpointError(
+            f"cannot map the checkpoint onto MobileViT: {len(unmatched)} keys match no rename rule "
+            f"{_sample(unmatched)}; {len(collisions)} keys collide {_sample(collisions)}")
+    if len(renamed) != len(state_dict):
+        raise CheckpointError(f"renaming {len(state_dict)} keys gave {len(renamed)}")
+    return renamed
+
+
+@functools.lru_cache(maxsize=None)
+def _compile(template: str) -> re.Pattern[str]:
+    pattern = re.escape(template)
+    for name in ("stage1", "stage", "block", "layer"):
+        pattern = pattern.replace(re.escape(f"{{{name}}}"), f"(?P<{name}>\\d+)")
+    return re.compile(f"^{pattern}(?P<param>[A-Za-z_]+)$")
+
+
+def _format(template: str, match: re.Match[str], depths: Mapping[int, int], key: str) -> str:
+    fields = {name: int(value) for name, value in match.groupdict().items() if name != "param"}
+    if "stage1" in fields:
+        fields["stage"] = fields.pop("stage1") - 1
+    if "{depth}" in template:
+        if fields["stage"] not in depths:
+            raise CheckpointError(f"{key}: stage {fields['stage']} has a final LayerNorm but no transformer layers")
+        fields["depth"] = depths[fields["stage"]]
+    return template.format(**fields) + match["param"]
+
+
+def _depths(state_dict: Mapping[str, torch.Tensor], layer_pattern: re.Pattern[str]) -> dict[int, int]:
+    """Number of transformer layers of each stage, from the highest layer index found."""
+    depths: dict[int, int] = {}
+    for key in state_dict:
+        match = layer_pattern.match(key)
+        if match is not None:
+            stage = int(match["stage"])
+            depths[stage] = max(depths.get(stage, 0), int(match["layer"]) + 1)
+    return depths
+
+
+def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """The named arch (``small``, ``x_small``, ``xx_small``) whose backbone has exactly these
+    names and shapes; a state dict in our layout."""
+    backbone = {key: tuple(value.shape) for key, value in state_dict.items() if key.startswith("backbone.")}
+    differences = {}
+    for arch, expected in _backbone_shapes().items():
+        if backbone == expected:
+            return arch
+        differences[arch] = sorted(
+            f"{key}: {backbone.get(key, 'missing')} vs {expected.get(key, 'not in the arch')}"
+            for key in set(backbone) | set(expected) if backbone.get(key) != expected.get(key))
+    closest = min(differences, key=lambda arch: len(differences[arch]))
+    raise CheckpointError(
+        f"the checkpoint's backbone matches none of the archs {', '.join(differences)}; closest is "
+        f"{closest!r} with {len(differences[closest])} differences (checkpoint vs arch) "
+        f"{_sample(differences[closest])}. Pass the arch explicitly if it is a custom one.")
+
+
+def num_classes_of(state_dict: Mapping[str, torch.Tensor]) -> int | None:
+    """Classes of the checkpoint's linear head, or None for a backbone-only checkpoint."""
+    head = state_dict.get("head.fc.weight")
+    return None if head is None else int(head.shape[0])
+
+
+@functools.lru_cache(maxsize=None)
+def _backbone_shapes() -> dict[str, dict[str, tuple[int, ...]]]:
+    from .models import ARCHS, MobileViT
+
+    shapes = {}
+    for arch in ARCHS:
+        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+            backbone = MobileViT(arch)
+        shapes[arch] = {f"backbone.{key}": tuple(value.shape) for key, value in backbone.state_dict().items()}
+    return shapes
+
+
+def _sample(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return f"[{shown}{', ...' if len(items) > limit else ''}]"
