@@ -29,6 +29,11 @@ class ConfigError(ValueError):
     """A config file or override that cannot be read or does not fit the schema."""
 
 
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Arguments of :func:`mobilevit.models.build_classifier`."""
@@ -41,13 +46,103 @@ class ModelConfig:
     out_indices: tuple[int, ...] = (-1,)
     frozen_stages: int = -1
     norm_eval: bool = False
+    class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """The variable batch sampler (see :func:`mobilevit.data.sampler.variable_batch_shapes`)."""
+
+    variable: bool = True  # False: every batch is base_size x base_size at data.batch_size
+    base_size: int = 256
+    min_size: int = 160
+    max_size: int = 320
+    num_scales: int = 5
+    multiple: int = 32
+    # 'base': never below data.batch_size, rounded to a multiple of the process count (the release
+    # that trained the published weights); 'one': the pixel rule alone, at least 1 (later releases)
+    batch_floor: str = "base"
+
+    def __post_init__(self) -> None:
+        _check_choice("data.sampler.batch_floor", self.batch_floor, ("base", "one"))
+        if not 0 < self.min_size <= self.base_size <= self.max_size:
+            raise ConfigError(
+                f"data.sampler needs 0 < min_size <= base_size <= max_size, got "
+                f"{self.min_size}, {self.base_size}, {self.max_size}")
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the images are and how evaluation images are preprocessed."""
+    """Where the images are, how they are read and batched, and how evaluation images are preprocessed."""
 
+    # 'folder': <root>/<split>/<class>/<image>; 'annotation': <root>/<split>/<path> listed with
+    # labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation files if present
+    kind: str = "auto"
+    root: str = "data/imagenet"
+    train_split: str = "train"
+    val_split: str = "val"
+    train_annotation: str = "meta/train.txt"
+    val_annotation: str = "meta/val.txt"
+    classes: Any = ()  # class names, or a text file of one name per line (relative to root)
+    batch_size: int = 128  # per process, at the sampler's base size
+    val_batch_size: int = 128
+    num_workers: int = 8
+    skip_bad_images: bool = False  # False: an unreadable image stops the run, naming the file
+    crop_scale: tuple[float, float] = (0.08, 1.0)  # random resized crop: area fraction
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # random resized crop: aspect ratio
+    horizontal_flip: bool = True
+    sampler: SamplerConfig = SamplerConfig()
     preprocessing: Preprocessing = Preprocessing()
+
+    def __post_init__(self) -> None:
+        _check_choice("data.kind", self.kind, ("auto", "folder", "annotation"))
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW; weight decay applies to every parameter, norms and biases included, as in the recipe."""
+
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    clip_grad: float = 0.0  # max gradient norm; 0: no clipping
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Linear warm-up per optimizer step, then cosine from optim.lr to min_lr, updated every step."""
+
+    epochs: int = 300
+    warmup_iters: int = 3000
+    warmup_start_lr: float = 2e-4
+    min_lr: float = 2e-4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a run is carried out, logged and checkpointed."""
+
+    work_dir: str = ""  # default: work_dirs/<config file name>
+    device: str = "auto"  # 'auto': CUDA if available, else CPU
+    amp: str = "bfloat16"  # mixed precision: 'none', 'bfloat16', or 'float16' (CUDA, with a gradient scaler)
+    ema: bool = True
+    ema_decay: float = 0.9995
+    seed: int = 0
+    accumulate: int = 1  # batches per optimizer step (keeps the effective batch on fewer GPUs)
+    log_interval: int = 50  # optimizer steps between log lines
+    val_interval: int = 1  # epochs between evaluations
+    checkpoint_interval: int = 1  # epochs between kept epoch_<n>.pth checkpoints
+    checkpoint_steps: int = 1000  # optimizer steps between mid-epoch latest.pth checkpoints; 0: none
+    keep_checkpoints: int = 3  # epoch checkpoints kept (besides latest and best); 0: all
+    auto_resume: bool = True  # resume from <work_dir>/latest.pth when it exists
+    max_steps: int = 0  # stop after this many optimizer steps in all (saving a checkpoint); 0: no limit
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice("train.amp", self.amp, ("none", "bfloat16", "float16"))
+        if self.accumulate < 1:
+            raise ConfigError(f"train.accumulate must be at least 1, got {self.accumulate}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +151,9 @@ class Config:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
@@ -67,8 +165,12 @@ def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Confi
 
 
 def build_model(config: Config) -> ImageClassifier:
-    """The classifier a config describes."""
-    return build_classifier(**dataclasses.asdict(config.model))
+    """The classifier a config describes, with ``class_names`` set from ``model.class_names``."""
+    options = dataclasses.asdict(config.model)
+    class_names = options.pop("class_names")
+    model = build_classifier(**options)
+    model.class_names = tuple(class_names)
+    return model
 
 
 def to_dict(config: Config) -> dict[str, Any]:
@@ -82,6 +184,11 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}")
     if path in chain:
         raise ConfigError(f"config files inherit from each other in a cycle: {' -> '.join(map(str, chain + (path,)))}")
+    if path.suffix == ".json":  # a resolved config, as saved next to training checkpoints
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"cannot read config {path}: {error}") from None
     try:
         namespace = runpy.run_path(str(path))
     except Exception as error:  # a config is user code: report where it failed
@@ -143,7 +250,10 @@ def from_dict(schema: type, raw: Any, where: str, prefix: str = "") -> Any:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}: unknown key {prefix + key!r}{hint} Valid keys: {', '.join(fields)}")
         values[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
-    return schema(**values)
+    try:
+        return schema(**values)
+    except ConfigError as error:  # a value check of the section itself
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:

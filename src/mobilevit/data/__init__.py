@@ -1,6 +1,11 @@
 """Data: image reading, transforms, datasets and samplers."""
 
+from .datasets import ImageDataset, ImageList, find_images, read_annotation, scan_folders
 from .image import ImageReadError, read_image
-from .transforms import EvalTransform
+from .sampler import BatchShape, SampleRequest, VariableBatchSampler, variable_batch_shapes
+from .transforms import EvalTransform, TrainTransform
 
-__all__ = ["EvalTransform", "ImageReadError", "read_image"]
+__all__ = [
+    "BatchShape", "EvalTransform", "ImageDataset", "ImageList", "ImageReadError", "SampleRequest", "TrainTransform",
+    "VariableBatchSampler", "find_images", "read_annotation", "read_image", "scan_folders", "variable_batch_shapes",
+]

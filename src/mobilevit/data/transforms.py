@@ -1,13 +1,19 @@
 """Image transforms. The evaluation transform is built from a zoo record's preprocessing, so
-prediction and testing cannot disagree."""
+prediction and testing cannot disagree; the training transform (random resized crop and flip,
+as the published weights were trained) ends in the same channel order and scale."""
 
 from __future__ import annotations
+
+import math
+import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageOps
 
 from ..zoo import Preprocessing
+from .image import open_image, to_rgb_array
 
 
 def resize_short_edge(image: torch.Tensor, size: int, interpolation: str = "bilinear") -> torch.Tensor:
@@ -51,7 +57,83 @@ class EvalTransform:
         self.preprocessing = preprocessing
 
     def __call__(self, rgb: np.ndarray) -> torch.Tensor:
-        image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+        image = torch.from_numpy(np.array(rgb, order="C")).permute(2, 0, 1)  # a writable copy
         image = resize_short_edge(image, self.preprocessing.resize_short, self.preprocessing.interpolation)
         image = center_crop(image, self.preprocessing.crop_size)
         return normalize(image, self.preprocessing)
+
+
+def random_resized_crop_box(
+    width: int, height: int, scale: tuple[float, float], ratio: tuple[float, float], generator: torch.Generator
+) -> tuple[int, int, int, int]:
+    """(left, top, crop width, crop height) of a random crop of a ``width`` x ``height`` image.
+
+    The crop covers a uniformly drawn fraction ``scale`` of the area, with an aspect ratio
+    (width / height) drawn log-uniformly from ``ratio``; after ten draws that do not fit, the
+    largest central crop within ``ratio``.
+    """
+    log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
+    for _ in range(10):
+        area_draw, ratio_draw, left_draw, top_draw = torch.rand(4, generator=generator).tolist()
+        area = width * height * (scale[0] + (scale[1] - scale[0]) * area_draw)
+        aspect = math.exp(log_low + (log_high - log_low) * ratio_draw)
+        crop_width, crop_height = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+        if 0 < crop_width <= width and 0 < crop_height <= height:
+            left = int(left_draw * (width - crop_width + 1))
+            top = int(top_draw * (height - crop_height + 1))
+            return left, top, crop_width, crop_height
+    crop_width, crop_height = width, height
+    if width / height < ratio[0]:
+        crop_height = round(width / ratio[0])
+    elif width / height > ratio[1]:
+        crop_width = round(height * ratio[1])
+    return (width - crop_width) // 2, (height - crop_height) // 2, crop_width, crop_height
+
+
+def _oriented_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of an image once its EXIF orientation is applied, read from the header."""
+    rotated = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    return (image.height, image.width) if rotated else image.size
+
+
+class TrainTransform:
+    """Image file -> (3, height, width) float tensor: a random resized crop (bilinear), a random
+    horizontal flip, then the channel order and scale of ``preprocessing``.
+
+    JPEGs are decoded at the smallest scale (1/2, 1/4 or 1/8, the decoder's draft mode) that keeps
+    the crop at least as large as the output, which makes the decoding of large photos cheap.
+    """
+
+    def __init__(
+        self,
+        preprocessing: Preprocessing,
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        horizontal_flip: bool = True,
+    ) -> None:
+        if not 0 < scale[0] <= scale[1] <= 1 or not 0 < ratio[0] <= ratio[1]:
+            raise ValueError(f"bad random resized crop range: scale {scale}, ratio {ratio}")
+        self.preprocessing = preprocessing
+        self.scale = scale
+        self.ratio = ratio
+        self.horizontal_flip = horizontal_flip
+
+    def __call__(self, path: str | os.PathLike, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        out_height, out_width = size
+        with open_image(path) as image:
+            width, height = _oriented_size(image)
+            left, top, crop_width, crop_height = random_resized_crop_box(
+                width, height, self.scale, self.ratio, generator)
+            if image.format == "JPEG":
+                reduction = min(crop_width / out_width, crop_height / out_height)
+                image.draft("RGB", (math.ceil(image.width / reduction), math.ceil(image.height / reduction)))
+            image = ImageOps.exif_transpose(image)
+            if image.mode != "RGB":
+                image = Image.fromarray(to_rgb_array(image))
+            x_factor, y_factor = image.width / width, image.height / height  # < 1 after a draft decode
+            box = (left * x_factor, top * y_factor, (left + crop_width) * x_factor, (top + crop_height) * y_factor)
+            crop = image.resize((out_width, out_height), Image.Resampling.BILINEAR, box=box)
+        if self.horizontal_flip and torch.rand(1, generator=generator).item() < 0.5:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        tensor = torch.from_numpy(np.array(crop)).permute(2, 0, 1)
+        return normalize(tensor, self.preprocessing)

@@ -1,0 +1,172 @@
+"""Image classification data sets: a folder per class (ImageNet's layout, or any custom set), or
+mmpretrain's annotation files (``meta/train.txt`` of ``relative/path label`` lines)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from .image import ImageReadError, read_image
+from .sampler import SampleRequest
+from .transforms import EvalTransform, TrainTransform
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class ImageList:
+    """Image files with their labels, and the class names the labels index."""
+
+    samples: list[tuple[Path, int]]
+    class_names: tuple[str, ...]
+
+
+def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) -> ImageList:
+    """The images of ``directory/<class>/**`` labelled by class folder.
+
+    Classes are the sorted folder names, or ``class_names`` when given (a validation split may
+    lack some classes of the training split, never add any).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"image folder not found: {directory}")
+    folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
+    if not folders:
+        raise ValueError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
+    names = tuple(class_names) or tuple(folders)
+    labels = {name: label for label, name in enumerate(names)}
+    unknown = [folder for folder in folders if folder not in labels]
+    if unknown:
+        raise ValueError(f"{directory} has class folders that are not among the {len(names)} classes: {unknown[:5]}")
+    samples = []
+    for folder in folders:
+        for root, _, files in sorted(os.walk(directory / folder, followlinks=True)):
+            samples += [
+                (Path(root, name), labels[folder]) for name in sorted(files) if name.lower().endswith(IMAGE_EXTENSIONS)
+            ]
+    if not samples:
+        raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
+    return ImageList(samples, names)
+
+
+def read_annotation(
+    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
+) -> ImageList:
+    """The images listed in an annotation file, one ``relative/path label`` per line, under ``image_dir``.
+
+    Without ``class_names``, classes are named after the folder of their images when each label
+    has its own folder (ImageNet's ``n01440764/...``), else by their label number.
+    """
+    annotation_file, image_dir = Path(annotation_file), Path(image_dir)
+    if not annotation_file.is_file():
+        raise FileNotFoundError(f"annotation file not found: {annotation_file}")
+    samples = []
+    folders: dict[int, set[str]] = {}
+    for number, line in enumerate(annotation_file.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        relative, _, label_text = line.strip().rpartition(" ")
+        if not relative.strip() or not label_text.isdigit():
+            raise ValueError(f"{annotation_file}, line {number}: expected 'relative/path label', got {line!r}")
+        label = int(label_text)
+        samples.append((image_dir / relative, label))
+        folders.setdefault(label, set()).add(Path(relative).parent.as_posix())
+    if not samples:
+        raise ValueError(f"annotation file {annotation_file} lists no images")
+    num_classes = max(folders) + 1
+    if class_names:
+        if num_classes > len(class_names):
+            raise ValueError(f"{annotation_file} has label {num_classes - 1} but there are {len(class_names)} classes")
+        return ImageList(samples, tuple(class_names))
+    names = [next(iter(folders[label])) if len(folders.get(label, ())) == 1 else "" for label in range(num_classes)]
+    if "" in names or "." in names or len(set(names)) != num_classes:
+        names = [str(label) for label in range(num_classes)]
+    return ImageList(samples, tuple(names))
+
+
+def read_class_names(classes: str | Sequence[str], root: str | os.PathLike) -> tuple[str, ...]:
+    """Class names given in a config: a list, or a text file (relative to ``root``) of one per line."""
+    if isinstance(classes, str):
+        path = Path(root, classes)
+        if not path.is_file():
+            raise FileNotFoundError(f"class names file not found: {path}")
+        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    return tuple(classes)
+
+
+def find_images(
+    kind: str, root: str | os.PathLike, split: str, annotation: str, class_names: Sequence[str] = ()
+) -> ImageList:
+    """The images of one split: ``kind`` is 'folder', 'annotation' or 'auto' (annotation file if present)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root not found: {root}")
+    if kind == "annotation" or (kind == "auto" and (root / annotation).is_file()):
+        return read_annotation(root / annotation, root / split, class_names)
+    return scan_folders(root / split, class_names)
+
+
+class Sample(NamedTuple):
+    """A transformed image, its label, and the files skipped (unreadable) to produce it."""
+
+    image: torch.Tensor
+    label: int
+    skipped: tuple[str, ...]
+
+
+class ImageDataset(Dataset):
+    """Reads and transforms the images of an :class:`ImageList`.
+
+    Training items are :class:`SampleRequest` (index, size and augmentation seed, from the
+    sampler) read with a :class:`TrainTransform`; evaluation items are indices read with an
+    :class:`EvalTransform`. An unreadable image raises :class:`ImageReadError` naming it, or with
+    ``skip_bad_images`` is reported in ``Sample.skipped`` and, in training, replaced by the next
+    readable image (so batch sizes, and the steps of every process, stay the same); in evaluation
+    it becomes a blank image with label -1, which the evaluator leaves out.
+    """
+
+    def __init__(
+        self, images: ImageList, transform: TrainTransform | EvalTransform, skip_bad_images: bool = False
+    ) -> None:
+        self.samples = images.samples
+        self.class_names = images.class_names
+        self.transform = transform
+        self.skip_bad_images = skip_bad_images
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, request: int | SampleRequest) -> Sample:
+        index = request.index if isinstance(request, SampleRequest) else int(request)
+        if isinstance(self.transform, EvalTransform):
+            path, label = self.samples[index]
+            try:
+                return Sample(self._load(path, request), label, ())
+            except ImageReadError as error:
+                if not self.skip_bad_images:
+                    raise
+                size = self.transform.preprocessing.crop_size
+                return Sample(torch.zeros(3, size, size), -1, (str(error),))
+        skipped: list[str] = []
+        for offset in range(len(self.samples)):
+            path, label = self.samples[(index + offset) % len(self.samples)]
+            try:
+                return Sample(self._load(path, request), label, tuple(skipped))
+            except ImageReadError as error:
+                if not self.skip_bad_images:
+                    raise
+                skipped.append(str(error))
+        raise ImageReadError(f"no readable image among the {len(self.samples)} of the data set")
+
+    def _load(self, path: Path, request: int | SampleRequest) -> torch.Tensor:
+        if isinstance(self.transform, EvalTransform):
+            return self.transform(read_image(path))
+        if not isinstance(request, SampleRequest):
+            raise TypeError("a training data set is indexed by the SampleRequests of a VariableBatchSampler")
+        generator = torch.Generator().manual_seed(request.seed)
+        return self.transform(path, (request.height, request.width), generator)

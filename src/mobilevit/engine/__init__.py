@@ -1,0 +1,1 @@
+"""Training and testing: the loop, the evaluator, the EMA, the schedule, distributed set-up."""

@@ -1,0 +1,150 @@
+"""Training checkpoints: all a stopped run needs to continue exactly, written atomically.
+
+A checkpoint holds the model, its EMA, the optimizer, the gradient scaler, where the run stands
+(epoch, batch within it, optimizer step, best top-1), each process's random state and the
+resolved config. It is written to a temporary file and renamed over the old one, so a crash
+leaves either the old or the new checkpoint, never half of one; ``config.json`` in the work dir
+holds the same config in plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .distributed import DistributedContext, all_gather_objects
+from .ema import ModelEma
+
+
+@dataclass
+class TrainState:
+    """Where a run stands."""
+
+    epoch: int = 0  # epochs finished
+    batch_in_epoch: int = 0  # batches of the current epoch finished
+    step: int = 0  # optimizer steps taken
+    best_top1: float = float("-inf")  # best validation top-1 so far (of the EMA when there is one)
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, sync it, then rename it to ``path``."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as file:
+        write(file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def write_config(path: Path, config: dict[str, Any]) -> None:
+    """The resolved config as JSON, atomically."""
+    write_atomic(path, lambda file: file.write(json.dumps(config, indent=2).encode() + b"\n"))
+
+
+def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """This process's torch random state (CPU, and the device's when it is a GPU)."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+@dataclass(frozen=True)
+class Checkpointer:
+    """Writes the checkpoints of a run into its work dir (the main process writes; all take part)."""
+
+    work_dir: Path
+    config: dict[str, Any]
+    context: DistributedContext
+    keep: int = 0  # epoch_<n>.pth files kept; 0: all
+
+    def save(
+        self,
+        names: Sequence[str],
+        model: nn.Module,
+        ema: ModelEma | None,
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        state: TrainState,
+    ) -> None:
+        """Write one checkpoint under each of ``names`` (``latest.pth``, ``epoch_3.pth``, ``best.pth``)."""
+        rng = all_gather_objects(rng_state(self.context.device))  # a collective: every process calls save
+        if not self.context.is_main:
+            return
+        checkpoint = {
+            "model": model.state_dict(),
+            "ema": ema.module.state_dict() if ema is not None else None,
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict(),
+            "epoch": state.epoch,
+            "batch_in_epoch": state.batch_in_epoch,
+            "step": state.step,
+            "best_top1": state.best_top1,
+            "world_size": self.context.world_size,
+            "rng": rng,
+            "config": self.config,
+        }
+        first = self.work_dir / names[0]
+        write_atomic(first, lambda file: torch.save(checkpoint, file))
+        for name in names[1:]:
+            write_atomic(self.work_dir / name, lambda file: _copy(first, file))
+        self._prune()
+
+    def _prune(self) -> None:
+        if self.keep <= 0:
+            return
+        epochs = sorted(
+            (int(match.group(1)), path) for path in self.work_dir.glob("epoch_*.pth")
+            if (match := re.fullmatch(r"epoch_(\d+)\.pth", path.name))
+        )
+        for _, path in epochs[:-self.keep]:
+            path.unlink()
+
+
+def _copy(source: Path, file: Any) -> None:
+    with source.open("rb") as handle:
+        shutil.copyfileobj(handle, file)
+
+
+def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a training checkpoint without executing pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint or "step" not in checkpoint:
+        raise ValueError(f"{path} is not a mobilevit training checkpoint (no 'model' and 'step' entries)")
+    return checkpoint
+
+
+def restore(
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    ema: ModelEma | None,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    context: DistributedContext,
+) -> TrainState:
+    """Load a training checkpoint into the objects of a run; returns where the run stands.
+
+    Random states are restored when the number of processes is the one the checkpoint was made with.
+    """
+    model.load_state_dict(checkpoint["model"])
+    if ema is not None:
+        ema.module.load_state_dict(checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scaler.load_state_dict(checkpoint["scaler"])
+    if checkpoint["world_size"] == context.world_size:
+        own = checkpoint["rng"][context.rank]
+        torch.set_rng_state(own["cpu"])
+        if "cuda" in own and context.device.type == "cuda":
+            torch.cuda.set_rng_state(own["cuda"], context.device)
+    return TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], checkpoint["best_top1"])

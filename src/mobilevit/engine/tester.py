@@ -1,0 +1,94 @@
+"""Testing: top-1, top-5 and per-class accuracy of a checkpoint on a config's validation split."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checkpoint import load_checkpoint, read_checkpoint
+from ..config import Config, build_model
+from ..data.datasets import find_images, read_class_names
+from ..data.loader import build_eval_loader
+from . import distributed
+from .checkpointing import write_atomic
+from .evaluator import Metrics, evaluate
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """What was loaded, in words, and the class names a training checkpoint carries."""
+
+    description: str
+    class_names: tuple[str, ...] = ()
+
+
+def main(
+    config: Config, checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, weights: str = "ema"
+) -> Metrics:
+    """Evaluate ``checkpoint`` on ``config``'s validation split (every image exactly once, also
+    under torchrun); print the result and write it, with per-class accuracy, to ``out`` as JSON."""
+    context = distributed.setup(config.train.device)
+    try:
+        data = config.data
+        model = build_model(config)
+        loaded = load_weights(model, checkpoint, weights)
+        class_names = read_class_names(data.classes, data.root) if data.classes else (
+            loaded.class_names or model.class_names)
+        images = find_images(data.kind, data.root, data.val_split, data.val_annotation, class_names)
+        if len(images.class_names) > config.model.num_classes:
+            raise ValueError(
+                f"the validation split under {data.root} has {len(images.class_names)} classes but the "
+                f"model has {config.model.num_classes} outputs")
+        loader = build_eval_loader(data, images, context.world_size, context.rank, context.device.type == "cuda")
+        metrics = evaluate(model.to(context.device), loader, context.device, config.model.num_classes)
+        if context.is_main:
+            for reason in metrics.skipped:
+                print(f"skipped an unreadable image: {reason}")
+            print(f"top-1 {metrics.top1:.2f}  top-5 {metrics.top5:.2f}  ({metrics.count} images; {loaded.description})")
+            if out is not None:
+                report = results_dict(metrics, images.class_names, str(checkpoint), loaded.description)
+                Path(out).parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(Path(out), lambda file: file.write(json.dumps(report, indent=2).encode() + b"\n"))
+        return metrics
+    finally:
+        distributed.cleanup()
+
+
+def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str = "ema") -> LoadedWeights:
+    """Load a checkpoint into ``model`` for evaluation.
+
+    Our training checkpoints give their EMA weights (the recipe reports the EMA model) unless
+    ``weights='model'`` or the run kept no EMA; any other checkpoint (path, directory or URL, in
+    any layout :mod:`mobilevit.checkpoint` knows) is loaded as it is.
+    """
+    report = load_checkpoint(model, read_checkpoint(checkpoint, training_weights=weights))
+    metadata = report.metadata
+    if report.layout != "training":
+        return LoadedWeights(f"{report.layout} weights of {report.path}", tuple(metadata.get("class_names", ())))
+    which = "EMA weights" if metadata["weights"] == "ema" else "weights"
+    description = f"{which} of {report.path}, epoch {metadata['epoch']}, step {metadata['step']}"
+    return LoadedWeights(description, tuple(metadata.get("class_names", ())))
+
+
+def results_dict(metrics: Metrics, class_names: tuple[str, ...], checkpoint: str, description: str) -> dict[str, Any]:
+    """The JSON report of a test run."""
+    accuracy = metrics.class_accuracy()
+    return {
+        "checkpoint": checkpoint,
+        "weights": description,
+        "top1": metrics.top1,
+        "top5": metrics.top5,
+        "images": metrics.count,
+        "skipped_images": list(metrics.skipped),
+        "per_class": [
+            {"class": class_names[label] if label < len(class_names) else str(label),
+             "accuracy": accuracy[label], "images": metrics.class_count[label]}
+            for label in range(len(metrics.class_count))
+        ],
+    }

@@ -1,0 +1,102 @@
+import json
+import math
+
+import pytest
+import torch
+from tiny_run import CLASSES
+from torch import nn
+
+from mobilevit.cli import main as cli
+from mobilevit.config import ConfigError, load_config
+from mobilevit.engine import trainer
+from mobilevit.engine.ema import ModelEma
+from mobilevit.engine.schedule import LearningRateSchedule
+
+
+def _checkpoint(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _assert_same_tensors(first, second):
+    assert first.keys() == second.keys()
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], rtol=1e-5, atol=1e-6, msg=key)
+
+
+def test_train_writes_checkpoints_logs_and_the_resolved_config(tiny_config, tmp_path):
+    assert cli(["train", str(tiny_config())]) == 0
+    work = tmp_path / "work"
+    names = sorted(path.name for path in work.iterdir())
+    assert names == ["best.pth", "config.json", "epoch_2.pth", "latest.pth", "log.jsonl", "train.log"]
+    checkpoint = _checkpoint(work / "latest.pth")
+    assert (checkpoint["epoch"], checkpoint["batch_in_epoch"]) == (2, 0) and checkpoint["step"] > 4
+    assert checkpoint["ema"].keys() == checkpoint["model"].keys()
+    assert "backbone.stem.bn.running_mean" in checkpoint["ema"]
+    config = json.loads((work / "config.json").read_text())
+    assert config == checkpoint["config"]
+    assert config["model"]["class_names"] == [f"n0{label}_{name}" for label, name in enumerate(CLASSES)]
+    assert load_config(work / "config.json").model.class_names[0] == "n00_blue"  # readable as a config again
+    records = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    assert {record["kind"] for record in records} == {"train", "epoch", "val", "val_ema"}
+    assert all(record["images"] == 9 for record in records if record["kind"] == "val")
+    assert "top1" in (work / "train.log").read_text()
+
+
+def test_a_stopped_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_config, tmp_path):
+    # The uninterrupted run reads with worker processes, the stopped one without: augmentation
+    # depends on the sampler's seeds alone.
+    whole = trainer.main(load_config(tiny_config("whole.py", tmp_path / "whole"), ["data.num_workers=2"]))
+    stopped_config = tiny_config("stopped.py", tmp_path / "stopped")
+    trainer.main(load_config(stopped_config, ["train.max_steps=3"]))
+    stopped = _checkpoint(tmp_path / "stopped" / "latest.pth")
+    assert stopped["step"] == 3 and stopped["epoch"] == 0 and stopped["batch_in_epoch"] == 3  # mid-epoch
+    resumed = trainer.main(load_config(stopped_config))  # picks up latest.pth by itself
+    _assert_same_tensors(whole.state_dict(), resumed.state_dict())
+    first, second = _checkpoint(tmp_path / "whole" / "latest.pth"), _checkpoint(tmp_path / "stopped" / "latest.pth")
+    assert first["step"] == second["step"]
+    _assert_same_tensors(first["ema"], second["ema"])
+    assert "resumed from" in (tmp_path / "stopped" / "train.log").read_text()
+
+
+def test_wrong_class_count_and_bad_settings_are_named(tiny_config):
+    with pytest.raises(ValueError, match="3 classes but model.num_classes is 5"):
+        trainer.main(load_config(tiny_config(), ["model.num_classes=5"]))
+    with pytest.raises(ConfigError, match="train.amp must be one of"):
+        load_config(tiny_config(), ["train.amp=fp16"])
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        trainer.main(load_config(tiny_config(), ["train.amp=float16", "train.device=cpu"]))
+
+
+def test_bfloat16_autocast_and_gradient_accumulation(tiny_config, tmp_path):
+    options = ["train.amp=bfloat16", "schedule.epochs=1", "train.ema=False", "train.accumulate=2"]
+    model = trainer.main(load_config(tiny_config(), options))
+    assert all(torch.isfinite(value).all() for value in model.state_dict().values())
+    checkpoint = _checkpoint(tmp_path / "work" / "latest.pth")
+    assert checkpoint["ema"] is None
+    records = [json.loads(line) for line in (tmp_path / "work" / "log.jsonl").read_text().splitlines()]
+    batches = int([record for record in records if record["kind"] == "train"][-1]["batch"].split("/")[1])
+    assert checkpoint["step"] == math.ceil(batches / 2)  # an optimizer step every two batches
+
+
+def test_schedule_warms_up_then_follows_a_cosine():
+    schedule = LearningRateSchedule(lr=2e-3, min_lr=2e-4, epochs=300, warmup_iters=3000, warmup_start_lr=2e-4)
+    assert schedule(0, 0.0) == pytest.approx(2e-4)
+    assert schedule(1500, 0.5) == pytest.approx(1.1e-3)
+    assert schedule(3000, 2.0) == pytest.approx(2e-4 + 0.9e-3 * (1 + math.cos(math.pi * 2 / 300)))
+    assert schedule(10**6, 150.0) == pytest.approx(1.1e-3)
+    assert schedule(10**6, 300.0) == pytest.approx(2e-4)
+
+
+def test_ema_averages_the_whole_state_dict():
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
+    ema = ModelEma(model, decay=0.75)
+    before = {key: value.clone() for key, value in ema.module.state_dict().items()}
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    model(torch.randn(2, 3, 5, 5))  # moves the BatchNorm statistics
+    ema.update(model)
+    after, current = ema.module.state_dict(), model.state_dict()
+    for key in ("0.weight", "1.running_mean", "1.running_var"):
+        torch.testing.assert_close(after[key], 0.75 * before[key] + 0.25 * current[key])
+    assert after["1.num_batches_tracked"] == current["1.num_batches_tracked"] == 1
+    assert not any(parameter.requires_grad for parameter in ema.module.parameters())

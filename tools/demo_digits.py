@@ -1,0 +1,81 @@
+"""The demo's data and predictions.
+
+The data: scikit-learn's bundled handwritten digits (1,797 real 8x8 scans of digits written by
+43 people, shipped inside the package, so nothing is downloaded), upsampled and written as an
+ImageNet-style folder tree: <root>/{train,val,test}/<digit>/<n>.png. ``val`` picks the best
+checkpoint; ``test`` is held out until the end.
+
+    python tools/demo_digits.py write data/digits
+    python tools/demo_digits.py predict work_dirs/demo/config.json work_dirs/demo/best.pth data/digits/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import mobilevit
+from mobilevit.data.datasets import scan_folders
+from mobilevit.engine.tester import load_weights
+
+
+def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0) -> None:
+    """Write the digits as PNGs of ``size`` pixels: ``held_out`` each for test and val, the rest for train."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    order = np.random.default_rng(seed).permutation(len(digits.target))
+    splits = {"test": order[:held_out], "val": order[held_out:2 * held_out], "train": order[2 * held_out:]}
+    for split, indices in splits.items():
+        for index in indices:
+            folder = root / split / str(digits.target[index])
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = (digits.images[index] * (255 / 16)).round().astype(np.uint8)  # values 0-16 -> 0-255
+            Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR).save(folder / f"{index:04d}.png")
+        print(f"{root / split}: {len(indices)} images")
+
+
+def predict(config: Path, checkpoint: Path, image_dir: Path, shown: int, min_accuracy: float) -> bool:
+    """Classify every image under ``image_dir`` with ``mobilevit.inference_model``, show a few, and
+    check the accuracy; True if it reaches ``min_accuracy`` percent."""
+    model = mobilevit.init_model(config)  # the architecture, class names and preprocessing of the run
+    print(f"loaded the {load_weights(model, checkpoint).description}")
+    images = scan_folders(image_dir, model.class_names)
+    paths = [str(path) for path, _ in images.samples]
+    results = []
+    for start in range(0, len(paths), 64):
+        results += mobilevit.inference_model(model, paths[start:start + 64])
+    correct = sum(result["pred_label"] == label for result, (_, label) in zip(results, images.samples))
+    for index in np.linspace(0, len(paths) - 1, shown).round().astype(int):
+        result, (path, label) = results[index], images.samples[index]
+        truth = images.class_names[label]
+        print(f"  {path}: predicted {result['pred_class']} ({result['pred_score']:.2f}), true {truth}")
+    accuracy = 100 * correct / len(paths)
+    print(f"held-out accuracy: {accuracy:.1f}% ({correct} of {len(paths)} images; required {min_accuracy}%)")
+    return accuracy >= min_accuracy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    write_parser = commands.add_parser("write", help="write the digits in an ImageNet-style folder tree")
+    write_parser.add_argument("root", type=Path)
+    predict_parser = commands.add_parser("predict", help="classify held-out images with a trained checkpoint")
+    predict_parser.add_argument("config", type=Path)
+    predict_parser.add_argument("checkpoint", type=Path)
+    predict_parser.add_argument("images", type=Path, help="a folder per class of held-out images")
+    predict_parser.add_argument("--shown", type=int, default=8, help="predictions printed (default 8)")
+    predict_parser.add_argument("--min-accuracy", type=float, default=0.0, help="fail below this accuracy (percent)")
+    args = parser.parse_args()
+    if args.command == "write":
+        write(args.root)
+        return 0
+    return 0 if predict(args.config, args.checkpoint, args.images, args.shown, args.min_accuracy) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
