@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from . import zoo
 from .analysis import measure_complexity
+from .apis import LogitsFunction, class_names_of, describe_predictions, init_model, prepare_batch, torch_logits
+from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from .config import load_config
+from .convert import infer_arch, num_classes_of
+from .export import OnnxClassifier, export_from_name
+from .models import ARCHS, build_classifier
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -31,6 +40,87 @@ def _flops(args: argparse.Namespace) -> None:
         print(f"  {kind:<20} {count / 1e9:>10.3f}")
 
 
+def _predict(args: argparse.Namespace) -> None:
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        if args.model not in zoo.MODELS:
+            raise ValueError(f"predict needs trained weights for {args.model}: pass --checkpoint PATH|URL")
+        checkpoint = zoo.get_record(args.model).url  # the official weights, downloaded once
+    if args.backend == "onnxruntime":
+        if Path(checkpoint).suffix != ".onnx":
+            raise ValueError(f"--backend onnxruntime runs an exported model: pass --checkpoint FILE.onnx "
+                             f"(see `mobilevit export`), got {checkpoint}")
+        model = init_model(args.model)  # its preprocessing and class names; the weights are in the file
+        logits: LogitsFunction = OnnxClassifier(checkpoint)
+    else:
+        model = init_model(args.model, checkpoint, device=args.device)
+        logits = torch_logits(model)
+    class_names = class_names_of(model)
+    for start in range(0, len(args.images), args.batch_size):
+        images = args.images[start:start + args.batch_size]
+        results = describe_predictions(logits(prepare_batch(images, model.preprocessing)), class_names)
+        for image, result in zip(images, results):
+            _print_prediction(image, result, class_names, args.topk, args.json)
+
+
+def _print_prediction(image: str, result: dict, class_names: Sequence[str] | None, topk: int, as_json: bool) -> None:
+    scores = result["pred_scores"]
+    top = [(int(label), float(scores[label])) for label in scores.argsort()[::-1][:topk]]
+    names = [class_names[label] if class_names is not None else str(label) for label, _ in top]
+    if as_json:
+        print(json.dumps({
+            "image": image, "pred_label": result["pred_label"], "pred_score": result["pred_score"],
+            "pred_class": result["pred_class"],
+            "topk": [{"label": label, "score": score, "class": name} for (label, score), name in zip(top, names)],
+        }))
+        return
+    print(image)
+    print(f"  {'rank':>4} {'label':>6} {'score':>7}  class")
+    for rank, ((label, score), name) in enumerate(zip(top, names), start=1):
+        print(f"  {rank:>4} {label:>6} {score:>7.4f}  {name}")
+
+
+def _convert(args: argparse.Namespace) -> None:
+    checkpoint = read_checkpoint(args.source)
+    state_dict = checkpoint.state_dict
+    arch = args.arch or checkpoint.metadata.get("arch") or infer_arch(state_dict)
+    num_classes = num_classes_of(state_dict)
+    # Loading into the model checks every name and shape before anything is written.
+    model = build_classifier(arch, num_classes=num_classes or 1000)
+    load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
+    destination = save_checkpoint(args.destination, state_dict, arch, source_layout=checkpoint.layout,
+                                  class_names=checkpoint.metadata.get("class_names"))
+    flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
+    print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch}, "
+          f"{num_classes if num_classes is not None else 'no'} classes{flipped}")
+    print(f"wrote {destination} ({len(state_dict)} tensors, mobilevit format)")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .engine import trainer
+
+    config = load_config(args.config, args.cfg_options)
+    work_dir = args.work_dir or config.train.work_dir or str(Path("work_dirs") / Path(args.config).stem)
+    trainer.main(dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=work_dir)), args.resume)
+
+
+def _test(args: argparse.Namespace) -> None:
+    from .engine import tester
+
+    tester.main(load_config(args.config, args.cfg_options), args.checkpoint, args.out, args.weights)
+
+
+def _export(args: argparse.Namespace) -> None:
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        if args.model not in zoo.MODELS:
+            raise ValueError(f"export needs trained weights for {args.model}: pass --checkpoint PATH|URL")
+        checkpoint = zoo.get_record(args.model).url  # the official weights, downloaded once
+    path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
+    sizes = "any batch and image size" if args.dynamic or args.format == "torchscript" else "batch 1"
+    print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -48,6 +138,56 @@ def build_parser() -> argparse.ArgumentParser:
     flops.add_argument("model", help="a zoo model name (see `mobilevit list`)")
     flops.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"), help="input size (default: the model's)")
     flops.set_defaults(run=_flops)
+
+    predict = commands.add_parser("predict", help="classify images, printing the top-k classes of each")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP ...)")
+    predict.add_argument("--model", required=True, help="a zoo model name or a config file")
+    predict.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
+                                              "(default for a zoo model: its official weights)")
+    predict.add_argument("--topk", type=_positive, default=5, help="classes shown per image (default 5)")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per image")
+    predict.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
+    predict.add_argument("--backend", choices=["pytorch", "onnxruntime"], default="pytorch",
+                         help="onnxruntime: run an exported --checkpoint FILE.onnx (default pytorch)")
+    predict.set_defaults(run=_predict)
+
+    convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")
+    convert.add_argument("source", metavar="SRC", help="a checkpoint path, directory or http(s) URL (mmpretrain, "
+                                                       "ml-cvnets, timm, Hugging Face or mobilevit layout)")
+    convert.add_argument("destination", metavar="DST", help="the .safetensors file to write")
+    convert.add_argument("--arch", choices=list(ARCHS),
+                         help="the checkpoint's arch (default: inferred from its shapes)")
+    convert.set_defaults(run=_convert)
+
+    train = commands.add_parser("train", help="train a model as a config file says (also under torchrun)")
+    train.add_argument("config", help="a config file, e.g. configs/mobilevit/mobilevit-small_8xb128_in1k.py")
+    train.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
+    train.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue from this checkpoint (default: the work dir's latest.pth, if any)")
+    train.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                       help="override config entries, e.g. optim.lr=0.001 data.batch_size=64")
+    train.set_defaults(run=_train)
+
+    test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
+    test.add_argument("config", help="a config file (or the config.json of a training run)")
+    test.add_argument("checkpoint", help="a checkpoint: path, directory or http(s) URL, any known layout")
+    test.add_argument("--out", help="write the results, with per-class accuracy, to this JSON file")
+    test.add_argument("--weights", choices=("ema", "model"), default="ema",
+                      help="which weights of a training checkpoint to test (default: its EMA)")
+    test.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config entries")
+    test.set_defaults(run=_test)
+
+    export = commands.add_parser("export", help="export a model with its weights to ONNX or TorchScript")
+    export.add_argument("model", metavar="NAME_OR_CONFIG", help="a zoo model name or a config file")
+    export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
+                                             "(default for a zoo model: its official weights)")
+    export.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="default onnx")
+    export.add_argument("--dynamic", action="store_true", help="ONNX: let batch size, height and width vary")
+    export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
+                        help="example input size (default: the model's crop size)")
+    export.add_argument("--output", help="the file to write (default: NAME.onnx or NAME.pt)")
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -57,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], None] = args.run
     try:
         run(args)
-    except (ValueError, FileNotFoundError, OSError) as error:
+    except (ValueError, FileNotFoundError, OSError, ImportError) as error:
         print(f"mobilevit {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

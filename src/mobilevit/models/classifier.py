@@ -53,6 +53,11 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.extract_feat(x)[-1])
 
+    def fuse(self) -> "ImageClassifier":
+        """Fold the backbone's BatchNorms into its convolutions for inference (see :meth:`MobileViT.fuse`)."""
+        self.backbone.fuse()
+        return self.eval()
+
     def loss(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy (with the configured label smoothing) of a batch against class indices."""
         return F.cross_entropy(self(x), labels, label_smoothing=self.label_smoothing)

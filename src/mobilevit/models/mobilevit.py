@@ -6,7 +6,6 @@ Module names follow the official mmpretrain checkpoints (``stem``, ``layers.i``,
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
@@ -16,6 +15,18 @@ from torch import nn
 
 NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]
+
+
+class Swish(nn.SiLU):
+    """SiLU that overwrites its input when no gradient is being recorded.
+
+    Skipping the allocation of a fresh output is a large share of the inference time on the CPU.
+    Under autograd an in-place SiLU would have to copy its input for the backward pass, so there it
+    is not. It always follows a fresh convolution, BatchNorm or linear output that nothing else holds.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.silu(x, inplace=not (torch.is_grad_enabled() and x.requires_grad))
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ class ConvNormAct(nn.Module):
         stride: int = 1,
         groups: int = 1,
         norm_layer: NormLayer | None = nn.BatchNorm2d,
-        act_layer: ActLayer | None = nn.SiLU,
+        act_layer: ActLayer | None = Swish,
         bias: bool = False,
     ) -> None:
         super().__init__()
@@ -124,6 +135,29 @@ class ConvNormAct(nn.Module):
             x = self.bn(x)
         return self.act(x)
 
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold a BatchNorm into the convolution, in place (inference only).
+
+        ``bn.*`` disappears and the convolution gains a bias; other norm layers are kept as they are.
+        """
+        norm = getattr(self, "bn", None)
+        if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            return
+        if norm.running_var is None:
+            raise ValueError("cannot fuse a BatchNorm that tracks no running statistics")
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        shift = -norm.running_mean * scale
+        if norm.bias is not None:
+            shift = shift + norm.bias
+        if self.conv.bias is not None:
+            shift = shift + self.conv.bias * scale
+        self.conv.weight.mul_(scale.reshape(-1, 1, 1, 1))  # in place keeps the weight's memory format
+        self.conv.bias = nn.Parameter(shift)
+        del self.bn
+
 
 class InvertedResidual(nn.Module):
     """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection (keys ``conv.0-2``)."""
@@ -135,7 +169,7 @@ class InvertedResidual(nn.Module):
         stride: int,
         expand_ratio: int,
         norm_layer: NormLayer = nn.BatchNorm2d,
-        act_layer: ActLayer = nn.SiLU,
+        act_layer: ActLayer = Swish,
     ) -> None:
         super().__init__()
         hidden = int(round(in_channels * expand_ratio))
@@ -150,9 +184,10 @@ class InvertedResidual(nn.Module):
         self.use_residual = stride == 1 and in_channels == out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
         if self.use_residual:
-            return x + self.conv(x)
-        return self.conv(x)
+            out += x  # in place: ``out`` is a fresh tensor that nothing else holds
+        return out
 
 
 class Attention(nn.Module):
@@ -180,7 +215,7 @@ class Attention(nn.Module):
 class FeedForward(nn.Module):
     """Linear, Swish, Linear; laid out as ``layers.0.0`` and ``layers.1`` like mmpretrain's FFN."""
 
-    def __init__(self, dim: int, hidden_dim: int, act_layer: ActLayer = nn.SiLU, drop: float = 0.0) -> None:
+    def __init__(self, dim: int, hidden_dim: int, act_layer: ActLayer = Swish, drop: float = 0.0) -> None:
         super().__init__()
         self.layers = nn.Sequential(
             nn.Sequential(nn.Linear(dim, hidden_dim), act_layer(), nn.Dropout(drop)),
@@ -206,8 +241,10 @@ class TransformerLayer(nn.Module):
         self.ffn = FeedForward(dim, ffn_dim, drop=drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.ln1(x)))
-        return x + self.ffn(self.ln2(x))
+        # Each branch ends in a fresh tensor, so the shortcut is added to it in place; ``x`` itself
+        # must stay intact for the LayerNorm's backward pass.
+        x = self.drop(self.attn(self.ln1(x))).add_(x)
+        return self.ffn(self.ln2(x)).add_(x)
 
 
 class MobileViTBlock(nn.Module):
@@ -224,7 +261,7 @@ class MobileViTBlock(nn.Module):
         drop: float = 0.0,
         attn_drop: float = 0.0,
         norm_layer: NormLayer = nn.BatchNorm2d,
-        act_layer: ActLayer = nn.SiLU,
+        act_layer: ActLayer = Swish,
     ) -> None:
         super().__init__()
         self.patch_size = patch_size
@@ -247,24 +284,37 @@ class MobileViTBlock(nn.Module):
         x = x.reshape(batch, channels, height // p, p, width // p, p).permute(0, 3, 5, 2, 4, 1)
         return x.reshape(batch * p * p, (height // p) * (width // p), channels)
 
-    def fold(self, x: torch.Tensor, batch: int, height: int, width: int) -> torch.Tensor:
-        """Inverse of :meth:`unfold`."""
+    def fold(
+        self, x: torch.Tensor, batch: int, height: int, width: int, channels_last: bool = False
+    ) -> torch.Tensor:
+        """Inverse of :meth:`unfold`; ``channels_last`` lays the map out in that memory format."""
         p = self.patch_size
         channels = x.shape[-1]
-        # (B*P, N, C) -> (B, p, p, nH, nW, C) -> (B, C, nH, p, nW, p) -> (B, C, H, W)
-        x = x.reshape(batch, p, p, height // p, width // p, channels).permute(0, 5, 3, 1, 4, 2)
-        return x.reshape(batch, channels, height, width)
+        # (B*P, N, C) -> (B, p, p, nH, nW, C)
+        x = x.reshape(batch, p, p, height // p, width // p, channels)
+        if channels_last:
+            # (B, p, p, nH, nW, C) -> (B, nH, p, nW, p, C) -> (B, H, W, C) -> (B, C, H, W) as a view
+            x = x.permute(0, 3, 1, 4, 2, 5).reshape(batch, height, width, channels)
+            return x.permute(0, 3, 1, 2)
+        # (B, p, p, nH, nW, C) -> (B, C, nH, p, nW, p) -> (B, C, H, W)
+        return x.permute(0, 5, 3, 1, 4, 2).reshape(batch, channels, height, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x
         x = self.local_rep(x)
         batch, _, height, width = x.shape
         p = self.patch_size
-        padded_h, padded_w = math.ceil(height / p) * p, math.ceil(width / p) * p
-        resize = (padded_h, padded_w) != (height, width)
-        if resize:  # as the reference implementations do: resize up to a multiple of the patch
+        # Integer arithmetic, so that traced and compiled graphs keep the sizes symbolic.
+        padded_h, padded_w = (height + p - 1) // p * p, (width + p - 1) // p * p
+        # As the reference implementations do, sides that are not multiples of the patch are resized
+        # up to the next multiple and back. A traced graph (ONNX, TorchScript) must serve every input
+        # size, so it always takes this path, an exact identity where the sides divide.
+        resize = torch.jit.is_tracing() or (padded_h, padded_w) != (height, width)
+        if resize:
             x = F.interpolate(x, size=(padded_h, padded_w), mode="bilinear", align_corners=False)
-        x = self.fold(self.global_rep(self.unfold(x)), batch, padded_h, padded_w)
+        # Fold back into the memory format the block was given, so channels-last models stay so.
+        channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+        x = self.fold(self.global_rep(self.unfold(x)), batch, padded_h, padded_w, channels_last)
         if resize:
             x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
         x = self.conv_proj(x)
@@ -297,7 +347,7 @@ class MobileViT(nn.Module):
         norm_eval: bool = False,
         drop_rate: float = 0.0,
         norm_layer: NormLayer = nn.BatchNorm2d,
-        act_layer: ActLayer = nn.SiLU,
+        act_layer: ActLayer = Swish,
     ) -> None:
         super().__init__()
         self.arch = resolve_arch(arch)
@@ -308,6 +358,7 @@ class MobileViT(nn.Module):
             raise ValueError(f"frozen_stages must be in [-1, {num_stages}], got {frozen_stages}")
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.fused = False
 
         self.stem = ConvNormAct(in_channels, stem_channels, 3, stride=2, norm_layer=norm_layer, act_layer=act_layer)
         channels = stem_channels
@@ -376,7 +427,24 @@ class MobileViT(nn.Module):
             for param in module.parameters():
                 param.requires_grad = False
 
+    @torch.no_grad()
+    def fuse(self) -> "MobileViT":
+        """Fold every BatchNorm into its convolution for inference, in place; returns the model.
+
+        The outputs stay the same (to float rounding) and each forward skips one pass over every
+        feature map per BatchNorm. The fused model is inference-only (``train()`` raises) and its
+        state dict differs: the ``...bn.*`` keys are gone and each such convolution has a ``conv.bias``.
+        """
+        self.eval()
+        for module in self.modules():
+            if isinstance(module, ConvNormAct):
+                module.fuse()
+        self.fused = True
+        return self
+
     def train(self, mode: bool = True) -> "MobileViT":
+        if mode and self.fused:
+            raise RuntimeError("a fused MobileViT (see fuse()) is for inference only; build a new model to train")
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
@@ -404,5 +472,7 @@ def check_image_batch(x: torch.Tensor, channels: int) -> None:
     """Raise a clear error unless ``x`` is a (B, channels, H, W) tensor."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor of shape (B, {channels}, H, W), got {type(x).__name__}")
+    if torch.jit.is_tracing():  # sizes are traced values then, which Python cannot compare
+        return
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"expected an image batch of shape (B, {channels}, H, W), got {tuple(x.shape)}")

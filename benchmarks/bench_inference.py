@@ -1,0 +1,228 @@
+"""Inference speed of mobilevit beside timm and Hugging Face transformers, on one machine in one run.
+
+For each variant, every path carries the same function: timm's model gets random weights and ours
+gets them through ``mobilevit.convert`` (checked: equal logits); the Hugging Face model gets its own
+random weights, whose conversion onto ours is checked the same way. Paths run interleaved, one call
+of each per round, after a warm-up; figures are medians. ONNX Runtime's path is timed in a block of
+its own (see ``_thread_pool_groups``). Batch-1 latency and batch-32 throughput at 256x256, float32,
+eval mode, ``torch.inference_mode``.
+
+    python benchmarks/bench_inference.py --out benchmarks/results/inference.json
+    python benchmarks/bench_inference.py --variants xxs --skip compiled --rounds 20 --batch-rounds 3  # ~1 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from common import interleaved_medians, machine, markdown_table, matmul_peak_gflops, write_json
+from mobilevit.analysis import measure_complexity
+from mobilevit.convert import to_mobilevit
+from mobilevit.models import ImageClassifier, build_classifier
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model size under its three names."""
+
+    arch: str
+    timm_name: str
+    huggingface: dict
+
+
+VARIANTS = {
+    "xxs": Variant("xx_small", "mobilevit_xxs", dict(
+        neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0)),
+    "xs": Variant("x_small", "mobilevit_xs", dict(
+        neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144], expand_ratio=4.0)),
+    "s": Variant("small", "mobilevit_s", dict(
+        neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0)),
+}
+PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager")
+OUR_PATHS = ("eager", "eager channels_last", "fused channels_last", "fused compiled", "ONNX Runtime")
+CHANNELS_LAST = torch.channels_last
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+def build_peers(variant: Variant) -> tuple[nn.Module, nn.Module, ImageClassifier]:
+    """timm's and Hugging Face's models with random weights, and ours carrying timm's weights."""
+    import timm
+    from transformers import MobileViTConfig, MobileViTForImageClassification
+
+    timm_model = timm.create_model(variant.timm_name, pretrained=False).eval()
+    huggingface = MobileViTForImageClassification(MobileViTConfig(num_labels=1000, **variant.huggingface)).eval()
+    ours = build_classifier(variant.arch).eval()
+    ours.load_state_dict(to_mobilevit(timm_model.state_dict(), "timm"))
+    check_same_function(ours, timm_model, huggingface, variant.arch)
+    return timm_model, huggingface, ours
+
+
+@torch.no_grad()
+def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingface: nn.Module, arch: str) -> None:
+    """Fail unless the converted weights give the peers' logits (timm feeds RGB, we BGR)."""
+    image = torch.rand(2, 3, 256, 256)
+    from_huggingface = build_classifier(arch).eval()
+    from_huggingface.load_state_dict(to_mobilevit(huggingface.state_dict(), "huggingface"))
+    differences = {
+        "timm": (ours(image.flip(1)) - timm_model(image)).abs().max().item(),
+        "transformers": (from_huggingface(image) - huggingface(pixel_values=image).logits).abs().max().item(),
+    }
+    for peer, difference in differences.items():
+        if difference > 1e-4:
+            raise RuntimeError(f"{arch}: converted {peer} weights give logits {difference:.2e} away from {peer}'s")
+
+
+def our_paths(model: ImageClassifier, selected: set[str], threads: int, workdir: Path) -> dict[str, Forward]:
+    """Our forward functions by path name; compiled and ONNX paths are built (and warmed) here."""
+    fused = copy.deepcopy(model).fuse().to(memory_format=CHANNELS_LAST)
+    paths: dict[str, Forward] = {
+        "eager": model,
+        "eager channels_last": copy.deepcopy(model).to(memory_format=CHANNELS_LAST),
+        "fused channels_last": fused,
+    }
+    if "fused compiled" in selected:
+        paths["fused compiled"] = torch.compile(fused, dynamic=False)
+    if "ONNX Runtime" in selected:
+        from mobilevit.export import OnnxClassifier, export_model
+
+        path = export_model(model, workdir / "model.onnx", dynamic=True)
+        paths["ONNX Runtime"] = OnnxClassifier(path, threads=threads)
+    return {name: forward for name, forward in paths.items() if name in selected}
+
+
+def peer_paths(timm_model: nn.Module, huggingface: nn.Module, selected: set[str]) -> dict[str, Forward]:
+    paths: dict[str, Forward] = {
+        "timm eager": timm_model,
+        "timm channels_last": copy.deepcopy(timm_model).to(memory_format=CHANNELS_LAST),
+        "transformers eager": lambda image: huggingface(pixel_values=image).logits,
+    }
+    return {name: forward for name, forward in paths.items() if name in selected}
+
+
+def measure_variant(
+    name: str, selected: set[str], batch: int, rounds: int, batch_rounds: int, threads: int, workdir: Path
+) -> list[dict]:
+    variant = VARIANTS[name]
+    timm_model, huggingface, ours = build_peers(variant)
+    complexity = measure_complexity(ours, 256, 256)
+    macs = sum(complexity.breakdown[kind] for kind in ("conv", "linear", "attention"))
+    paths = {
+        **peer_paths(timm_model, huggingface, selected),
+        **{f"mobilevit {path}": forward for path, forward in our_paths(ours, selected, threads, workdir).items()},
+    }
+    rows = []
+    with torch.inference_mode():
+        reference = {size: ours(_images(size)) for size in (1, batch)}
+        inputs = {size: _inputs(paths, size) for size in (1, batch)}
+        warm_seconds = {path: _first_calls(forward, inputs, path) for path, forward in paths.items()}
+        latency, throughput = {}, {}
+        for group in _thread_pool_groups(paths):
+            calls = {size: {path: _call(paths[path], inputs[size][path]) for path in group} for size in (1, batch)}
+            latency |= interleaved_medians(calls[1], rounds)
+            throughput |= interleaved_medians(calls[batch], batch_rounds, warmup=1)
+        for path, forward in paths.items():
+            ours_path = path.startswith("mobilevit")
+            difference = (forward(inputs[batch][path]) - reference[batch]).abs().max().item() if ours_path else None
+            rows.append({
+                "variant": name, "path": path, "latency_ms": latency[path] * 1e3,
+                "throughput": batch / throughput[path], "gflops": 2 * macs * batch / throughput[path] / 1e9,
+                "first_calls_s": warm_seconds[path], "max_abs_difference": difference,
+            })
+    print(f"{name}: {macs / 1e9:.3f} G multiply-adds (conv, linear, attention)", file=sys.stderr)
+    return rows
+
+
+def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
+    """The paths run by torch's threads, and those run by ONNX Runtime's, timed apart.
+
+    Each runtime's worker threads spin for a while after a call; interleaved, the two pools slow
+    each other down (here by 1.5 to 2 times), so each group is interleaved only within itself.
+    """
+    onnx = [path for path in paths if path.endswith("ONNX Runtime")]
+    return [group for group in ([path for path in paths if path not in onnx], onnx) if group]
+
+
+def _images(size: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(size)
+    return torch.rand(size, 3, 256, 256, generator=generator)
+
+
+def _inputs(paths: dict[str, Forward], size: int) -> dict[str, torch.Tensor]:
+    """The same images for every path, in channels-last memory for the channels-last paths."""
+    images = _images(size)
+    channels_last = images.contiguous(memory_format=CHANNELS_LAST)
+    return {path: channels_last if ("channels_last" in path or "compiled" in path) else images for path in paths}
+
+
+def _first_calls(forward: Forward, inputs: dict[int, dict[str, torch.Tensor]], path: str) -> float:
+    """Seconds of the first call at each batch size (compilation happens here)."""
+    start = time.perf_counter()
+    for per_path in inputs.values():
+        forward(per_path[path])
+    return time.perf_counter() - start
+
+
+def _call(forward: Forward, images: torch.Tensor) -> Callable[[], object]:
+    return lambda: forward(images)
+
+
+def report(rows: list[dict], batch: int, peak: float) -> str:
+    """The markdown table: each path, and our paths' ratios to the fastest peer path."""
+    lines = []
+    for variant in dict.fromkeys(row["variant"] for row in rows):
+        variant_rows = [row for row in rows if row["variant"] == variant]
+        peers = [row for row in variant_rows if not row["path"].startswith("mobilevit")]
+        best_latency = min((row["latency_ms"] for row in peers), default=None)
+        best_throughput = max((row["throughput"] for row in peers), default=None)
+        for row in variant_rows:
+            ratio = ""
+            if best_latency is not None and row["path"].startswith("mobilevit"):
+                ratio = f"{best_latency / row['latency_ms']:.2f}x / {row['throughput'] / best_throughput:.2f}x"
+            lines.append([
+                variant, row["path"], f"{row['latency_ms']:.1f}", f"{row['throughput']:.1f}",
+                f"{row['gflops']:.1f} ({100 * row['gflops'] / peak:.0f} %)", ratio])
+    headers = ["variant", "path", "batch-1 latency (ms)", f"batch-{batch} throughput (img/s)",
+               f"GFLOP/s at batch {batch} (of peak)", "vs fastest peer (latency / throughput)"]
+    return markdown_table(headers, lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--skip", nargs="*", default=[], choices=[*PEER_PATHS, *OUR_PATHS, "compiled", "onnx"],
+                        help="paths to leave out ('compiled' and 'onnx' are short for ours)")
+    parser.add_argument("--batch", type=int, default=32, help="the throughput batch size (default 32)")
+    parser.add_argument("--rounds", type=int, default=30, help="timed batch-1 rounds (default 30)")
+    parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch and ONNX Runtime threads")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    shorthands = {"compiled": "fused compiled", "onnx": "ONNX Runtime"}
+    selected = {*PEER_PATHS, *OUR_PATHS} - {shorthands.get(path, path) for path in args.skip}
+    peak = matmul_peak_gflops()
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in args.variants:
+            rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads, Path(workdir))
+    print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads\n")
+    print(report(rows, args.batch, peak))
+    if args.out:
+        write_json(args.out, {"machine": machine(), "peak_gflops": peak, "batch": args.batch, "rounds": args.rounds,
+                              "batch_rounds": args.batch_rounds, "results": rows})
+
+
+if __name__ == "__main__":
+    main()

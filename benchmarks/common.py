@@ -1,0 +1,75 @@
+"""Helpers shared by the benchmark scripts: interleaved timing, the machine's matmul peak, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+
+def interleaved_medians(
+    calls: dict[str, Callable[[], object]], rounds: int, warmup: int = 2
+) -> dict[str, float]:
+    """Median seconds per call of each entry.
+
+    Every round calls each entry once in turn, so a slow spell of a shared machine hits all of
+    them alike; ``warmup`` untimed rounds come first.
+    """
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+def matmul_peak_gflops(size: int = 2048, rounds: int = 5) -> float:
+    """The machine's float32 compute rate as a large matrix product achieves it, in GFLOP/s."""
+    left, right = torch.rand(size, size), torch.rand(size, size)
+    seconds = interleaved_medians({"matmul": lambda: left @ right}, rounds, warmup=1)["matmul"]
+    return 2 * size**3 / seconds / 1e9
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
+
+
+def _cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_json(path: str | os.PathLike, content: dict[str, Any]) -> None:
+    """Write ``content`` as indented JSON, creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2) + "\n")

@@ -1,0 +1,140 @@
+"""Export a classifier to ONNX or TorchScript, and run an exported ONNX file with ONNX Runtime.
+
+Exports are of the fused model (every BatchNorm folded into its convolution, see
+:meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
+``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
+logits named ``logits``. ONNX goes through torch's TorchScript-based exporter (``dynamo=False``),
+which needs no more than the ``onnx`` package.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .apis import init_model
+from .models import ImageClassifier
+
+FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+ONNX_OPSET = 17
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+
+
+def export_model(
+    model: ImageClassifier,
+    path: str | os.PathLike,
+    export_format: str = "onnx",
+    height: int = 256,
+    width: int = 256,
+    dynamic: bool = False,
+) -> Path:
+    """Write a fused copy of ``model`` to ``path``; the model itself is left unchanged.
+
+    A static ONNX file takes one (1, 3, height, width) batch; ``dynamic`` lets batch size, height and
+    width vary. A TorchScript file is a trace and serves any batch and image size.
+    """
+    if export_format not in FORMATS:
+        raise ValueError(f"unknown export format {export_format!r}; expected one of {', '.join(FORMATS)}")
+    if dynamic and export_format != "onnx":
+        raise ValueError("--dynamic applies to ONNX; a TorchScript trace already serves any batch and image size")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fused = copy.deepcopy(model).cpu().float().fuse()
+    example = torch.rand(1, 3, height, width)
+    if export_format == "onnx":
+        _export_onnx(fused, example, path, dynamic)
+    else:
+        _export_torchscript(fused, example, path)
+    return path
+
+
+def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dynamic: bool) -> None:
+    if importlib.util.find_spec("onnx") is None:
+        raise ImportError("exporting to ONNX needs the onnx package: pip install 'mobilevit[export]'")
+    axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: {0: "batch"}} if dynamic else None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
+        torch.onnx.export(
+            model, (example,), str(path), dynamo=False, opset_version=ONNX_OPSET,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)
+
+
+def _export_torchscript(model: ImageClassifier, example: torch.Tensor, path: Path) -> None:
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example)
+    torch.jit.save(traced, str(path))
+
+
+def export_from_name(
+    name_or_config: str | os.PathLike,
+    checkpoint: str | os.PathLike | None,
+    export_format: str = "onnx",
+    output: str | os.PathLike | None = None,
+    shape: tuple[int, int] | None = None,
+    dynamic: bool = False,
+) -> Path:
+    """Build a zoo model or a config's model, load ``checkpoint`` and export it.
+
+    ``output`` defaults to the model's name with the format's suffix (``.onnx``, ``.pt``); ``shape``
+    to the model's crop size.
+    """
+    model = init_model(name_or_config, checkpoint)
+    if shape is None:
+        crop = model.preprocessing.crop_size
+        shape = (crop, crop)
+    if output is None:
+        output = Path(name_or_config).stem + SUFFIXES.get(export_format, "")
+    return export_model(model, output, export_format, *shape, dynamic=dynamic)
+
+
+class OnnxClassifier:
+    """Logits of an exported ONNX classifier, computed by ONNX Runtime on the CPU.
+
+    ``OnnxClassifier(path)(batch)`` stands in for ``model(batch)``: a float (B, 3, H, W) tensor in,
+    (B, num_classes) logits out. A file exported for a fixed batch size (a static export: 1) runs
+    the batch in slices of that size.
+    """
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ImportError("running an ONNX model needs onnxruntime: pip install 'mobilevit[export]'") from None
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX model not found: {path}")
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+            raise ValueError(f"cannot load ONNX model {path}: {error}") from None
+        self.path = path
+        model_input = self.session.get_inputs()[0]
+        self.input_name = model_input.name
+        self.input_shape = tuple(model_input.shape)  # ints where static, names where dynamic
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
+        if batch.ndim != 4 or not all(
+                isinstance(expected, str) or expected == size
+                for expected, size in zip(self.input_shape[1:], batch.shape[1:])):
+            raise ValueError(
+                f"{self.path} takes a batch of shape {self.input_shape} (names are free sizes), got {tuple(batch.shape)}")
+        if fixed_batch is not None and len(batch) % fixed_batch:
+            raise ValueError(f"{self.path} takes batches of {fixed_batch} images; got {len(batch)}")
+        array = batch.detach().to("cpu", torch.float32).contiguous().numpy()
+        step = fixed_batch or len(array)
+        outputs = [self.session.run(None, {self.input_name: array[start:start + step]})[0]
+                   for start in range(0, len(array), step)]
+        return torch.from_numpy(np.concatenate(outputs))
