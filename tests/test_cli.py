@@ -30,3 +30,10 @@ def test_unknown_model_is_a_one_line_error(capsys):
 def test_console_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "mobilevit.cli", "list"], capture_output=True, text=True)
     assert result.returncode == 0 and "xxsmall" in result.stdout
+
+
+def test_a_config_without_checkpoint_asks_for_weights(capsys):
+    config = "configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py"
+    for command in (["predict", "image.jpg", "--model", config], ["export", config]):
+        assert main(command) == 2
+        assert f"{command[0]} needs trained weights for {config}: pass --checkpoint" in capsys.readouterr().err

@@ -40,12 +40,17 @@ def _flops(args: argparse.Namespace) -> None:
         print(f"  {kind:<20} {count / 1e9:>10.3f}")
 
 
+def _checkpoint_or_official(args: argparse.Namespace) -> str:
+    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once)."""
+    if args.checkpoint is not None:
+        return args.checkpoint
+    if args.model not in zoo.MODELS:
+        raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
+    return zoo.get_record(args.model).url
+
+
 def _predict(args: argparse.Namespace) -> None:
-    checkpoint = args.checkpoint
-    if checkpoint is None:
-        if args.model not in zoo.MODELS:
-            raise ValueError(f"predict needs trained weights for {args.model}: pass --checkpoint PATH|URL")
-        checkpoint = zoo.get_record(args.model).url  # the official weights, downloaded once
+    checkpoint = _checkpoint_or_official(args)
     if args.backend == "onnxruntime":
         if Path(checkpoint).suffix != ".onnx":
             raise ValueError(f"--backend onnxruntime runs an exported model: pass --checkpoint FILE.onnx "
@@ -111,11 +116,7 @@ def _test(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    checkpoint = args.checkpoint
-    if checkpoint is None:
-        if args.model not in zoo.MODELS:
-            raise ValueError(f"export needs trained weights for {args.model}: pass --checkpoint PATH|URL")
-        checkpoint = zoo.get_record(args.model).url  # the official weights, downloaded once
+    checkpoint = _checkpoint_or_official(args)
     path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
     sizes = "any batch and image size" if args.dynamic or args.format == "torchscript" else "batch 1"
     print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
