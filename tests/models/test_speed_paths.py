@@ -114,11 +114,13 @@ def test_in_place_activations_and_residuals_leave_gradients_unchanged():
         assert torch.allclose(param.grad, plain_param.grad, atol=1e-6), name
 
 
-def test_backbone_compiles_without_graph_breaks():
-    backbone = MobileViT(TINY_ARCH, stem_channels=8).eval()
+@pytest.mark.parametrize("training", [False, True])
+def test_backbone_compiles_without_graph_breaks(training):
+    backbone = MobileViT(TINY_ARCH, stem_channels=8).train(training)
     torch._dynamo.reset()
-    explanation = torch._dynamo.explain(backbone)(torch.rand(2, 3, 50, 67))
-    assert explanation.graph_break_count == 0, explanation.break_reasons
+    with torch.set_grad_enabled(training):  # the in-place and the autograd branch of Swish
+        explanation = torch._dynamo.explain(backbone)(torch.rand(2, 3, 50, 67))
+    assert explanation.graph_count == 1 and explanation.graph_break_count == 0, explanation.break_reasons
 
 
 @pytest.mark.slow
