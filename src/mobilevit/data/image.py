@@ -43,27 +43,34 @@ def open_image(path: str | os.PathLike) -> Iterator[Image.Image]:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"image not found: {path}")
+    with _open_checked(path, str(path)) as image:
+        yield image
+
+
+@contextlib.contextmanager
+def _open_checked(source: Path | io.BytesIO, name: str) -> Iterator[Image.Image]:
+    """Open ``source`` with PIL, refusing decompression bombs; errors become ImageReadError naming ``name``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                _check_size(image, path)
+            with Image.open(source) as image:
+                _check_size(image, name)
                 yield image
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageReadError(f"refusing {path}: {error}") from None
+        raise ImageReadError(f"refusing {name}: {error}") from None
     except UnidentifiedImageError:
-        raise ImageReadError(f"not an image file (or an unsupported format): {path}") from None
+        raise ImageReadError(f"not an image file (or an unsupported format): {name}") from None
     except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
-        raise ImageReadError(f"cannot decode image {path}: {error}") from None
+        raise ImageReadError(f"cannot decode image {name}: {error}") from None
 
 
-def _check_size(image: Image.Image, path: Path | str) -> None:
+def _check_size(image: Image.Image, name: str) -> None:
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
         raise ImageReadError(
-            f"refusing {path}: {width}x{height} pixels exceeds the limit of {MAX_IMAGE_PIXELS} "
+            f"refusing {name}: {width}x{height} pixels exceeds the limit of {MAX_IMAGE_PIXELS} "
             "(a possible decompression bomb)")
 
 
@@ -94,18 +101,8 @@ def decode_jpeg_rgb(source: str | os.PathLike | bytes) -> torch.Tensor:
         if not path.is_file():
             raise ImageReadError(f"image not found: {path}")
         data, name = path.read_bytes(), str(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as header:  # the header only: format and size
-                image_format = header.format
-                _check_size(header, name)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageReadError(f"refusing {name}: {error}") from None
-    except UnidentifiedImageError:
-        raise ImageReadError(f"not an image file: {name}") from None
-    except (OSError, SyntaxError) as error:
-        raise ImageReadError(f"cannot decode JPEG {name}: {error}") from None
+    with _open_checked(io.BytesIO(data), name) as header:  # the header only: format and size
+        image_format = header.format
     if image_format != "JPEG":
         raise ImageReadError(f"{name} is a {image_format} image, not a JPEG: read it with read_image()")
     try:
