@@ -50,18 +50,24 @@ def test_dynamic_onnx_gives_the_pytorch_logits(model, dynamic_onnx, shape):
     assert torch.allclose(OnnxClassifier(dynamic_onnx, threads=2)(image), expected, atol=1e-4, rtol=0)
 
 
-def test_static_onnx_takes_its_one_shape(model, tmp_path):
+def test_fixed_size_onnx_takes_any_batch_of_its_size_and_skips_the_identity_resizes(model, tmp_path):
     path = export_model(model, tmp_path / "static.onnx", height=128, width=96)
     classifier = OnnxClassifier(path)
-    assert classifier.input_shape == (1, 3, 128, 96)
-    image = deterministic_input(1, 128, 96)
-    with torch.no_grad():
-        assert torch.allclose(classifier(image), model(image), atol=1e-4, rtol=0)
-    batch = deterministic_input(3, 128, 96)
-    with torch.no_grad():
-        assert torch.allclose(classifier(batch), model(batch), atol=1e-4, rtol=0)  # one image at a time
-    with pytest.raises(ValueError, match=r"takes a batch of shape \(1, 3, 128, 96\)"):
+    assert classifier.input_shape == ("batch", 3, 128, 96)
+    for batch in (1, 3):
+        image = deterministic_input(batch, 128, 96)
+        with torch.no_grad():
+            assert torch.allclose(classifier(image), model(image), atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match=r"takes a batch of shape \('batch', 3, 128, 96\)"):
         classifier(deterministic_input(1, 96, 128))
+    import onnx
+
+    def resizes(onnx_path):
+        return sum(node.op_type == "Resize" for node in onnx.load(str(onnx_path)).graph.node)
+
+    # 128x96 gives the blocks 16x12, 8x6 and 4x3 maps: only the last one needs resizing.
+    assert resizes(path) == 2
+    assert resizes(export_model(model, tmp_path / "dynamic.onnx", height=128, width=96, dynamic=True)) == 6
 
 
 def test_export_leaves_the_model_unfused(model, tmp_path):

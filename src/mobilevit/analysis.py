@@ -56,7 +56,6 @@ def count_parameters(model: nn.Module) -> int:
     return sum(param.numel() for param in model.parameters())
 
 
-@torch.no_grad()
 def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) -> Complexity:
     """Count multiply-adds of one forward pass of a (1, C, height, width) input.
 
@@ -81,7 +80,10 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
     was_training = model.training
     try:
         model.eval()
-        model(torch.zeros(1, getattr(backbone, "in_channels", 3), height, width, device=_device_of(model)))
+        # With gradients on, every module runs as itself: without, the model folds its BatchNorms
+        # into the convolutions and calls neither (see ConvNormAct.forward).
+        with torch.enable_grad():
+            model(torch.zeros(1, getattr(backbone, "in_channels", 3), height, width, device=_device_of(model)))
     finally:
         for handle in handles:
             handle.remove()

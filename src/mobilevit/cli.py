@@ -118,7 +118,8 @@ def _test(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     checkpoint = _checkpoint_or_official(args)
     path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
-    sizes = "any batch and image size" if args.dynamic or args.format == "torchscript" else "batch 1"
+    sizes = ("any batch and image size" if args.dynamic or args.format == "torchscript"
+             else "any batch size at the exported height and width")
     print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
 
 
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
                                              "(default for a zoo model: its official weights)")
     export.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="default onnx")
-    export.add_argument("--dynamic", action="store_true", help="ONNX: let batch size, height and width vary")
+    export.add_argument("--dynamic", action="store_true", help="ONNX: let height and width vary too (the batch size always may)")
     export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
                         help="example input size (default: the model's crop size)")
     export.add_argument("--output", help="the file to write (default: NAME.onnx or NAME.pt)")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .apis import init_model
-from .models import ImageClassifier
+from .models import ImageClassifier, MobileViTBlock
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -38,8 +38,10 @@ def export_model(
 ) -> Path:
     """Write a fused copy of ``model`` to ``path``; the model itself is left unchanged.
 
-    A static ONNX file takes one (1, 3, height, width) batch; ``dynamic`` lets batch size, height and
-    width vary. A TorchScript file is a trace and serves any batch and image size.
+    An ONNX file takes (B, 3, height, width) batches of any size B; ``dynamic`` lets height and
+    width vary too, at the cost of a resize up and back around each MobileViT block's transformer
+    (an identity where the sides divide the patch; it is what makes other sides work). A TorchScript
+    file is a trace that serves any batch and image size.
     """
     if export_format not in FORMATS:
         raise ValueError(f"unknown export format {export_format!r}; expected one of {', '.join(FORMATS)}")
@@ -48,6 +50,9 @@ def export_model(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
+    for module in fused.modules():
+        if isinstance(module, MobileViTBlock):
+            module.always_resize = dynamic or export_format == "torchscript"
     example = torch.rand(1, 3, height, width)
     if export_format == "onnx":
         _export_onnx(fused, example, path, dynamic)
@@ -59,7 +64,8 @@ def export_model(
 def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dynamic: bool) -> None:
     if importlib.util.find_spec("onnx") is None:
         raise ImportError("exporting to ONNX needs the onnx package: pip install 'mobilevit[export]'")
-    axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: {0: "batch"}} if dynamic else None
+    image_axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
+    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: {0: "batch"}}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)

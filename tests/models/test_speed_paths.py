@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mobilevit.models import MobileViT, MobileViTBlock, build_classifier
+from mobilevit.models import mobilevit as mobilevit_module
 from reference_weights import deterministic_input, deterministic_state_dict
 
 ARCHS = ("small", "x_small", "xx_small")
@@ -49,6 +50,54 @@ def test_fuse_replaces_batch_norms_by_conv_biases_and_is_inference_only():
         model.train()
     model.eval()  # still allowed
     assert model.fuse() is model  # fusing twice changes nothing
+
+
+def test_inference_folds_batch_norms_once_and_refolds_when_weights_change(monkeypatch):
+    folds = []
+    fold = mobilevit_module.fold_batch_norm
+    monkeypatch.setattr(mobilevit_module, "fold_batch_norm", lambda *args: folds.append(1) or fold(*args))
+    model = reference_classifier()
+    image = deterministic_input(2, 64, 64)
+    batch_norms = sum(isinstance(module, nn.BatchNorm2d) for module in model.modules())
+    with torch.enable_grad():  # recording gradients: convolution then BatchNorm, nothing folded
+        expected = model(image)
+    assert folds == []
+    with torch.no_grad():
+        assert torch.allclose(model(image), expected, atol=1e-5, rtol=0)
+        assert len(folds) == batch_norms
+        model(image)
+        assert len(folds) == batch_norms  # cached
+
+        other = reference_classifier()
+        other.load_state_dict({key: value * 0.9 if value.is_floating_point() else value
+                               for key, value in other.state_dict().items()})
+        before = model(image)
+        model.load_state_dict(other.state_dict())  # copies in place into the same tensors
+        assert torch.allclose(model(image), other(image), atol=1e-5, rtol=0)
+        assert not torch.allclose(model(image), before, atol=1e-2)
+        model.backbone.stem.bn.running_var.mul_(4)
+        with torch.enable_grad():
+            expected = model(image)
+        assert torch.allclose(model(image), expected, atol=1e-5, rtol=0)
+        assert torch.allclose(model.double()(image.double()), expected.double(), atol=1e-5, rtol=0)
+
+
+def test_gradients_reach_the_batch_norms_in_eval_mode():
+    model = reference_classifier()
+    model.loss(deterministic_input(2, 64, 64), torch.tensor([1, 2])).backward()
+    assert model.backbone.stem.bn.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_backbone_computes_in_the_memory_format_it_is_built_for(channels_last):
+    model = reference_classifier(channels_last=channels_last, out_indices=(1, 4))
+    image = deterministic_input(2, 64, 64)
+    reference = reference_classifier(channels_last=not channels_last, out_indices=(1, 4))
+    with torch.no_grad():
+        features = model.backbone(image)
+        assert all(feature.is_contiguous(memory_format=torch.channels_last) == channels_last for feature in features)
+        assert all(torch.allclose(ours, theirs, atol=1e-5, rtol=0)
+                   for ours, theirs in zip(features, reference.backbone(image)))
 
 
 @pytest.mark.parametrize("size", [(64, 64), (72, 90)])

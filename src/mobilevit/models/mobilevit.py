@@ -128,12 +128,47 @@ class ConvNormAct(nn.Module):
         if norm_layer is not None:
             self.bn = norm_layer(out_channels)
         self.act = act_layer() if act_layer is not None else nn.Identity()
+        self._folded: tuple | None = None  # see _folded_weights
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
-        if hasattr(self, "bn"):
-            x = self.bn(x)
-        return self.act(x)
+        norm = getattr(self, "bn", None)
+        if norm is None:
+            return self.act(self.conv(x))
+        if _uses_running_statistics(norm) and not torch.is_grad_enabled():
+            # Inference: one pass over the feature map instead of two, as fuse() would give.
+            weight, bias = self._folded_weights(_memory_format(x))
+            return self.act(self.conv._conv_forward(x, weight, bias))
+        return self.act(norm(self.conv(x)))
+
+    def _folded_weights(self, memory_format: torch.memory_format) -> tuple[torch.Tensor, torch.Tensor]:
+        """The convolution's weight (in the input's memory format, which spares oneDNN a reorder
+        per call) and bias with the BatchNorm folded in, cached until either changes.
+
+        The cache is keyed by each tensor's storage and version counter, which every in-place
+        change (an optimizer step, ``load_state_dict``) bumps; ``_apply`` (``.to()``, ``.half()``)
+        clears it. Compiled and traced graphs compute the folding themselves, as do inference
+        tensors, which keep no version counter.
+        """
+        conv, norm = self.conv, self.bn
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return fold_batch_norm(conv, norm)
+        key: list = [memory_format, norm.eps]
+        try:
+            for tensor in (conv.weight, conv.bias, norm.weight, norm.bias, norm.running_mean, norm.running_var):
+                if tensor is not None:
+                    key += (tensor.data_ptr(), tensor._version)
+        except RuntimeError:  # an inference tensor: no version counter
+            return fold_batch_norm(conv, norm)
+        cached = self._folded
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                weight, bias = fold_batch_norm(conv, norm)
+                cached = self._folded = (key, (weight.contiguous(memory_format=memory_format), bias))
+        return cached[1]
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        self._folded = None
+        return super()._apply(fn, recurse)
 
     @torch.no_grad()
     def fuse(self) -> None:
@@ -146,17 +181,33 @@ class ConvNormAct(nn.Module):
             return
         if norm.running_var is None:
             raise ValueError("cannot fuse a BatchNorm that tracks no running statistics")
-        scale = torch.rsqrt(norm.running_var + norm.eps)
-        if norm.weight is not None:
-            scale = scale * norm.weight
-        shift = -norm.running_mean * scale
-        if norm.bias is not None:
-            shift = shift + norm.bias
-        if self.conv.bias is not None:
-            shift = shift + self.conv.bias * scale
-        self.conv.weight.mul_(scale.reshape(-1, 1, 1, 1))  # in place keeps the weight's memory format
-        self.conv.bias = nn.Parameter(shift)
+        weight, bias = fold_batch_norm(self.conv, norm)
+        self.conv.weight.copy_(weight)  # in place keeps the weight's memory format
+        self.conv.bias = nn.Parameter(bias)
         del self.bn
+        self._folded = None
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def _uses_running_statistics(norm: nn.Module) -> bool:
+    return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not norm.training and norm.running_var is not None
+
+
+def fold_batch_norm(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weight and bias of one convolution equal to ``conv`` followed by ``norm`` in eval mode."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    if conv.bias is not None:
+        shift = shift + conv.bias * scale
+    return conv.weight * scale.reshape(-1, 1, 1, 1), shift
 
 
 class InvertedResidual(nn.Module):
@@ -265,6 +316,9 @@ class MobileViTBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.patch_size = patch_size
+        # True: resize up and back even where the sides divide the patch (an exact identity there),
+        # so that a traced graph (ONNX, TorchScript), whose branches are fixed, serves every size.
+        self.always_resize = False
         self.local_rep = nn.Sequential(
             ConvNormAct(channels, channels, 3, norm_layer=norm_layer, act_layer=act_layer),
             ConvNormAct(channels, transformer_dim, 1, norm_layer=None, act_layer=None),  # no bias, no norm
@@ -307,13 +361,13 @@ class MobileViTBlock(nn.Module):
         # Integer arithmetic, so that traced and compiled graphs keep the sizes symbolic.
         padded_h, padded_w = (height + p - 1) // p * p, (width + p - 1) // p * p
         # As the reference implementations do, sides that are not multiples of the patch are resized
-        # up to the next multiple and back. A traced graph (ONNX, TorchScript) must serve every input
-        # size, so it always takes this path, an exact identity where the sides divide.
-        resize = torch.jit.is_tracing() or (padded_h, padded_w) != (height, width)
+        # up to the next multiple and back. A graph traced to serve every input size takes this
+        # path always (see ``always_resize``).
+        resize = self.always_resize or (padded_h, padded_w) != (height, width)
         if resize:
             x = F.interpolate(x, size=(padded_h, padded_w), mode="bilinear", align_corners=False)
         # Fold back into the memory format the block was given, so channels-last models stay so.
-        channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+        channels_last = _memory_format(x) == torch.channels_last
         x = self.fold(self.global_rep(self.unfold(x)), batch, padded_h, padded_w, channels_last)
         if resize:
             x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
@@ -334,6 +388,8 @@ class MobileViT(nn.Module):
         frozen_stages: freeze the stem and the first N stages (-1: nothing frozen).
         norm_eval: keep every BatchNorm in eval mode while training.
         drop_rate: dropout inside the transformer layers.
+        channels_last: compute in channels-last memory whatever the input's layout (faster with
+            oneDNN on CPUs and with cuDNN on GPUs); the feature maps come out channels-last.
     """
 
     def __init__(
@@ -346,11 +402,13 @@ class MobileViT(nn.Module):
         frozen_stages: int = -1,
         norm_eval: bool = False,
         drop_rate: float = 0.0,
+        channels_last: bool = True,
         norm_layer: NormLayer = nn.BatchNorm2d,
         act_layer: ActLayer = Swish,
     ) -> None:
         super().__init__()
         self.arch = resolve_arch(arch)
+        self.channels_last = channels_last
         self.in_channels = in_channels
         num_stages = len(self.arch)
         self.out_indices = self._check_out_indices(out_indices, num_stages)
@@ -456,6 +514,8 @@ class MobileViT(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Return the feature maps of the stages in ``out_indices``."""
         check_image_batch(x, self.in_channels)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         outs = []
         last = len(self.layers) - 1
