@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch._inductor.config
 from torch import nn
 
 from common import interleaved_medians, machine, markdown_table, matmul_peak_gflops, write_json
@@ -51,7 +52,7 @@ VARIANTS = {
         neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0)),
 }
 PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager")
-OUR_PATHS = ("eager", "eager channels_last", "fused channels_last", "fused compiled", "ONNX Runtime")
+OUR_PATHS = ("eager", "fused", "fused compiled", "ONNX Runtime")
 CHANNELS_LAST = torch.channels_last
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -85,17 +86,19 @@ def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingfac
 
 
 def our_paths(model: ImageClassifier, selected: set[str], threads: int, workdir: Path) -> dict[str, Forward]:
-    """Our forward functions by path name: as built, channels-last, fused, compiled, exported."""
+    """Our forward functions by path name: as built, fused, compiled, exported.
+
+    As built, the model computes channels-last and folds its BatchNorms on the fly in inference;
+    ``fuse()`` folds them for good. Compilation freezes the weights into the graph (inductor's
+    ``freezing``, for inference). The ONNX file is exported for 256x256 images, any batch size.
+    """
     fused = copy.deepcopy(model).fuse().to(memory_format=CHANNELS_LAST)
-    paths: dict[str, Forward] = {
-        "eager": model,
-        "eager channels_last": copy.deepcopy(model).to(memory_format=CHANNELS_LAST),
-        "fused channels_last": fused,
-    }
+    paths: dict[str, Forward] = {"eager": model, "fused": fused}
     if "fused compiled" in selected:
-        paths["fused compiled"] = torch.compile(fused, dynamic=False)
+        torch._inductor.config.freezing = True
+        paths["fused compiled"] = torch.compile(copy.deepcopy(fused), dynamic=False)
     if "ONNX Runtime" in selected:
-        path = export_model(model, workdir / "model.onnx", dynamic=True)
+        path = export_model(model, workdir / "model.onnx", height=256, width=256)
         paths["ONNX Runtime"] = OnnxClassifier(path, threads=threads)
     return {name: forward for name, forward in paths.items() if name in selected}
 
@@ -125,10 +128,9 @@ def measure_variant(
     with torch.inference_mode():
         reference = {size: ours(_images(size)) for size in (1, batch)}
         inputs = {size: _inputs(paths, size) for size in (1, batch)}
-        groups = _thread_pool_groups(paths)
-        warm_seconds = {path: _first_calls(paths[path], inputs, path) for group in groups for path in group}
-        latency, throughput = {}, {}
-        for group in groups:
+        latency, throughput, warm_seconds = {}, {}, {}
+        for group in _thread_pool_groups(paths):
+            warm_seconds |= {path: _first_calls(paths[path], inputs, path) for path in group}
             calls = {size: {path: _call(paths[path], inputs[size][path]) for path in group} for size in (1, batch)}
             latency |= interleaved_medians(calls[1], rounds, warmup=5)
             throughput |= interleaved_medians(calls[batch], batch_rounds, warmup=1)
@@ -150,9 +152,9 @@ def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
     """The paths run by ONNX Runtime's threads, and those run by torch's, timed apart.
 
     Each runtime's worker threads spin for a while after a call; interleaved, the two pools slow
-    each other down (here by 1.5 to 2 times), so each group is interleaved only within itself.
-    ONNX Runtime goes first: its first calls, made after torch's large-batch ones, leave it running
-    small batches at half speed.
+    each other down (here by 1.5 to 2 times), so each group is warmed up and timed on its own.
+    ONNX Runtime goes first: timed after torch's calls (compilation above all), it runs small
+    batches at up to half speed.
     """
     onnx = [path for path in paths if path.endswith("ONNX Runtime")]
     return [group for group in (onnx, [path for path in paths if path not in onnx]) if group]
@@ -164,10 +166,11 @@ def _images(size: int) -> torch.Tensor:
 
 
 def _inputs(paths: dict[str, Forward], size: int) -> dict[str, torch.Tensor]:
-    """The same images for every path, in channels-last memory for the channels-last paths."""
+    """The same images for every path, in channels-last memory for the peers' channels-last paths
+    (ours take any layout: the model lays its input out channels-last itself)."""
     images = _images(size)
     channels_last = images.contiguous(memory_format=CHANNELS_LAST)
-    return {path: channels_last if ("channels_last" in path or "compiled" in path) else images for path in paths}
+    return {path: channels_last if path.endswith("channels_last") else images for path in paths}
 
 
 def _first_calls(forward: Forward, inputs: dict[int, dict[str, torch.Tensor]], path: str) -> float:
