@@ -70,7 +70,8 @@ def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dyna
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
         # A fixed-size export fixes each block's resize-or-not branch for its size, on purpose.
-        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean", category=torch.jit.TracerWarning)
+        warnings.filterwarnings(
+            "ignore", message="Converting a tensor to a Python boolean", category=torch.jit.TracerWarning)
         torch.onnx.export(
             model, (example,), str(path), dynamo=False, opset_version=ONNX_OPSET,
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)
