@@ -1,0 +1,41 @@
+"""The benchmark scripts run end to end on a small problem and write the figures they print."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+def run_benchmark(script: str, *args: str, out: Path) -> dict:
+    command = [sys.executable, str(BENCHMARKS / script), *args, "--threads", "2", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| mobilevit" in result.stdout  # the markdown table
+    return json.loads(out.read_text())
+
+
+@pytest.mark.slow
+def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
+    figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "--rounds", "2",
+                            "--batch-rounds", "1", "--batch", "2", out=tmp_path / "inference.json")
+    rows = {row["path"]: row for row in figures["results"]}
+    assert set(rows) == {"timm eager", "timm channels_last", "transformers eager",
+                         "mobilevit eager", "mobilevit fused", "mobilevit ONNX Runtime"}
+    assert all(row["latency_ms"] > 0 and row["throughput"] > 0 for row in rows.values())
+    for path, row in rows.items():
+        if path.startswith("mobilevit"):
+            assert row["max_abs_difference"] < 1e-4, path
+    assert figures["peak_gflops"] > 0
+
+
+@pytest.mark.slow
+def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
+    figures = run_benchmark("bench_train.py", "--variants", "xxs", "--batch", "2", "--size", "64", "--rounds", "1",
+                            out=tmp_path / "train.json")
+    rows = {row["path"]: row for row in figures["results"]}
+    assert set(rows) == {"timm", "timm channels_last", "mobilevit", "mobilevit channels_last"}
+    assert all(row["step_ms"] > 0 and row["peak_memory_mb"] >= 0 for row in rows.values())
