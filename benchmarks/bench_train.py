@@ -9,6 +9,7 @@ of the process's peak resident set over two steps, each path measured in a fresh
 
     python benchmarks/bench_train.py --out benchmarks/results/train.json
     python benchmarks/bench_train.py --variants xxs --batch 8 --size 160 --rounds 3   # under a minute
+    python benchmarks/bench_train.py --variants xxs --keep-freed-memory   # glibc set as `mobilevit train` sets it
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torch import nn
 
 from common import interleaved_medians, machine, markdown_table, write_json
 from mobilevit.convert import to_mobilevit
+from mobilevit.engine.allocator import keep_freed_memory
 from mobilevit.models import build_classifier
 
 VARIANTS = {"xxs": ("xx_small", "mobilevit_xxs"), "xs": ("x_small", "mobilevit_xs"), "s": ("small", "mobilevit_s")}
@@ -102,21 +104,25 @@ def peak_resident_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2**20
 
 
-def cpu_peak_memory_mb(variant: str, path: str, batch: int, size: int) -> float:
+def cpu_peak_memory_mb(variant: str, path: str, batch: int, size: int, keep_memory: bool) -> float:
     """:func:`peak_memory_mb` in a fresh process, so that no earlier path's peak hides this one's."""
     command = [sys.executable, __file__, "--memory-of", variant, path, "--batch", str(batch), "--size", str(size)]
+    if keep_memory:
+        command.append("--keep-freed-memory")
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def measure_variant(variant: str, batch: int, size: int, rounds: int, device: torch.device) -> list[dict]:
+def measure_variant(
+    variant: str, batch: int, size: int, rounds: int, device: torch.device, keep_memory: bool
+) -> list[dict]:
     models = build_models(variant)
     steps = {path: make_step(model, path, batch, size, device) for path, model in models.items()}
     seconds = interleaved_medians(steps, rounds, warmup=1)
     rows = []
     for path in PATHS:
         memory = (peak_memory_mb(variant, path, batch, size, device) if device.type == "cuda"
-                  else cpu_peak_memory_mb(variant, path, batch, size))
+                  else cpu_peak_memory_mb(variant, path, batch, size, keep_memory))
         rows.append({"variant": variant, "path": path, "step_ms": seconds[path] * 1e3,
                      "images_per_second": batch / seconds[path], "peak_memory_mb": memory})
     return rows
@@ -144,9 +150,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed steps per path (default 5)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="set glibc's malloc as `mobilevit train` does (for every path: it is process-wide)")
     parser.add_argument("--memory-of", nargs=2, metavar=("VARIANT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("--keep-freed-memory needs Linux with glibc")
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if args.memory_of:  # the child process of cpu_peak_memory_mb
@@ -154,14 +164,15 @@ def main() -> None:
         return
     rows = []
     for variant in args.variants:
-        rows += measure_variant(variant, args.batch, args.size, args.rounds, device)
+        rows += measure_variant(variant, args.batch, args.size, args.rounds, device, args.keep_freed_memory)
     precision = "bfloat16 autocast" if device.type == "cuda" else "float32"
+    allocator = ", freed memory kept" if args.keep_freed_memory else ""
     print(f"one training step, batch {args.batch} at {args.size}x{args.size}, {precision}, "
-          f"{device.type} ({args.threads} threads)\n")
+          f"{device.type} ({args.threads} threads{allocator})\n")
     print(report(rows))
     if args.out:
         write_json(args.out, {"machine": machine(), "device": device.type, "batch": args.batch, "size": args.size,
-                              "rounds": args.rounds, "results": rows})
+                              "rounds": args.rounds, "keep_freed_memory": args.keep_freed_memory, "results": rows})
 
 
 if __name__ == "__main__":

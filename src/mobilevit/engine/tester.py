@@ -16,6 +16,7 @@ from ..config import Config, build_model
 from ..data.datasets import find_images, read_class_names
 from ..data.loader import build_eval_loader
 from . import distributed
+from .allocator import keep_freed_memory
 from .checkpointing import write_atomic
 from .evaluator import Metrics, evaluate
 
@@ -33,6 +34,8 @@ def main(
 ) -> Metrics:
     """Evaluate ``checkpoint`` on ``config``'s validation split (every image exactly once, also
     under torchrun); print the result and write it, with per-class accuracy, to ``out`` as JSON."""
+    if config.train.keep_freed_memory:
+        keep_freed_memory()
     context = distributed.setup(config.train.device)
     try:
         data = config.data

@@ -27,6 +27,7 @@ from ..data.loader import batch_shapes, build_eval_loader, build_train_loader
 from ..data.sampler import mixed_seed
 from ..models import ImageClassifier
 from . import distributed
+from .allocator import keep_freed_memory
 from .checkpointing import Checkpointer, TrainState, read_training_checkpoint, restore, write_config
 from .distributed import DistributedContext
 from .ema import ModelEma
@@ -41,6 +42,8 @@ def main(config: Config, resume: str | os.PathLike | None = None) -> ImageClassi
     ``resume`` names a checkpoint to continue from; without it the run continues from
     ``<train.work_dir>/latest.pth`` when that exists and ``train.auto_resume`` is on.
     """
+    if config.train.keep_freed_memory:
+        keep_freed_memory()
     context = distributed.setup(config.train.device)
     try:
         return _train(config, context, resume)
