@@ -15,7 +15,7 @@ from .apis import LogitsFunction, class_names_of, describe_predictions, init_mod
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import load_config
 from .convert import infer_arch, num_classes_of
-from .export import OnnxClassifier, export_from_name
+from .export import OnnxClassifier, export_from_name, serves_any_size
 from .models import ARCHS, build_classifier
 
 
@@ -118,7 +118,7 @@ def _test(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     checkpoint = _checkpoint_or_official(args)
     path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
-    sizes = ("any batch and image size" if args.dynamic or args.format == "torchscript"
+    sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
              else "any batch size at the exported height and width")
     print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
 

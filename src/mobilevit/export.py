@@ -52,13 +52,18 @@ def export_model(
     fused = copy.deepcopy(model).cpu().float().fuse()
     for module in fused.modules():
         if isinstance(module, MobileViTBlock):
-            module.always_resize = dynamic or export_format == "torchscript"
+            module.always_resize = serves_any_size(export_format, dynamic)
     example = torch.rand(1, 3, height, width)
     if export_format == "onnx":
         _export_onnx(fused, example, path, dynamic)
     else:
         _export_torchscript(fused, example, path)
     return path
+
+
+def serves_any_size(export_format: str, dynamic: bool) -> bool:
+    """Whether an export takes any image size (else only the height and width it was exported for)."""
+    return dynamic or export_format == "torchscript"
 
 
 def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dynamic: bool) -> None:
@@ -109,8 +114,8 @@ class OnnxClassifier:
     """Logits of an exported ONNX classifier, computed by ONNX Runtime on the CPU.
 
     ``OnnxClassifier(path)(batch)`` stands in for ``model(batch)``: a float (B, 3, H, W) tensor in,
-    (B, num_classes) logits out. A file exported for a fixed batch size (a static export: 1) runs
-    the batch in slices of that size.
+    (B, num_classes) logits out. A file made elsewhere for a fixed batch size runs the batch in
+    slices of that size (``export_model``'s files take any batch size).
     """
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
