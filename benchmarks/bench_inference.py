@@ -3,12 +3,13 @@
 For each variant, every path carries the same function: timm's model gets random weights and ours
 gets them through ``mobilevit.convert`` (checked: equal logits); the Hugging Face model gets its own
 random weights, whose conversion onto ours is checked the same way. Paths run interleaved, one call
-of each per round, after a warm-up; figures are medians. ONNX Runtime's path is timed in a block of
-its own (see ``_thread_pool_groups``). Batch-1 latency and batch-32 throughput at 256x256, float32,
-eval mode, ``torch.inference_mode``.
+of each per round, after a warm-up; figures are medians. ONNX Runtime's path takes turns with torch's
+paths in blocks of rounds instead (see ``_thread_pool_groups``). Batch-1 latency and batch-32
+throughput at 256x256, float32, eval mode, ``torch.inference_mode``.
 
     python benchmarks/bench_inference.py --out benchmarks/results/inference.json
     python benchmarks/bench_inference.py --variants xxs --skip compiled --rounds 20 --batch-rounds 3  # ~1 min
+    python benchmarks/bench_inference.py --keep-freed-memory  # glibc set as `mobilevit test` sets it
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import torch
 import torch._inductor.config
 from torch import nn
 
-from common import interleaved_medians, machine, markdown_table, matmul_peak_gflops, write_json
+from common import alternating_medians, machine, markdown_table, matmul_peak_gflops, write_json
 from mobilevit.analysis import measure_complexity
 from mobilevit.convert import to_mobilevit
+from mobilevit.engine.allocator import keep_freed_memory
 from mobilevit.export import OnnxClassifier, export_model
 from mobilevit.models import ImageClassifier, build_classifier
 
@@ -52,7 +54,7 @@ VARIANTS = {
         neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0)),
 }
 PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager")
-OUR_PATHS = ("eager", "fused", "fused compiled", "ONNX Runtime")
+OUR_PATHS = ("eager", "fused", "fused compiled", "TorchScript", "ONNX Runtime")
 CHANNELS_LAST = torch.channels_last
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -90,13 +92,17 @@ def our_paths(model: ImageClassifier, selected: set[str], threads: int, workdir:
 
     As built, the model computes channels-last and folds its BatchNorms on the fly in inference;
     ``fuse()`` folds them for good. Compilation freezes the weights into the graph (inductor's
-    ``freezing``, for inference). The ONNX file is exported for 256x256 images, any batch size.
+    ``freezing``, for inference). The exports are ``mobilevit export``'s files, loaded as users
+    load them: TorchScript with ``torch.jit.load``, ONNX (256x256 images, any batch size) with
+    ONNX Runtime.
     """
     fused = copy.deepcopy(model).fuse().to(memory_format=CHANNELS_LAST)
     paths: dict[str, Forward] = {"eager": model, "fused": fused}
     if "fused compiled" in selected:
         torch._inductor.config.freezing = True
         paths["fused compiled"] = torch.compile(copy.deepcopy(fused), dynamic=False)
+    if "TorchScript" in selected:
+        paths["TorchScript"] = torch.jit.load(export_model(model, workdir / "model.pt", "torchscript")).eval()
     if "ONNX Runtime" in selected:
         path = export_model(model, workdir / "model.onnx", height=256, width=256)
         paths["ONNX Runtime"] = OnnxClassifier(path, threads=threads)
@@ -128,12 +134,12 @@ def measure_variant(
     with torch.inference_mode():
         reference = {size: ours(_images(size)) for size in (1, batch)}
         inputs = {size: _inputs(paths, size) for size in (1, batch)}
-        latency, throughput, warm_seconds = {}, {}, {}
-        for group in _thread_pool_groups(paths):
-            warm_seconds |= {path: _first_calls(paths[path], inputs, path) for path in group}
-            calls = {size: {path: _call(paths[path], inputs[size][path]) for path in group} for size in (1, batch)}
-            latency |= interleaved_medians(calls[1], rounds, warmup=5)
-            throughput |= interleaved_medians(calls[batch], batch_rounds, warmup=1)
+        groups = _thread_pool_groups(paths)
+        warm_seconds = {path: _first_calls(paths[path], inputs, path) for group in groups for path in group}
+        calls = {size: [{path: _call(paths[path], inputs[size][path]) for path in group} for group in groups]
+                 for size in (1, batch)}
+        latency = alternating_medians(calls[1], rounds, block=max(1, rounds // 3), warmup=5)
+        throughput = alternating_medians(calls[batch], batch_rounds, block=max(1, batch_rounds // 3), warmup=1)
         for path, forward in paths.items():
             ours_path = path.startswith("mobilevit")
             difference = (forward(inputs[batch][path]) - reference[batch]).abs().max().item() if ours_path else None
@@ -149,12 +155,12 @@ def measure_variant(
 
 
 def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
-    """The paths run by ONNX Runtime's threads, and those run by torch's, timed apart.
+    """The paths run by ONNX Runtime's threads, and those run by torch's, timed in turns.
 
-    Each runtime's worker threads spin for a while after a call; interleaved, the two pools slow
-    each other down (here by 1.5 to 2 times), so each group is warmed up and timed on its own.
-    ONNX Runtime goes first: timed after torch's calls (compilation above all), it runs small
-    batches at up to half speed.
+    Each runtime's worker threads spin for a while after a call; interleaved call by call, the two
+    pools slow each other down (here by 1.5 to 2 times). Timed one after the other instead, the
+    groups' ratios move with the machine's slow spells (ONNX Runtime's batch-1 latency moved from 9
+    to 14 ms within one run), so they take turns in blocks of rounds, each block after a warm-up.
     """
     onnx = [path for path in paths if path.endswith("ONNX Runtime")]
     return [group for group in (onnx, [path for path in paths if path not in onnx]) if group]
@@ -208,28 +214,35 @@ def report(rows: list[dict], batch: int, peak: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--skip", nargs="*", default=[], choices=[*PEER_PATHS, *OUR_PATHS, "compiled", "onnx"],
-                        help="paths to leave out ('compiled' and 'onnx' are short for ours)")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=[*PEER_PATHS, *OUR_PATHS, "compiled", "torchscript", "onnx"],
+                        help="paths to leave out ('compiled', 'torchscript' and 'onnx' are short for ours)")
     parser.add_argument("--batch", type=int, default=32, help="the throughput batch size (default 32)")
     parser.add_argument("--rounds", type=int, default=30, help="timed batch-1 rounds (default 30)")
     parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch and ONNX Runtime threads")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="set glibc's malloc as `mobilevit test` does (for every path: it is process-wide)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("--keep-freed-memory needs Linux with glibc")
 
     torch.set_num_threads(args.threads)
-    shorthands = {"compiled": "fused compiled", "onnx": "ONNX Runtime"}
+    shorthands = {"compiled": "fused compiled", "torchscript": "TorchScript", "onnx": "ONNX Runtime"}
     selected = {*PEER_PATHS, *OUR_PATHS} - {shorthands.get(path, path) for path in args.skip}
     peak = matmul_peak_gflops()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.variants:
             rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads, Path(workdir))
-    print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads\n")
+    allocator = ", freed memory kept" if args.keep_freed_memory else ""
+    print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads{allocator}\n")
     print(report(rows, args.batch, peak))
     if args.out:
         write_json(args.out, {"machine": machine(), "peak_gflops": peak, "batch": args.batch, "rounds": args.rounds,
-                              "batch_rounds": args.batch_rounds, "results": rows})
+                              "batch_rounds": args.batch_rounds, "keep_freed_memory": args.keep_freed_memory,
+                              "results": rows})
 
 
 if __name__ == "__main__":

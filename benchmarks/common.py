@@ -21,15 +21,31 @@ def interleaved_medians(
     Every round calls each entry once in turn, so a slow spell of a shared machine hits all of
     them alike; ``warmup`` untimed rounds come first.
     """
-    for _ in range(warmup):
-        for call in calls.values():
-            call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - start)
+    return alternating_medians([calls], rounds, block=rounds, warmup=warmup)
+
+
+def alternating_medians(
+    groups: Sequence[dict[str, Callable[[], object]]], rounds: int, block: int, warmup: int = 2
+) -> dict[str, float]:
+    """Median seconds per call of each entry of groups that must not be interleaved call by call.
+
+    Within a group the entries are interleaved as in :func:`interleaved_medians`. The groups take
+    turns in blocks of ``block`` timed rounds, each block after ``warmup`` untimed rounds, so that
+    a slow spell of a shared machine falls on every group alike, while one group's calls never
+    follow the other's directly (runtimes whose worker threads spin after a call slow down the next
+    runtime's calls by up to two times).
+    """
+    times: dict[str, list[float]] = {name: [] for calls in groups for name in calls}
+    for start in range(0, rounds, block):
+        for calls in groups:
+            for _ in range(warmup):
+                for call in calls.values():
+                    call()
+            for _ in range(min(block, rounds - start)):
+                for name, call in calls.items():
+                    began = time.perf_counter()
+                    call()
+                    times[name].append(time.perf_counter() - began)
     return {name: statistics.median(samples) for name, samples in times.items()}
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+from common import alternating_medians  # noqa: E402
 
 
 def run_benchmark(script: str, *args: str, out: Path) -> dict:
@@ -21,10 +24,11 @@ def run_benchmark(script: str, *args: str, out: Path) -> dict:
 @pytest.mark.slow
 def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
     figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "--rounds", "2",
-                            "--batch-rounds", "1", "--batch", "2", out=tmp_path / "inference.json")
+                            "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory", out=tmp_path / "inference.json")
     rows = {row["path"]: row for row in figures["results"]}
-    assert set(rows) == {"timm eager", "timm channels_last", "transformers eager",
-                         "mobilevit eager", "mobilevit fused", "mobilevit ONNX Runtime"}
+    assert set(rows) == {"timm eager", "timm channels_last", "transformers eager", "mobilevit eager",
+                         "mobilevit fused", "mobilevit TorchScript", "mobilevit ONNX Runtime"}
+    assert figures["keep_freed_memory"]
     assert all(row["latency_ms"] > 0 and row["throughput"] > 0 for row in rows.values())
     for path, row in rows.items():
         if path.startswith("mobilevit"):
@@ -39,3 +43,12 @@ def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
     rows = {row["path"]: row for row in figures["results"]}
     assert set(rows) == {"timm", "timm channels_last", "mobilevit", "mobilevit channels_last"}
     assert all(row["step_ms"] > 0 and row["peak_memory_mb"] >= 0 for row in rows.values())
+
+
+def test_alternating_medians_takes_turns_in_blocks_and_times_every_call():
+    log = []
+    groups = [{"a": lambda: log.append("a"), "b": lambda: log.append("b")}, {"c": lambda: log.append("c")}]
+    medians = alternating_medians(groups, rounds=5, block=2, warmup=1)
+    assert set(medians) == {"a", "b", "c"} and all(seconds >= 0 for seconds in medians.values())
+    # Blocks of 2, 2 and 1 timed rounds, each after one warm-up round; a and b interleaved.
+    assert "".join(log) == "ab" * 3 + "c" * 3 + "ab" * 3 + "c" * 3 + "ab" * 2 + "c" * 2
