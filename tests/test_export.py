@@ -70,6 +70,15 @@ def test_fixed_size_onnx_takes_any_batch_of_its_size_and_skips_the_identity_resi
     assert resizes(export_model(model, tmp_path / "dynamic.onnx", height=128, width=96, dynamic=True)) == 6
 
 
+def test_onnx_attention_scale_is_a_constant(model, tmp_path):
+    """No square roots of tensor shapes computed on every call (about 4 % of XXS batch-1 latency)."""
+    import onnx
+
+    graph = onnx.load(str(export_model(model, tmp_path / "model.onnx", height=64, width=64))).graph
+    assert sum(node.op_type == "MatMul" for node in graph.node) > 0
+    assert not [node.name for node in graph.node if node.op_type == "Sqrt"]
+
+
 def test_export_leaves_the_model_unfused(model, tmp_path):
     export_model(model, tmp_path / "model.onnx", height=64, width=64)
     assert "backbone.stem.bn.weight" in model.state_dict()

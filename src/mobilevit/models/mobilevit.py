@@ -249,6 +249,9 @@ class Attention(nn.Module):
         if dim % num_heads:
             raise ValueError(f"transformer dim {dim} is not divisible by {num_heads} heads")
         self.num_heads = num_heads
+        # Given as a number rather than left to scaled_dot_product_attention, which works it out
+        # from the tensors' shapes: an exported graph would compute it on every call.
+        self.scale = (dim // num_heads) ** -0.5
         self.attn_drop = attn_drop
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
@@ -256,9 +259,10 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, tokens, dim = x.shape
         # (B, N, 3*D) -> (3, B, heads, N, D/heads)
-        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        x = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
+        x = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
         # (B, heads, N, D/heads) -> (B, N, D)
         return self.proj(x.transpose(1, 2).reshape(batch, tokens, dim))
 
