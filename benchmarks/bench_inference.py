@@ -28,10 +28,12 @@ import torch
 import torch._inductor.config
 from torch import nn
 
-from common import alternating_medians, machine, markdown_table, matmul_peak_gflops, write_json
+from common import (
+    add_keep_freed_memory_option, alternating_medians, apply_keep_freed_memory_option, machine, markdown_table,
+    matmul_peak_gflops, write_json,
+)
 from mobilevit.analysis import measure_complexity
 from mobilevit.convert import to_mobilevit
-from mobilevit.engine.allocator import keep_freed_memory
 from mobilevit.export import OnnxClassifier, export_model
 from mobilevit.models import ImageClassifier, build_classifier
 
@@ -221,12 +223,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="timed batch-1 rounds (default 30)")
     parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch and ONNX Runtime threads")
-    parser.add_argument("--keep-freed-memory", action="store_true",
-                        help="set glibc's malloc as `mobilevit test` does (for every path: it is process-wide)")
+    add_keep_freed_memory_option(parser, "test")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
-    if args.keep_freed_memory and not keep_freed_memory():
-        parser.error("--keep-freed-memory needs Linux with glibc")
+    allocator = apply_keep_freed_memory_option(parser, args)
 
     torch.set_num_threads(args.threads)
     shorthands = {"compiled": "fused compiled", "torchscript": "TorchScript", "onnx": "ONNX Runtime"}
@@ -236,7 +236,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.variants:
             rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads, Path(workdir))
-    allocator = ", freed memory kept" if args.keep_freed_memory else ""
     print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads{allocator}\n")
     print(report(rows, args.batch, peak))
     if args.out:

@@ -27,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import interleaved_medians, machine, markdown_table, write_json
+from common import (
+    add_keep_freed_memory_option, apply_keep_freed_memory_option, interleaved_medians, machine, markdown_table,
+    write_json,
+)
 from mobilevit.convert import to_mobilevit
-from mobilevit.engine.allocator import keep_freed_memory
 from mobilevit.models import build_classifier
 
 VARIANTS = {"xxs": ("xx_small", "mobilevit_xxs"), "xs": ("x_small", "mobilevit_xs"), "s": ("small", "mobilevit_s")}
@@ -150,13 +152,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed steps per path (default 5)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--keep-freed-memory", action="store_true",
-                        help="set glibc's malloc as `mobilevit train` does (for every path: it is process-wide)")
+    add_keep_freed_memory_option(parser, "train")
     parser.add_argument("--memory-of", nargs=2, metavar=("VARIANT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.keep_freed_memory and not keep_freed_memory():
-        parser.error("--keep-freed-memory needs Linux with glibc")
+    allocator = apply_keep_freed_memory_option(parser, args)
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if args.memory_of:  # the child process of cpu_peak_memory_mb
@@ -166,7 +166,6 @@ def main() -> None:
     for variant in args.variants:
         rows += measure_variant(variant, args.batch, args.size, args.rounds, device, args.keep_freed_memory)
     precision = "bfloat16 autocast" if device.type == "cuda" else "float32"
-    allocator = ", freed memory kept" if args.keep_freed_memory else ""
     print(f"one training step, batch {args.batch} at {args.size}x{args.size}, {precision}, "
           f"{device.type} ({args.threads} threads{allocator})\n")
     print(report(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+
+from mobilevit.engine.allocator import keep_freed_memory
 
 
 def interleaved_medians(
@@ -89,3 +92,18 @@ def write_json(path: str | os.PathLike, content: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(content, indent=2) + "\n")
+
+
+def add_keep_freed_memory_option(parser: argparse.ArgumentParser, command: str) -> None:
+    """``--keep-freed-memory``: glibc's malloc set as ``mobilevit COMMAND`` sets it."""
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help=f"set glibc's malloc as `mobilevit {command}` does (for every path: it is process-wide)")
+
+
+def apply_keep_freed_memory_option(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """Set the allocator if ``--keep-freed-memory`` asks for it; the words a figure's heading adds."""
+    if not args.keep_freed_memory:
+        return ""
+    if not keep_freed_memory():
+        parser.error("--keep-freed-memory needs Linux with glibc")
+    return ", freed memory kept"
