@@ -36,9 +36,14 @@ def init_model(
     config_or_name: str | os.PathLike | Config,
     checkpoint: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
 ) -> ImageClassifier:
     """Build a classifier from a zoo name or a config file, load a checkpoint (a path, a
     directory or an http(s) URL, in any known layout) and return it in eval mode on ``device``.
+
+    ``dtype=torch.bfloat16`` gives a bfloat16 model for inference (``inference_model`` and
+    :func:`torch_logits` cast the images to it): about 1.3-1.4 times the float32 throughput at
+    batch 32 on CPUs with AVX512-BF16, top-1 unchanged on the demo (docs/deployment.md).
 
     The model's ``preprocessing`` is its zoo record's or its config's ``data.preprocessing``; class
     names saved in the checkpoint (our format, our training checkpoints) become its ``class_names``.
@@ -57,7 +62,9 @@ def init_model(
         class_names = load_checkpoint(model, checkpoint).metadata.get("class_names")
         if class_names:
             model.class_names = tuple(class_names)
-    return model.to(device).eval()
+    if not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
+    return model.to(device, dtype).eval()
 
 
 def _not_a_model(text: str) -> str:
@@ -84,13 +91,15 @@ def inference_model(
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFunction:
-    """Logits of a PyTorch model, computed in eval mode on the model's device."""
+    """Logits of a PyTorch model, computed in eval mode on the model's device and in its dtype
+    (float32 logits whatever the dtype)."""
     def logits(batch: torch.Tensor) -> torch.Tensor:
         was_training = model.training
         model.eval()
+        parameter = next(model.parameters())
         try:
             with torch.inference_mode():
-                return model(batch.to(next(model.parameters()).device)).float().cpu()
+                return model(batch.to(parameter.device, parameter.dtype)).float().cpu()
         finally:
             model.train(was_training)
     return logits

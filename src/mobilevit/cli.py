@@ -15,7 +15,7 @@ from .apis import LogitsFunction, class_names_of, describe_predictions, init_mod
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import load_config
 from .convert import infer_arch, num_classes_of
-from .export import OnnxClassifier, export_from_name, serves_any_size
+from .export import BACKENDS, FORMATS, PRECISIONS, export_from_name, load_exported, serves_any_size
 from .models import ARCHS, build_classifier
 
 
@@ -51,12 +51,13 @@ def _checkpoint_or_official(args: argparse.Namespace) -> str:
 
 def _predict(args: argparse.Namespace) -> None:
     checkpoint = _checkpoint_or_official(args)
-    if args.backend == "onnxruntime":
-        if Path(checkpoint).suffix != ".onnx":
-            raise ValueError(f"--backend onnxruntime runs an exported model: pass --checkpoint FILE.onnx "
-                             f"(see `mobilevit export`), got {checkpoint}")
+    if args.backend != "pytorch":
+        suffixes = BACKENDS[args.backend][0]
+        if Path(checkpoint).suffix not in suffixes:
+            raise ValueError(f"--backend {args.backend} runs an exported model: pass --checkpoint "
+                             f"FILE{' or FILE'.join(suffixes)} (see `mobilevit export`), got {checkpoint}")
         model = init_model(args.model)  # its preprocessing and class names; the weights are in the file
-        logits: LogitsFunction = OnnxClassifier(checkpoint)
+        logits: LogitsFunction = load_exported(args.backend, checkpoint)
     else:
         model = init_model(args.model, checkpoint, device=args.device)
         logits = torch_logits(model)
@@ -112,15 +113,25 @@ def _train(args: argparse.Namespace) -> None:
 def _test(args: argparse.Namespace) -> None:
     from .engine import tester
 
-    tester.main(load_config(args.config, args.cfg_options), args.checkpoint, args.out, args.weights)
+    config = load_config(args.config, args.cfg_options)
+    exported = None if args.backend == "pytorch" else (args.backend, load_exported(args.backend, args.checkpoint))
+    tester.main(config, args.checkpoint, args.out, args.weights, exported)
 
 
 def _export(args: argparse.Namespace) -> None:
     checkpoint = _checkpoint_or_official(args)
-    path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
+    if (args.quantize is None) != (args.calibration is None):
+        raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
+    path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic,
+                            args.precision, args.calibration)
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
              else "any batch size at the exported height and width")
-    print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
+    precision = f"{args.precision or PRECISIONS[args.format][0]}{', int8 weights and activations' if args.quantize else ''}"
+    if args.format == "coreml":
+        print(f"wrote {path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
+              f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)")
+        return
+    print(f"wrote {path} ({args.format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
 
 
 def _positive(text: str) -> int:
@@ -150,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
     predict.add_argument("--device", default="cpu", help="torch device (default cpu)")
     predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
-    predict.add_argument("--backend", choices=["pytorch", "onnxruntime"], default="pytorch",
-                         help="onnxruntime: run an exported --checkpoint FILE.onnx (default pytorch)")
+    predict.add_argument("--backend", choices=["pytorch", *BACKENDS], default="pytorch",
+                         help="onnxruntime, openvino: run an exported --checkpoint FILE (default pytorch)")
     predict.set_defaults(run=_predict)
 
     convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")
@@ -173,22 +184,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
     test.add_argument("config", help="a config file (or the config.json of a training run)")
-    test.add_argument("checkpoint", help="a checkpoint: path, directory or http(s) URL, any known layout")
+    test.add_argument("checkpoint", help="a checkpoint: path, directory or http(s) URL, any known layout; "
+                                         "or an exported file with --backend")
     test.add_argument("--out", help="write the results, with per-class accuracy, to this JSON file")
     test.add_argument("--weights", choices=("ema", "model"), default="ema",
                       help="which weights of a training checkpoint to test (default: its EMA)")
     test.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config entries")
+    test.add_argument("--backend", choices=["pytorch", *BACKENDS], default="pytorch",
+                      help="onnxruntime, openvino: test an exported or quantized file (default pytorch)")
     test.set_defaults(run=_test)
 
-    export = commands.add_parser("export", help="export a model with its weights to ONNX or TorchScript")
+    export = commands.add_parser("export", help="export a model with its weights to ONNX, TorchScript, OpenVINO or Core ML")
     export.add_argument("model", metavar="NAME_OR_CONFIG", help="a zoo model name or a config file")
     export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
                                              "(default for a zoo model: its official weights)")
-    export.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="default onnx")
-    export.add_argument("--dynamic", action="store_true", help="ONNX: let height and width vary too (the batch size always may)")
+    export.add_argument("--format", choices=FORMATS, default="onnx", help="default onnx")
+    export.add_argument("--dynamic", action="store_true",
+                        help="ONNX, OpenVINO: let height and width vary too (the batch size always may)")
+    export.add_argument("--precision", choices=sorted({name for names in PRECISIONS.values() for name in names}),
+                        help="what the exported model computes in: OpenVINO fp32 (default) or bf16, "
+                             "Core ML fp16 (default) or fp32; the others are fp32")
+    export.add_argument("--quantize", choices=["int8"], help="OpenVINO: int8 weights and activations (NNCF)")
+    export.add_argument("--calibration", metavar="DIR_OR_CONFIG",
+                        help="--quantize: a folder of images, or a config whose training split is used")
     export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
                         help="example input size (default: the model's crop size)")
-    export.add_argument("--output", help="the file to write (default: NAME.onnx or NAME.pt)")
+    export.add_argument("--output", help="the file to write (default: NAME and the format's suffix: .onnx, .pt, "
+                                         ".xml, .mlpackage)")
     export.set_defaults(run=_export)
     return parser
 
