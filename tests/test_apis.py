@@ -11,7 +11,7 @@ import mobilevit
 from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import save_checkpoint
 from mobilevit.data import EvalTransform
-from mobilevit.imagenet_classes import IMAGENET_CLASSES
+from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
 from mobilevit.zoo import Preprocessing, get_record
 
@@ -49,6 +49,14 @@ def test_imagenet_class_names():
     assert IMAGENET_CLASSES[0] == "tench" and IMAGENET_CLASSES[1] == "goldfish"
     assert IMAGENET_CLASSES[65] == "sea snake" and IMAGENET_CLASSES[999] == "toilet tissue"
     assert IMAGENET_CLASSES[207] == "golden retriever" and IMAGENET_CLASSES[409] == "analog clock"
+
+
+def test_the_package_exports_the_class_names_and_synsets_as_tuples():
+    assert mobilevit.imagenet_classes[:3] == ("tench", "goldfish", "great white shark")
+    synsets = mobilevit.imagenet_synsets
+    assert len(synsets) == len(set(synsets)) == 1000 and list(synsets) == sorted(synsets)
+    assert (synsets[0], synsets[65], synsets[999]) == ("n01440764", "n01751748", "n15075141")
+    assert all(len(synset) == 9 and synset[0] == "n" and synset[1:].isdigit() for synset in synsets)
 
 
 def test_init_model_from_a_zoo_name(checkpoint):

@@ -22,7 +22,7 @@ from .checkpoint import load_checkpoint
 from .config import Config, build_model, load_config
 from .data.image import read_image, to_rgb_array
 from .data.transforms import EvalTransform
-from .imagenet_classes import IMAGENET_CLASSES
+from .imagenet import IMAGENET_CLASSES
 from .models import ImageClassifier
 from .zoo import MODELS, Preprocessing, get_model, get_record
 
