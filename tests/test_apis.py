@@ -77,9 +77,9 @@ def test_init_model_from_a_config_file(checkpoint, model):
 
 def test_init_model_without_weights_and_with_a_bad_name():
     assert not mobilevit.init_model(NAME).training
-    with pytest.raises(ValueError, match="neither a zoo model nor a config file. Did you mean 'mobilevit-xxsmall"):
+    with pytest.raises(ValueError, match="nor a config file nor a checkpoint. Did you mean 'mobilevit-xxsmall"):
         mobilevit.init_model("mobilevit-xxsmal")
-    with pytest.raises(ValueError, match="config file not found: nope.py"):
+    with pytest.raises(FileNotFoundError, match="config file not found: nope.py"):
         mobilevit.init_model("nope.py")
 
 

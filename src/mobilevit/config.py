@@ -26,6 +26,10 @@ from .models import ImageClassifier, build_classifier
 from .zoo import Preprocessing
 
 
+# What a config file is named (a run saves its resolved config as config.json).
+CONFIG_SUFFIXES = (".py", ".json")
+
+
 class ConfigError(ValueError):
     """A config file or override that cannot be read or does not fit the schema."""
 
@@ -171,6 +175,15 @@ def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: 
     for override in overrides:
         _apply_override(raw, override)
     return from_dict(Config, raw, where=where)
+
+
+def shipped_configs() -> list[Path]:
+    """The config files under ``configs/`` (their ``_base_`` parts left out): the working directory's
+    ``configs/`` when there is one, else the mobilevit source checkout's."""
+    for folder in (Path.cwd() / "configs", Path(__file__).resolve().parents[2] / "configs"):
+        if folder.is_dir():
+            return sorted(path for path in folder.rglob("*.py") if "_base_" not in path.relative_to(folder).parts)
+    return []
 
 
 def build_model(config: Config) -> ImageClassifier:

@@ -228,7 +228,8 @@ def train_one_epoch(
 
 def log_metrics(log: RunLog, kind: str, epoch: int, metrics: Metrics) -> None:
     """One log line of evaluation results."""
-    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), top5=round(metrics.top5, 3), images=metrics.count,
+    top5 = {} if metrics.top5 is None else {"top5": round(metrics.top5, 3)}  # only for more than 5 classes
+    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), **top5, images=metrics.count,
                skipped_images=len(metrics.skipped))
 
 
