@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from .convert import CheckpointError, detect_layout, to_mobilevit
@@ -174,7 +174,8 @@ def save_checkpoint(
         metadata["class_names"] = list(class_names)
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
+    # Written by us rather than safetensors' save_file, whose files are 0600 whatever the umask says.
+    path.write_bytes(save(tensors, metadata={METADATA_KEY: json.dumps(metadata)}))
     return path
 
 

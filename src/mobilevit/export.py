@@ -182,7 +182,9 @@ class TorchScriptClassifier:
         if not path.is_file():
             raise FileNotFoundError(f"TorchScript model not found: {path}")
         try:
-            self.module = torch.jit.load(str(path), map_location="cpu").eval()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*torch.jit.load. is deprecated", category=FutureWarning)
+                self.module = torch.jit.load(str(path), map_location="cpu").eval()
         except RuntimeError as error:
             reason = str(error).strip().splitlines()[0]
             raise ValueError(f"cannot load TorchScript model {path} (is it a `mobilevit export --format "
