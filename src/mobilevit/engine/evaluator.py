@@ -17,10 +17,11 @@ Scorer = Union[nn.Module, Callable[[torch.Tensor], torch.Tensor]]
 
 @dataclass(frozen=True)
 class Metrics:
-    """Accuracy in percent over ``count`` images; per-class counts in class order."""
+    """Accuracy in percent over ``count`` images; per-class counts in class order. ``top5`` is None
+    for a model of 5 classes or fewer, where every label is among the 5 highest scores."""
 
     top1: float
-    top5: float
+    top5: float | None
     count: int
     class_correct: list[int]
     class_count: list[int]
@@ -37,7 +38,7 @@ def evaluate(model: Scorer, loader: Iterable[Batch], device: torch.device, num_c
     """Accuracy of ``model`` (not a DDP wrapper, or a logits function) on this process's batches,
     summed over all processes.
 
-    Top-5 counts an image as right when its label is among the ``min(5, num_classes)`` highest scores.
+    Top-5 counts an image as right when its label is among the 5 highest scores (only for more than 5 classes).
     """
     is_module = isinstance(model, nn.Module)
     was_training = is_module and model.training
@@ -68,7 +69,7 @@ def evaluate(model: Scorer, loader: Iterable[Batch], device: torch.device, num_c
         raise ValueError("evaluation saw no images")
     return Metrics(
         top1=100.0 * int(correct1.sum()) / total,
-        top5=100.0 * int(correct5.sum()) / total,
+        top5=100.0 * int(correct5.sum()) / total if num_classes > 5 else None,
         count=total,
         class_correct=correct1.tolist(),
         class_count=counts.tolist(),

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import copy
 import os
+import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -24,22 +25,25 @@ from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
 from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
 from .openvino import OpenVinoClassifier, export_openvino
+from .torchscript import TorchScriptClassifier, export_torchscript
 
 FORMATS = ("onnx", "torchscript", "openvino", "coreml")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "openvino": ".xml", "coreml": ".mlpackage"}
 # The precisions each format computes in, its default first.
 PRECISIONS = {"onnx": ("fp32",), "torchscript": ("fp32",), "openvino": ("fp32", "bf16"), "coreml": ("fp16", "fp32")}
 QUANTIZABLE = ("openvino",)  # the formats ``--quantize int8`` applies to
-# Runtimes that run exported files: the backend's name, the files it reads, how it is loaded.
-BACKENDS: dict[str, tuple[tuple[str, ...], Callable[..., LogitsFunction]]] = {
-    "onnxruntime": ((".onnx",), OnnxClassifier),
-    "openvino": ((".xml", ".onnx"), OpenVinoClassifier),
+# The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
+# format each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
+RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
+    "onnxruntime": ("onnx", OnnxClassifier),
+    "torchscript": ("torchscript", TorchScriptClassifier),
+    "openvino": ("openvino", OpenVinoClassifier),
 }
 
 __all__ = [
-    "BACKENDS", "CALIBRATION_IMAGES", "FORMATS", "INPUT_NAME", "ONNX_OPSET", "OUTPUT_NAME", "PRECISIONS",
-    "SUFFIXES", "OnnxClassifier", "OpenVinoClassifier", "calibration_images", "export_from_name", "export_model",
-    "load_exported", "serves_any_size",
+    "CALIBRATION_IMAGES", "FORMATS", "INPUT_NAME", "ONNX_OPSET", "OUTPUT_NAME", "PRECISIONS", "RUNTIMES",
+    "SUFFIXES", "OnnxClassifier", "OpenVinoClassifier", "TorchScriptClassifier", "calibration_images",
+    "check_options", "export_from_name", "export_model", "exported_format", "load_exported", "serves_any_size",
 ]
 
 
@@ -78,7 +82,7 @@ def export_model(
     elif export_format == "coreml":
         export_coreml(fused, example, path, preprocessing_of(model), precision)
     else:
-        _export_torchscript(fused, example, path)
+        export_torchscript(fused, example, path)
     return path
 
 
@@ -102,46 +106,56 @@ def serves_any_size(export_format: str, dynamic: bool) -> bool:
     return dynamic or export_format == "torchscript"
 
 
-def _export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
-    with torch.no_grad():
-        traced = torch.jit.trace(model, example)
-    torch.jit.save(traced, str(path))
-
-
 def export_from_name(
-    name_or_config: str | os.PathLike,
+    name_or_config: str | os.PathLike | None,
     checkpoint: str | os.PathLike | None,
     export_format: str = "onnx",
     output: str | os.PathLike | None = None,
     shape: tuple[int, int] | None = None,
     dynamic: bool = False,
+    cfg_options: Sequence[str] = (),
     precision: str | None = None,
     calibration: str | os.PathLike | None = None,
 ) -> Path:
-    """Build a zoo model or a config's model, load ``checkpoint`` and export it.
+    """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
+    checkpoint that describes its model), load ``checkpoint`` and export it.
 
-    ``output`` defaults to the model's name with the format's suffix (``.onnx``, ``.pt``,
-    ``.xml``, ``.mlpackage``); ``shape`` to the model's crop size. ``calibration`` (a folder of images or a config
-    file, whose training split is used) quantizes to int8 on :data:`CALIBRATION_IMAGES` of its
-    images, prepared as the model's preprocessing says.
+    ``output`` defaults to the model's (or checkpoint's) name with the format's suffix (``.onnx``,
+    ``.pt``, ``.xml``, ``.mlpackage``); ``shape`` to the model's crop size. ``calibration`` (a
+    folder of images, or a config file whose training split is used) quantizes to int8 on
+    :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
     """
     check_options(export_format, dynamic, precision, calibration is not None)
-    model = init_model(name_or_config, checkpoint)
+    model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if shape is None:
         crop = model.preprocessing.crop_size
         shape = (crop, crop)
     if output is None:
-        output = Path(name_or_config).stem + SUFFIXES.get(export_format, "")
+        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     images = calibration_images(calibration, model.preprocessing) if calibration is not None else None
     return export_model(model, output, export_format, *shape, dynamic=dynamic, precision=precision, calibration=images)
 
 
-def load_exported(backend: str, path: str | os.PathLike, threads: int | None = None) -> LogitsFunction:
-    """The logits function of an exported file run by ``backend`` (a key of :data:`BACKENDS`)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    suffixes, loader = BACKENDS[backend]
-    if Path(path).suffix not in suffixes:
-        raise ValueError(f"--backend {backend} runs an exported model: pass a {' or '.join(suffixes)} file "
-                         f"(see `mobilevit export`), got {path}")
-    return loader(path, threads=threads)
+def exported_format(path: str | os.PathLike) -> str | None:
+    """The export format of a file ('onnx', 'torchscript', 'openvino', 'coreml'), from its name or
+    content; None for anything else, such as a checkpoint."""
+    path = Path(path)
+    for export_format in ("onnx", "openvino", "coreml"):
+        if path.suffix == SUFFIXES[export_format]:
+            return export_format
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:  # a TorchScript archive holds the model's code
+            if any(name.endswith("/constants.pkl") or "/code/" in name for name in archive.namelist()):
+                return "torchscript"
+    return None
+
+
+def load_exported(backend: str, path: str | os.PathLike) -> LogitsFunction:
+    """The logits function of an exported file run by ``backend`` (a key of :data:`RUNTIMES`)."""
+    if backend not in RUNTIMES:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(RUNTIMES)}")
+    export_format, runtime = RUNTIMES[backend]
+    if exported_format(path) != export_format:
+        raise ValueError(f"--backend {backend} runs an exported {export_format} model: pass a "
+                         f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), got {path}")
+    return runtime(Path(path))
