@@ -306,7 +306,8 @@ def main() -> None:
     parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch, ONNX Runtime and OpenVINO threads")
     parser.add_argument("--digits", type=Path, metavar="RUN_DIR",
-                        help="the demo's training run (config.json, best.pth): add each path's top-1 on its test images")
+                        help="the demo's training run (config.json, best.pth): add each path's top-1 on its "
+                             "test images")
     add_keep_freed_memory_option(parser, "test")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()

@@ -210,7 +210,9 @@ def _export(args: argparse.Namespace) -> None:
                             args.cfg_options, args.precision, args.calibration)
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
              else "any batch size at the exported height and width")
-    precision = f"{args.precision or PRECISIONS[args.format][0]}{', int8 weights and activations' if args.quantize else ''}"
+    precision = args.precision or PRECISIONS[args.format][0]
+    if args.quantize:
+        precision += ", int8 weights and activations"
     if args.format == "coreml":
         print(f"wrote {path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
               f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)")

@@ -3,7 +3,6 @@
 Core ML predicts on macOS only, so these tests check the converted program, not its logits."""
 
 import pytest
-import torch
 
 from mobilevit.cli import main
 from mobilevit.export import export_model
@@ -35,8 +34,8 @@ def test_an_ml_program_with_a_bgr_image_input(tmp_path, precision):
     assert ct.proto.FeatureTypes_pb2.ImageFeatureType.ColorSpace.Name(image.type.imageType.colorSpace) == "BGR"
     logits = description.output[0]
     assert logits.name == "logits" and list(logits.type.multiArrayType.shape) == [1, 3]
-    expected_type = "FLOAT16" if precision == "fp16" else "FLOAT32"
-    assert ct.proto.FeatureTypes_pb2.ArrayFeatureType.ArrayDataType.Name(logits.type.multiArrayType.dataType) == expected_type
+    data_type = ct.proto.FeatureTypes_pb2.ArrayFeatureType.ArrayDataType.Name(logits.type.multiArrayType.dataType)
+    assert data_type == ("FLOAT16" if precision == "fp16" else "FLOAT32")
     # Attention stays plain matrix products and a softmax, which every Core ML compute unit runs.
     assert operations.count("matmul") == 2 and operations.count("softmax") == 1
     assert "conv" in operations and "batch_norm" not in operations  # the fused model

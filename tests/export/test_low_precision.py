@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import argmax_agreement, top1
+from demo_model import argmax_agreement, top1
 from mobilevit.apis import init_model, torch_logits
 
 

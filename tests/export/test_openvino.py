@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import DEMO_CONFIG, argmax_agreement, top1
+from demo_model import argmax_agreement, top1
 from mobilevit.cli import main
 from mobilevit.export import OpenVinoClassifier, export_model
 from mobilevit.models import build_classifier
@@ -56,7 +56,8 @@ def test_the_file_carries_its_precision(model, tmp_path):
 def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys):
     path = export_model(model, tmp_path / "model.xml", "openvino", height=64, width=64)
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
-    with pytest.raises(ImportError, match=r"running an OpenVINO model needs openvino: pip install 'mobilevit\[openvino\]'"):
+    message = r"running an OpenVINO model needs openvino: pip install 'mobilevit\[openvino\]'"
+    with pytest.raises(ImportError, match=message):
         OpenVinoClassifier(path)
     checkpoint = tmp_path / "xxs.pth"
     torch.save({"meta": {}, "state_dict": model.state_dict()}, checkpoint)
@@ -98,6 +99,7 @@ def test_predict_with_openvino_matches_pytorch(model, tmp_path, capsys):
     torch.save({"meta": {}, "state_dict": model.state_dict()}, checkpoint)
     ir = tmp_path / "xxs.xml"
     assert main(["export", NAME, "--checkpoint", str(checkpoint), "--format", "openvino", "--output", str(ir)]) == 0
+    assert str(ir) in capsys.readouterr().out
     image = tmp_path / "image.png"
     y, x = np.mgrid[0:90, 0:120]
     Image.fromarray(np.stack([x * 2, y * 3, (x * y) % 256], -1).astype(np.uint8)).save(image)

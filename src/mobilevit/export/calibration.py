@@ -29,7 +29,8 @@ def calibration_images(
     calibration set.
     """
     paths = _image_paths(Path(source))
-    chosen = [paths[index] for index in np.unique(np.linspace(0, len(paths) - 1, min(count, len(paths))).round().astype(int))]
+    spread = np.linspace(0, len(paths) - 1, min(count, len(paths))).round().astype(int)
+    chosen = [paths[index] for index in np.unique(spread)]
     transform = EvalTransform(preprocessing)
     images, unreadable = [], []
     for path in chosen:
