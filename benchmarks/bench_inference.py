@@ -73,7 +73,6 @@ SHORTHANDS = {  # --skip names for several paths
     "onnx": ("ONNX Runtime", "timm ONNX Runtime"),
     "openvino": ("OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8"),
 }
-CALIBRATION_IMAGES = 100
 CHANNELS_LAST = torch.channels_last
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -176,13 +175,13 @@ def peer_paths(
 
 def measure_variant(
     name: str, selected: set[str], batch: int, rounds: int, batch_rounds: int, threads: int, workdir: Path,
-    digits: dict[str, float],
+    digits: dict[str, float], calibration_count: int,
 ) -> list[dict]:
     variant = VARIANTS[name]
     timm_model, huggingface, ours = build_peers(variant)
     complexity = measure_complexity(ours, 256, 256)
     macs = sum(complexity.breakdown[kind] for kind in ("conv", "linear", "attention"))
-    calibration = torch.rand(CALIBRATION_IMAGES, 3, 256, 256, generator=torch.Generator().manual_seed(777))
+    calibration = torch.rand(calibration_count, 3, 256, 256, generator=torch.Generator().manual_seed(777))
     ours_paths, file_mb = our_paths(ours, selected, threads, workdir, 256, calibration)
     paths = {
         **peer_paths(timm_model, huggingface, selected, threads, workdir),
@@ -308,6 +307,8 @@ def main() -> None:
     parser.add_argument("--digits", type=Path, metavar="RUN_DIR",
                         help="the demo's training run (config.json, best.pth): add each path's top-1 on its "
                              "test images")
+    parser.add_argument("--calibration-images", type=int, default=100,
+                        help="random images the int8 paths calibrate on at 256x256 (default 100)")
     add_keep_freed_memory_option(parser, "test")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
@@ -322,7 +323,7 @@ def main() -> None:
         digits = digits_accuracy(args.digits, selected, args.threads, Path(workdir)) if args.digits else {}
         for name in args.variants:
             rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads,
-                                    Path(workdir), digits)
+                                    Path(workdir), digits, args.calibration_images)
     print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads{allocator}\n")
     print(report(rows, args.batch, peak))
     if args.out:

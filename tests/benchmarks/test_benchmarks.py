@@ -25,7 +25,8 @@ def run_benchmark(script: str, *args: str, out: Path) -> dict:
 def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
     pytest.importorskip("openvino")
     figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "--rounds", "2",
-                            "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory", out=tmp_path / "inference.json")
+                            "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory",
+                            "--calibration-images", "4", out=tmp_path / "inference.json")
     rows = {row["path"]: row for row in figures["results"]}
     assert set(rows) == {"timm eager", "timm channels_last", "transformers eager", "timm ONNX Runtime",
                          "mobilevit eager", "mobilevit fused", "mobilevit TorchScript", "mobilevit ONNX Runtime",

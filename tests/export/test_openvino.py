@@ -3,6 +3,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("openvino")
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
+CONFIG = Path(__file__).parents[2] / "configs" / "mobilevit" / "mobilevit-xxsmall_8xb128_in1k.py"
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +114,6 @@ def test_predict_with_openvino_matches_pytorch(model, tmp_path, capsys):
     assert result["pred_score"] == pytest.approx(expected["pred_score"], abs=1e-5)
     assert main([*common, "--checkpoint", str(checkpoint), "--backend", "openvino"]) == 2
     assert "pass --checkpoint FILE.xml" in capsys.readouterr().err
+    assert main(["test", str(CONFIG), str(ir)]) == 2
+    refusal = f"{ir} is an exported openvino model, not a checkpoint: test it with --backend openvino"
+    assert refusal in capsys.readouterr().err
