@@ -229,6 +229,7 @@ def digits_accuracy(run_dir: Path, selected: set[str], threads: int, workdir: Pa
         for name, forward in paths.items():
             logits = torch.cat([forward(chunk) for chunk in images.split(50)])
             accuracy[name] = 100.0 * (logits.argmax(1) == labels).float().mean().item()
+            print(f"digits top-1 of {name}: {accuracy[name]:.1f} % ({len(labels)} images)", file=sys.stderr)
     return accuracy
 
 
