@@ -10,7 +10,7 @@ from PIL import Image
 import mobilevit
 from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import save_checkpoint
-from mobilevit.data import EvalTransform
+from mobilevit.data import EvalTransform, ImageReadError
 from mobilevit.imagenet_classes import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
 from mobilevit.zoo import Preprocessing, get_record
@@ -152,3 +152,10 @@ def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(model, 
 def test_prepare_batch_follows_the_preprocessing(rgb):
     batch = prepare_batch([rgb], Preprocessing(resize_short=64, crop_size=48, channel_order="RGB", std=(1, 1, 1)))
     assert batch.shape == (1, 3, 48, 48) and batch.max() > 1  # not scaled: std 1
+
+
+def test_thin_arrays_are_refused_before_their_resize(model):
+    with pytest.raises(ImageReadError, match=r"refusing image 2 of 2 \(an array\): 3000x2 pixels is an aspect"):
+        mobilevit.inference_model(model, [np.zeros((64, 64, 3), np.uint8), np.zeros((2, 3000, 3), np.uint8)])
+    with pytest.raises(ImageReadError, match=r"refusing the image \(a PIL image\): 1x900"):
+        mobilevit.inference_model(model, Image.new("RGB", (1, 900)))

@@ -116,7 +116,16 @@ def prepare_batch(
     if not images:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing)
-    return torch.stack([transform(to_rgb(image, channel_order)) for image in images])
+    return torch.stack([transform(to_rgb(image, channel_order), _describe(image, index, len(images)))
+                        for index, image in enumerate(images)])
+
+
+def _describe(image: ImageInput, index: int, count: int) -> str:
+    """How errors name an image: its path, else its place in the list and its kind."""
+    if isinstance(image, (str, os.PathLike)):
+        return str(image)
+    place = f"image {index + 1} of {count}" if count > 1 else "the image"
+    return f"{place} ({'a PIL image' if isinstance(image, Image.Image) else 'an array'})"
 
 
 def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:

@@ -96,3 +96,22 @@ def test_random_resized_crop_box_stays_inside():
                 width, height, (0.08, 1.0), (3 / 4, 4 / 3), generator)
             assert 0 <= left and left + crop_width <= width and 0 <= top and top + crop_height <= height
             assert crop_width > 0 and crop_height > 0
+
+
+def test_thin_and_oversized_resizes_are_bad_images_that_can_be_skipped(folder_tree):
+    Image.new("RGB", (1, 2000)).save(folder_tree / "train" / "n01" / "thin.png")
+    Image.new("RGB", (400, 20)).save(folder_tree / "train" / "n01" / "wide.png")  # 20:1, allowed
+    images = scan_folders(folder_tree / "train")
+    paths = [path.name for path, _ in images.samples]
+    thin, wide = paths.index("thin.png"), paths.index("wide.png")
+    with pytest.raises(ImageReadError, match="thin.png: 1x2000 pixels is an aspect ratio beyond"):
+        ImageDataset(images, TrainTransform(SMALL))[SampleRequest(thin, 16, 16, seed=1)]
+    sample = ImageDataset(images, TrainTransform(SMALL), skip_bad_images=True)[SampleRequest(thin, 16, 16, seed=1)]
+    assert sample.image.shape == (3, 16, 16) and "thin.png" in sample.skipped[0]
+    assert ImageDataset(images, EvalTransform(SMALL), skip_bad_images=True)[thin].label == -1
+    # short edge 20 -> 2000 makes 40000x2000 pixels, more than the resize limit
+    large = Preprocessing(resize_short=2000, crop_size=32)
+    with pytest.raises(ImageReadError, match="wide.png: resizing it would make 40000x2000 pixels, more than"):
+        ImageDataset(images, EvalTransform(large))[wide]
+    skipped = ImageDataset(images, EvalTransform(large), skip_bad_images=True)[wide]
+    assert skipped.label == -1 and "40000x2000" in skipped.skipped[0]

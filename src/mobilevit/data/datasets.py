@@ -165,7 +165,7 @@ class ImageDataset(Dataset):
 
     def _load(self, path: Path, request: int | SampleRequest) -> torch.Tensor:
         if isinstance(self.transform, EvalTransform):
-            return self.transform(read_image(path))
+            return self.transform(read_image(path), str(path))
         if not isinstance(request, SampleRequest):
             raise TypeError("a training data set is indexed by the SampleRequests of a VariableBatchSampler")
         generator = torch.Generator().manual_seed(request.seed)
