@@ -1,5 +1,7 @@
 """init_model and inference_model: building with weights and preprocessing, images in every form."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +161,26 @@ def test_thin_arrays_are_refused_before_their_resize(model):
         mobilevit.inference_model(model, [np.zeros((64, 64, 3), np.uint8), np.zeros((2, 3000, 3), np.uint8)])
     with pytest.raises(ImageReadError, match=r"refusing the image \(a PIL image\): 1x900"):
         mobilevit.inference_model(model, Image.new("RGB", (1, 900)))
+
+
+def test_threads_on_a_model_in_train_mode_get_the_sequential_results_and_change_nothing(checkpoint, rgb):
+    model = mobilevit.init_model(NAME, checkpoint)
+    model.preprocessing = Preprocessing(resize_short=40, crop_size=32)
+    model.train()
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    images = [rgb, rgb[::-1].copy(), rgb[:, ::-1].copy(), rgb[20:, 30:].copy()]
+    expected = [mobilevit.inference_model(model, image)["pred_scores"] for image in images]
+    barrier = threading.Barrier(len(images))
+
+    def classify(image):
+        barrier.wait()
+        return [mobilevit.inference_model(model, image)["pred_scores"] for _ in range(5)]
+
+    with ThreadPoolExecutor(len(images)) as pool:
+        results = list(pool.map(classify, images))
+    assert model.training and all(module.training for module in model.modules())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    for scores, wanted in zip(results, expected):
+        for score in scores:
+            assert np.array_equal(score, wanted)
