@@ -115,3 +115,16 @@ def test_thin_and_oversized_resizes_are_bad_images_that_can_be_skipped(folder_tr
         ImageDataset(images, EvalTransform(large))[wide]
     skipped = ImageDataset(images, EvalTransform(large), skip_bad_images=True)[wide]
     assert skipped.label == -1 and "40000x2000" in skipped.skipped[0]
+
+
+def test_a_training_split_refuses_a_class_without_images(folder_tree, tmp_path):
+    (folder_tree / "train" / "n03").mkdir()
+    (folder_tree / "train" / "n03" / "readme.txt").write_text("no images here")
+    assert scan_folders(folder_tree / "train").class_names == ("n01", "n02", "n03")  # a validation split may
+    with pytest.raises(ValueError, match=r"class 'n03' has no images \(.*\) in .*train/n03; 1 of the 3 classes"):
+        find_images("folder", folder_tree, "train", "meta/train.txt", every_class=True)
+    with pytest.raises(ValueError, match=r"class 'n00' has no images"):
+        scan_folders(folder_tree / "val", ("n00", "n01", "n02"), every_class=True)
+    (tmp_path / "train.txt").write_text("a.png 0\nb.png 2\n")
+    with pytest.raises(ValueError, match="train.txt lists no images of label 1; 1 of the 3 classes"):
+        read_annotation(tmp_path / "train.txt", tmp_path, every_class=True)

@@ -26,11 +26,14 @@ class ImageList:
     class_names: tuple[str, ...]
 
 
-def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) -> ImageList:
+def scan_folders(
+    directory: str | os.PathLike, class_names: Sequence[str] = (), every_class: bool = False
+) -> ImageList:
     """The images of ``directory/<class>/**`` labelled by class folder.
 
     Classes are the sorted folder names, or ``class_names`` when given (a validation split may
-    lack some classes of the training split, never add any).
+    lack some classes of the training split, never add any). With ``every_class`` (a training
+    split) a class without images is refused, naming its folder.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -51,16 +54,24 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) 
             ]
     if not samples:
         raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
+    if every_class:
+        found = {label for _, label in samples}
+        empty = [name for label, name in enumerate(names) if label not in found]
+        if empty:
+            raise ValueError(f"class {empty[0]!r} has no images ({', '.join(IMAGE_EXTENSIONS)}) in "
+                             f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}")
     return ImageList(samples, names)
 
 
 def read_annotation(
-    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
+    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = (),
+    every_class: bool = False,
 ) -> ImageList:
     """The images listed in an annotation file, one ``relative/path label`` per line, under ``image_dir``.
 
     Without ``class_names``, classes are named after the folder of their images when each label
-    has its own folder (ImageNet's ``n01440764/...``), else by their label number.
+    has its own folder (ImageNet's ``n01440764/...``), else by their label number. With
+    ``every_class`` (a training split) a label without images is refused.
     """
     annotation_file, image_dir = Path(annotation_file), Path(image_dir)
     if not annotation_file.is_file():
@@ -78,6 +89,11 @@ def read_annotation(
         folders.setdefault(label, set()).add(Path(relative).parent.as_posix())
     if not samples:
         raise ValueError(f"annotation file {annotation_file} lists no images")
+    num_classes = max(len(class_names), max(folders) + 1)
+    empty = [label for label in range(num_classes) if label not in folders]
+    if every_class and empty:
+        raise ValueError(f"{annotation_file} lists no images of label {empty[0]}; "
+                         f"{len(empty)} of the {num_classes} classes have none: {empty[:5]}")
     num_classes = max(folders) + 1
     if class_names:
         if num_classes > len(class_names):
@@ -100,15 +116,17 @@ def read_class_names(classes: str | Sequence[str], root: str | os.PathLike) -> t
 
 
 def find_images(
-    kind: str, root: str | os.PathLike, split: str, annotation: str, class_names: Sequence[str] = ()
+    kind: str, root: str | os.PathLike, split: str, annotation: str, class_names: Sequence[str] = (),
+    every_class: bool = False,
 ) -> ImageList:
-    """The images of one split: ``kind`` is 'folder', 'annotation' or 'auto' (annotation file if present)."""
+    """The images of one split: ``kind`` is 'folder', 'annotation' or 'auto' (annotation file if
+    present); ``every_class`` refuses a class without images (for a training split)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data root not found: {root}")
     if kind == "annotation" or (kind == "auto" and (root / annotation).is_file()):
-        return read_annotation(root / annotation, root / split, class_names)
-    return scan_folders(root / split, class_names)
+        return read_annotation(root / annotation, root / split, class_names, every_class)
+    return scan_folders(root / split, class_names, every_class)
 
 
 class Sample(NamedTuple):

@@ -55,7 +55,7 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     settings, data = config.train, config.data
     work_dir = Path(settings.work_dir or "work_dirs/mobilevit")
     classes = read_class_names(data.classes, data.root) if data.classes else ()
-    train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, classes)
+    train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, classes, every_class=True)
     val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, train_images.class_names)
     num_classes = len(train_images.class_names)
     if num_classes != config.model.num_classes:
