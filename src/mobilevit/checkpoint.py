@@ -230,6 +230,8 @@ def _unwrap(content: Any, path: Path, training_weights: str) -> tuple[dict[str, 
         config = content.get("config") if isinstance(content.get("config"), Mapping) else {}
         class_names = config.get("model", {}).get("class_names")
         metadata = {"class_names": list(class_names)} if class_names else {}
+        if config.get("model", {}).get("arch"):  # a custom arch is a list of stages no shape can tell
+            metadata.update(arch=config["model"]["arch"], preprocessing=config.get("data", {}).get("preprocessing"))
         weights = "ema" if training_weights == "ema" and isinstance(content.get("ema"), Mapping) else "model"
         metadata.update(weights=weights, epoch=content.get("epoch"), step=content["step"])
         return _check_state_dict(content[weights], path), "training", metadata

@@ -128,3 +128,11 @@ def test_a_training_split_refuses_a_class_without_images(folder_tree, tmp_path):
     (tmp_path / "train.txt").write_text("a.png 0\nb.png 2\n")
     with pytest.raises(ValueError, match="train.txt lists no images of label 1; 1 of the 3 classes"):
         read_annotation(tmp_path / "train.txt", tmp_path, every_class=True)
+
+
+def test_gif_images_are_taken_as_by_predict(folder_tree):
+    Image.new("P", (40, 30)).save(folder_tree / "train" / "n02" / "frame.gif")
+    images = scan_folders(folder_tree / "train")
+    assert ("frame.gif", 1) in [(path.name, label) for path, label in images.samples]
+    index = [path.name for path, _ in images.samples].index("frame.gif")
+    assert ImageDataset(images, EvalTransform(SMALL))[index].image.shape == (3, 32, 32)

@@ -15,7 +15,9 @@ from .image import ImageReadError, read_image
 from .sampler import SampleRequest
 from .transforms import EvalTransform, TrainTransform
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+# The files data sets and predict's directories take (case-insensitive): torchvision's ImageFolder
+# list and GIF (its first frame), which read_image reads as any other image.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
 
 @dataclass(frozen=True)
