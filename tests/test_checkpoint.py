@@ -20,7 +20,7 @@ import mobilevit
 from mobilevit import zoo
 from mobilevit.checkpoint import (
     CheckpointError, UnsafeCheckpointError, read_checkpoint, resolve_checkpoint, save_checkpoint)
-from mobilevit.download import DownloadError, hash_prefix
+from mobilevit.download import DownloadError, cached_path, hash_prefix
 from mobilevit.models import build_classifier
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
@@ -261,3 +261,12 @@ def test_hash_prefix_of_file_names():
     assert hash_prefix("mobilevit-small_3rdparty_in1k_20221018-cb4f741c.pth") == "cb4f741c"
     assert hash_prefix("model.safetensors") is None
     assert hash_prefix("weights-final.pth") is None and hash_prefix("weights-cb4f74.pth") is None
+
+
+def test_cache_file_names_are_safe_whatever_the_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEVIT_HOME", str(tmp_path))
+    for url in ("http://127.0.0.1:1/weights/%2e%2e", "http://127.0.0.1:1/weights/", "http://127.0.0.1:1/%2E"):
+        with pytest.raises(DownloadError, match="cannot tell a file name from the URL"):
+            mobilevit.init_model(NAME, url)
+    assert cached_path("http://host/a%2Fb%20c%00d%5C.pth").name == "b_c_d_.pth"
+    assert cached_path("http://host/x/%2e%2e%2fevil-cb4f741c.pth") == tmp_path / "checkpoints" / "evil-cb4f741c.pth"

@@ -50,13 +50,21 @@ def hash_prefix(filename: str) -> str | None:
 def cached_path(url: str) -> Path:
     """Where the cache keeps ``url``: ``checkpoints/<file name>`` for a name that carries its hash;
     a generic name (``model.safetensors``) goes in a folder named after the URL, as many URLs share it."""
-    filename = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
-    if not filename:
-        raise DownloadError(f"cannot tell a file name from the URL {url!r}; expected .../<name>.pth or similar")
+    filename = _safe_filename(url)
     folder = cache_dir() / "checkpoints"
     if hash_prefix(filename) is None:
         folder = folder / hashlib.sha256(url.encode()).hexdigest()[:16]
     return folder / filename
+
+
+def _safe_filename(url: str) -> str:
+    """The last part of the URL's path, unquoted, as a file name of the cache: characters other than
+    letters, digits and ``._+-`` become ``_`` and leading dots go (``%2e%2e`` names no file)."""
+    name = urllib.parse.unquote(urllib.parse.urlsplit(url).path).rsplit("/", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9._+-]", "_", name).lstrip(".")
+    if not name:
+        raise DownloadError(f"cannot tell a file name from the URL {url!r}; expected .../<name>.pth or similar")
+    return name
 
 
 def download_checkpoint(url: str, progress: bool = True) -> Path:
