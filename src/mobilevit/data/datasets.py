@@ -38,11 +38,7 @@ def scan_folders(
     split) a class without images is refused, naming its folder.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"image folder not found: {directory}")
-    folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
-    if not folders:
-        raise ValueError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
+    folders = class_folders(directory)
     names = tuple(class_names) or tuple(folders)
     labels = {name: label for label, name in enumerate(names)}
     unknown = [folder for folder in folders if folder not in labels]
@@ -63,6 +59,17 @@ def scan_folders(
             raise ValueError(f"class {empty[0]!r} has no images ({', '.join(IMAGE_EXTENSIONS)}) in "
                              f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}")
     return ImageList(samples, names)
+
+
+def class_folders(directory: str | os.PathLike) -> list[str]:
+    """The sorted names of the class folders in ``directory``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"image folder not found: {directory}")
+    folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
+    if not folders:
+        raise ValueError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
+    return folders
 
 
 def read_annotation(
@@ -126,9 +133,14 @@ def find_images(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data root not found: {root}")
-    if kind == "annotation" or (kind == "auto" and (root / annotation).is_file()):
+    if uses_annotation(kind, root, annotation):
         return read_annotation(root / annotation, root / split, class_names, every_class)
     return scan_folders(root / split, class_names, every_class)
+
+
+def uses_annotation(kind: str, root: str | os.PathLike, annotation: str) -> bool:
+    """Whether a split's labels come from its annotation file rather than from its class folders."""
+    return kind == "annotation" or (kind == "auto" and Path(root, annotation).is_file())
 
 
 class Sample(NamedTuple):

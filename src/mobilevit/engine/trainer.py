@@ -28,7 +28,9 @@ from ..data.sampler import mixed_seed
 from ..models import ImageClassifier
 from . import distributed
 from .allocator import keep_freed_memory
-from .checkpointing import Checkpointer, TrainState, read_training_checkpoint, restore, write_config
+from .checkpointing import (
+    Checkpointer, TrainState, check_same_model, read_training_checkpoint, restore, write_config,
+)
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import Metrics, evaluate
@@ -88,6 +90,7 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
         resume = latest
     if resume is not None:
         checkpoint = read_training_checkpoint(resume)
+        check_same_model(checkpoint, model, checkpointer.config, Path(resume))
         state = restore(checkpoint, model, ema, optimizer, scaler, context)
         log.info(f"resumed from {resume}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
         dropped = log.rewind(state.step, state.epoch)
@@ -164,8 +167,9 @@ def train_one_epoch(
     network: nn.Module = model.module if isinstance(model, DistributedDataParallel) else model
     num_batches = loader.batch_sampler.num_batches
     model.train()
+    # disable=None: no bar where stderr is not a terminal, so redirected logs get no carriage-return updates
     bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
-               disable=not (context.is_main and settings.progress_bar))
+               disable=None if context.is_main and settings.progress_bar else True)
     started, images_done, skipped = time.perf_counter(), 0, 0
     unreported: list[str] = []  # this process's skipped images since the last report
     interval_loss, interval_steps = 0.0, 0
@@ -217,6 +221,7 @@ def train_one_epoch(
         if settings.max_steps and state.step >= settings.max_steps:
             report_skipped(log, unreported)
             checkpointer.save(["latest.pth"], network, ema, optimizer, scaler, state)
+            bar.close()
             log.info(f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a larger "
                      "train.max_steps or none")
             return False
@@ -243,7 +248,8 @@ def report_skipped(log: RunLog, reasons: list[str]) -> int:
 
 def log_metrics(log: RunLog, kind: str, epoch: int, metrics: Metrics) -> None:
     """One log line of evaluation results."""
-    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), top5=round(metrics.top5, 3), images=metrics.count,
+    top5 = {} if metrics.top5 is None else {"top5": round(metrics.top5, 3)}  # only for more than 5 classes
+    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), **top5, images=metrics.count,
                skipped_images=len(metrics.skipped))
 
 
