@@ -98,11 +98,12 @@ def read_annotation(
         folders.setdefault(label, set()).add(Path(relative).parent.as_posix())
     if not samples:
         raise ValueError(f"annotation file {annotation_file} lists no images")
-    num_classes = max(len(class_names), max(folders) + 1)
-    empty = [label for label in range(num_classes) if label not in folders]
-    if every_class and empty:
-        raise ValueError(f"{annotation_file} lists no images of label {empty[0]}; "
-                         f"{len(empty)} of the {num_classes} classes have none: {empty[:5]}")
+    if every_class:
+        labels = range(max(len(class_names), max(folders) + 1))
+        empty = [label for label in labels if label not in folders]
+        if empty:
+            raise ValueError(f"{annotation_file} lists no images of label {empty[0]}; "
+                             f"{len(empty)} of the {len(labels)} classes have none: {empty[:5]}")
     num_classes = max(folders) + 1
     if class_names:
         if num_classes > len(class_names):
