@@ -449,6 +449,9 @@ def read_pickle(path: Path) -> Any:
         start = file.read(8)
     if zipfile.is_zipfile(path):
         _check_zip(path)
+    elif start.startswith(b"PK\x03\x04"):
+        raise CheckpointError(f"cannot read checkpoint {path}: it is a zip-format PyTorch file cut short or damaged "
+                              "(its zip directory, at the end, is missing); download or copy it again")
     elif not start.startswith(b"\x80"):  # the first opcode of every pickle of protocol 2 or higher
         raise CheckpointError(f"cannot read checkpoint {path}: it is neither a zip-format PyTorch file nor a pickle "
                               f"of protocol 2 or higher (it starts with {start!r})")

@@ -100,3 +100,19 @@ def test_ema_averages_the_whole_state_dict():
         torch.testing.assert_close(after[key], 0.75 * before[key] + 0.25 * current[key])
     assert after["1.num_batches_tracked"] == current["1.num_batches_tracked"] == 1
     assert not any(parameter.requires_grad for parameter in ema.module.parameters())
+
+
+@pytest.mark.slow
+def test_auto_resume_from_a_damaged_latest_takes_the_newest_epoch_checkpoint(tiny_config, tmp_path):
+    config = tiny_config()
+    trainer.main(load_config(config, ["schedule.epochs=1", "train.checkpoint_steps=0"]))
+    work = tmp_path / "work"
+    epoch_1 = _checkpoint(work / "epoch_1.pth")
+    data = bytearray((work / "latest.pth").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (work / "latest.pth").write_bytes(bytes(data))
+    trainer.main(load_config(config, ["schedule.epochs=1", "train.checkpoint_steps=0"]))  # nothing left to train
+    log = (work / "train.log").read_text()
+    assert "cannot resume from latest.pth: " in log and "fails its CRC-32 check" in log
+    assert f"resuming from {work / 'epoch_1.pth'}, the newest intact epoch checkpoint, instead" in log
+    assert f"resumed from {work / 'epoch_1.pth'}: epoch 2, batch 0, step {epoch_1['step']}" in log
