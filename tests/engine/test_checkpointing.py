@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from mobilevit import integrity
-from mobilevit.checkpoint import CheckpointError
+from mobilevit.checkpoint import CheckpointError, read_checkpoint
 from mobilevit.engine.checkpointing import (
     Checkpointer, TrainState, find_resume_checkpoint, read_training_checkpoint, restore)
 from mobilevit.engine.distributed import DistributedContext
@@ -90,8 +90,9 @@ def test_content_changed_after_writing_fails_the_sha256(work_dir):
     checkpoint = torch.load(work_dir / "latest.pth", weights_only=True)
     checkpoint["model"]["0.bias"][0] += 1e-6  # rewritten whole: the zip CRCs are right again
     torch.save(checkpoint, work_dir / "latest.pth")
-    with pytest.raises(CheckpointError, match="latest.pth is corrupt: its content does not match the sha256"):
-        read_training_checkpoint(work_dir / "latest.pth")
+    for read in (read_training_checkpoint, read_checkpoint):
+        with pytest.raises(CheckpointError, match="latest.pth is corrupt: its content does not match the sha256"):
+            read(work_dir / "latest.pth")
 
 
 def test_unreadable_and_incomplete_checkpoints_are_named(work_dir):
