@@ -1,8 +1,8 @@
 """Safe reading of pickled checkpoints, our safetensors format, and downloads into the cache."""
 
 import collections
-import errno
 import dataclasses
+import errno
 import hashlib
 import http.server
 import json

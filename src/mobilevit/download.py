@@ -89,10 +89,17 @@ def download_checkpoint(url: str, progress: bool = True) -> Path:
     remove_stale_partials(destination)
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{filename}.", suffix=".partial")
     try:
-        with os.fdopen(handle, "wb") as file:
-            if fcntl is not None:
-                fcntl.flock(file.fileno(), fcntl.LOCK_EX)
-            digest, clean_end = _fetch(url, file, progress, destination)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                if fcntl is not None:
+                    fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+                digest, clean_end = _fetch(url, file, progress, destination)
+        except DownloadError:
+            raise
+        except OSError as error:  # writing the partial file failed
+            if error.errno in NO_SPACE_ERRNOS:
+                raise no_space_error(destination) from error
+            raise DownloadError(f"cannot write the download of {url} into {destination.parent}: {error}") from None
         expected = hash_prefix(filename)
         if expected is not None and not digest.startswith(expected):
             raise DownloadError(
@@ -145,13 +152,7 @@ def _fetch(url: str, file: BinaryIO, progress: bool, destination: Path) -> tuple
                   desc=destination.name, disable=not progress) as bar:
             received = 0
             for chunk in _chunks(response, url):
-                try:
-                    file.write(chunk)
-                except OSError as error:
-                    if error.errno in NO_SPACE_ERRNOS:
-                        raise no_space_error(destination) from error
-                    raise DownloadError(f"cannot write the download of {url} into {destination.parent}: "
-                                        f"{error}") from None
+                file.write(chunk)
                 sha256.update(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))

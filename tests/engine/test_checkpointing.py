@@ -3,6 +3,7 @@
 import errno
 
 import pytest
+import safetensors.torch
 import torch
 from torch import nn
 
@@ -103,9 +104,11 @@ def test_unreadable_and_incomplete_checkpoints_are_named(work_dir):
     checkpoint = torch.load(latest, weights_only=True)
     del checkpoint["rng"], checkpoint["sha256"]
     torch.save(checkpoint, work_dir / "no_rng.pth")
+    safetensors.torch.save_file(checkpoint["model"], str(work_dir / "weights.safetensors"))
     cases = {
         "cut.pth": "cut.pth: it is a zip-format PyTorch file cut short or damaged",
         "notes.txt": "notes.txt: it is neither a zip-format PyTorch file nor a pickle",
+        "weights.safetensors": "weights.safetensors is a safetensors file, which holds weights only",
         "no_rng.pth": "no_rng.pth is not a complete mobilevit training checkpoint: it has no 'rng' entry",
     }
     for name, message in cases.items():
@@ -118,7 +121,7 @@ def test_a_checkpoint_that_does_not_fit_the_run_names_the_part(work_dir):
     found = find_resume_checkpoint(work_dir, None, True, print)
     with pytest.raises(CheckpointError, match="latest.pth: its model weights does not fit this run: .*size mismatch"):
         Run(width=5).restore(found)
-    path, checkpoint = found
+    checkpoint = found[1]
     checkpoint["optimizer"]["state"][0]["exp_avg"] = torch.zeros(7)
     with pytest.raises(CheckpointError, match="latest.pth: its optimizer state does not fit this run: its exp_avg "
                                               "has the shape \\(7,\\) for a parameter of \\(2, 3\\)"):

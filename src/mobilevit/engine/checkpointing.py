@@ -122,6 +122,9 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        raise CheckpointError(f"{path} is a safetensors file, which holds weights only; resuming needs a training "
+                              "checkpoint written by mobilevit train (latest.pth, epoch_<n>.pth)")
     checkpoint = read_pickle(path)
     if not isinstance(checkpoint, dict) or "model" not in checkpoint or "step" not in checkpoint:
         raise CheckpointError(f"{path} is not a mobilevit training checkpoint (no 'model' and 'step' entries)")
@@ -156,7 +159,8 @@ def _entries_problem(checkpoint: Mapping[str, Any]) -> str | None:
     rng = checkpoint["rng"]
     if len(rng) != checkpoint["world_size"] or not all(
             isinstance(state, Mapping) and isinstance(state.get("cpu"), torch.Tensor) for state in rng):
-        return f"its 'rng' entry is not one random state (with 'cpu') for each of its {checkpoint['world_size']} process(es)"
+        return (f"its 'rng' entry is not one random state (with 'cpu') for each of its "
+                f"{checkpoint['world_size']} process(es)")
     return None
 
 
