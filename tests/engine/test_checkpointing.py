@@ -119,15 +119,16 @@ def test_unreadable_and_incomplete_checkpoints_are_named(work_dir):
 
 def test_a_checkpoint_that_does_not_fit_the_run_names_the_part(work_dir):
     found = find_resume_checkpoint(work_dir, None, True, print)
-    with pytest.raises(CheckpointError, match="latest.pth: its model weights does not fit this run: .*size mismatch"):
+    cannot_load = "latest.pth: cannot load its {} into this run: "
+    with pytest.raises(CheckpointError, match=cannot_load.format("model weights") + ".*size mismatch"):
         Run(width=5).restore(found)
     checkpoint = found[1]
     checkpoint["optimizer"]["state"][0]["exp_avg"] = torch.zeros(7)
-    with pytest.raises(CheckpointError, match="latest.pth: its optimizer state does not fit this run: its exp_avg "
-                                              "has the shape \\(7,\\) for a parameter of \\(2, 3\\)"):
+    with pytest.raises(CheckpointError, match=cannot_load.format("optimizer state") +
+                       "exp_avg has the shape \\(7,\\) for a parameter of \\(2, 3\\)"):
         Run().restore(found)
     checkpoint["optimizer"]["param_groups"] = []
-    with pytest.raises(CheckpointError, match="latest.pth: its optimizer state does not fit this run: .*parameter groups"):
+    with pytest.raises(CheckpointError, match=cannot_load.format("optimizer state") + ".*parameter groups"):
         Run().restore(found)
 
 

@@ -224,11 +224,12 @@ def restore(
             action()
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
             reason = " ".join(str(error).split()) or type(error).__name__
-            raise CheckpointError(f"{source}: its {part} does not fit this run: {reason}") from None
+            raise CheckpointError(f"{source}: cannot load its {part} into this run: {reason}") from None
 
     load("model weights", lambda: model.load_state_dict(checkpoint["model"]))
     if ema is not None:
-        load("EMA weights", lambda: ema.module.load_state_dict(checkpoint["ema"] or checkpoint["model"]))
+        load("EMA weights", lambda: ema.module.load_state_dict(
+            checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"]))
     load("optimizer state", lambda: _load_optimizer(optimizer, checkpoint["optimizer"]))
     load("gradient scaler state", lambda: scaler.load_state_dict(checkpoint["scaler"]))
     if checkpoint["world_size"] == context.world_size:
@@ -247,5 +248,5 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, state_dict: Mapping[str, A
         for parameter in group["params"]:
             for name, value in optimizer.state.get(parameter, {}).items():
                 if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
-                    raise ValueError(f"its {name} has the shape {tuple(value.shape)} for a parameter of "
+                    raise ValueError(f"{name} has the shape {tuple(value.shape)} for a parameter of "
                                      f"{tuple(parameter.shape)}")
