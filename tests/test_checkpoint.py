@@ -331,9 +331,11 @@ def test_a_transfer_cut_short_is_a_clear_error_and_caches_nothing(raw_server, re
     assert cache_files() == []
 
 
-@pytest.mark.parametrize("framing", [b"Content-Length: 16384\r\n\r\n" + BODY, b"Transfer-Encoding: chunked\r\n\r\n"
-                                     + b"".join(b"%x\r\n%s\r\n" % (4096, BODY[i:i + 4096]) for i in range(0, 16384, 4096))
-                                     + b"0\r\n\r\n"])
+CHUNKS = b"".join(b"%x\r\n%s\r\n" % (4096, BODY[start:start + 4096]) for start in range(0, len(BODY), 4096))
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: 16384\r\n\r\n" + BODY,
+                                     b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKS + b"0\r\n\r\n"])
 def test_a_transfer_that_ends_cleanly_is_cached(raw_server, framing):
     server = raw_server(HEAD + framing)
     path = mobilevit.download.download_checkpoint(f"{server.url}/models/model.pth", progress=False)
@@ -440,7 +442,8 @@ def write_protocol_0_zip(path):
     (lambda path: path.write_text("hello, not a checkpoint\n"),
      "neither a zip-format PyTorch file nor a pickle of protocol 2 or higher \\(it starts with b'hello, n'\\)"),
     (lambda path: path.write_bytes(pickle.dumps({"a": 1}, protocol=0)), "neither a zip-format PyTorch file"),
-    (write_protocol_0_zip, "the safe unpickler does not understand it \\(Unsupported operand 100\\); the file is corrupt"),
+    (write_protocol_0_zip,
+     "the safe unpickler does not understand it \\(Unsupported operand 100\\); the file is corrupt"),
     (lambda path: path.write_bytes(b""), "neither a zip-format PyTorch file"),
 ])
 def test_files_that_are_no_checkpoint_are_named(tmp_path, write, message):

@@ -292,7 +292,8 @@ def _metadata_problem(metadata: Any) -> str | None:
         if len(names) != num_classes:
             return f"has {len(names)} class_names for num_classes {num_classes}"
     digest = metadata.get(DIGEST_KEY)
-    if (digest is not None or version >= 2) and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+    well_formed = isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)
+    if (digest is not None or version >= 2) and not well_formed:
         return f"needs {DIGEST_KEY}, 64 hex digits; got {digest!r}"
     return None
 
@@ -332,7 +333,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
                               "records (the file was damaged after it was written); copy or convert it again")
     head = state_dict.get("head.fc.weight")
     if metadata.get("num_classes") != (None if head is None else head.shape[0]):
-        raise CheckpointError(f"{path}: the header says num_classes {metadata['num_classes']}, but the head "
+        raise CheckpointError(f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
                               f"head.fc.weight is {_shape(head)}")
     return state_dict, metadata
 
@@ -441,10 +442,11 @@ def check_digest(content: Mapping[str, Any], path: Path) -> None:
                               "(the file was damaged after it was written)")
 
 
-def read_pickle(path: Path) -> Any:
+def read_pickle(path: str | os.PathLike) -> Any:
     """``torch.load(weights_only=True)`` that also reads numpy values and unknown classes inertly,
     after checking the CRC-32 of each record of a zip-format file. Every failure is a
     :class:`CheckpointError` naming the file."""
+    path = Path(path)
     with path.open("rb") as file:
         start = file.read(8)
     if zipfile.is_zipfile(path):
