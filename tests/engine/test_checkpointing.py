@@ -1,6 +1,9 @@
 """Training checkpoints: verified reading, clear errors, the fallback of auto-resume, full disks."""
 
 import errno
+import subprocess
+import sys
+import time
 
 import pytest
 import safetensors.torch
@@ -164,3 +167,35 @@ def test_write_atomic_removes_its_temporary_file_on_any_failure(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         integrity.write_atomic(target, fail)
     assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]
+
+
+KEEP_SAVING = """
+import sys
+from pathlib import Path
+import torch
+from torch import nn
+from mobilevit.engine.checkpointing import Checkpointer, TrainState
+from mobilevit.engine.distributed import DistributedContext
+model = nn.Linear(1024, 1024)
+optimizer = torch.optim.AdamW(model.parameters())
+scaler = torch.amp.GradScaler("cpu", enabled=False)
+checkpointer = Checkpointer(Path(sys.argv[1]), {}, DistributedContext(0, 1, 0, torch.device("cpu")))
+for step in range(1, 10**6):
+    with torch.no_grad():
+        model.bias.fill_(step)
+    checkpointer.save(["latest.pth"], model, None, optimizer, scaler, TrainState(0, step, step, 0.0))
+    print(step, flush=True)
+"""
+
+
+def test_a_process_killed_while_saving_leaves_a_verified_latest(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", KEEP_SAVING, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        while int(process.stdout.readline() or 0) < 3:  # a few checkpoints written
+            assert process.poll() is None
+        time.sleep(0.03)  # into the next save
+    finally:
+        process.kill()  # SIGKILL: no clean-up runs
+        process.wait(timeout=30)
+    checkpoint = read_training_checkpoint(tmp_path / "latest.pth")
+    assert torch.all(checkpoint["model"]["bias"] == checkpoint["step"])
