@@ -74,8 +74,8 @@ class Checkpoint:
     """Weights in our layout and where they came from.
 
     ``layout`` is the layout the file was in; ``metadata`` what the file says beside the weights:
-    our format's header entry, or for one of our training checkpoints its ``class_names`` and
-    which ``weights`` were taken (``ema`` when the run kept an EMA, else ``model``).
+    our format's header entry, or for one of our training checkpoints its ``class_names``, its
+    resolved ``config`` and which ``weights`` were taken (``ema`` when the run kept an EMA, else ``model``).
     """
 
     state_dict: dict[str, torch.Tensor]
@@ -200,7 +200,7 @@ def save_checkpoint(
     metadata[DIGEST_KEY] = _safetensors_digest(tensors, metadata)
     data = serialize_safetensors(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda file: file.write(data))
+    write_atomic(path, lambda file: file.write(data))  # follows the umask, as save_file's 0600 would not
     return path
 
 
@@ -347,6 +347,8 @@ def _unwrap(content: Any, path: Path, training_weights: str) -> tuple[dict[str, 
         config = content.get("config") if isinstance(content.get("config"), Mapping) else {}
         class_names = config.get("model", {}).get("class_names")
         metadata = {"class_names": list(class_names)} if class_names else {}
+        if config:
+            metadata["config"] = dict(config)  # the resolved config: the checkpoint describes its model
         weights = "ema" if training_weights == "ema" and isinstance(content.get("ema"), Mapping) else "model"
         metadata.update(weights=weights, epoch=content.get("epoch"), step=content["step"])
         return _check_state_dict(content[weights], path), "training", metadata

@@ -15,8 +15,8 @@ import hashlib
 import http.client
 import os
 import re
+import secrets
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -87,7 +87,7 @@ def download_checkpoint(url: str, progress: bool = True) -> Path:
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(destination)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{filename}.", suffix=".partial")
+    handle, temporary = _create_partial(destination)
     try:
         try:
             with os.fdopen(handle, "wb") as file:
@@ -148,8 +148,10 @@ def _fetch(url: str, file: BinaryIO, progress: bool, destination: Path) -> tuple
             f"it to {destination}.") from None
     with response:
         total = _content_length(response, url)
+        if progress:  # one line for logs; the bar below shows only on a terminal (disable=None)
+            print(f"downloading {url} to {destination}", file=sys.stderr)
         with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-                  desc=destination.name, disable=not progress) as bar:
+                  desc=destination.name, disable=None if progress else True) as bar:
             received = 0
             for chunk in _chunks(response, url):
                 file.write(chunk)
@@ -186,3 +188,10 @@ def _chunks(response: http.client.HTTPResponse, url: str) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _create_partial(destination: Path) -> tuple[int, str]:
+    """A new, empty temporary file beside ``destination`` with the permissions the user's umask gives
+    (``tempfile.mkstemp`` makes them 0600, which the renamed download would keep)."""
+    temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(8)}.partial")
+    return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(temporary)

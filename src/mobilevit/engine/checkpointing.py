@@ -250,3 +250,26 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, state_dict: Mapping[str, A
                 if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
                     raise ValueError(f"{name} has the shape {tuple(value.shape)} for a parameter of "
                                      f"{tuple(parameter.shape)}")
+
+
+def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Mapping[str, Any], path: Path) -> None:
+    """Refuse, in one line, to resume from the checkpoint of another model (arch or class count)
+    than the one ``config`` (the run's resolved config) builds."""
+    ours = model.state_dict()
+    theirs = checkpoint["model"]
+    if theirs.keys() == ours.keys() and all(theirs[key].shape == ours[key].shape for key in ours):
+        return
+    saved = checkpoint.get("config", {}).get("model", {})
+    differences = [f"{key} {saved[key]!r} where this run has {config['model'][key]!r}"
+                   for key in ("arch", "num_classes") if key in saved and saved[key] != config["model"][key]]
+    if not differences:
+        key = next(key for key in sorted(set(ours) | set(theirs))
+                   if key not in ours or key not in theirs or ours[key].shape != theirs[key].shape)
+        differences = [f"{key} is {_shape(theirs.get(key))} where this run's model has {_shape(ours.get(key))}"]
+    raise ValueError(
+        f"{path} is a checkpoint of another model ({'; '.join(differences)}), so this run cannot resume from it. "
+        f"To start fresh, train into another work dir (--work-dir) or move {path} away")
+
+
+def _shape(tensor: torch.Tensor | None) -> str:
+    return "absent" if tensor is None else str(tuple(tensor.shape))
