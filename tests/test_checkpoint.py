@@ -320,9 +320,12 @@ def cache_files():
 @pytest.mark.parametrize("response, message", [
     (HEAD + b"\r\n" + BODY[:5000], "neither a Content-Length nor chunked encoding.*not kept"),
     (HEAD + b"Content-Length: 16384\r\n\r\n" + BODY[:5000], "stopped after 5000 of 16384 bytes"),
-    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"4000\r\n" + BODY[:5000], "broke off \\(IncompleteRead"),
-    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1000\r\n" + BODY[:4096] + b"\r\n", "broke off \\(IncompleteRead"),
-    (b"HTTP/1.1 2", "cannot download .*pass its local path instead"),
+    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"4000\r\n" + BODY[:5000],
+     "broke off \\(the connection closed before the end"),
+    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1000\r\n" + BODY[:4096] + b"\r\n",
+     "broke off \\(the connection closed before the end of the chunked transfer\\); the partial file was deleted"),
+    (HEAD + b"Content-Length: lots\r\n\r\n" + BODY, "with a bad Content-Length 'lots'"),
+    (b"HTTP/1.1 2", "cannot download .*: the server's answer is no HTTP response .*pass its local path instead"),
     (b"", "cannot download .*Remote end closed"),
 ])
 def test_a_transfer_cut_short_is_a_clear_error_and_caches_nothing(raw_server, response, message):

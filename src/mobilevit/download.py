@@ -142,6 +142,8 @@ def _fetch(url: str, file: BinaryIO, progress: bool, destination: Path) -> tuple
         response = urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         reason = getattr(error, "reason", None) or error
+        if isinstance(error, http.client.BadStatusLine) and not isinstance(error, ConnectionError):
+            reason = f"the server's answer is no HTTP response ({error})"
         raise DownloadError(
             f"cannot download {url}: {reason}. If this machine is offline, fetch the file elsewhere and "
             f"pass its local path instead (for example --checkpoint /path/to/{destination.name}), or copy "
@@ -182,7 +184,10 @@ def _chunks(response: http.client.HTTPResponse, url: str) -> Iterator[bytes]:
         try:
             chunk = response.read(_CHUNK_BYTES)
         except (http.client.HTTPException, OSError) as error:
-            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            if isinstance(error, http.client.IncompleteRead):
+                reason = "the connection closed before the end of the chunked transfer"
+            else:
+                reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             raise DownloadError(f"the download of {url} broke off ({reason}); the partial file was deleted, "
                                 "try again") from None
         if not chunk:
