@@ -304,8 +304,10 @@ def _preprocessing_problem(preprocessing: Any) -> str | None:
         return f"expected an object with the keys {', '.join(fields)}; got {preprocessing!r:.120}"
     if not all(_is_int(preprocessing[key]) and preprocessing[key] > 0 for key in ("resize_short", "crop_size")):
         return "resize_short and crop_size must be positive integers"
-    if preprocessing["channel_order"] not in ("RGB", "BGR") or not isinstance(preprocessing["interpolation"], str):
-        return f"channel_order must be RGB or BGR and interpolation a string; got {preprocessing!r:.120}"
+    if preprocessing["channel_order"] not in ("RGB", "BGR"):
+        return f"channel_order must be RGB or BGR; got {preprocessing['channel_order']!r}"
+    if not isinstance(preprocessing["interpolation"], str):
+        return f"interpolation must be a string; got {preprocessing['interpolation']!r}"
     for key in ("mean", "std"):
         values = preprocessing[key]
         if not (isinstance(values, list) and len(values) == 3
