@@ -45,10 +45,13 @@ def test_an_exported_file_without_backend_names_the_backend(files, capsys):
         exported = str(folder / name)
         assert main(["predict", str(folder / "image.png"), "--model", NAME, "--checkpoint", exported]) == 2
         err = capsys.readouterr().err
-        assert f"is an exported {exported_format(exported)} model, not a checkpoint: run it with --backend {backend}" in err
+        kind = exported_format(exported)
+        assert f"is an exported {kind} model, not a checkpoint: predict runs it with --backend {backend}" in err
         assert "Traceback" not in err and err.count("\n") == 1
         assert main(["predict", str(folder / "image.png"), "--checkpoint", exported]) == 2
         assert f"--backend {backend}" in capsys.readouterr().err
+        assert main(["export", exported]) == 2
+        assert f"{exported} is an exported" in capsys.readouterr().err
 
 
 def test_the_torchscript_backend_runs_an_export_and_refuses_other_files(files, capsys):

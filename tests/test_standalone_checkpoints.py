@@ -72,6 +72,14 @@ def test_init_model_from_our_safetensors_alone(tmp_path):
         mobilevit.init_model(path, cfg_options=["model.dropout=0.1"])
 
 
+def test_a_training_checkpoint_converted_to_our_format_keeps_its_model(run, tmp_path):
+    assert main(["convert", str(run / "latest.pth"), str(tmp_path / "run.safetensors")]) == 0
+    converted, trained = mobilevit.init_model(tmp_path / "run.safetensors"), mobilevit.init_model(run / "latest.pth")
+    assert torch.equal(_logits(converted), _logits(trained))
+    assert converted.preprocessing == trained.preprocessing and converted.preprocessing.crop_size == 32
+    assert converted.class_names == tuple(FOLDERS)
+
+
 def test_init_model_infers_the_arch_of_another_layout(tmp_path):
     torch.manual_seed(0)
     model = build_classifier("xx_small", num_classes=7).eval()

@@ -110,17 +110,24 @@ def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> t
     if cfg_options:
         raise ValueError(f"{checkpoint.path} ({checkpoint.layout} layout) carries no config for cfg_options to "
                          "change: give the config file as well")
-    metadata, where = checkpoint.metadata, f"the {METADATA_KEY!r} header of {checkpoint.path}"
-    if "arch" in metadata:  # our format
-        preprocessing = from_dict(Preprocessing, metadata.get("preprocessing", {}), where, prefix="preprocessing.")
-        arch, num_classes = metadata["arch"], metadata.get("num_classes")
-    else:
-        arch, num_classes, preprocessing = infer_arch(checkpoint.state_dict), None, Preprocessing()
-    num_classes = num_classes or num_classes_of(checkpoint.state_dict)
+    # our format's header names the arch; another layout's shapes show it
+    arch = checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
+    num_classes = num_classes_of(checkpoint.state_dict)
     if num_classes is None:
         raise ValueError(f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
                          "the classifier from a zoo name or config and load it with strict_head=False")
-    return build_classifier(arch, num_classes=num_classes), preprocessing
+    return build_classifier(arch, num_classes=num_classes), checkpoint_preprocessing(checkpoint)
+
+
+def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
+    """How the images of a checkpoint's model are prepared: as its config or our format's header
+    says, else as for the official weights (every layout is converted to take their input)."""
+    if "config" in checkpoint.metadata:
+        return checkpoint_config(checkpoint).data.preprocessing
+    if "preprocessing" in checkpoint.metadata:
+        where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
+        return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
+    return Preprocessing()
 
 
 def _not_a_model(text: str) -> str:

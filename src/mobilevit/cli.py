@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 from . import zoo
 from .analysis import measure_complexity
 from .apis import (
-    LogitsFunction, checkpoint_config, class_names_of, describe_predictions, init_model, is_config_file, prepare_batch,
-    torch_logits,
+    LogitsFunction, checkpoint_config, checkpoint_preprocessing, class_names_of, describe_predictions, init_model,
+    is_config_file, prepare_batch, torch_logits,
 )
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import load_config, shipped_configs
@@ -94,9 +94,9 @@ def _refuse_exported(source: str | None) -> None:
     exported = exported_format(source) if source is not None else None
     if exported is not None:
         backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported)
-        raise ValueError(f"{source} is an exported {exported} model, not a checkpoint: run it with --backend "
-                         f"{backend} --checkpoint {source} --model NAME_CONFIG_OR_CHECKPOINT (the model it was "
-                         "exported from, for its preprocessing and class names)")
+        raise ValueError(f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
+                         f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
+                         "checkpoint it was exported from, for its preprocessing and class names)")
 
 
 def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFunction]:
@@ -150,13 +150,15 @@ def _print_prediction(image: str, result: dict, class_names: Sequence[str] | Non
 def _convert(args: argparse.Namespace) -> None:
     checkpoint = read_checkpoint(args.source)
     state_dict = checkpoint.state_dict
-    arch = args.arch or checkpoint.metadata.get("arch") or infer_arch(state_dict)
+    # a training checkpoint's config names its arch and preprocessing, our format's header too
+    config = checkpoint_config(checkpoint) if "config" in checkpoint.metadata else None
+    arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
     num_classes = num_classes_of(state_dict)
     # Loading into the model checks every name and shape before anything is written.
     model = build_classifier(arch, num_classes=num_classes or 1000)
     load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
-    destination = save_checkpoint(args.destination, state_dict, arch, source_layout=checkpoint.layout,
-                                  class_names=checkpoint.metadata.get("class_names"))
+    destination = save_checkpoint(args.destination, state_dict, arch, checkpoint_preprocessing(checkpoint),
+                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"))
     flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
     print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch}, "
           f"{num_classes if num_classes is not None else 'no'} classes{flipped}")
@@ -187,6 +189,8 @@ def _test(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> None:
     weights = _weights(args)
+    _refuse_exported(args.model)
+    _refuse_exported(weights)
     path = export_from_name(args.model, weights, args.format, args.output, args.shape, args.dynamic,
                             args.cfg_options)
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
@@ -201,10 +205,10 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_cfg_options(parser: argparse.ArgumentParser) -> None:
+def _add_cfg_options(parser: argparse.ArgumentParser, which: str = "a config file's, or the one a training "
+                     "checkpoint carries") -> None:
     parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="override entries of the config (a config file's, or the one a training checkpoint "
-                             "carries), e.g. optim.lr=0.001 data.batch_size=64")
+                        help=f"override entries of the config ({which}), e.g. optim.lr=0.001 data.batch_size=64")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,8 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="classify images, printing the top-k classes of each")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP ...)")
-    predict.add_argument("--model", help="a zoo model name, a config file or a checkpoint (default: the "
-                                         "--checkpoint, when it is one of ours: it describes its model)")
+    predict.add_argument("--model", help="a zoo model name, a config file or a checkpoint (default: the model "
+                                         "the --checkpoint describes: a training checkpoint's config, our "
+                                         ".safetensors header, or the arch its shapes show)")
     predict.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
                                               "(default for a zoo model: its official weights); with an "
                                               "exported --backend, the exported file")
@@ -252,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue from this checkpoint (default: the work dir's latest.pth, if any)")
-    _add_cfg_options(train)
+    _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
     test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
