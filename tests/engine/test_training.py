@@ -133,3 +133,19 @@ def test_rewinding_the_log_keeps_what_came_before_the_checkpoint(tmp_path):
     assert log.rewind(step=2, epoch=0) == 3
     kinds = [(record["kind"], record.get("step")) for record in map(json.loads, log.json_path.read_text().splitlines())]
     assert kinds == [("train", 1), ("train", 2)]
+
+
+@pytest.mark.slow
+def test_auto_resume_from_a_damaged_latest_takes_the_newest_epoch_checkpoint(tiny_config, tmp_path):
+    config = tiny_config()
+    trainer.main(load_config(config, ["schedule.epochs=1", "train.checkpoint_steps=0"]))
+    work = tmp_path / "work"
+    epoch_1 = _checkpoint(work / "epoch_1.pth")
+    data = bytearray((work / "latest.pth").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (work / "latest.pth").write_bytes(bytes(data))
+    trainer.main(load_config(config, ["schedule.epochs=1", "train.checkpoint_steps=0"]))  # nothing left to train
+    log = (work / "train.log").read_text()
+    assert "cannot resume from latest.pth: " in log and "fails its CRC-32 check" in log
+    assert f"resuming from {work / 'epoch_1.pth'}, the newest intact epoch checkpoint, instead" in log
+    assert f"resumed from {work / 'epoch_1.pth'}: epoch 2, batch 0, step {epoch_1['step']}" in log

@@ -28,9 +28,7 @@ from ..data.sampler import mixed_seed
 from ..models import ImageClassifier
 from . import distributed
 from .allocator import keep_freed_memory
-from .checkpointing import (
-    Checkpointer, TrainState, check_same_model, read_training_checkpoint, restore, write_config,
-)
+from .checkpointing import Checkpointer, TrainState, check_same_model, find_resume_checkpoint, restore, write_config
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import Metrics, evaluate
@@ -85,13 +83,11 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
     state = TrainState()
-    latest = work_dir / "latest.pth"
-    if resume is None and settings.auto_resume and latest.is_file():
-        resume = latest
-    if resume is not None:
-        checkpoint = read_training_checkpoint(resume)
-        check_same_model(checkpoint, model, checkpointer.config, Path(resume))
-        state = restore(checkpoint, model, ema, optimizer, scaler, context)
+    found = find_resume_checkpoint(work_dir, resume, settings.auto_resume, log.info)
+    if found is not None:
+        resume, checkpoint = found
+        check_same_model(checkpoint, model, checkpointer.config, resume)
+        state = restore(checkpoint, model, ema, optimizer, scaler, context, resume)
         log.info(f"resumed from {resume}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
         dropped = log.rewind(state.step, state.epoch)
         if dropped:
