@@ -49,8 +49,9 @@ class PretrainedReport:
         if self.layout == "training":
             which = "EMA weights" if self.metadata.get("weights") == "ema" else "weights"
             weights = f", {which} of epoch {self.metadata.get('epoch')}, step {self.metadata.get('step')}"
+        rest = "; the others keep their initial values" if len(self.loaded) < self.model_keys else ""
         lines = [f"pretrained: loaded {len(self.loaded)} of the model's {self.model_keys} tensors from "
-                 f"{origin}{self.layout} layout{weights}); the others keep their initial values"]
+                 f"{origin}{self.layout} layout{weights}){rest}"]
         by_reason: dict[str, list[str]] = {}
         for key, reason in self.skipped.items():
             by_reason.setdefault(reason.split(":")[0], []).append(
