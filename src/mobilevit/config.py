@@ -196,8 +196,8 @@ def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Confi
 def build_model(config: Config) -> ImageClassifier:
     """The classifier a config describes, with ``class_names`` set from ``model.class_names``."""
     if config.model.num_classes is None:
-        raise ConfigError("model.num_classes is not set: give it in the config (training takes it from the "
-                          "number of class folders and saves it in the run's config.json)")
+        raise ConfigError("model.num_classes is not set: use the config.json a training run saved (training "
+                          "takes the count from the class folders) or set model.num_classes")
     options = dataclasses.asdict(config.model)
     class_names = options.pop("class_names")
     del options["pretrained"], options["pretrained_keys"]  # loaded by training, not part of the architecture

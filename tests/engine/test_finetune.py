@@ -198,6 +198,10 @@ def test_a_checkpoint_of_another_arch_or_module_is_refused_with_the_reason(tmp_p
     torch.save(build_classifier("small").state_dict(), tmp_path / "small.pth")
     with pytest.raises(CheckpointError, match="does not fit the model's backbone: .*arch 'small': set model.arch"):
         load_pretrained(build_classifier("xx_small"), tmp_path / "small.pth")
+    deeper = build_classifier("xx_small").state_dict()
+    deeper["backbone.layers.2.1.global_rep.9.ln.weight"] = torch.ones(64)  # a layer the model does not have
+    with pytest.raises(CheckpointError, match=r"backbone.layers.2.1.global_rep.9.ln.weight \(not in the model\)"):
+        load_pretrained(build_classifier("xx_small"), Checkpoint(deeper, "mobilevit", tmp_path / "deeper.pth"))
     with pytest.raises(CheckpointError, match="pretrained_keys='backbon' names no module of the model"):
         load_pretrained(build_classifier("small"), tmp_path / "small.pth", keys="backbon")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
