@@ -121,10 +121,12 @@ class ConvNormAct(nn.Module):
         norm_layer: NormLayer | None = nn.BatchNorm2d,
         act_layer: ActLayer | None = Swish,
         bias: bool = False,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=bias)
+            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2 * dilation,
+            dilation=dilation, groups=groups, bias=bias)
         if norm_layer is not None:
             self.bn = norm_layer(out_channels)
         self.act = act_layer() if act_layer is not None else nn.Identity()
@@ -211,7 +213,10 @@ def fold_batch_norm(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm) -> t
 
 
 class InvertedResidual(nn.Module):
-    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection (keys ``conv.0-2``)."""
+    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection (keys ``conv.0-2``).
+
+    ``dilation`` applies to the depthwise convolution (a dilated stage of a dense-task backbone).
+    """
 
     def __init__(
         self,
@@ -221,6 +226,7 @@ class InvertedResidual(nn.Module):
         expand_ratio: int,
         norm_layer: NormLayer = nn.BatchNorm2d,
         act_layer: ActLayer = Swish,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         hidden = int(round(in_channels * expand_ratio))
@@ -228,7 +234,8 @@ class InvertedResidual(nn.Module):
         if expand_ratio != 1:
             layers.append(ConvNormAct(in_channels, hidden, 1, norm_layer=norm_layer, act_layer=act_layer))
         layers += [
-            ConvNormAct(hidden, hidden, 3, stride, groups=hidden, norm_layer=norm_layer, act_layer=act_layer),
+            ConvNormAct(hidden, hidden, 3, stride, groups=hidden, norm_layer=norm_layer, act_layer=act_layer,
+                        dilation=dilation),
             ConvNormAct(hidden, out_channels, 1, norm_layer=norm_layer, act_layer=None),
         ]
         self.conv = nn.Sequential(*layers)
@@ -388,7 +395,13 @@ class MobileViT(nn.Module):
         stem_channels: output channels of the stride-2 stem convolution.
         last_exp_factor: the final 1x1 convolution expands the last stage's channels by this.
         out_indices: which stage outputs to return (0-4: strides 2, 4, 8, 16, 32); the last stage's
-            output is taken after the final expansion.
+            output is taken after the final expansion when there is one.
+        output_stride: 32 (classification), 16 or 8 for dense heads: the stride-2 block opening
+            each stage past that stride runs at stride 1, its depthwise convolution dilated by the
+            dilation in force before the stage (as ml-cvnets and Hugging Face do; the MobileViT
+            blocks are unchanged). 16: the last stage; 8: the last two.
+        expand_output: build the final 1x1 expansion (``conv_1x1_exp``); dense heads read the last
+            stage's map before it, and their checkpoints have no such keys.
         frozen_stages: freeze the stem and the first N stages (-1: nothing frozen).
         norm_eval: keep every BatchNorm in eval mode while training.
         drop_rate: dropout inside the transformer layers.
@@ -403,6 +416,8 @@ class MobileViT(nn.Module):
         stem_channels: int = 16,
         last_exp_factor: int = 4,
         out_indices: int | Sequence[int] = (-1,),
+        output_stride: int = 32,
+        expand_output: bool = True,
         frozen_stages: int = -1,
         norm_eval: bool = False,
         drop_rate: float = 0.0,
@@ -421,19 +436,22 @@ class MobileViT(nn.Module):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.fused = False
+        self.output_stride = output_stride
 
         self.stem = ConvNormAct(in_channels, stem_channels, 3, stride=2, norm_layer=norm_layer, act_layer=act_layer)
         channels = stem_channels
         layers = []
         self.stage_channels: list[int] = []
-        for stage in self.arch:
-            layers.append(self._make_stage(stage, channels, drop_rate, norm_layer, act_layer))
+        for stage, (stride, dilation) in zip(self.arch, stage_strides(self.arch, output_stride)):
+            layers.append(self._make_stage(stage, channels, stride, dilation, drop_rate, norm_layer, act_layer))
             channels = stage.out_channels
             self.stage_channels.append(channels)
         self.layers = nn.Sequential(*layers)
-        self.conv_1x1_exp = ConvNormAct(
-            channels, channels * last_exp_factor, 1, norm_layer=norm_layer, act_layer=act_layer)
-        self.stage_channels[-1] = channels * last_exp_factor
+        self.conv_1x1_exp: nn.Module | None = None
+        if expand_output:
+            self.conv_1x1_exp = ConvNormAct(
+                channels, channels * last_exp_factor, 1, norm_layer=norm_layer, act_layer=act_layer)
+            self.stage_channels[-1] = channels * last_exp_factor
         self.init_weights()
         self._freeze_stages()
 
@@ -447,18 +465,21 @@ class MobileViT(nn.Module):
 
     @staticmethod
     def _make_stage(
-        stage: Stage, in_channels: int, drop_rate: float, norm_layer: NormLayer, act_layer: ActLayer
+        stage: Stage, in_channels: int, stride: int, dilation: int, drop_rate: float, norm_layer: NormLayer,
+        act_layer: ActLayer,
     ) -> nn.Sequential:
+        """A stage whose opening block has ``stride`` and ``dilation`` (see :func:`stage_strides`)."""
         if isinstance(stage, MobileNetV2Stage):
             blocks = [
                 InvertedResidual(
                     in_channels if i == 0 else stage.out_channels, stage.out_channels,
-                    stage.stride if i == 0 else 1, stage.expand_ratio, norm_layer, act_layer)
+                    stride if i == 0 else 1, stage.expand_ratio, norm_layer, act_layer, dilation if i == 0 else 1)
                 for i in range(stage.num_blocks)
             ]
             return nn.Sequential(*blocks)
         return nn.Sequential(
-            InvertedResidual(in_channels, stage.out_channels, stage.stride, stage.expand_ratio, norm_layer, act_layer),
+            InvertedResidual(
+                in_channels, stage.out_channels, stride, stage.expand_ratio, norm_layer, act_layer, dilation),
             MobileViTBlock(
                 stage.out_channels, stage.transformer_dim, stage.ffn_dim, stage.depth,
                 drop=drop_rate, norm_layer=norm_layer, act_layer=act_layer),
@@ -525,11 +546,33 @@ class MobileViT(nn.Module):
         last = len(self.layers) - 1
         for index, layer in enumerate(self.layers):
             x = layer(x)
-            if index == last:
+            if index == last and self.conv_1x1_exp is not None:
                 x = self.conv_1x1_exp(x)
             if index in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+
+def stage_strides(arch: Sequence[Stage], output_stride: int = 32) -> list[tuple[int, int]]:
+    """The (stride, dilation) of each stage's opening block for a backbone of ``output_stride``.
+
+    Once the stem (stride 2) and the stages reach ``output_stride``, every later stride-2 stage
+    opens at stride 1 instead, its depthwise convolution dilated by the dilation in force before
+    that stage, which then doubles (ml-cvnets' ``dilate_l4``/``dilate_l5``).
+    """
+    if output_stride not in (8, 16, 32):
+        raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
+    reached, dilation, strides = 2, 1, []
+    for stage in arch:
+        if stage.stride == 1:
+            strides.append((1, 1))
+        elif reached < output_stride:
+            reached *= stage.stride
+            strides.append((stage.stride, 1))
+        else:
+            strides.append((1, dilation))
+            dilation *= stage.stride
+    return strides
 
 
 def check_image_batch(x: torch.Tensor, channels: int) -> None:
