@@ -57,10 +57,11 @@ def transfer(data: Path, work_dir: Path, shots: int, epochs: int, seeds: Sequenc
     print(f"$ python tools/demo_digits.py write {target_data} --digits 5 6 7 8 9 --train-per-class {shots}")
     demo_digits.write(target_data, digits_kept=range(5, 10), train_per_class=shots)
     source = work_dir / "source-0to4"
-    train_and_test(source, [f"data.root={source_data}", f"schedule.epochs={SOURCE_EPOCHS}", *extra])
+    train_and_test(source, [f"data.root={source_data}", "model.num_classes=5", f"schedule.epochs={SOURCE_EPOCHS}",
+                            *extra])
     rows = []
     for seed in seeds:
-        options = [f"data.root={target_data}", f"schedule.epochs={epochs}", f"train.seed={seed}",
+        options = [f"data.root={target_data}", "model.num_classes=5", f"schedule.epochs={epochs}", f"train.seed={seed}",
                    *FEW_SHOT_OPTIONS, *extra]
         # the backbone alone: the source's head has as many classes (5), but for other digits
         finetuned = train_and_test(work_dir / f"finetuned-seed{seed}",
