@@ -15,6 +15,7 @@ from torch import nn
 
 import mobilevit
 from mobilevit import zoo
+from mobilevit.cli import main as cli
 from mobilevit.checkpoint import Checkpoint, CheckpointError, read_checkpoint, save_checkpoint
 from mobilevit.config import ConfigError, OptimConfig, build_model, load_config
 from mobilevit.convert import from_timm
@@ -232,7 +233,8 @@ def test_get_model_replaces_the_head_like_timm(tmp_path):
     assert torch.equal(model.head.fc.weight, source.head.fc.weight)
 
 
-def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_imagenet, tmp_path, monkeypatch):
+def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_imagenet, tmp_path, monkeypatch,
+                                                                 capsys):
     config_path = ROOT / "configs/mobilevit/mobilevit-xxsmall_finetune_custom.py"
     config = load_config(config_path)
     assert (config.model.pretrained, config.model.num_classes, config.optim.head_lr_mult) == (XXS, None, 10.0)
@@ -246,3 +248,7 @@ def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_im
                                            f"model.pretrained={str(folder / 'mmpretrain.pth')!r}", *small]))
     assert torch.equal(seen[0]["backbone.stem.conv.weight"], expected["mmpretrain.pth"]["backbone.stem.conv.weight"])
     assert seen[0]["head.fc.weight"].shape == (3, 320)
+    monkeypatch.chdir(ROOT)
+    assert cli(["list", "--configs"]) == 0
+    listed = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["configs/mobilevit/mobilevit-xxsmall_finetune_custom.py", "xx_small", "folders", "data/custom"] in listed
