@@ -53,7 +53,8 @@ def _list_configs() -> None:
     for path, text in zip(paths, shown):
         config = load_config(path)
         arch = config.model.arch if isinstance(config.model.arch, str) else f"{len(config.model.arch)} stages"
-        print(f"{text:<{width}}  {arch:<9} {config.model.num_classes:>7}  {config.data.root}")
+        classes = config.model.num_classes or "folders"  # left out: the number of class folders
+        print(f"{text:<{width}}  {arch:<9} {classes:>7}  {config.data.root}")
 
 
 def _shown_path(path: Path) -> str:

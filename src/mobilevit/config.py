@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 import runpy
 import types
 import typing
@@ -40,22 +41,31 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Arguments of :func:`mobilevit.models.build_classifier`."""
+    """The model: arguments of :func:`mobilevit.models.build_classifier`, and the weights a run starts from."""
 
     arch: Any = "small"  # an arch name or a list of stages
-    num_classes: int = 1000
+    num_classes: int | None = None  # None: training takes it from the number of class folders
     dropout: float = 0.0
     label_smoothing: float = 0.0
     drop_rate: float = 0.0
     out_indices: tuple[int, ...] = (-1,)
-    frozen_stages: int = -1
+    frozen_stages: int = -1  # the stem and this many stages (-1: none); mmpretrain never freezes the stem
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
+    # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
+    # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
+    pretrained: str = ""
+    # Which of its keys: '' all that fit the model (a head of another class count starts new), or a
+    # module prefix such as 'backbone' (the backbone of a classifier, segmentation or detection model).
+    pretrained_keys: str = ""
 
     def __post_init__(self) -> None:
         check_types(self)
         num_stages = len(_check_arch(self.arch))
-        at_least(self, "num_classes", 1)
+        if self.num_classes is not None:  # None: training takes it from the class folders
+            if not checks.is_of_type(self.num_classes, int):
+                raise expected("num_classes", "an integer or None", self.num_classes)
+            at_least(self, "num_classes", 1)
         for name in ("dropout", "label_smoothing", "drop_rate"):
             fraction(self, name)
         if not self.out_indices or not all(-num_stages <= index < num_stages for index in self.out_indices):
@@ -63,9 +73,14 @@ class ModelConfig:
                            self.out_indices)
         if not -1 <= self.frozen_stages <= num_stages:
             raise expected("frozen_stages", f"in [-1, {num_stages}] (-1: none frozen)", self.frozen_stages)
-        if self.class_names and len(self.class_names) != self.num_classes:
+        if self.class_names and self.num_classes is not None and len(self.class_names) != self.num_classes:
             raise expected("class_names", f"empty or {self.num_classes} names (model.num_classes)",
                            self.class_names)
+        if self.pretrained_keys and not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", self.pretrained_keys):
+            raise expected("pretrained_keys", "'' or a module name such as 'backbone'", self.pretrained_keys)
+        if self.pretrained_keys and not self.pretrained:
+            raise FieldError("pretrained_keys", f"needs model.pretrained (the checkpoint to take its "
+                             f"{self.pretrained_keys!r} keys from)")
 
 
 def _check_arch(arch: Any) -> tuple:
@@ -161,6 +176,11 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     clip_grad: float = 0.0  # max gradient norm; 0: no clipping
+    # Learning rate multipliers of the parameter groups, applied at every step of the schedule:
+    # the backbone's parameters (backbone.*) and the rest (the head). Fine-tuning often gives the
+    # new head 10x the backbone's rate.
+    backbone_lr_mult: float = 1.0
+    head_lr_mult: float = 1.0
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -170,6 +190,8 @@ class OptimConfig:
             raise expected("betas", "two numbers in [0, 1)", self.betas)
         positive(self, "eps")
         at_least(self, "clip_grad", 0)
+        positive(self, "backbone_lr_mult")  # to freeze the backbone: model.frozen_stages
+        positive(self, "head_lr_mult")
 
 
 @dataclass(frozen=True)
@@ -277,8 +299,12 @@ def shipped_configs() -> list[Path]:
 
 def build_model(config: Config) -> ImageClassifier:
     """The classifier a config describes, with ``class_names`` set from ``model.class_names``."""
+    if config.model.num_classes is None:
+        raise ConfigError("model.num_classes is not set: use the config.json a training run saved (training "
+                          "takes the count from the class folders) or set model.num_classes")
     options = dataclasses.asdict(config.model)
     class_names = options.pop("class_names")
+    del options["pretrained"], options["pretrained_keys"]  # loaded by training, not part of the architecture
     model = build_classifier(**options)
     model.class_names = tuple(class_names)
     return model
@@ -377,7 +403,13 @@ def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     hint says so; the section's ``__post_init__`` checks every value."""
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where, prefix=f"{key}.")
-    if typing.get_origin(hint) is tuple and isinstance(value, (list, tuple)):
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType and type(None) in typing.get_args(hint):  # an optional value
+        if value is None:
+            return None
+        hint, = (member for member in typing.get_args(hint) if member is not type(None))
+        origin = typing.get_origin(hint)
+    if origin is tuple and isinstance(value, (list, tuple)):
         item = typing.get_args(hint)[0]
         return tuple(float(part) if item is float and checks.is_of_type(part, float) else part for part in value)
     if hint is float and checks.is_of_type(value, float):

@@ -111,6 +111,8 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options
     """Build a zoo model; ``pretrained`` is False, True (the official weights) or a checkpoint path/URL.
 
     ``options`` go to :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...).
+    As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head is
+    left out and the new head starts as initialised, with a warning naming the skipped keys.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
@@ -120,5 +122,5 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options
         from .checkpoint import load_checkpoint
 
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
-        load_checkpoint(model, record.url if pretrained is True else pretrained)
+        load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
     return model
