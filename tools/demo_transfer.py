@@ -39,13 +39,19 @@ def run(arguments: Sequence[str]) -> None:
         raise SystemExit(status)
 
 
-def train_and_test(work_dir: Path, options: Sequence[str]) -> dict:
-    """Train into a fresh ``work_dir`` and test its last weights on the held-out split."""
+def train_and_test(work_dir: Path, options: Sequence[str]) -> dict[str, dict]:
+    """Train into a fresh ``work_dir`` and test its last weights, EMA and raw, on the held-out split."""
     shutil.rmtree(work_dir, ignore_errors=True)  # training would otherwise resume from its latest.pth
     run(["train", CONFIG, "--work-dir", str(work_dir), "--cfg-options", *options])
-    run(["test", str(work_dir / "config.json"), str(work_dir / "latest.pth"), "--out", str(work_dir / "test.json"),
-         "--cfg-options", "data.val_split=test"])
-    return json.loads((work_dir / "test.json").read_text())
+    return {weights: test(work_dir, weights) for weights in ("ema", "model")}
+
+
+def test(work_dir: Path, weights: str) -> dict:
+    """Test the ``weights`` (``ema`` or ``model``) of ``work_dir``'s last checkpoint on the held-out split."""
+    out = work_dir / f"test-{weights}.json"
+    run(["test", str(work_dir / "config.json"), str(work_dir / "latest.pth"), "--weights", weights,
+         "--out", str(out), "--cfg-options", "data.val_split=test"])
+    return json.loads(out.read_text())
 
 
 def transfer(data: Path, work_dir: Path, shots: int, epochs: int, seeds: Sequence[int],
@@ -67,8 +73,10 @@ def transfer(data: Path, work_dir: Path, shots: int, epochs: int, seeds: Sequenc
         finetuned = train_and_test(work_dir / f"finetuned-seed{seed}",
                                    [*options, f"model.pretrained={source / 'latest.pth'}", "model.pretrained_keys=backbone"])
         scratch = train_and_test(work_dir / f"scratch-seed{seed}", options)
-        rows.append({"seed": seed, "weights": finetuned["weights"], "images": finetuned["images"],
-                     "finetuned_top1": finetuned["top1"], "scratch_top1": scratch["top1"]})
+        rows.append({"seed": seed, "images": finetuned["ema"]["images"], "steps": finetuned["ema"]["weights"],
+                     **{f"{arm}_{weights}_top1": result[weights]["top1"]
+                        for arm, result in (("finetuned", finetuned), ("scratch", scratch))
+                        for weights in ("ema", "model")}})
     return rows
 
 
@@ -86,12 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = transfer(args.data, args.work_dir, args.shots, args.epochs, args.seeds, args.cfg_options)
     (args.work_dir / "transfer.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"\nheld-out top-1 on digits 5-9 ({rows[0]['images']} images), {args.shots} training images per class:")
-    print(f"{'train.seed':>10} {'fine-tuned':>11} {'from scratch':>13}")
+    columns = [f"{arm}_{weights}_top1" for arm in ("finetuned", "scratch") for weights in ("ema", "model")]
+    print(f"{'train.seed':>10} {'fine-tuned EMA':>15} {'fine-tuned raw':>15} {'scratch EMA':>12} {'scratch raw':>12}")
+    widths = (15, 15, 12, 12)
     for row in rows:
-        print(f"{row['seed']:>10} {row['finetuned_top1']:>11.1f} {row['scratch_top1']:>13.1f}")
+        print(f"{row['seed']:>10} " + " ".join(f"{row[key]:>{width}.1f}" for key, width in zip(columns, widths)))
     if len(rows) > 1:
-        mean = {key: sum(row[key] for row in rows) / len(rows) for key in ("finetuned_top1", "scratch_top1")}
-        print(f"{'mean':>10} {mean['finetuned_top1']:>11.1f} {mean['scratch_top1']:>13.1f}")
+        means = [sum(row[key] for row in rows) / len(rows) for key in columns]
+        print(f"{'mean':>10} " + " ".join(f"{mean:>{width}.1f}" for mean, width in zip(means, widths)))
     print(f"(written to {args.work_dir / 'transfer.json'})")
     return 0
 

@@ -185,13 +185,14 @@ class OptimConfig:
     def __post_init__(self) -> None:
         check_types(self)
         positive(self, "lr")
+        for name in ("backbone_lr_mult", "head_lr_mult"):
+            if not getattr(self, name) > 0:
+                raise expected(name, "positive (freeze parameters with model.frozen_stages)", getattr(self, name))
         at_least(self, "weight_decay", 0)
         if not all(0 <= beta < 1 for beta in self.betas):
             raise expected("betas", "two numbers in [0, 1)", self.betas)
         positive(self, "eps")
         at_least(self, "clip_grad", 0)
-        positive(self, "backbone_lr_mult")  # to freeze the backbone: model.frozen_stages
-        positive(self, "head_lr_mult")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ def test_the_transfer_demo_fine_tunes_and_trains_from_scratch_and_tests_both(tmp
     assert len(list((tmp_path / "data" / "digits-5to9-3shot" / "train").glob("*/*.png"))) == 15
     rows = json.loads((work / "transfer.json").read_text())
     assert [row["seed"] for row in rows] == [0] and rows[0]["images"] == 133
-    assert 0 <= rows[0]["finetuned_top1"] <= 100 and 0 <= rows[0]["scratch_top1"] <= 100
+    figures = [rows[0][f"{arm}_{weights}_top1"] for arm in ("finetuned", "scratch") for weights in ("ema", "model")]
+    assert all(0 <= figure <= 100 for figure in figures)
     log = (work / "finetuned-seed0" / "train.log").read_text()
     assert f"pretrained: loaded 201 of the model's 203 tensors from {work / 'source-0to4' / 'latest.pth'}" in log
     assert "pretrained:" not in (work / "scratch-seed0" / "train.log").read_text()
