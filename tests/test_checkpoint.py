@@ -111,7 +111,8 @@ def test_our_training_checkpoint_gives_its_ema_weights_and_class_names(tmp_path,
                tmp_path / "latest.pth")
     checkpoint = read_checkpoint(tmp_path / "latest.pth")
     assert checkpoint.layout == "training"
-    assert checkpoint.metadata == {"class_names": ["ant", "bee"], "weights": "ema", "epoch": 1, "step": 10}
+    assert checkpoint.metadata == {"class_names": ["ant", "bee"], "config": {"model": {"class_names": ["ant", "bee"]}},
+                                   "weights": "ema", "epoch": 1, "step": 10}
     assert torch.equal(checkpoint.state_dict["head.fc.bias"], ema["head.fc.bias"])
     raw = read_checkpoint(tmp_path / "latest.pth", training_weights="model")
     assert raw.metadata["weights"] == "model"
