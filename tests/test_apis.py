@@ -1,5 +1,7 @@
 """init_model and inference_model: building with weights and preprocessing, images in every form."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ from PIL import Image
 import mobilevit
 from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import save_checkpoint
-from mobilevit.data import EvalTransform
+from mobilevit.data import EvalTransform, ImageReadError
 from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
 from mobilevit.zoo import Preprocessing, get_record
@@ -160,3 +162,33 @@ def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(model, 
 def test_prepare_batch_follows_the_preprocessing(rgb):
     batch = prepare_batch([rgb], Preprocessing(resize_short=64, crop_size=48, channel_order="RGB", std=(1, 1, 1)))
     assert batch.shape == (1, 3, 48, 48) and batch.max() > 1  # not scaled: std 1
+
+
+def test_thin_arrays_are_refused_before_their_resize(model):
+    with pytest.raises(ImageReadError, match=r"refusing image 2 of 2 \(an array\): 3000x2 pixels is an aspect"):
+        mobilevit.inference_model(model, [np.zeros((64, 64, 3), np.uint8), np.zeros((2, 3000, 3), np.uint8)])
+    with pytest.raises(ImageReadError, match=r"refusing the image \(a PIL image\): 1x900"):
+        mobilevit.inference_model(model, Image.new("RGB", (1, 900)))
+
+
+def test_threads_on_a_model_in_train_mode_get_the_sequential_results_and_change_nothing(checkpoint, rgb):
+    model = mobilevit.init_model(NAME, checkpoint)
+    model.preprocessing = Preprocessing(resize_short=40, crop_size=32)
+    model.train()
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    images = [rgb, rgb[::-1].copy(), rgb[:, ::-1].copy(), rgb[20:, 30:].copy()]
+    expected = [mobilevit.inference_model(model, image)["pred_scores"] for image in images]
+    barrier = threading.Barrier(len(images))
+
+    def classify(image):
+        barrier.wait()
+        return [mobilevit.inference_model(model, image)["pred_scores"] for _ in range(5)]
+
+    with ThreadPoolExecutor(len(images)) as pool:
+        results = list(pool.map(classify, images))
+    assert model.training and all(module.training for module in model.modules())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    for scores, wanted in zip(results, expected):
+        for score in scores:
+            assert np.array_equal(score, wanted)

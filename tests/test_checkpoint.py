@@ -2,8 +2,10 @@
 
 import collections
 import dataclasses
+import errno
 import hashlib
 import http.server
+import json
 import os
 import pickle
 import socket
@@ -14,13 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 
 import mobilevit
+import mobilevit.download
+import mobilevit.integrity
 from mobilevit import zoo
 from mobilevit.checkpoint import (
-    CheckpointError, UnsafeCheckpointError, read_checkpoint, resolve_checkpoint, save_checkpoint)
-from mobilevit.download import DownloadError, hash_prefix
+    CheckpointError, UnsafeCheckpointError, read_checkpoint, read_metadata, resolve_checkpoint, save_checkpoint)
+from mobilevit.download import DownloadError, cached_path, hash_prefix
 from mobilevit.models import build_classifier
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
@@ -111,8 +116,8 @@ def test_our_training_checkpoint_gives_its_ema_weights_and_class_names(tmp_path,
                tmp_path / "latest.pth")
     checkpoint = read_checkpoint(tmp_path / "latest.pth")
     assert checkpoint.layout == "training"
-    assert checkpoint.metadata == {"class_names": ["ant", "bee"], "config": {"model": {"class_names": ["ant", "bee"]}},
-                                   "weights": "ema", "epoch": 1, "step": 10}
+    assert checkpoint.metadata == {"class_names": ["ant", "bee"], "weights": "ema", "epoch": 1, "step": 10,
+                                   "config": {"model": {"class_names": ["ant", "bee"]}}}
     assert torch.equal(checkpoint.state_dict["head.fc.bias"], ema["head.fc.bias"])
     raw = read_checkpoint(tmp_path / "latest.pth", training_weights="model")
     assert raw.metadata["weights"] == "model"
@@ -262,3 +267,269 @@ def test_hash_prefix_of_file_names():
     assert hash_prefix("mobilevit-small_3rdparty_in1k_20221018-cb4f741c.pth") == "cb4f741c"
     assert hash_prefix("model.safetensors") is None
     assert hash_prefix("weights-final.pth") is None and hash_prefix("weights-cb4f74.pth") is None
+
+
+def test_cache_file_names_are_safe_whatever_the_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEVIT_HOME", str(tmp_path))
+    for url in ("http://127.0.0.1:1/weights/%2e%2e", "http://127.0.0.1:1/weights/", "http://127.0.0.1:1/%2E"):
+        with pytest.raises(DownloadError, match="cannot tell a file name from the URL"):
+            mobilevit.init_model(NAME, url)
+    assert cached_path("http://host/a%2Fb%20c%00d%5C.pth").name == "b_c_d_.pth"
+    assert cached_path("http://host/x/%2e%2e%2fevil-cb4f741c.pth") == tmp_path / "checkpoints" / "evil-cb4f741c.pth"
+
+
+class RawServer:
+    """Answers every request on 127.0.0.1 with the same raw bytes, then closes the connection."""
+
+    def __init__(self, response: bytes):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.response = response
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request and (data := connection.recv(4096)):
+                    request += data
+                connection.sendall(self.response)
+
+    def close(self):
+        self.socket.close()
+
+
+@pytest.fixture()
+def raw_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEVIT_HOME", str(tmp_path / "home"))
+    servers = []
+
+    def start(response: bytes) -> RawServer:
+        servers.append(RawServer(response))
+        return servers[-1]
+    yield start
+    for server in servers:
+        server.close()
+
+
+BODY = bytes(range(256)) * 64  # 16 KiB
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n"
+
+
+def cache_files():
+    return sorted(str(path.relative_to(os.environ["MOBILEVIT_HOME"]))
+                  for path in Path(os.environ["MOBILEVIT_HOME"]).rglob("*") if path.is_file())
+
+
+@pytest.mark.parametrize("response, message", [
+    (HEAD + b"\r\n" + BODY[:5000], "neither a Content-Length nor chunked encoding.*not kept"),
+    (HEAD + b"Content-Length: 16384\r\n\r\n" + BODY[:5000], "stopped after 5000 of 16384 bytes"),
+    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"4000\r\n" + BODY[:5000],
+     "broke off \\(the connection closed before the end"),
+    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1000\r\n" + BODY[:4096] + b"\r\n",
+     "broke off \\(the connection closed before the end of the chunked transfer\\); the partial file was deleted"),
+    (HEAD + b"Content-Length: lots\r\n\r\n" + BODY, "with a bad Content-Length 'lots'"),
+    (b"HTTP/1.1 2", "cannot download .*: the server's answer is no HTTP response .*pass its local path instead"),
+    (b"", "cannot download .*Remote end closed"),
+])
+def test_a_transfer_cut_short_is_a_clear_error_and_caches_nothing(raw_server, response, message):
+    server = raw_server(response)
+    with pytest.raises(DownloadError, match=message):
+        mobilevit.download.download_checkpoint(f"{server.url}/models/model.pth", progress=False)
+    assert cache_files() == []
+
+
+CHUNKS = b"".join(b"%x\r\n%s\r\n" % (4096, BODY[start:start + 4096]) for start in range(0, len(BODY), 4096))
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: 16384\r\n\r\n" + BODY,
+                                     b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKS + b"0\r\n\r\n"])
+def test_a_transfer_that_ends_cleanly_is_cached(raw_server, framing):
+    server = raw_server(HEAD + framing)
+    path = mobilevit.download.download_checkpoint(f"{server.url}/models/model.pth", progress=False)
+    assert path.read_bytes() == BODY and cache_files() == [str(path.relative_to(os.environ["MOBILEVIT_HOME"]))]
+
+
+def test_a_hash_named_file_without_length_is_accepted_when_its_hash_matches(raw_server):
+    name = f"weights-{hashlib.sha256(BODY).hexdigest()[:8]}.pth"
+    server = raw_server(HEAD + b"\r\n" + BODY)
+    assert mobilevit.download.download_checkpoint(f"{server.url}/{name}", progress=False).read_bytes() == BODY
+
+
+def test_stale_partial_files_are_removed_and_live_ones_kept(raw_server):
+    fcntl = pytest.importorskip("fcntl")
+    server = raw_server(HEAD + b"Content-Length: 16384\r\n\r\n" + BODY)
+    url = f"{server.url}/models/model.pth"
+    destination = mobilevit.download.cached_path(url)
+    destination.parent.mkdir(parents=True)
+    stale, live, young = (destination.parent / f".model.pth.{name}.partial" for name in ("stale", "live", "young"))
+    for partial in (stale, live, young):
+        partial.write_bytes(b"half")
+    for partial in (stale, live):
+        os.utime(partial, (0, 0))  # untouched for decades
+    with live.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # a download still running in another process
+        assert mobilevit.download.download_checkpoint(url, progress=False).read_bytes() == BODY
+    assert not stale.exists() and live.exists() and young.exists()
+
+
+def test_a_full_disk_during_a_download_says_so_and_leaves_no_partial_file(raw_server, monkeypatch):
+    server = raw_server(HEAD + b"Content-Length: 16384\r\n\r\n" + BODY)
+    real_fdopen = os.fdopen
+
+    class FullFile:
+        def __init__(self, file):
+            self.file = file
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            self.file.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mobilevit.download.os, "fdopen", lambda *args: FullFile(real_fdopen(*args)))
+    with pytest.raises(OSError, match="no space left on .* while writing .*model.pth"):
+        mobilevit.download.download_checkpoint(f"{server.url}/models/model.pth", progress=False)
+    assert cache_files() == []
+
+
+# --- damaged and malformed files -------------------------------------------------------------
+
+def flip_bit(path, offset):
+    data = bytearray(Path(path).read_bytes())
+    data[offset] ^= 0x01
+    Path(path).write_bytes(bytes(data))
+
+
+def tensor_data_offset(path, name):
+    """Where the bytes of a named tensor begin in a safetensors file."""
+    data = Path(path).read_bytes()
+    header_size = int.from_bytes(data[:8], "little")
+    return 8 + header_size + json.loads(data[8:8 + header_size])[name]["data_offsets"][0]
+
+
+def test_a_flipped_bit_in_a_zip_checkpoint_fails_its_crc(tmp_path, xxs_state):
+    torch.save(xxs_state, tmp_path / "weights.pth")
+    read_checkpoint(tmp_path / "weights.pth")
+    flip_bit(tmp_path / "weights.pth", (tmp_path / "weights.pth").stat().st_size // 2)
+    with pytest.raises(CheckpointError, match="weights.pth is corrupt: its record .*data/.* fails its CRC-32 check"):
+        read_checkpoint(tmp_path / "weights.pth")
+
+
+def test_a_flipped_bit_in_our_format_fails_its_sha256(tmp_path, xxs_state):
+    path = save_checkpoint(tmp_path / "ours.safetensors", xxs_state, "xx_small")
+    flip_bit(path, tensor_data_offset(path, "head.fc.bias") + 5)
+    with pytest.raises(CheckpointError, match="ours.safetensors is corrupt: .*do not match the sha256"):
+        read_checkpoint(path)
+
+
+def test_our_format_is_written_atomically_and_a_full_disk_keeps_the_old_file(tmp_path, xxs_state, monkeypatch):
+    path = save_checkpoint(tmp_path / "ours.safetensors", xxs_state, "xx_small")
+    before = path.read_bytes()
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(mobilevit.integrity.os, "fsync", full)
+    with pytest.raises(OSError, match=f"no space left on .* while writing {path}"):
+        save_checkpoint(path, {key: value + 1 for key, value in xxs_state.items()}, "xx_small")
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+
+
+def write_protocol_0_zip(path):
+    """A zip-format file whose pickle is of protocol 0 and names a global."""
+    torch.save({"a": collections.OrderedDict(b=1)}, path, pickle_protocol=0)
+
+
+@pytest.mark.parametrize("write, message", [
+    (lambda path: path.write_text("hello, not a checkpoint\n"),
+     "neither a zip-format PyTorch file nor a pickle of protocol 2 or higher \\(it starts with b'hello, n'\\)"),
+    (lambda path: path.write_bytes(pickle.dumps({"a": 1}, protocol=0)), "neither a zip-format PyTorch file"),
+    (write_protocol_0_zip,
+     "the safe unpickler does not understand it \\(Unsupported operand 100\\); the file is corrupt"),
+    (lambda path: path.write_bytes(b""), "neither a zip-format PyTorch file"),
+])
+def test_files_that_are_no_checkpoint_are_named(tmp_path, write, message):
+    write(tmp_path / "bad.pth")
+    with pytest.raises(CheckpointError, match=f"cannot read checkpoint .*bad.pth.*{message}"):
+        read_checkpoint(tmp_path / "bad.pth")
+
+
+def test_every_flipped_byte_of_a_legacy_pickle_header_is_a_clear_error_or_a_known_layout(tmp_path, xxs_state):
+    # Legacy pickles carry no checksum: a flip may go unnoticed, but never as a raw exception.
+    small = {key: value for key, value in xxs_state.items() if key.startswith("backbone.stem.")}
+    torch.save(small, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
+    data = (tmp_path / "legacy.pth").read_bytes()
+    for offset in range(0, 400, 7):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x10
+        (tmp_path / "flipped.pth").write_bytes(bytes(damaged))
+        try:
+            read_checkpoint(tmp_path / "flipped.pth")
+        except CheckpointError as error:
+            assert "flipped.pth" in str(error) and "\n" not in str(error)
+
+
+def save_with_header(path, state_dict, entry):
+    safetensors.torch.save_file(state_dict, str(path), metadata={"mobilevit": json.dumps(entry)})
+
+
+def good_entry(**changes):
+    entry = {"format_version": 1, "arch": "xx_small", "num_classes": 2,
+             "preprocessing": dataclasses.asdict(zoo.Preprocessing()), "source_layout": "mobilevit",
+             "class_names": ["ant", "bee"]}
+    entry.update(changes)
+    return {key: value for key, value in entry.items() if value is not ...}
+
+
+@pytest.mark.parametrize("entry, message", [
+    (["xx_small"], "must be a JSON object, got list"),
+    (good_entry(class_names=3), "needs class_names, a list of strings; got 3"),
+    (good_entry(class_names="ab"), "needs class_names, a list of strings; got 'ab'"),
+    (good_entry(class_names=["ant"]), "has 1 class_names for num_classes 2"),
+    (good_entry(format_version=7), "has format_version 7, newer than the 2 this mobilevit reads"),
+    (good_entry(format_version="1"), "needs format_version, a positive integer; got '1'"),
+    (good_entry(arch="huge"), "has an arch that cannot be read: unknown MobileViT arch 'huge'"),
+    (good_entry(arch=...), "has no arch"),
+    (good_entry(num_classes=0), "needs num_classes, a positive integer or null; got 0"),
+    (good_entry(num_classes=3, class_names=["a", "b", "c"]), "header says num_classes 3, but the head .*\\(2, 320\\)"),
+    (good_entry(preprocessing={"crop_size": 256}), "has a bad preprocessing: expected an object with the keys"),
+    (good_entry(preprocessing={**dataclasses.asdict(zoo.Preprocessing()), "channel_order": "XYZ"}),
+     "channel_order must be RGB or BGR"),
+    (good_entry(preprocessing={**dataclasses.asdict(zoo.Preprocessing()), "mean": [0, 0]}),
+     "mean must be a list of 3 numbers"),
+    (good_entry(source_layout=5), "needs source_layout, one of mobilevit, "),
+    (good_entry(format_version=2), "needs sha256, 64 hex digits; got None"),
+])
+def test_a_malformed_header_entry_of_our_format_is_named(tmp_path, entry, message):
+    state_dict = build_classifier("xx_small", num_classes=2).state_dict()
+    save_with_header(tmp_path / "ours.safetensors", state_dict, entry)
+    with pytest.raises(CheckpointError, match=f"ours.safetensors: the ('mobilevit' header entry .*)?{message}"):
+        read_checkpoint(tmp_path / "ours.safetensors")
+
+
+def test_a_format_1_file_without_sha256_still_reads_and_read_metadata_gives_its_entry(tmp_path):
+    state_dict = build_classifier("xx_small", num_classes=2).state_dict()
+    save_with_header(tmp_path / "old.safetensors", state_dict, good_entry())
+    assert read_checkpoint(tmp_path / "old.safetensors").metadata["class_names"] == ["ant", "bee"]
+    assert read_metadata(tmp_path / "old.safetensors") == json.loads(json.dumps(good_entry()))
+    safetensors.torch.save_file(state_dict, str(tmp_path / "plain.safetensors"))
+    assert read_metadata(tmp_path / "plain.safetensors") is None
+    path = save_checkpoint(tmp_path / "new.safetensors", state_dict, "xx_small", class_names=("ant", "bee"))
+    assert read_metadata(path)["format_version"] == 2 and len(read_metadata(path)["sha256"]) == 64
+
+
+def test_save_checkpoint_refuses_class_names_that_are_a_string(tmp_path):
+    state_dict = build_classifier("xx_small", num_classes=2).state_dict()
+    with pytest.raises(ValueError, match="class_names must be a list of strings, got 'ab'"):
+        save_checkpoint(tmp_path / "x.safetensors", state_dict, "xx_small", class_names="ab")

@@ -1,7 +1,11 @@
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 
-from mobilevit.cli import main
+import mobilevit
+from mobilevit.cli import USER_ERRORS, main
 
 
 def test_flops_prints_measured_beside_published(capsys):
@@ -37,3 +41,25 @@ def test_a_config_without_checkpoint_asks_for_weights(capsys):
     for command in (["predict", "image.jpg", "--model", config], ["export", config]):
         assert main(command) == 2
         assert f"{command[0]} needs trained weights for {config}: pass --checkpoint" in capsys.readouterr().err
+
+
+def test_every_error_class_of_mobilevit_is_a_user_error_of_the_command_line():
+    classes = set()
+    for module in pkgutil.walk_packages(mobilevit.__path__, "mobilevit."):
+        for _, value in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
+            public = not value.__name__.startswith("_")  # private ones are caught where they are raised
+            if issubclass(value, BaseException) and value.__module__.startswith("mobilevit") and public:
+                classes.add(value)
+    assert {"ConfigError", "CheckpointError", "ImageReadError", "DownloadError"} <= {kind.__name__ for kind in classes}
+    assert all(issubclass(kind, USER_ERRORS) for kind in classes), classes
+
+
+def test_config_and_checkpoint_errors_end_as_one_line_with_status_2(tmp_path, capsys):
+    config = "configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py"
+    assert main(["train", config, "--cfg-options", "train.val_interval=0"]) == 2
+    assert capsys.readouterr().err == (
+        f"mobilevit train: error: {config}: train.val_interval must be at least 1, got 0\n")
+    (tmp_path / "text.pth").write_text("not a checkpoint")
+    assert main(["test", config, str(tmp_path / "text.pth")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mobilevit test: error: ") and "text.pth" in err and err.count("\n") == 1

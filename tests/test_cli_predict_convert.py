@@ -97,3 +97,56 @@ def test_the_console_command_runs_convert(files, tmp_path):
         argv + ["convert", str(files / "xxs.pth"), str(tmp_path / "xxs.safetensors")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "mmpretrain layout, arch xx_small, 1000 classes" in result.stdout
+
+
+def test_predict_takes_the_images_of_a_directory_sorted(files, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(files / "b.jpg", folder / "b.jpg")
+    shutil.copy(files / "a.png", folder / "sub" / "a.png")
+    Image.open(files / "a.png").convert("P").save(folder / "c.GIF")
+    (folder / "notes.txt").write_text("not an image")
+    assert main(["predict", str(folder), "--model", NAME, "--checkpoint", str(files / "xxs.pth"), "--json"]) == 0
+    images = [json.loads(line)["image"] for line in capsys.readouterr().out.splitlines()]
+    assert images == [str(folder / "b.jpg"), str(folder / "c.GIF"), str(folder / "sub" / "a.png")]
+
+
+def test_predict_reports_each_bad_input_and_classifies_the_others(files, tmp_path, capsys):
+    (tmp_path / "bad.jpg").write_text("not an image")
+    Image.new("RGB", (3000, 2)).save(tmp_path / "thin.png")
+    (tmp_path / "empty").mkdir()
+    inputs = [str(files / "a.png"), str(tmp_path / "bad.jpg"), str(tmp_path / "missing.png"),
+              str(tmp_path / "empty"), str(tmp_path / "thin.png"), str(files / "b.jpg")]
+    assert main(["predict", *inputs, "--model", NAME, "--checkpoint", str(files / "xxs.pth"), "--json",
+                 "--batch-size", "2"]) == 2
+    captured = capsys.readouterr()
+    assert [json.loads(line)["image"] for line in captured.out.splitlines()] == [inputs[0], inputs[-1]]
+    errors = captured.err.splitlines()
+    assert len(errors) == 5 and all(line.startswith("mobilevit predict: error: ") for line in errors)
+    assert "empty" in errors[0] and "bad.jpg" in errors[1] and "image not found" in errors[2]
+    assert "aspect ratio" in errors[3]
+    assert errors[4].endswith("4 of the inputs could not be classified (reported above); 2 images were")
+
+
+def test_convert_writes_a_custom_arch_from_a_training_checkpoint_or_a_config(tmp_path, capsys):
+    arch = [["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]]
+    model = build_classifier(arch, num_classes=3)
+    preprocessing = {"resize_short": 36, "crop_size": 32, "interpolation": "bilinear", "channel_order": "BGR",
+                     "mean": [0, 0, 0], "std": [255, 255, 255]}
+    config = {"model": {"arch": arch, "num_classes": 3, "class_names": ["x", "y", "z"]},
+              "data": {"preprocessing": preprocessing}}
+    torch.save({"model": model.state_dict(), "ema": None, "step": 4, "epoch": 1, "config": config},
+               tmp_path / "latest.pth")
+    assert main(["convert", str(tmp_path / "latest.pth"), str(tmp_path / "tiny.safetensors")]) == 0
+    assert "training layout, arch custom (2 stages), 3 classes" in capsys.readouterr().out
+    written = read_checkpoint(tmp_path / "tiny.safetensors")
+    assert written.metadata["arch"] == arch and written.metadata["class_names"] == ["x", "y", "z"]
+    assert written.metadata["preprocessing"]["crop_size"] == 32
+    torch.save(model.state_dict(), tmp_path / "bare.pth")
+    assert main(["convert", str(tmp_path / "bare.pth"), str(tmp_path / "bare.safetensors")]) == 2
+    assert "matches none of the archs" in capsys.readouterr().err
+    (tmp_path / "tiny.py").write_text(f"model = dict(arch={arch!r}, num_classes=3)\n"
+                                      "data = dict(preprocessing=dict(resize_short=36, crop_size=32))\n")
+    assert main(["convert", str(tmp_path / "bare.pth"), str(tmp_path / "bare.safetensors"),
+                 "--config", str(tmp_path / "tiny.py")]) == 0
+    assert read_checkpoint(tmp_path / "bare.safetensors").metadata["arch"] == arch

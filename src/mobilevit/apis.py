@@ -9,6 +9,7 @@ prepared exactly as in the test pipeline of its weights.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 from pathlib import Path
@@ -145,6 +146,7 @@ def inference_model(
     An image is a file path, a PIL image, or an (H, W, 3) / (H, W) uint8 array whose channels are
     in ``channel_order`` (BGR, as OpenCV reads, by default). Each result holds ``pred_label``,
     ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all classes, numpy).
+    The model is left as it is (see :func:`torch_logits`): threads may share it.
     """
     single = not isinstance(images, (list, tuple))
     batch = prepare_batch([images] if single else list(images), preprocessing_of(model), channel_order)
@@ -153,15 +155,16 @@ def inference_model(
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFunction:
-    """Logits of a PyTorch model, computed in eval mode on the model's device."""
+    """Logits of a PyTorch model, computed in eval mode on the model's device.
+
+    The model is never changed: one in train mode is run as an eval-mode copy of its current
+    weights (flipping the shared module would race with other threads and update BatchNorm
+    statistics), so calls from several threads give the results of sequential calls.
+    """
     def logits(batch: torch.Tensor) -> torch.Tensor:
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.inference_mode():
-                return model(batch.to(next(model.parameters()).device)).float().cpu()
-        finally:
-            model.train(was_training)
+        network = copy.deepcopy(model).eval() if model.training else model
+        with torch.inference_mode():
+            return network(batch.to(next(network.parameters()).device)).float().cpu()
     return logits
 
 
@@ -185,7 +188,16 @@ def prepare_batch(
     if not images:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing)
-    return torch.stack([transform(to_rgb(image, channel_order)) for image in images])
+    return torch.stack([transform(to_rgb(image, channel_order), _describe(image, index, len(images)))
+                        for index, image in enumerate(images)])
+
+
+def _describe(image: ImageInput, index: int, count: int) -> str:
+    """How errors name an image: its path, else its place in the list and its kind."""
+    if isinstance(image, (str, os.PathLike)):
+        return str(image)
+    place = f"image {index + 1} of {count}" if count > 1 else "the image"
+    return f"{place} ({'a PIL image' if isinstance(image, Image.Image) else 'an array'})"
 
 
 def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:

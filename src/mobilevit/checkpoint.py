@@ -12,9 +12,14 @@ allowed, and any other class the file names is replaced by an inert stand-in tha
 pickled state. A file that asks to *call* such a global (the way a malicious pickle runs
 ``os.system``) is refused.
 
+A zip-format PyTorch file is checked against the CRC-32 of each of its records before it is
+unpickled; one of our training checkpoints also carries the sha256 of its content (under
+``sha256``), checked after. Legacy (non-zip) pickles carry no checksum and cannot be verified.
+
 Our own format is a safetensors file whose header carries a ``mobilevit`` entry: a JSON object
-with ``format_version``, ``arch``, ``num_classes``, ``preprocessing``, ``source_layout`` and
-optionally ``class_names``.
+with ``format_version``, ``arch``, ``num_classes``, ``preprocessing``, ``source_layout``,
+optionally ``class_names``, and (since format version 2) ``sha256``, the digest of the tensors
+and the rest of the entry. :func:`read_metadata` reads and checks that entry.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import dataclasses
 import json
 import os
 import pickle
+import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -31,23 +38,30 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
+from safetensors.torch import save as serialize_safetensors
 from torch import nn
 
-from .convert import CheckpointError, detect_layout, to_mobilevit
+from .convert import LAYOUTS, CheckpointError, detect_layout, to_mobilevit
 from .download import download_checkpoint, is_url
+from .integrity import first_bad_zip_record, payload_digest, tensors_digest, write_atomic
+from .models import resolve_arch
 from .zoo import Preprocessing
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the header entry carries a sha256; 1 (still read): without
 METADATA_KEY = "mobilevit"
+DIGEST_KEY = "sha256"  # of our training checkpoints' content, and in our format's header entry
+# What read_checkpoint may give as a layout (its container for our own weights), and so what
+# save_checkpoint records as the source of converted weights.
+SOURCE_LAYOUTS = (*LAYOUTS, "training")
 # Where a checkpoint directory (save_pretrained output) keeps its weights, in order of preference.
 DIRECTORY_FILES = ("model.safetensors", "pytorch_model.bin", "model.pth", "weights.safetensors")
 # Keys that hold the weights in other frameworks' checkpoints (mmengine's state_dict first).
 _STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict")
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "LoadReport", "UnsafeCheckpointError", "load_checkpoint",
-    "read_checkpoint", "resolve_checkpoint", "save_checkpoint",
+    "Checkpoint", "CheckpointError", "LoadReport", "UnsafeCheckpointError", "check_digest", "load_checkpoint",
+    "read_checkpoint", "read_metadata", "read_pickle", "resolve_checkpoint", "save_checkpoint",
 ]
 
 
@@ -108,8 +122,11 @@ def read_checkpoint(source: str | os.PathLike, training_weights: str = "ema") ->
         state_dict, metadata = _read_safetensors(path)
         container = "safetensors"
     else:
-        state_dict, container, metadata = _unwrap(_torch_load(path), path, training_weights)
-    layout = detect_layout(state_dict)
+        state_dict, container, metadata = _unwrap(read_pickle(path), path, training_weights)
+    try:
+        layout = detect_layout(state_dict)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
     try:
         converted = to_mobilevit(state_dict, layout)
     except CheckpointError as error:
@@ -156,13 +173,20 @@ def save_checkpoint(
     source_layout: str = "mobilevit",
     class_names: Sequence[str] | None = None,
 ) -> Path:
-    """Write weights in our format: a safetensors file with our metadata in its header."""
+    """Write weights in our format: a safetensors file with our metadata in its header, atomically.
+
+    The header entry carries the sha256 of the tensors and of the rest of the entry, checked
+    whenever the file is read.
+    """
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"our checkpoint format is a .safetensors file; got {path}")
     head = state_dict.get("head.fc.weight")
-    if class_names is not None and (head is None or len(class_names) != head.shape[0]):
-        raise ValueError(f"{len(class_names)} class names for a head of {_shape(head)}")
+    if class_names is not None:
+        if isinstance(class_names, str) or not all(isinstance(name, str) for name in class_names):
+            raise ValueError(f"class_names must be a list of strings, got {class_names!r}")
+        if head is None or len(class_names) != head.shape[0]:
+            raise ValueError(f"{len(class_names)} class names for a head of {_shape(head)}")
     metadata = {
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
@@ -173,10 +197,17 @@ def save_checkpoint(
     if class_names is not None:
         metadata["class_names"] = list(class_names)
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
+    metadata[DIGEST_KEY] = _safetensors_digest(tensors, metadata)
+    data = serialize_safetensors(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Written by us rather than safetensors' save_file, whose files are 0600 whatever the umask says.
-    path.write_bytes(save(tensors, metadata={METADATA_KEY: json.dumps(metadata)}))
+    write_atomic(path, lambda file: file.write(data))  # follows the umask, as save_file's 0600 would not
     return path
+
+
+def _safetensors_digest(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> str:
+    """The sha256 of our format: the tensors and the header entry without its digest."""
+    entry = {key: value for key, value in metadata.items() if key != DIGEST_KEY}
+    return tensors_digest(tensors, header=json.dumps(entry, sort_keys=True))
 
 
 def _stage_as_list(stage: Any) -> list:
@@ -209,17 +240,103 @@ def _shape(tensor: torch.Tensor | None) -> str:
     return "absent" if tensor is None else str(tuple(tensor.shape))
 
 
-def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``mobilevit`` header entry of a .safetensors file, checked field by field; None when the
+    file has none (a safetensors file from elsewhere). Reads the header only."""
+    path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as file:
             header = file.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"cannot read safetensors file {path}: {error}") from None
+    if METADATA_KEY not in header:
+        return None
+    try:
+        metadata = json.loads(header[METADATA_KEY])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: the {METADATA_KEY!r} header entry is not valid JSON: {error}") from None
+    problem = _metadata_problem(metadata)
+    if problem:
+        raise CheckpointError(f"{path}: the {METADATA_KEY!r} header entry {problem}")
+    return metadata
+
+
+def _metadata_problem(metadata: Any) -> str | None:
+    """What is wrong with our format's header entry, or None."""
+    if not isinstance(metadata, dict):
+        return f"must be a JSON object, got {type(metadata).__name__}"
+    version = metadata.get("format_version")
+    if not _is_int(version) or version < 1:
+        return f"needs format_version, a positive integer; got {version!r}"
+    if version > FORMAT_VERSION:
+        return (f"has format_version {version}, newer than the {FORMAT_VERSION} this mobilevit reads: "
+                "upgrade mobilevit")
+    if "arch" not in metadata:
+        return "has no arch"
+    try:
+        resolve_arch(metadata["arch"])
+    except (ValueError, TypeError) as error:
+        return f"has an arch that cannot be read: {error}"
+    num_classes = metadata.get("num_classes")
+    if num_classes is not None and not (_is_int(num_classes) and num_classes > 0):
+        return f"needs num_classes, a positive integer or null; got {num_classes!r}"
+    problem = _preprocessing_problem(metadata.get("preprocessing"))
+    if problem:
+        return f"has a bad preprocessing: {problem}"
+    if metadata.get("source_layout") not in SOURCE_LAYOUTS:
+        return f"needs source_layout, one of {', '.join(SOURCE_LAYOUTS)}; got {metadata.get('source_layout')!r}"
+    if "class_names" in metadata:
+        names = metadata["class_names"]
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            return f"needs class_names, a list of strings; got {names!r:.80}"
+        if len(names) != num_classes:
+            return f"has {len(names)} class_names for num_classes {num_classes}"
+    digest = metadata.get(DIGEST_KEY)
+    well_formed = isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)
+    if (digest is not None or version >= 2) and not well_formed:
+        return f"needs {DIGEST_KEY}, 64 hex digits; got {digest!r}"
+    return None
+
+
+def _preprocessing_problem(preprocessing: Any) -> str | None:
+    fields = [field.name for field in dataclasses.fields(Preprocessing)]
+    if not isinstance(preprocessing, dict) or sorted(preprocessing) != sorted(fields):
+        return f"expected an object with the keys {', '.join(fields)}; got {preprocessing!r:.120}"
+    if not all(_is_int(preprocessing[key]) and preprocessing[key] > 0 for key in ("resize_short", "crop_size")):
+        return "resize_short and crop_size must be positive integers"
+    if preprocessing["channel_order"] not in ("RGB", "BGR"):
+        return f"channel_order must be RGB or BGR; got {preprocessing['channel_order']!r}"
+    if not isinstance(preprocessing["interpolation"], str):
+        return f"interpolation must be a string; got {preprocessing['interpolation']!r}"
+    for key in ("mean", "std"):
+        values = preprocessing[key]
+        if not (isinstance(values, list) and len(values) == 3
+                and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)):
+            return f"{key} must be a list of 3 numbers; got {values!r}"
+    if 0 in preprocessing["std"]:
+        return f"std must not be 0; got {preprocessing['std']}"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    metadata = read_metadata(path)
+    try:
         state_dict = load_file(str(path))
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"cannot read safetensors file {path}: {error}") from None
-    try:
-        metadata = json.loads(header[METADATA_KEY]) if METADATA_KEY in header else {}
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{path}: the {METADATA_KEY!r} header entry is not valid JSON: {error}") from None
+    if metadata is None:
+        return state_dict, {}
+    if DIGEST_KEY in metadata and _safetensors_digest(state_dict, metadata) != metadata[DIGEST_KEY]:
+        raise CheckpointError(f"{path} is corrupt: its tensors or header do not match the sha256 its header "
+                              "records (the file was damaged after it was written); copy or convert it again")
+    head = state_dict.get("head.fc.weight")
+    if metadata.get("num_classes") != (None if head is None else head.shape[0]):
+        raise CheckpointError(f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
+                              f"head.fc.weight is {_shape(head)}")
     return state_dict, metadata
 
 
@@ -228,6 +345,7 @@ def _unwrap(content: Any, path: Path, training_weights: str) -> tuple[dict[str, 
     container, metadata = "bare", {}
     if isinstance(content, Mapping) and isinstance(content.get("model"), Mapping) and "step" in content:
         # Our training checkpoint: its EMA weights are what the recipe evaluates and reports.
+        check_digest(content, path)
         config = content.get("config") if isinstance(content.get("config"), Mapping) else {}
         class_names = config.get("model", {}).get("class_names")
         metadata = {"class_names": list(class_names)} if class_names else {}
@@ -312,14 +430,43 @@ def _numpy_reconstructors() -> dict[str, Any]:
     return allowed
 
 
-def _torch_load(path: Path) -> Any:
-    """``torch.load(weights_only=True)`` that also reads numpy values and unknown classes inertly."""
+def check_digest(content: Mapping[str, Any], path: Path) -> None:
+    """Check the sha256 that one of our training checkpoints carries against the rest of its
+    content; a checkpoint without one (written before they carried it) passes unverified."""
+    expected = content.get(DIGEST_KEY)
+    if expected is None:
+        return
+    rest = {key: value for key, value in content.items() if key != DIGEST_KEY}
+    try:
+        actual = payload_digest(rest)
+    except TypeError as error:
+        raise CheckpointError(f"{path} is not a mobilevit training checkpoint as written: {error}") from None
+    if actual != expected:
+        raise CheckpointError(f"{path} is corrupt: its content does not match the sha256 it records "
+                              "(the file was damaged after it was written)")
+
+
+def read_pickle(path: str | os.PathLike) -> Any:
+    """``torch.load(weights_only=True)`` that also reads numpy values and unknown classes inertly,
+    after checking the CRC-32 of each record of a zip-format file. Every failure is a
+    :class:`CheckpointError` naming the file."""
+    path = Path(path)
+    with path.open("rb") as file:
+        start = file.read(8)
+    if zipfile.is_zipfile(path):
+        _check_zip(path)
+    elif start.startswith(b"PK\x03\x04"):
+        raise CheckpointError(f"cannot read checkpoint {path}: it is a zip-format PyTorch file cut short or damaged "
+                              "(its zip directory, at the end, is missing); download or copy it again")
+    elif not start.startswith(b"\x80"):  # the first opcode of every pickle of protocol 2 or higher
+        raise CheckpointError(f"cannot read checkpoint {path}: it is neither a zip-format PyTorch file nor a pickle "
+                              f"of protocol 2 or higher (it starts with {start!r})")
     try:
         named = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     except ValueError:  # not a zip checkpoint (the legacy format): torch's own allow-list decides
         named = []
-    except RuntimeError as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
+    except Exception as error:  # noqa: BLE001 (whatever a damaged file makes torch raise)
+        raise _unreadable(path, error) from None
     numpy_globals = _numpy_reconstructors()
     allowed = [(value, name) for name, value in numpy_globals.items()]
     allowed += [(_stand_in(name), name) for name in named if name not in numpy_globals]
@@ -333,13 +480,37 @@ def _torch_load(path: Path) -> Any:
             "If you trust where the file comes from, save its state dict with torch.save or as "
             "safetensors and load that.") from None
     except pickle.UnpicklingError as error:
+        reason = _unpickling_reason(str(error))
+        if "global" not in reason.lower():
+            raise _unreadable(path, error) from None
         raise UnsafeCheckpointError(
-            f"refusing to load {path}: the safe unpickler cannot read it ({_unpickling_reason(str(error))}), and "
+            f"refusing to load {path}: the safe unpickler cannot read it ({reason}), and "
             "unpickling it fully could run code. If you trust where the file comes from, load it with "
             "torch.load(..., weights_only=False) yourself and save its state dict.") from None
-    except (RuntimeError, EOFError, OSError) as error:
-        raise CheckpointError(
-            f"cannot read checkpoint {path} (corrupt, truncated or not a PyTorch file): {error}") from None
+    except Exception as error:  # noqa: BLE001 (whatever a damaged file makes torch raise)
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    """The error of a pickle that the safe unpickler cannot make sense of."""
+    reason = _unpickling_reason(str(error))
+    if isinstance(error, pickle.UnpicklingError):
+        return CheckpointError(
+            f"cannot read checkpoint {path}: the safe unpickler does not understand it ({reason}); the file is "
+            "corrupt, or pickled with protocol 0 or 1, which torch.save never writes")
+    if not isinstance(error, (RuntimeError, OSError)):
+        reason = f"{type(error).__name__}: {reason}"
+    return CheckpointError(f"cannot read checkpoint {path} (corrupt, truncated or not a PyTorch file): {reason}")
+
+
+def _check_zip(path: Path) -> None:
+    try:
+        bad_record = first_bad_zip_record(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise CheckpointError(f"{path} is a damaged zip file: {error}") from None
+    if bad_record is not None:
+        raise CheckpointError(f"{path} is corrupt: its record {bad_record} fails its CRC-32 check (the file was "
+                              "damaged after it was written); download or copy it again")
 
 
 def _unpickling_reason(message: str) -> str:

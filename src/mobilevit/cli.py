@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import torch
+
 from . import zoo
 from .analysis import measure_complexity
 from .apis import (
@@ -18,8 +20,15 @@ from .apis import (
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import load_config, shipped_configs
 from .convert import infer_arch, num_classes_of
+from .data.datasets import IMAGE_EXTENSIONS
 from .export import RUNTIMES, SUFFIXES, export_from_name, exported_format, serves_any_size
 from .models import ARCHS, ImageClassifier, build_classifier
+
+
+# What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
+# CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
+# is a diverged loss. Each ends as one line and exit status 2.
+USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -123,11 +132,53 @@ def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFuncti
 def _predict(args: argparse.Namespace) -> None:
     model, logits = _classifier(args)
     class_names = class_names_of(model)
-    for start in range(0, len(args.images), args.batch_size):
-        images = args.images[start:start + args.batch_size]
-        results = describe_predictions(logits(prepare_batch(images, model.preprocessing)), class_names)
-        for image, result in zip(images, results):
-            _print_prediction(image, result, class_names, args.topk, args.json)
+    paths, failures = _image_paths(args.images)
+    classified = 0
+    for start in range(0, len(paths), args.batch_size):
+        images, batch = _read_images(paths[start:start + args.batch_size], model.preprocessing, failures)
+        if images:
+            classified += len(images)
+            for image, result in zip(images, describe_predictions(logits(batch), class_names)):
+                _print_prediction(image, result, class_names, args.topk, args.json)
+    if failures:
+        raise ValueError(f"{len(failures)} of the inputs could not be classified (reported above); "
+                         f"{classified} images were")
+
+
+def _read_images(
+    paths: Sequence[str], preprocessing: zoo.Preprocessing, failures: list[str]
+) -> tuple[list[str], torch.Tensor | None]:
+    """The readable ones of ``paths`` and their batch; each unreadable one is reported, and
+    added to ``failures``, and the others go on."""
+    images, tensors = [], []
+    for path in paths:
+        try:
+            tensors.append(prepare_batch([path], preprocessing))
+        except (ValueError, OSError) as error:
+            failures.append(str(error))
+            print(f"mobilevit predict: error: {error}", file=sys.stderr)
+        else:
+            images.append(path)
+    return images, torch.cat(tensors) if tensors else None
+
+
+def _image_paths(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The files to classify: each file as given, and the image files of each directory (every
+    extension of :data:`~mobilevit.data.datasets.IMAGE_EXTENSIONS`, recursively, sorted); and the
+    errors, printed, of directories without images."""
+    paths, failures = [], []
+    for argument in arguments:
+        if not Path(argument).is_dir():
+            paths.append(argument)
+            continue
+        found = sorted(str(path) for path in Path(argument).rglob("*")
+                       if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file())
+        if not found:
+            failures.append(argument)
+            print(f"mobilevit predict: error: no images ({', '.join(IMAGE_EXTENSIONS)}) in directory {argument}",
+                  file=sys.stderr)
+        paths += found
+    return paths, failures
 
 
 def _print_prediction(image: str, result: dict, class_names: Sequence[str] | None, topk: int, as_json: bool) -> None:
@@ -150,17 +201,25 @@ def _print_prediction(image: str, result: dict, class_names: Sequence[str] | Non
 def _convert(args: argparse.Namespace) -> None:
     checkpoint = read_checkpoint(args.source)
     state_dict = checkpoint.state_dict
-    # a training checkpoint's config names its arch and preprocessing, our format's header too
-    config = checkpoint_config(checkpoint) if "config" in checkpoint.metadata else None
-    arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
+    class_names = checkpoint.metadata.get("class_names")
+    if args.config is not None:  # a custom arch in a file that does not carry its config
+        config = load_config(args.config)
+        arch, preprocessing = config.model.arch, config.data.preprocessing
+        class_names = class_names or list(config.model.class_names) or None
+    else:
+        # a training checkpoint's config names its arch and preprocessing, our format's header too
+        config = checkpoint_config(checkpoint) if "config" in checkpoint.metadata else None
+        arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
+        preprocessing = checkpoint_preprocessing(checkpoint)
     num_classes = num_classes_of(state_dict)
     # Loading into the model checks every name and shape before anything is written.
     model = build_classifier(arch, num_classes=num_classes or 1000)
     load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
-    destination = save_checkpoint(args.destination, state_dict, arch, checkpoint_preprocessing(checkpoint),
-                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"))
+    destination = save_checkpoint(args.destination, state_dict, arch, preprocessing,
+                                  source_layout=checkpoint.layout, class_names=class_names)
     flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
-    print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch}, "
+    arch_name = arch if isinstance(arch, str) else f"custom ({len(arch)} stages)"
+    print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch_name}, "
           f"{num_classes if num_classes is not None else 'no'} classes{flipped}")
     print(f"wrote {destination} ({len(state_dict)} tensors, mobilevit format)")
 
@@ -226,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     flops.set_defaults(run=_flops)
 
     predict = commands.add_parser("predict", help="classify images, printing the top-k classes of each")
-    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP ...)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them")
     predict.add_argument("--model", help="a zoo model name, a config file or a checkpoint (default: the model "
                                          "the --checkpoint describes: a training checkpoint's config, our "
                                          ".safetensors header, or the arch its shapes show)")
@@ -248,8 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("source", metavar="SRC", help="a checkpoint path, directory or http(s) URL (mmpretrain, "
                                                        "ml-cvnets, timm, Hugging Face or mobilevit layout)")
     convert.add_argument("destination", metavar="DST", help="the .safetensors file to write")
-    convert.add_argument("--arch", choices=list(ARCHS),
-                         help="the checkpoint's arch (default: inferred from its shapes)")
+    arch = convert.add_mutually_exclusive_group()
+    arch.add_argument("--arch", choices=list(ARCHS),
+                      help="the checkpoint's arch (default: what the checkpoint says, else inferred from its shapes)")
+    arch.add_argument("--config", help="a config file whose model.arch (a custom list of stages, say) and "
+                                       "data.preprocessing the checkpoint has")
     convert.set_defaults(run=_convert)
 
     train = commands.add_parser("train", help="train a model as a config file says (also under torchrun)")
@@ -293,8 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], None] = args.run
     try:
         run(args)
-    except (ValueError, FileNotFoundError, OSError, ImportError) as error:
-        print(f"mobilevit {args.command}: error: {error}", file=sys.stderr)
+    except USER_ERRORS as error:
+        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        print(f"mobilevit {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0
 

@@ -22,7 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .models import ImageClassifier, build_classifier
+import torch
+
+from . import checks
+from .checks import FieldError, at_least, at_most, check_types, expected, fraction, one_of, positive
+from .models import ARCHS, ImageClassifier, MobileViTStage, build_classifier, resolve_arch
 from .zoo import Preprocessing
 
 
@@ -32,11 +36,6 @@ CONFIG_SUFFIXES = (".py", ".json")
 
 class ConfigError(ValueError):
     """A config file or override that cannot be read or does not fit the schema."""
-
-
-def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,38 @@ class ModelConfig:
     frozen_stages: int = -1
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        num_stages = len(_check_arch(self.arch))
+        at_least(self, "num_classes", 1)
+        for name in ("dropout", "label_smoothing", "drop_rate"):
+            fraction(self, name)
+        if not self.out_indices or not all(-num_stages <= index < num_stages for index in self.out_indices):
+            raise expected("out_indices", f"a non-empty list of stage numbers in [{-num_stages}, {num_stages - 1}]",
+                           self.out_indices)
+        if not -1 <= self.frozen_stages <= num_stages:
+            raise expected("frozen_stages", f"in [-1, {num_stages}] (-1: none frozen)", self.frozen_stages)
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise expected("class_names", f"empty or {self.num_classes} names (model.num_classes)",
+                           self.class_names)
+
+
+def _check_arch(arch: Any) -> tuple:
+    """The stages of ``model.arch``: a named arch, or a list of stages of positive integers."""
+    if not isinstance(arch, (str, list, tuple)):
+        raise expected("arch", f"one of {', '.join(map(repr, ARCHS))} or a list of stages", arch)
+    try:
+        stages = resolve_arch(arch)
+    except ValueError as error:
+        raise FieldError("arch", f"is not an arch: {error}") from None
+    for stage in stages:
+        values = dataclasses.astuple(stage)
+        if not all(checks.is_of_type(value, int) and value >= 1 for value in values) or stage.stride not in (1, 2):
+            raise FieldError("arch", f"has a bad stage {stage}: its values must be positive integers, stride 1 or 2")
+        if isinstance(stage, MobileViTStage) and stage.transformer_dim % 4:
+            raise FieldError("arch", f"has a bad stage {stage}: transformer_dim must be a multiple of 4 (heads)")
+    return stages
 
 
 @dataclass(frozen=True)
@@ -69,11 +100,12 @@ class SamplerConfig:
     batch_floor: str = "base"
 
     def __post_init__(self) -> None:
-        _check_choice("data.sampler.batch_floor", self.batch_floor, ("base", "one"))
-        if not 0 < self.min_size <= self.base_size <= self.max_size:
-            raise ConfigError(
-                f"data.sampler needs 0 < min_size <= base_size <= max_size, got "
-                f"{self.min_size}, {self.base_size}, {self.max_size}")
+        check_types(self)
+        for name in ("min_size", "num_scales", "multiple"):
+            at_least(self, name, 1)
+        at_most(self, "min_size", self.base_size, f"base_size ({self.base_size})")
+        at_least(self, "max_size", self.base_size, f"base_size ({self.base_size})")
+        one_of(self, "batch_floor", ("base", "one"))
 
 
 @dataclass(frozen=True)
@@ -100,7 +132,24 @@ class DataConfig:
     preprocessing: Preprocessing = Preprocessing()
 
     def __post_init__(self) -> None:
-        _check_choice("data.kind", self.kind, ("auto", "folder", "annotation"))
+        check_types(self)
+        one_of(self, "kind", ("auto", "folder", "annotation"))
+        if not self.root:
+            raise expected("root", "the data set's folder", self.root)
+        names = [self.classes] if isinstance(self.classes, str) else self.classes
+        if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) and name for name in names):
+            raise expected("classes", "a list of class names or the name of a text file of them", self.classes)
+        if len(set(names)) != len(names):
+            raise expected("classes", "distinct class names", self.classes)
+        for name in ("batch_size", "val_batch_size"):
+            at_least(self, name, 1)
+        at_least(self, "num_workers", 0)
+        low, high = self.crop_scale
+        if not 0 < low <= high <= 1:
+            raise expected("crop_scale", "(low, high) area fractions with 0 < low <= high <= 1", self.crop_scale)
+        low, high = self.crop_ratio
+        if not 0 < low <= high:
+            raise expected("crop_ratio", "(low, high) aspect ratios with 0 < low <= high", self.crop_ratio)
 
 
 @dataclass(frozen=True)
@@ -113,6 +162,15 @@ class OptimConfig:
     eps: float = 1e-8
     clip_grad: float = 0.0  # max gradient norm; 0: no clipping
 
+    def __post_init__(self) -> None:
+        check_types(self)
+        positive(self, "lr")
+        at_least(self, "weight_decay", 0)
+        if not all(0 <= beta < 1 for beta in self.betas):
+            raise expected("betas", "two numbers in [0, 1)", self.betas)
+        positive(self, "eps")
+        at_least(self, "clip_grad", 0)
+
 
 @dataclass(frozen=True)
 class ScheduleConfig:
@@ -122,6 +180,12 @@ class ScheduleConfig:
     warmup_iters: int = 3000
     warmup_start_lr: float = 2e-4
     min_lr: float = 2e-4
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        at_least(self, "epochs", 1)
+        for name in ("warmup_iters", "warmup_start_lr", "min_lr"):
+            at_least(self, name, 0)
 
 
 @dataclass(frozen=True)
@@ -147,9 +211,29 @@ class TrainConfig:
     keep_freed_memory: bool = True
 
     def __post_init__(self) -> None:
-        _check_choice("train.amp", self.amp, ("none", "bfloat16", "float16"))
-        if self.accumulate < 1:
-            raise ConfigError(f"train.accumulate must be at least 1, got {self.accumulate}")
+        check_types(self)
+        _check_device(self.device)
+        one_of(self, "amp", ("none", "bfloat16", "float16"))
+        if self.amp == "float16" and self.device == "cpu":
+            raise FieldError("amp", "'float16' needs a CUDA device (for its gradient scaler); use 'bfloat16' or 'none'")
+        fraction(self, "ema_decay")
+        if not 0 <= self.seed < 2**63:
+            raise expected("seed", "in [0, 2**63)", self.seed)
+        for name in ("accumulate", "log_interval", "val_interval", "checkpoint_interval"):
+            at_least(self, name, 1)
+        for name in ("checkpoint_steps", "keep_checkpoints", "max_steps"):
+            at_least(self, name, 0)
+
+
+def _check_device(device: str) -> None:
+    if device == "auto":
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
+        raise expected("device", "'auto', 'cpu', 'cuda' or 'cuda:N'", device)
 
 
 @dataclass(frozen=True)
@@ -161,6 +245,11 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        if self.schedule.min_lr > self.optim.lr:
+            raise expected("schedule.min_lr", f"at most optim.lr ({self.optim.lr})", self.schedule.min_lr)
 
 
 def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
@@ -272,8 +361,8 @@ def from_dict(schema: type, raw: Any, where: str, prefix: str = "") -> Any:
         values[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
     try:
         return schema(**values)
-    except ConfigError as error:  # a value check of the section itself
-        raise ConfigError(f"{where}: {error}") from None
+    except FieldError as error:  # the section's own checks of its values
+        raise ConfigError(f"{where}: {prefix}{error.field} {error.problem}") from None
 
 
 def _unknown_key(key: str, fields: Sequence[str], where: str, prefix: str) -> str:
@@ -284,13 +373,13 @@ def _unknown_key(key: str, fields: Sequence[str], where: str, prefix: str) -> st
 
 
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
+    """Read sections into their dataclass, lists into tuples and integers into floats where the
+    hint says so; the section's ``__post_init__`` checks every value."""
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where, prefix=f"{key}.")
-    origin = typing.get_origin(hint)
-    if origin is tuple and isinstance(value, (list, tuple)):
-        return tuple(value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+    if typing.get_origin(hint) is tuple and isinstance(value, (list, tuple)):
+        item = typing.get_args(hint)[0]
+        return tuple(float(part) if item is float and checks.is_of_type(part, float) else part for part in value)
+    if hint is float and checks.is_of_type(value, float):
         return float(value)
-    if hint in (int, float, bool, str) and not isinstance(value, hint):
-        raise ConfigError(f"{where}: {key} must be {hint.__name__}, got {value!r}")
     return value

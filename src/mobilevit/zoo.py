@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checks import at_least, at_most, check_types, expected, one_of
 from .models import ImageClassifier, build_classifier
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
@@ -26,6 +27,22 @@ class Preprocessing:
     channel_order: str = "BGR"
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (255.0, 255.0, 255.0)
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        at_least(self, "crop_size", 1)
+        at_least(self, "resize_short", self.crop_size, f"crop_size ({self.crop_size})")
+        at_most(self, "resize_short", MAX_RESIZE_SHORT)
+        one_of(self, "interpolation", INTERPOLATIONS)
+        one_of(self, "channel_order", ("RGB", "BGR"))
+        if not all(value > 0 for value in self.std):
+            raise expected("std", "three positive numbers", self.std)
+
+
+# The resize modes of mobilevit.data.transforms.resize_short_edge (half-pixel centres, no antialiasing).
+INTERPOLATIONS = ("bilinear", "bicubic")
+# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS.
+MAX_RESIZE_SHORT = 4096
 
 
 @dataclass(frozen=True)

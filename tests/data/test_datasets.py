@@ -96,3 +96,43 @@ def test_random_resized_crop_box_stays_inside():
                 width, height, (0.08, 1.0), (3 / 4, 4 / 3), generator)
             assert 0 <= left and left + crop_width <= width and 0 <= top and top + crop_height <= height
             assert crop_width > 0 and crop_height > 0
+
+
+def test_thin_and_oversized_resizes_are_bad_images_that_can_be_skipped(folder_tree):
+    Image.new("RGB", (1, 2000)).save(folder_tree / "train" / "n01" / "thin.png")
+    Image.new("RGB", (400, 20)).save(folder_tree / "train" / "n01" / "wide.png")  # 20:1, allowed
+    images = scan_folders(folder_tree / "train")
+    paths = [path.name for path, _ in images.samples]
+    thin, wide = paths.index("thin.png"), paths.index("wide.png")
+    with pytest.raises(ImageReadError, match="thin.png: 1x2000 pixels is an aspect ratio beyond"):
+        ImageDataset(images, TrainTransform(SMALL))[SampleRequest(thin, 16, 16, seed=1)]
+    sample = ImageDataset(images, TrainTransform(SMALL), skip_bad_images=True)[SampleRequest(thin, 16, 16, seed=1)]
+    assert sample.image.shape == (3, 16, 16) and "thin.png" in sample.skipped[0]
+    assert ImageDataset(images, EvalTransform(SMALL), skip_bad_images=True)[thin].label == -1
+    # short edge 20 -> 2000 makes 40000x2000 pixels, more than the resize limit
+    large = Preprocessing(resize_short=2000, crop_size=32)
+    with pytest.raises(ImageReadError, match="wide.png: resizing it would make 40000x2000 pixels, more than"):
+        ImageDataset(images, EvalTransform(large))[wide]
+    skipped = ImageDataset(images, EvalTransform(large), skip_bad_images=True)[wide]
+    assert skipped.label == -1 and "40000x2000" in skipped.skipped[0]
+
+
+def test_a_training_split_refuses_a_class_without_images(folder_tree, tmp_path):
+    (folder_tree / "train" / "n03").mkdir()
+    (folder_tree / "train" / "n03" / "readme.txt").write_text("no images here")
+    assert scan_folders(folder_tree / "train").class_names == ("n01", "n02", "n03")  # a validation split may
+    with pytest.raises(ValueError, match=r"class 'n03' has no images \(.*\) in .*train/n03; 1 of the 3 classes"):
+        find_images("folder", folder_tree, "train", "meta/train.txt", every_class=True)
+    with pytest.raises(ValueError, match=r"class 'n00' has no images"):
+        scan_folders(folder_tree / "val", ("n00", "n01", "n02"), every_class=True)
+    (tmp_path / "train.txt").write_text("a.png 0\nb.png 2\n")
+    with pytest.raises(ValueError, match="train.txt lists no images of label 1; 1 of the 3 classes"):
+        read_annotation(tmp_path / "train.txt", tmp_path, every_class=True)
+
+
+def test_gif_images_are_taken_as_by_predict(folder_tree):
+    Image.new("P", (40, 30)).save(folder_tree / "train" / "n02" / "frame.gif")
+    images = scan_folders(folder_tree / "train")
+    assert ("frame.gif", 1) in [(path.name, label) for path, label in images.samples]
+    index = [path.name for path, _ in images.samples].index("frame.gif")
+    assert ImageDataset(images, EvalTransform(SMALL))[index].image.shape == (3, 32, 32)

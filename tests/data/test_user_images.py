@@ -84,3 +84,13 @@ def test_a_png_header_claiming_a_huge_size_is_refused(tmp_path):
     (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
     with pytest.raises(ImageReadError, match="refusing .*bomb.png.*decompression bomb"):
         read_image(tmp_path / "bomb.png")
+
+
+def test_a_tiny_thin_image_is_refused_before_its_resize(tmp_path):
+    Image.new("RGB", (2000, 1)).save(tmp_path / "thin.png")  # 88 bytes; 576000x288 once resized
+    assert (tmp_path / "thin.png").stat().st_size < 200
+    with pytest.raises(ImageReadError, match=r"refusing .*thin.png: 2000x1 pixels is an aspect ratio beyond the "
+                                             r"limit of 50:1"):
+        read_image(tmp_path / "thin.png")
+    Image.new("RGB", (50, 1)).save(tmp_path / "limit.png")
+    assert read_image(tmp_path / "limit.png").shape == (1, 50, 3)

@@ -30,7 +30,7 @@ def test_seed_configs_follow_the_published_recipe(name, drop_rate):
 
 def test_bad_sampler_settings_name_the_key(tmp_path):
     (tmp_path / "c.py").write_text("data = dict(sampler=dict(min_size=300))\n")
-    with pytest.raises(ConfigError, match=r"c.py: data.sampler needs 0 < min_size <= base_size"):
+    with pytest.raises(ConfigError, match=r"c.py: data.sampler.min_size must be at most base_size \(256\), got 300"):
         load_config(tmp_path / "c.py")
     with pytest.raises(ConfigError, match="batch_floor must be one of 'base', 'one'"):
         load_config(tmp_path / "c.py", ["data.sampler.min_size=160", "data.sampler.batch_floor=zero"])

@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from mobilevit.cli import main as cli
 from mobilevit.config import ConfigError, load_config
 from mobilevit.engine import trainer
 from mobilevit.engine.ema import ModelEma
+from mobilevit.engine.run_log import RunLog
 from mobilevit.engine.schedule import LearningRateSchedule
 
 
@@ -100,3 +102,50 @@ def test_ema_averages_the_whole_state_dict():
         torch.testing.assert_close(after[key], 0.75 * before[key] + 0.25 * current[key])
     assert after["1.num_batches_tracked"] == current["1.num_batches_tracked"] == 1
     assert not any(parameter.requires_grad for parameter in ema.module.parameters())
+
+
+@pytest.mark.slow
+def test_a_run_resumed_from_an_older_checkpoint_logs_each_step_once(tiny_config, tmp_path):
+    config = tiny_config()
+    work = tmp_path / "work"
+    trainer.main(load_config(config, ["train.max_steps=2"]))
+    shutil.copy(work / "latest.pth", tmp_path / "step2.pth")
+    (work / "log.jsonl").open("a").write('{"kind": "train", "st')  # a line cut short by a kill
+    trainer.main(load_config(config, ["train.max_steps=5"]))
+    shutil.copy(tmp_path / "step2.pth", work / "latest.pth")  # killed at step 5 before its checkpoint
+    trainer.main(load_config(config))
+    records = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    steps = [record["step"] for record in records if record["kind"] == "train"]
+    assert steps == list(range(1, steps[-1] + 1)) and steps[-1] > 5
+    assert [record["epoch"] for record in records if record["kind"] == "epoch"] == [1, 2]
+    assert [record["epoch"] for record in records if record["kind"] == "val"] == [1, 2]
+    assert "records after step 2 from log.jsonl" in (work / "train.log").read_text()
+
+
+def test_rewinding_the_log_keeps_what_came_before_the_checkpoint(tmp_path):
+    log = RunLog(tmp_path, enabled=True)
+    for step in (1, 2, 3):
+        log.record("train", epoch=1, step=step)
+    log.record("epoch", epoch=1, steps=3)
+    log.record("val", epoch=1, top1=50.0)
+    log.record("train", epoch=2, step=4)
+    assert log.rewind(step=3, epoch=1) == 1
+    assert log.rewind(step=2, epoch=0) == 3
+    kinds = [(record["kind"], record.get("step")) for record in map(json.loads, log.json_path.read_text().splitlines())]
+    assert kinds == [("train", 1), ("train", 2)]
+
+
+@pytest.mark.slow
+def test_auto_resume_from_a_damaged_latest_takes_the_newest_epoch_checkpoint(tiny_config, tmp_path):
+    config = tiny_config()
+    trainer.main(load_config(config, ["schedule.epochs=1", "train.checkpoint_steps=0"]))
+    work = tmp_path / "work"
+    epoch_1 = _checkpoint(work / "epoch_1.pth")
+    data = bytearray((work / "latest.pth").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (work / "latest.pth").write_bytes(bytes(data))
+    trainer.main(load_config(config, ["schedule.epochs=1", "train.checkpoint_steps=0"]))  # nothing left to train
+    log = (work / "train.log").read_text()
+    assert "cannot resume from latest.pth: " in log and "fails its CRC-32 check" in log
+    assert f"resuming from {work / 'epoch_1.pth'}, the newest intact epoch checkpoint, instead" in log
+    assert f"resumed from {work / 'epoch_1.pth'}: epoch 2, batch 0, step {epoch_1['step']}" in log

@@ -15,7 +15,9 @@ from .image import ImageReadError, read_image
 from .sampler import SampleRequest
 from .transforms import EvalTransform, TrainTransform
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+# The files data sets and predict's directories take (case-insensitive): torchvision's ImageFolder
+# list and GIF (its first frame), which read_image reads as any other image.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,14 @@ class ImageList:
     class_names: tuple[str, ...]
 
 
-def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) -> ImageList:
+def scan_folders(
+    directory: str | os.PathLike, class_names: Sequence[str] = (), every_class: bool = False
+) -> ImageList:
     """The images of ``directory/<class>/**`` labelled by class folder.
 
     Classes are the sorted folder names, or ``class_names`` when given (a validation split may
-    lack some classes of the training split, never add any).
+    lack some classes of the training split, never add any). With ``every_class`` (a training
+    split) a class without images is refused, naming its folder.
     """
     directory = Path(directory)
     folders = class_folders(directory)
@@ -47,6 +52,12 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) 
             ]
     if not samples:
         raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
+    if every_class:
+        found = {label for _, label in samples}
+        empty = [name for label, name in enumerate(names) if label not in found]
+        if empty:
+            raise ValueError(f"class {empty[0]!r} has no images ({', '.join(IMAGE_EXTENSIONS)}) in "
+                             f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}")
     return ImageList(samples, names)
 
 
@@ -62,12 +73,14 @@ def class_folders(directory: str | os.PathLike) -> list[str]:
 
 
 def read_annotation(
-    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
+    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = (),
+    every_class: bool = False,
 ) -> ImageList:
     """The images listed in an annotation file, one ``relative/path label`` per line, under ``image_dir``.
 
     Without ``class_names``, classes are named after the folder of their images when each label
-    has its own folder (ImageNet's ``n01440764/...``), else by their label number.
+    has its own folder (ImageNet's ``n01440764/...``), else by their label number. With
+    ``every_class`` (a training split) a label without images is refused.
     """
     annotation_file, image_dir = Path(annotation_file), Path(image_dir)
     if not annotation_file.is_file():
@@ -85,6 +98,12 @@ def read_annotation(
         folders.setdefault(label, set()).add(Path(relative).parent.as_posix())
     if not samples:
         raise ValueError(f"annotation file {annotation_file} lists no images")
+    if every_class:
+        labels = range(max(len(class_names), max(folders) + 1))
+        empty = [label for label in labels if label not in folders]
+        if empty:
+            raise ValueError(f"{annotation_file} lists no images of label {empty[0]}; "
+                             f"{len(empty)} of the {len(labels)} classes have none: {empty[:5]}")
     num_classes = max(folders) + 1
     if class_names:
         if num_classes > len(class_names):
@@ -107,15 +126,17 @@ def read_class_names(classes: str | Sequence[str], root: str | os.PathLike) -> t
 
 
 def find_images(
-    kind: str, root: str | os.PathLike, split: str, annotation: str, class_names: Sequence[str] = ()
+    kind: str, root: str | os.PathLike, split: str, annotation: str, class_names: Sequence[str] = (),
+    every_class: bool = False,
 ) -> ImageList:
-    """The images of one split: ``kind`` is 'folder', 'annotation' or 'auto' (annotation file if present)."""
+    """The images of one split: ``kind`` is 'folder', 'annotation' or 'auto' (annotation file if
+    present); ``every_class`` refuses a class without images (for a training split)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data root not found: {root}")
     if uses_annotation(kind, root, annotation):
-        return read_annotation(root / annotation, root / split, class_names)
-    return scan_folders(root / split, class_names)
+        return read_annotation(root / annotation, root / split, class_names, every_class)
+    return scan_folders(root / split, class_names, every_class)
 
 
 def uses_annotation(kind: str, root: str | os.PathLike, annotation: str) -> bool:
@@ -177,7 +198,7 @@ class ImageDataset(Dataset):
 
     def _load(self, path: Path, request: int | SampleRequest) -> torch.Tensor:
         if isinstance(self.transform, EvalTransform):
-            return self.transform(read_image(path))
+            return self.transform(read_image(path), str(path))
         if not isinstance(request, SampleRequest):
             raise TypeError("a training data set is indexed by the SampleRequests of a VariableBatchSampler")
         generator = torch.Generator().manual_seed(request.seed)

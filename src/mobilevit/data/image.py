@@ -16,10 +16,15 @@ from torchvision.io import ImageReadMode, decode_jpeg
 
 # Larger images are refused as likely decompression bombs (PIL's own default limit).
 MAX_IMAGE_PIXELS = 89_478_485
+# Images longer than this many times their width (or wider than tall) are refused: a tiny file of
+# 2000x1 pixels would otherwise grow to 576000x288 (2 GB as float) when its short edge is resized.
+MAX_ASPECT_RATIO = 50
+# The most pixels resizing an image's short edge may produce (4096x4096: 200 MB as float RGB).
+MAX_RESIZED_PIXELS = 4096 * 4096
 
 
 class ImageReadError(ValueError):
-    """An image file that cannot be read: missing, truncated, not an image, or too large."""
+    """An image that cannot be read or used: missing, truncated, not an image, too large or too thin."""
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -67,11 +72,30 @@ def _open_checked(source: Path | io.BytesIO, name: str) -> Iterator[Image.Image]
 
 
 def _check_size(image: Image.Image, name: str) -> None:
-    width, height = image.size
+    check_image_size(*image.size, name)
+
+
+def check_image_size(width: int, height: int, name: str) -> None:
+    """Refuse an image of more than :data:`MAX_IMAGE_PIXELS` pixels or an aspect ratio beyond
+    :data:`MAX_ASPECT_RATIO` (either way), with :class:`ImageReadError` naming ``name``."""
     if width * height > MAX_IMAGE_PIXELS:
         raise ImageReadError(
             f"refusing {name}: {width}x{height} pixels exceeds the limit of {MAX_IMAGE_PIXELS} "
             "(a possible decompression bomb)")
+    if width < 1 or height < 1:
+        raise ImageReadError(f"refusing {name}: it has no pixels ({width}x{height})")
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageReadError(
+            f"refusing {name}: {width}x{height} pixels is an aspect ratio beyond the limit of "
+            f"{MAX_ASPECT_RATIO}:1")
+
+
+def check_resized_size(width: int, height: int, name: str) -> None:
+    """Refuse to resize an image to ``width`` x ``height`` when that exceeds :data:`MAX_RESIZED_PIXELS`."""
+    if width * height > MAX_RESIZED_PIXELS:
+        raise ImageReadError(
+            f"refusing {name}: resizing it would make {width}x{height} pixels, more than the limit of "
+            f"{MAX_RESIZED_PIXELS}")
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:

@@ -13,7 +13,13 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ..zoo import Preprocessing
-from .image import open_image, to_rgb_array
+from .image import check_image_size, check_resized_size, open_image, to_rgb_array
+
+
+def short_edge_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """(height, width) of a ``height`` x ``width`` image resized so its short edge is ``size``."""
+    scale = size / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def resize_short_edge(image: torch.Tensor, size: int, interpolation: str = "bilinear") -> torch.Tensor:
@@ -23,8 +29,7 @@ def resize_short_edge(image: torch.Tensor, size: int, interpolation: str = "bili
     resize of the pipeline the official weights were evaluated with); rounded back to uint8.
     """
     height, width = image.shape[-2:]
-    scale = size / min(height, width)
-    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    new_size = short_edge_size(height, width, size)
     if new_size == (height, width):
         return image
     resized = F.interpolate(image[None].float(), size=new_size, mode=interpolation, align_corners=False)
@@ -51,12 +56,20 @@ def normalize(image: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor
 
 class EvalTransform:
     """RGB uint8 (H, W, 3) array -> the (3, crop, crop) float tensor the model expects:
-    resize the short edge, centre-crop, reorder channels, scale."""
+    resize the short edge, centre-crop, reorder channels, scale.
+
+    An image too thin, or one whose resize would be too large (see :mod:`mobilevit.data.image`),
+    raises :class:`~mobilevit.data.image.ImageReadError` naming ``name``, before any memory is spent.
+    """
 
     def __init__(self, preprocessing: Preprocessing) -> None:
         self.preprocessing = preprocessing
 
-    def __call__(self, rgb: np.ndarray) -> torch.Tensor:
+    def __call__(self, rgb: np.ndarray, name: str = "the image") -> torch.Tensor:
+        height, width = rgb.shape[:2]
+        check_image_size(width, height, name)
+        new_height, new_width = short_edge_size(height, width, self.preprocessing.resize_short)
+        check_resized_size(new_width, new_height, name)
         image = torch.from_numpy(np.array(rgb, order="C")).permute(2, 0, 1)  # a writable copy
         image = resize_short_edge(image, self.preprocessing.resize_short, self.preprocessing.interpolation)
         image = center_crop(image, self.preprocessing.crop_size)

@@ -2,26 +2,36 @@
 
 A checkpoint holds the model, its EMA, the optimizer, the gradient scaler, where the run stands
 (epoch, batch within it, optimizer step, best top-1), each process's random state and the
-resolved config. It is written to a temporary file and renamed over the old one, so a crash
-leaves either the old or the new checkpoint, never half of one; ``config.json`` in the work dir
-holds the same config in plain text.
+resolved config, and the sha256 of all that (checked when it is read, with the CRC-32 of each
+zip record). It is written to a temporary file and renamed over the old one, so a crash leaves
+either the old or the new checkpoint, never half of one; ``config.json`` in the work dir holds
+the same config in plain text. Auto-resume takes ``latest.pth``, or, when that is damaged, the
+newest intact ``epoch_<n>.pth`` (:func:`find_resume_checkpoint`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ..checkpoint import DIGEST_KEY, CheckpointError, check_digest, read_pickle
+from ..integrity import payload_digest, write_atomic
 from .distributed import DistributedContext, all_gather_objects
 from .ema import ModelEma
+
+__all__ = [
+    "Checkpointer", "TrainState", "find_resume_checkpoint", "read_training_checkpoint", "restore", "rng_state",
+    "write_atomic", "write_config",
+]
 
 
 @dataclass
@@ -32,16 +42,6 @@ class TrainState:
     batch_in_epoch: int = 0  # batches of the current epoch finished
     step: int = 0  # optimizer steps taken
     best_top1: float = float("-inf")  # best validation top-1 so far (of the EMA when there is one)
-
-
-def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, sync it, then rename it to ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as file:
-        write(file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 def write_config(path: Path, config: dict[str, Any]) -> None:
@@ -92,8 +92,12 @@ class Checkpointer:
             "rng": rng,
             "config": self.config,
         }
+        checkpoint[DIGEST_KEY] = payload_digest(checkpoint)
+        # Serialised in memory first, so that a failed write (a full disk) is our OSError, not torch's.
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
         first = self.work_dir / names[0]
-        write_atomic(first, lambda file: torch.save(checkpoint, file))
+        write_atomic(first, lambda file: file.write(buffer.getbuffer()))
         for name in names[1:]:
             write_atomic(self.work_dir / name, lambda file: _copy(first, file))
         self._prune()
@@ -101,11 +105,7 @@ class Checkpointer:
     def _prune(self) -> None:
         if self.keep <= 0:
             return
-        epochs = sorted(
-            (int(match.group(1)), path) for path in self.work_dir.glob("epoch_*.pth")
-            if (match := re.fullmatch(r"epoch_(\d+)\.pth", path.name))
-        )
-        for _, path in epochs[:-self.keep]:
+        for path in _epoch_checkpoints(self.work_dir)[:-self.keep]:
             path.unlink()
 
 
@@ -115,14 +115,94 @@ def _copy(source: Path, file: Any) -> None:
 
 
 def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a training checkpoint without executing pickled code."""
+    """Read and verify a training checkpoint without executing pickled code.
+
+    A damaged, truncated or incomplete file is a :class:`CheckpointError` naming it and what is wrong.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if path.suffix == ".safetensors":
+        raise CheckpointError(f"{path} is a safetensors file, which holds weights only; resuming needs a training "
+                              "checkpoint written by mobilevit train (latest.pth, epoch_<n>.pth)")
+    checkpoint = read_pickle(path)
     if not isinstance(checkpoint, dict) or "model" not in checkpoint or "step" not in checkpoint:
-        raise ValueError(f"{path} is not a mobilevit training checkpoint (no 'model' and 'step' entries)")
+        raise CheckpointError(f"{path} is not a mobilevit training checkpoint (no 'model' and 'step' entries)")
+    check_digest(checkpoint, path)
+    problem = _entries_problem(checkpoint)
+    if problem:
+        raise CheckpointError(f"{path} is not a complete mobilevit training checkpoint: {problem}")
     return checkpoint
+
+
+# The entries of a training checkpoint and the types restore() needs them to have.
+_ENTRIES: dict[str, tuple[type, ...]] = {
+    "model": (Mapping,), "ema": (Mapping, type(None)), "optimizer": (Mapping,), "scaler": (Mapping,),
+    "epoch": (int,), "batch_in_epoch": (int,), "step": (int,), "best_top1": (float, int), "world_size": (int,),
+    "rng": (list,), "config": (Mapping,),
+}
+
+
+def _entries_problem(checkpoint: Mapping[str, Any]) -> str | None:
+    """What is missing from a training checkpoint or of the wrong type, or None."""
+    for key, types in _ENTRIES.items():
+        if key not in checkpoint:
+            return f"it has no {key!r} entry"
+        if not isinstance(checkpoint[key], types) or isinstance(checkpoint[key], bool):
+            return f"its {key!r} entry is a {type(checkpoint[key]).__name__}"
+    for key in ("model", "ema"):
+        weights = checkpoint[key] or {}
+        if not all(isinstance(value, torch.Tensor) for value in weights.values()):
+            return f"its {key!r} entry holds values that are not tensors"
+    if not {"state", "param_groups"} <= set(checkpoint["optimizer"]):
+        return "its 'optimizer' entry has no 'state' and 'param_groups'"
+    rng = checkpoint["rng"]
+    if len(rng) != checkpoint["world_size"] or not all(
+            isinstance(state, Mapping) and isinstance(state.get("cpu"), torch.Tensor) for state in rng):
+        return (f"its 'rng' entry is not one random state (with 'cpu') for each of its "
+                f"{checkpoint['world_size']} process(es)")
+    return None
+
+
+def find_resume_checkpoint(
+    work_dir: Path, resume: str | os.PathLike | None, auto_resume: bool, log: Callable[[str], None],
+) -> tuple[Path, dict[str, Any]] | None:
+    """The checkpoint a run continues from, read and verified, or None for a fresh start.
+
+    ``resume`` names it; without, ``<work_dir>/latest.pth`` when it exists and ``auto_resume`` is
+    on. A damaged ``latest.pth`` is reported through ``log`` and the newest intact
+    ``epoch_<n>.pth`` taken instead; where there is none, the run stops with the reason.
+    """
+    if resume is not None:
+        return Path(resume), read_training_checkpoint(resume)
+    latest = work_dir / "latest.pth"
+    if not auto_resume or not latest.is_file():
+        return None
+    try:
+        return latest, read_training_checkpoint(latest)
+    except CheckpointError as error:
+        damage = error
+    for path in _epoch_checkpoints(work_dir)[::-1]:
+        try:
+            checkpoint = read_training_checkpoint(path)
+        except CheckpointError as error:
+            log(f"cannot resume from {path.name} either: {error}")
+            continue
+        log(f"cannot resume from latest.pth: {damage}; resuming from {path}, the newest intact epoch "
+            "checkpoint, instead")
+        return path, checkpoint
+    raise CheckpointError(
+        f"cannot resume: {damage}; and {work_dir} holds no intact epoch_<n>.pth to fall back to. Move "
+        f"{latest} away to start afresh, or pass --resume with another checkpoint") from None
+
+
+def _epoch_checkpoints(work_dir: Path) -> list[Path]:
+    """The ``epoch_<n>.pth`` files of a work dir, oldest first."""
+    epochs = sorted(
+        (int(match.group(1)), path) for path in work_dir.glob("epoch_*.pth")
+        if (match := re.fullmatch(r"epoch_(\d+)\.pth", path.name))
+    )
+    return [path for _, path in epochs]
 
 
 def restore(
@@ -132,22 +212,44 @@ def restore(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     context: DistributedContext,
+    source: str | os.PathLike = "the checkpoint",
 ) -> TrainState:
-    """Load a training checkpoint into the objects of a run; returns where the run stands.
+    """Load a training checkpoint (read from ``source``) into the objects of a run; returns where
+    the run stands. A part that does not fit the run is a :class:`CheckpointError` naming it.
 
     Random states are restored when the number of processes is the one the checkpoint was made with.
     """
-    model.load_state_dict(checkpoint["model"])
+    def load(part: str, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise CheckpointError(f"{source}: cannot load its {part} into this run: {reason}") from None
+
+    load("model weights", lambda: model.load_state_dict(checkpoint["model"]))
     if ema is not None:
-        ema.module.load_state_dict(checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    scaler.load_state_dict(checkpoint["scaler"])
+        load("EMA weights", lambda: ema.module.load_state_dict(
+            checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"]))
+    load("optimizer state", lambda: _load_optimizer(optimizer, checkpoint["optimizer"]))
+    load("gradient scaler state", lambda: scaler.load_state_dict(checkpoint["scaler"]))
     if checkpoint["world_size"] == context.world_size:
         own = checkpoint["rng"][context.rank]
-        torch.set_rng_state(own["cpu"])
+        load("random state", lambda: torch.set_rng_state(own["cpu"]))
         if "cuda" in own and context.device.type == "cuda":
-            torch.cuda.set_rng_state(own["cuda"], context.device)
+            load("CUDA random state", lambda: torch.cuda.set_rng_state(own["cuda"], context.device))
     return TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], checkpoint["best_top1"])
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, state_dict: Mapping[str, Any]) -> None:
+    """``optimizer.load_state_dict``, then check that each parameter's state tensors have its shape
+    (torch would only fail at the next step)."""
+    optimizer.load_state_dict(state_dict)
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            for name, value in optimizer.state.get(parameter, {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
+                    raise ValueError(f"{name} has the shape {tuple(value.shape)} for a parameter of "
+                                     f"{tuple(parameter.shape)}")
 
 
 def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Mapping[str, Any], path: Path) -> None:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..data.loader import Batch
-from .distributed import all_reduce_sum
+from .distributed import all_gather_objects, all_reduce_sum
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Metrics:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, num_classes: int) -> Metrics:
-    """Accuracy of ``model`` (not a DDP wrapper) on this process's batches, summed over all processes.
+    """Accuracy of ``model`` (not a DDP wrapper) on this process's batches, summed over all processes
+    (and the images every process skipped).
 
     Top-5 counts an image as right when its label is among the 5 highest scores (only for more than 5 classes).
     """
@@ -56,6 +57,7 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, nu
         correct5 += torch.bincount(labels[hits.any(dim=1)], minlength=num_classes)
     for tensor in (correct1, correct5, counts):
         all_reduce_sum(tensor)
+    skipped = [reason for part in all_gather_objects(skipped) for reason in part]  # every process's
     model.train(was_training)
     total = int(counts.sum())
     if total == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,29 @@ class RunLog:
         with self.text_path.open("a") as file:
             file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
 
+    def rewind(self, step: int, epoch: int) -> int:
+        """Drop the JSON records that a run resumed at optimizer step ``step``, with ``epoch``
+        epochs finished, writes again: training steps after ``step``, epoch and evaluation records
+        of later epochs, and a line cut short by a kill. Returns how many were dropped.
+        """
+        if not self.enabled or not self.json_path.is_file():
+            return 0
+        kept, dropped = [], 0
+        for line in self.json_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                record = None
+            if isinstance(record, dict) and not _after(record, step, epoch):
+                kept.append(line + "\n")
+            else:
+                dropped += 1
+        if dropped:
+            temporary = self.json_path.with_name(f".{self.json_path.name}.tmp")
+            temporary.write_text("".join(kept))
+            os.replace(temporary, self.json_path)
+        return dropped
+
     def record(self, kind: str, **values: Any) -> None:
         """A JSON line ``{"kind": kind, ...values}`` and the same as a line of text."""
         if not self.enabled:
@@ -35,6 +59,13 @@ class RunLog:
         with self.json_path.open("a") as file:
             file.write(json.dumps({"kind": kind, "time": round(time.time(), 3), **values}) + "\n")
         self.info(f"{kind}: " + "  ".join(f"{key} {_format(value)}" for key, value in values.items()))
+
+
+def _after(record: dict[str, Any], step: int, epoch: int) -> bool:
+    """Whether a JSON record comes after optimizer step ``step`` / finished epoch ``epoch``."""
+    if record.get("kind") == "train":
+        return record.get("step", 0) > step
+    return record.get("epoch", 0) > epoch
 
 
 def _format(value: Any) -> str:

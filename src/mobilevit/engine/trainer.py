@@ -28,9 +28,7 @@ from ..data.sampler import mixed_seed
 from ..models import ImageClassifier
 from . import distributed
 from .allocator import keep_freed_memory
-from .checkpointing import (
-    Checkpointer, TrainState, check_same_model, read_training_checkpoint, restore, write_config,
-)
+from .checkpointing import Checkpointer, TrainState, check_same_model, find_resume_checkpoint, restore, write_config
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import Metrics, evaluate
@@ -57,7 +55,7 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     settings, data = config.train, config.data
     work_dir = Path(settings.work_dir or "work_dirs/mobilevit")
     classes = read_class_names(data.classes, data.root) if data.classes else ()
-    train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, classes)
+    train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, classes, every_class=True)
     val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, train_images.class_names)
     num_classes = len(train_images.class_names)
     if num_classes != config.model.num_classes:
@@ -85,14 +83,15 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
     state = TrainState()
-    latest = work_dir / "latest.pth"
-    if resume is None and settings.auto_resume and latest.is_file():
-        resume = latest
-    if resume is not None:
-        checkpoint = read_training_checkpoint(resume)
-        check_same_model(checkpoint, model, checkpointer.config, Path(resume))
-        state = restore(checkpoint, model, ema, optimizer, scaler, context)
+    found = find_resume_checkpoint(work_dir, resume, settings.auto_resume, log.info)
+    if found is not None:
+        resume, checkpoint = found
+        check_same_model(checkpoint, model, checkpointer.config, resume)
+        state = restore(checkpoint, model, ema, optimizer, scaler, context, resume)
         log.info(f"resumed from {resume}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
+        dropped = log.rewind(state.step, state.epoch)
+        if dropped:
+            log.info(f"dropped {dropped} records after step {state.step} from log.jsonl: this run writes them anew")
         if checkpoint["world_size"] != context.world_size:
             log.info(f"the checkpoint was written by {checkpoint['world_size']} process(es), this run has "
                      f"{context.world_size}: the rest of this epoch is drawn anew, with fresh random states")
@@ -168,14 +167,13 @@ def train_one_epoch(
     bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
                disable=None if context.is_main and settings.progress_bar else True)
     started, images_done, skipped = time.perf_counter(), 0, 0
+    unreported: list[str] = []  # this process's skipped images since the last report
     interval_loss, interval_steps = 0.0, 0
     for batch in bar:
         first_batch_of_step = state.batch_in_epoch
         state.batch_in_epoch += 1
         ends_step = state.batch_in_epoch % settings.accumulate == 0 or state.batch_in_epoch == num_batches
-        for reason in batch.skipped:
-            log.info(f"skipped an unreadable image: {reason}")
-        skipped += len(batch.skipped)
+        unreported += batch.skipped
         images = batch.images.to(context.device, non_blocking=True)
         labels = batch.labels.to(context.device, non_blocking=True)
         no_sync = isinstance(model, DistributedDataParallel) and not ends_step
@@ -210,12 +208,14 @@ def train_one_epoch(
         throughput = images_done / (time.perf_counter() - started)
         bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{learning_rate:.2e}", images_per_s=f"{throughput:.0f}")
         if state.step % settings.log_interval == 0:
+            skipped += report_skipped(log, unreported)
             log.record(
                 "train", epoch=state.epoch + 1, batch=f"{state.batch_in_epoch}/{num_batches}", step=state.step,
                 lr=learning_rate, loss=interval_loss / interval_steps, images_per_s=round(throughput, 1),
                 shape=f"{images.shape[0]}x{images.shape[2]}x{images.shape[3]}")
             interval_loss, interval_steps = 0.0, 0
         if settings.max_steps and state.step >= settings.max_steps:
+            report_skipped(log, unreported)
             checkpointer.save(["latest.pth"], network, ema, optimizer, scaler, state)
             bar.close()
             log.info(f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a larger "
@@ -225,10 +225,21 @@ def train_one_epoch(
         if settings.checkpoint_steps and state.step % settings.checkpoint_steps == 0 and mid_epoch:
             checkpointer.save(["latest.pth"], network, ema, optimizer, scaler, state)
     bar.close()
+    skipped += report_skipped(log, unreported)
     seconds = time.perf_counter() - started
     log.record("epoch", epoch=state.epoch + 1, steps=state.step, images_per_s=round(images_done / seconds, 1),
                minutes=round(seconds / 60, 2), skipped_images=skipped)
     return True
+
+
+def report_skipped(log: RunLog, reasons: list[str]) -> int:
+    """Log the images every process skipped since the last report and empty ``reasons``; returns
+    how many there were. A collective: every process calls it at the same steps."""
+    gathered = [reason for part in distributed.all_gather_objects(list(reasons)) for reason in part]
+    for reason in gathered:
+        log.info(f"skipped an unreadable image: {reason}")
+    reasons.clear()
+    return len(gathered)
 
 
 def log_metrics(log: RunLog, kind: str, epoch: int, metrics: Metrics) -> None:
