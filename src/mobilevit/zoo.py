@@ -142,6 +142,9 @@ def get_model(
     The record's task picks the model: a classifier, whose ``options`` go to
     :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), or a
     segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`.
+    As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head (the
+    segmenter's classifier) is left out and the new one starts as initialised, with a warning
+    naming the skipped keys.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
@@ -154,5 +157,5 @@ def get_model(
         from .checkpoint import load_checkpoint
 
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
-        load_checkpoint(model, record.url if pretrained is True else pretrained)
+        load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
     return model  # type: ignore[return-value]

@@ -32,8 +32,9 @@ from .checkpointing import Checkpointer, TrainState, read_training_checkpoint, r
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import Metrics, evaluate
+from .finetune import describe_parameter_groups, fit_to_classes, load_pretrained, parameter_groups
 from .run_log import RunLog
-from .schedule import LearningRateSchedule
+from .schedule import LearningRateSchedule, set_learning_rate
 
 
 def main(config: Config, resume: str | os.PathLike | None = None) -> ImageClassifier:
@@ -57,19 +58,24 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     classes = read_class_names(data.classes, data.root) if data.classes else ()
     train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, classes)
     val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, train_images.class_names)
+    config = dataclasses.replace(config, model=fit_to_classes(config.model, train_images.class_names, data.root))
     num_classes = len(train_images.class_names)
-    if num_classes != config.model.num_classes:
-        raise ValueError(
-            f"the data set under {data.root} has {num_classes} classes but model.num_classes is "
-            f"{config.model.num_classes}; set model.num_classes={num_classes}")
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=train_images.class_names))
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
     model = build_model(config).to(context.device)
+    log = RunLog(work_dir, context.is_main)
+    latest = work_dir / "latest.pth"
+    if resume is None and settings.auto_resume and latest.is_file():
+        resume = latest
+    if resume is None and config.model.pretrained:  # a resumed run has its weights in the checkpoint
+        for line in load_pretrained(model, config.model.pretrained, config.model.pretrained_keys).describe():
+            log.info(line)
     ema = ModelEma(model, settings.ema_decay) if settings.ema else None
+    groups = parameter_groups(model, config.optim)
+    log.info(describe_parameter_groups(model, groups))
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
+        groups, lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
         weight_decay=config.optim.weight_decay)
     scaler = torch.amp.GradScaler(context.device.type, enabled=settings.amp == "float16")
     schedule = LearningRateSchedule(
@@ -78,14 +84,10 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     pin_memory = context.device.type == "cuda"
     train_loader = build_train_loader(data, train_images, settings.seed, context.world_size, context.rank, pin_memory)
     val_loader = build_eval_loader(data, val_images, context.world_size, context.rank, pin_memory)
-    log = RunLog(work_dir, context.is_main)
     checkpointer = Checkpointer(work_dir, to_dict(config), context, settings.keep_checkpoints)
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
     state = TrainState()
-    latest = work_dir / "latest.pth"
-    if resume is None and settings.auto_resume and latest.is_file():
-        resume = latest
     if resume is not None:
         checkpoint = read_training_checkpoint(resume)
         state = restore(checkpoint, model, ema, optimizer, scaler, context)
@@ -190,8 +192,7 @@ def train_one_epoch(
             continue
 
         learning_rate = schedule(state.step, state.epoch + first_batch_of_step / num_batches)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate
+        set_learning_rate(optimizer, learning_rate)
         if clip_grad > 0:
             scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(network.parameters(), clip_grad)
