@@ -147,3 +147,34 @@ def test_an_unmapped_head_key_is_named(reference):
     cvnets_state["seg_head.aux_head.block.conv.weight"] = torch.zeros(1)
     with pytest.raises(CheckpointError, match="seg_head.aux_head.block.conv.weight"):
         to_mobilevit(cvnets_state, "cvnets_deeplabv3")
+
+
+def test_a_classification_checkpoint_seeds_the_backbone_of_a_new_segmenter(tmp_path):
+    from mobilevit.engine.finetune import load_pretrained
+    from mobilevit.models import build_classifier
+
+    classifier = build_classifier("xx_small")
+    torch.save({"state_dict": classifier.state_dict()}, tmp_path / "classifier.pth")
+    model = build_segmenter("xx_small", num_classes=3)
+    head_before = {key: value.clone() for key, value in model.head.state_dict().items()}
+    report = load_pretrained(model, tmp_path / "classifier.pth", keys="backbone")
+    ours = model.state_dict()
+    assert set(report.loaded) == {key for key in ours if key.startswith("backbone.")}
+    assert all(torch.equal(ours[key], classifier.state_dict()[key]) for key in report.loaded)
+    assert {key for key, reason in report.skipped.items() if reason == "not in the model"} == {
+        key for key in classifier.state_dict() if key.startswith("backbone.conv_1x1_exp.")}
+    assert all(torch.equal(model.head.state_dict()[key], value) for key, value in head_before.items())
+    with pytest.raises(CheckpointError, match="does not match the model"):  # the strict loader refuses it
+        load_checkpoint(model, tmp_path / "classifier.pth")
+
+
+def test_get_model_replaces_the_classifier_of_a_segmentation_checkpoint(tmp_path):
+    name = "deeplabv3_mobilevit-xxsmall_3rdparty_voc"
+    import mobilevit
+
+    source = mobilevit.get_model(name)
+    torch.save(source.state_dict(), tmp_path / "voc.pth")
+    with pytest.warns(UserWarning, match="head.classifier.weight"):
+        model = mobilevit.get_model(name, pretrained=tmp_path / "voc.pth", num_classes=2)
+    assert torch.equal(model.head.aspp.project[0].weight, source.head.aspp.project[0].weight)
+    assert model.head.classifier.out_channels == 2
