@@ -10,6 +10,7 @@ names the closest valid one.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import difflib
 import json
@@ -24,6 +25,10 @@ from typing import Any, Sequence
 
 from .models import ImageClassifier, build_classifier
 from .zoo import Preprocessing
+
+
+# What a config file is named (a run saves its resolved config as config.json).
+CONFIG_SUFFIXES = (".py", ".json")
 
 
 class ConfigError(ValueError):
@@ -187,10 +192,25 @@ class Config:
 
 def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
     """Read a config file, its bases and ``key.sub=value`` overrides into a checked :class:`Config`."""
-    raw = _read_with_bases(Path(path), chain=())
+    return config_from_dict(_read_with_bases(Path(path), chain=()), overrides, where=str(path))
+
+
+def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: str = "the config") -> Config:
+    """A checked :class:`Config` from a plain dict (such as the one a training checkpoint carries)
+    with ``key.sub=value`` overrides applied to a copy; ``where`` names the source in errors."""
+    raw = copy.deepcopy(dict(raw))
     for override in overrides:
         _apply_override(raw, override)
-    return from_dict(Config, raw, where=str(path))
+    return from_dict(Config, raw, where=where)
+
+
+def shipped_configs() -> list[Path]:
+    """The config files under ``configs/`` (their ``_base_`` parts left out): the working directory's
+    ``configs/`` when there is one, else the mobilevit source checkout's."""
+    for folder in (Path.cwd() / "configs", Path(__file__).resolve().parents[2] / "configs"):
+        if folder.is_dir():
+            return sorted(path for path in folder.rglob("*.py") if "_base_" not in path.relative_to(folder).parts)
+    return []
 
 
 def build_model(config: Config) -> ImageClassifier:
@@ -279,14 +299,19 @@ def from_dict(schema: type, raw: Any, where: str, prefix: str = "") -> Any:
     values = {}
     for key, value in raw.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: unknown key {prefix + key!r}{hint} Valid keys: {', '.join(fields)}")
+            raise ConfigError(_unknown_key(key, fields, where, prefix))
         values[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
     try:
         return schema(**values)
     except ConfigError as error:  # a value check of the section itself
         raise ConfigError(f"{where}: {error}") from None
+
+
+def _unknown_key(key: str, fields: Sequence[str], where: str, prefix: str) -> str:
+    close = difflib.get_close_matches(key, fields, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ", which is not close to any valid key."
+    valid = f"The keys of section {prefix.rstrip('.')!r} are" if prefix else "The sections of a config are"
+    return f"{where}: unknown key {prefix + key!r}{hint} {valid}: {', '.join(sorted(fields))}"
 
 
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:

@@ -14,10 +14,11 @@ from .distributed import all_reduce_sum
 
 @dataclass(frozen=True)
 class Metrics:
-    """Accuracy in percent over ``count`` images; per-class counts in class order."""
+    """Accuracy in percent over ``count`` images; per-class counts in class order. ``top5`` is None
+    for a model of 5 classes or fewer, where every label is among the 5 highest scores."""
 
     top1: float
-    top5: float
+    top5: float | None
     count: int
     class_correct: list[int]
     class_count: list[int]
@@ -33,7 +34,7 @@ class Metrics:
 def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, num_classes: int) -> Metrics:
     """Accuracy of ``model`` (not a DDP wrapper) on this process's batches, summed over all processes.
 
-    Top-5 counts an image as right when its label is among the ``min(5, num_classes)`` highest scores.
+    Top-5 counts an image as right when its label is among the 5 highest scores (only for more than 5 classes).
     """
     was_training = model.training
     model.eval()
@@ -61,7 +62,7 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, nu
         raise ValueError("evaluation saw no images")
     return Metrics(
         top1=100.0 * int(correct1.sum()) / total,
-        top5=100.0 * int(correct5.sum()) / total,
+        top5=100.0 * int(correct5.sum()) / total if num_classes > 5 else None,
         count=total,
         class_correct=correct1.tolist(),
         class_count=counts.tolist(),

@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from ..checkpoint import load_checkpoint, read_checkpoint
-from ..config import Config, build_model
-from ..data.datasets import find_images, read_class_names
+from ..config import Config, DataConfig, build_model
+from ..data.datasets import ImageList, class_folders, find_images, read_class_names, uses_annotation
+from ..imagenet import IMAGENET_SYNSETS
 from ..data.loader import build_eval_loader
 from . import distributed
 from .allocator import keep_freed_memory
@@ -41,19 +42,16 @@ def main(
         data = config.data
         model = build_model(config)
         loaded = load_weights(model, checkpoint, weights)
-        class_names = read_class_names(data.classes, data.root) if data.classes else (
-            loaded.class_names or model.class_names)
+        class_names = label_names(data, loaded.class_names or model.class_names, config.model.num_classes)
         images = find_images(data.kind, data.root, data.val_split, data.val_annotation, class_names)
-        if len(images.class_names) > config.model.num_classes:
-            raise ValueError(
-                f"the validation split under {data.root} has {len(images.class_names)} classes but the "
-                f"model has {config.model.num_classes} outputs")
+        check_labels(images, config.model.num_classes, data, named=bool(class_names))
         loader = build_eval_loader(data, images, context.world_size, context.rank, context.device.type == "cuda")
         metrics = evaluate(model.to(context.device), loader, context.device, config.model.num_classes)
         if context.is_main:
             for reason in metrics.skipped:
                 print(f"skipped an unreadable image: {reason}")
-            print(f"top-1 {metrics.top1:.2f}  top-5 {metrics.top5:.2f}  ({metrics.count} images; {loaded.description})")
+            top5 = "" if metrics.top5 is None else f"top-5 {metrics.top5:.2f}  "
+            print(f"top-1 {metrics.top1:.2f}  {top5}({metrics.count} images; {loaded.description})")
             if out is not None:
                 report = results_dict(metrics, images.class_names, str(checkpoint), loaded.description)
                 Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +59,41 @@ def main(
         return metrics
     finally:
         distributed.cleanup()
+
+
+def label_names(data: DataConfig, known: tuple[str, ...], num_classes: int) -> tuple[str, ...]:
+    """The class names that label the validation images, in the model's class order.
+
+    ``data.classes`` when the config gives them; else ``known`` (the names a training checkpoint or
+    config carries) where the class folders are among them; else, for a 1000-class model on folders
+    named by WordNet synset (ImageNet's ``val/n01440764/...``, all classes or some), the ImageNet
+    synsets, so each folder gets its ImageNet index. An empty result labels the class folders by
+    their sorted position.
+    """
+    if data.classes:
+        return read_class_names(data.classes, data.root)
+    if uses_annotation(data.kind, data.root, data.val_annotation):
+        return known
+    folders = set(class_folders(Path(data.root) / data.val_split))
+    if known and folders <= set(known):
+        return known
+    if num_classes == len(IMAGENET_SYNSETS) and folders <= set(IMAGENET_SYNSETS):
+        return IMAGENET_SYNSETS
+    return known
+
+
+def check_labels(images: ImageList, num_classes: int, data: DataConfig, named: bool) -> None:
+    """Refuse labels that cannot be the model's classes: more classes than outputs, or class names
+    (given, or the sorted class folders) that do not count as many as the model's outputs."""
+    count = len(images.class_names)
+    labelled_by_file = uses_annotation(data.kind, data.root, data.val_annotation) and not named
+    if count > num_classes or (count != num_classes and not labelled_by_file):
+        what = f"{count} class names" if named else f"{count} class folders"
+        raise ValueError(
+            f"the validation split under {data.root} has {what} but the model has {num_classes} outputs, so its "
+            "labels cannot be told: give the model's classes in order with data.classes=[...] (or a file of one "
+            "name per line)" + (", or name ImageNet folders by WordNet synset (n01440764 ...)"
+                                if num_classes == len(IMAGENET_SYNSETS) else ""))
 
 
 def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str = "ema") -> LoadedWeights:
@@ -86,7 +119,7 @@ def results_dict(metrics: Metrics, class_names: tuple[str, ...], checkpoint: str
         "checkpoint": checkpoint,
         "weights": description,
         "top1": metrics.top1,
-        "top5": metrics.top5,
+        **({} if metrics.top5 is None else {"top5": metrics.top5}),  # only for more than 5 classes
         "images": metrics.count,
         "skipped_images": list(metrics.skipped),
         "per_class": [

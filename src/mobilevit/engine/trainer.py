@@ -28,7 +28,9 @@ from ..data.sampler import mixed_seed
 from ..models import ImageClassifier
 from . import distributed
 from .allocator import keep_freed_memory
-from .checkpointing import Checkpointer, TrainState, read_training_checkpoint, restore, write_config
+from .checkpointing import (
+    Checkpointer, TrainState, check_same_model, read_training_checkpoint, restore, write_config,
+)
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import Metrics, evaluate
@@ -90,6 +92,7 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     state = TrainState()
     if resume is not None:
         checkpoint = read_training_checkpoint(resume)
+        check_same_model(checkpoint, model, checkpointer.config, Path(resume))
         state = restore(checkpoint, model, ema, optimizer, scaler, context)
         log.info(f"resumed from {resume}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
         if checkpoint["world_size"] != context.world_size:
@@ -163,8 +166,9 @@ def train_one_epoch(
     network: nn.Module = model.module if isinstance(model, DistributedDataParallel) else model
     num_batches = loader.batch_sampler.num_batches
     model.train()
+    # disable=None: no bar where stderr is not a terminal, so redirected logs get no carriage-return updates
     bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
-               disable=not (context.is_main and settings.progress_bar))
+               disable=None if context.is_main and settings.progress_bar else True)
     started, images_done, skipped = time.perf_counter(), 0, 0
     interval_loss, interval_steps = 0.0, 0
     for batch in bar:
@@ -214,6 +218,7 @@ def train_one_epoch(
             interval_loss, interval_steps = 0.0, 0
         if settings.max_steps and state.step >= settings.max_steps:
             checkpointer.save(["latest.pth"], network, ema, optimizer, scaler, state)
+            bar.close()
             log.info(f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a larger "
                      "train.max_steps or none")
             return False
@@ -229,7 +234,8 @@ def train_one_epoch(
 
 def log_metrics(log: RunLog, kind: str, epoch: int, metrics: Metrics) -> None:
     """One log line of evaluation results."""
-    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), top5=round(metrics.top5, 3), images=metrics.count,
+    top5 = {} if metrics.top5 is None else {"top5": round(metrics.top5, 3)}  # only for more than 5 classes
+    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), **top5, images=metrics.count,
                skipped_images=len(metrics.skipped))
 
 
