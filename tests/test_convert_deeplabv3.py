@@ -178,3 +178,36 @@ def test_get_model_replaces_the_classifier_of_a_segmentation_checkpoint(tmp_path
         model = mobilevit.get_model(name, pretrained=tmp_path / "voc.pth", num_classes=2)
     assert torch.equal(model.head.aspp.project[0].weight, source.head.aspp.project[0].weight)
     assert model.head.classifier.out_channels == 2
+
+
+def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
+    import mobilevit
+    from mobilevit.cli import main
+    from mobilevit.convert import infer_arch, num_classes_of, task_of
+
+    config = transformers.MobileViTConfig(num_labels=21, output_stride=16, **HF_SIZES["xx_small"])
+    reference = transformers.MobileViTForSemanticSegmentation(config).eval()
+    reference.load_state_dict(deterministic_state_dict(reference.state_dict()))
+    torch.save(huggingface_to_cvnets(reference.state_dict()), tmp_path / "deeplabv3_mobilevit_xxs.pt")
+    ours = read_checkpoint(tmp_path / "deeplabv3_mobilevit_xxs.pt").state_dict
+    assert (infer_arch(ours), num_classes_of(ours), task_of(ours)) == ("xx_small", 21, "segmentation")
+
+    assert main(["convert", str(tmp_path / "deeplabv3_mobilevit_xxs.pt"), str(tmp_path / "xxs.safetensors")]) == 0
+    model = mobilevit.init_model(tmp_path / "xxs.safetensors")
+    assert model.backbone.output_stride == 16 and not model.preprocessing.keep_aspect_ratio
+    image = deterministic_input(batch=1, height=128, width=96)
+    with torch.no_grad():
+        torch.testing.assert_close(model.forward_low_res(image), reference(pixel_values=image).logits,
+                                   atol=TOLERANCE, rtol=0)
+
+
+def test_our_format_keeps_a_segmenters_output_stride_and_classes(tmp_path):
+    import mobilevit
+    from mobilevit.checkpoint import save_checkpoint
+
+    model = build_segmenter("xx_small", num_classes=2, output_stride=8)
+    save_checkpoint(tmp_path / "os8.safetensors", model.state_dict(), "xx_small", output_stride=8,
+                    class_names=["sky", "ground"])
+    loaded = mobilevit.init_model(tmp_path / "os8.safetensors")
+    assert loaded.backbone.output_stride == 8 and loaded.class_names == ("sky", "ground")
+    assert read_checkpoint(tmp_path / "os8.safetensors").metadata["num_classes"] == 2

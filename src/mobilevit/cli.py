@@ -17,9 +17,9 @@ from .apis import (
 )
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import load_config, shipped_configs
-from .convert import infer_arch, num_classes_of
+from .convert import infer_arch, num_classes_of, task_of
 from .export import RUNTIMES, SUFFIXES, export_from_name, exported_format, serves_any_size
-from .models import ARCHS, ImageClassifier, build_classifier
+from .models import ARCHS, ImageClassifier, build_classifier, build_segmenter
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -157,10 +157,18 @@ def _convert(args: argparse.Namespace) -> None:
     arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
     num_classes = num_classes_of(state_dict)
     # Loading into the model checks every name and shape before anything is written.
-    model = build_classifier(arch, num_classes=num_classes or 1000)
+    output_stride = None
+    if task_of(state_dict) == "segmentation":
+        # it shapes no tensor: from our header or the run's config, else the published weights' 16
+        output_stride = (checkpoint.metadata.get("output_stride")
+                         or (getattr(config.model, "output_stride", None) if config else None) or 16)
+        model = build_segmenter(arch, num_classes, output_stride)
+    else:
+        model = build_classifier(arch, num_classes=num_classes or 1000)
     load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
     destination = save_checkpoint(args.destination, state_dict, arch, checkpoint_preprocessing(checkpoint),
-                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"))
+                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"),
+                                  output_stride=output_stride)
     flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
     print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch}, "
           f"{num_classes if num_classes is not None else 'no'} classes{flipped}")

@@ -47,6 +47,10 @@ class Preprocessing:
     keep_aspect_ratio: bool = True
 
 
+# The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
+SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
+
+
 @dataclass(frozen=True)
 class ZooModel:
     """A named model with its published figures and its official weights.
@@ -88,7 +92,7 @@ def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: flo
         name=f"deeplabv3_mobilevit-{variant}_3rdparty_voc", arch=arch,
         config=f"configs/deeplabv3/deeplabv3_mobilevit-{variant}_4xb32_voc.py", url=_CVNETS_SEGMENTATION_URL + file,
         params_m=params_m, flops_g=flops_g, num_classes=21, input_size=512,
-        preprocessing=Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False),
+        preprocessing=SEGMENTATION_PREPROCESSING,
         task="segmentation", miou=miou, protocol=VOC_PROTOCOL, class_names=VOC_CLASSES)
 
 
