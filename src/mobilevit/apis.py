@@ -21,13 +21,13 @@ from PIL import Image, ImageOps
 
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
 from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from_dict, load_config, to_dict
-from .convert import infer_arch, num_classes_of
+from .convert import infer_arch, num_classes_of, task_of
 from .data.image import read_image, to_rgb_array
 from .data.transforms import EvalTransform
 from .imagenet import IMAGENET_CLASSES
 from .download import is_url
-from .models import ImageClassifier, build_classifier
-from .zoo import MODELS, Preprocessing, get_model, get_record
+from .models import DeepLabV3, ImageClassifier, build_classifier, build_segmenter
+from .zoo import MODELS, SEGMENTATION_PREPROCESSING, Preprocessing, get_model, get_record
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -41,8 +41,8 @@ def init_model(
     device: str | torch.device = "cpu",
     cfg_options: Sequence[str] = (),
     dtype: torch.dtype = torch.float32,
-) -> ImageClassifier:
-    """Build a classifier, load a checkpoint and return it in eval mode on ``device``.
+) -> ImageClassifier | DeepLabV3:
+    """Build a classifier (or a segmenter), load a checkpoint and return it in eval mode on ``device``.
 
     ``config_or_name`` is a zoo name, a config file (``.py``, or a run's ``config.json``), a
     :class:`Config`, or a checkpoint that describes its own model: one of our training checkpoints
@@ -110,7 +110,9 @@ def checkpoint_config(checkpoint: str | os.PathLike | Checkpoint, cfg_options: S
     return config_from_dict(checkpoint.metadata["config"], cfg_options, where=f"the config in {checkpoint.path}")
 
 
-def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> tuple[ImageClassifier, Preprocessing]:
+def _model_described_by(
+    checkpoint: Checkpoint, cfg_options: Sequence[str]
+) -> tuple[ImageClassifier | DeepLabV3, Preprocessing]:
     """The model and preprocessing a checkpoint describes: its config, our format's header, or its shapes."""
     if "config" in checkpoint.metadata:
         config = checkpoint_config(checkpoint, cfg_options)
@@ -121,6 +123,9 @@ def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> t
     # our format's header names the arch; another layout's shapes show it
     arch = checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
     num_classes = num_classes_of(checkpoint.state_dict)
+    if task_of(checkpoint.state_dict) == "segmentation":  # the published weights' output stride unless told
+        output_stride = checkpoint.metadata.get("output_stride", 16)
+        return build_segmenter(arch, num_classes, output_stride), checkpoint_preprocessing(checkpoint)
     if num_classes is None:
         raise ValueError(f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
                          "the classifier from a zoo name or config and load it with strict_head=False")
@@ -135,7 +140,7 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
     if "preprocessing" in checkpoint.metadata:
         where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
-    return Preprocessing()
+    return SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else Preprocessing()
 
 
 def _not_a_model(text: str) -> str:

@@ -42,7 +42,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as serialize_safetensors
 from torch import nn
 
-from .convert import LAYOUTS, CheckpointError, detect_layout, to_mobilevit
+from .convert import LAYOUTS, CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .download import download_checkpoint, is_url
 from .integrity import first_bad_zip_record, payload_digest, tensors_digest, write_atomic
 from .models import resolve_arch
@@ -172,30 +172,35 @@ def save_checkpoint(
     preprocessing: Preprocessing = Preprocessing(),
     source_layout: str = "mobilevit",
     class_names: Sequence[str] | None = None,
+    output_stride: int | None = None,
 ) -> Path:
     """Write weights in our format: a safetensors file with our metadata in its header, atomically.
 
     The header entry carries the sha256 of the tensors and of the rest of the entry, checked
-    whenever the file is read.
+    whenever the file is read. ``output_stride`` is a segmenter's (it shapes no tensor, so the
+    weights cannot tell it).
     """
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"our checkpoint format is a .safetensors file; got {path}")
-    head = state_dict.get("head.fc.weight")
+    num_classes = num_classes_of(state_dict)
     if class_names is not None:
         if isinstance(class_names, str) or not all(isinstance(name, str) for name in class_names):
             raise ValueError(f"class_names must be a list of strings, got {class_names!r}")
-        if head is None or len(class_names) != head.shape[0]:
+        if len(class_names) != num_classes:
+            head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
             raise ValueError(f"{len(class_names)} class names for a head of {_shape(head)}")
     metadata = {
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
-        "num_classes": None if head is None else int(head.shape[0]),
+        "num_classes": num_classes,
         "preprocessing": dataclasses.asdict(preprocessing),
         "source_layout": source_layout,
     }
     if class_names is not None:
         metadata["class_names"] = list(class_names)
+    if output_stride is not None:
+        metadata["output_stride"] = output_stride
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     metadata[DIGEST_KEY] = _safetensors_digest(tensors, metadata)
     data = serialize_safetensors(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
@@ -333,10 +338,11 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     if DIGEST_KEY in metadata and _safetensors_digest(state_dict, metadata) != metadata[DIGEST_KEY]:
         raise CheckpointError(f"{path} is corrupt: its tensors or header do not match the sha256 its header "
                               "records (the file was damaged after it was written); copy or convert it again")
-    head = state_dict.get("head.fc.weight")
-    if metadata.get("num_classes") != (None if head is None else head.shape[0]):
+    if metadata.get("num_classes") != num_classes_of(state_dict):
+        head_key = next((key for key in ("head.fc.weight", "head.classifier.weight") if key in state_dict),
+                        "head.fc.weight")
         raise CheckpointError(f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
-                              f"head.fc.weight is {_shape(head)}")
+                              f"{head_key} is {_shape(state_dict.get(head_key))}")
     return state_dict, metadata
 
 

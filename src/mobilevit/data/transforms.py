@@ -29,10 +29,14 @@ def resize_short_edge(image: torch.Tensor, size: int, interpolation: str = "bili
     resize of the pipeline the official weights were evaluated with); rounded back to uint8.
     """
     height, width = image.shape[-2:]
-    new_size = short_edge_size(height, width, size)
-    if new_size == (height, width):
+    return resize(image, short_edge_size(height, width, size), interpolation)
+
+
+def resize(image: torch.Tensor, size: tuple[int, int], interpolation: str = "bilinear") -> torch.Tensor:
+    """Resize a (C, H, W) uint8 image to ``size`` (height, width) as :func:`resize_short_edge` does."""
+    if tuple(size) == tuple(image.shape[-2:]):
         return image
-    resized = F.interpolate(image[None].float(), size=new_size, mode=interpolation, align_corners=False)
+    resized = F.interpolate(image[None].float(), size=tuple(size), mode=interpolation, align_corners=False)
     return resized[0].round_().clamp_(0, 255).to(torch.uint8)
 
 
@@ -56,7 +60,8 @@ def normalize(image: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor
 
 class EvalTransform:
     """RGB uint8 (H, W, 3) array -> the (3, crop, crop) float tensor the model expects:
-    resize the short edge, centre-crop, reorder channels, scale.
+    resize the short edge and centre-crop (or, without ``keep_aspect_ratio``, resize the whole
+    image to crop x crop), reorder channels, scale.
 
     An image too thin, or one whose resize would be too large (see :mod:`mobilevit.data.image`),
     raises :class:`~mobilevit.data.image.ImageReadError` naming ``name``, before any memory is spent.
@@ -71,9 +76,13 @@ class EvalTransform:
         new_height, new_width = short_edge_size(height, width, self.preprocessing.resize_short)
         check_resized_size(new_width, new_height, name)
         image = torch.from_numpy(np.array(rgb, order="C")).permute(2, 0, 1)  # a writable copy
-        image = resize_short_edge(image, self.preprocessing.resize_short, self.preprocessing.interpolation)
-        image = center_crop(image, self.preprocessing.crop_size)
-        return normalize(image, self.preprocessing)
+        preprocessing = self.preprocessing
+        if preprocessing.keep_aspect_ratio:
+            image = resize_short_edge(image, preprocessing.resize_short, preprocessing.interpolation)
+            image = center_crop(image, preprocessing.crop_size)
+        else:
+            image = resize(image, (preprocessing.crop_size, preprocessing.crop_size), preprocessing.interpolation)
+        return normalize(image, preprocessing)
 
 
 def random_resized_crop_box(

@@ -96,7 +96,8 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
         elif theirs[key].shape != ours[key].shape:
             skipped[key] = f"shape differs: checkpoint {tuple(theirs[key].shape)}, model {tuple(ours[key].shape)}"
     backbone_misfits = [
-        f"{key} ({reason})" for key, reason in skipped.items() if key.startswith(BACKBONE) and key.startswith(prefix)]
+        f"{key} ({reason})" for key, reason in skipped.items()
+        if key.startswith(BACKBONE) and key.startswith(prefix) and not _expansion_on_one_side(key, reason)]
     if backbone_misfits:
         raise CheckpointError(
             f"pretrained checkpoint {source} ({checkpoint.layout} layout) does not fit the model's backbone: "
@@ -107,6 +108,12 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
     model.load_state_dict(loaded, strict=False)
     return PretrainedReport(source, checkpoint.path, checkpoint.layout, checkpoint.metadata,
                             tuple(loaded), skipped, len(ours))
+
+
+def _expansion_on_one_side(key: str, reason: str) -> bool:
+    """Whether ``key`` is of the final 1x1 expansion that only one side has: dense-task backbones
+    (segmentation, detection) are built without it, so it is skipped between them and classifiers."""
+    return key.startswith(f"{BACKBONE}conv_1x1_exp.") and reason in ("not in the model", "not in the checkpoint")
 
 
 def _arch_hint(state_dict: dict[str, torch.Tensor]) -> str:
