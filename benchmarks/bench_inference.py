@@ -3,11 +3,15 @@
 For each variant, every path carries the same function: timm's model gets random weights and ours
 gets them through ``mobilevit.convert`` (checked: equal logits); the Hugging Face model gets its own
 random weights, whose conversion onto ours is checked the same way. Paths run interleaved, one call
-of each per round, after a warm-up; figures are medians. ONNX Runtime's path takes turns with torch's
-paths in blocks of rounds instead (see ``_thread_pool_groups``). Batch-1 latency and batch-32
-throughput at 256x256, float32, eval mode, ``torch.inference_mode``.
+of each per round, after a warm-up; figures are medians. Each ONNX Runtime session and each
+OpenVINO model takes turns with torch's paths in blocks of rounds instead (see
+``_thread_pool_groups``). Batch-1 latency and batch-32 throughput at 256x256, eval mode,
+``torch.inference_mode``; float32 unless the path says bf16 or int8 (the int8 paths calibrate on
+random images: their speed stands, their random-weight logits do not). ``--digits RUN_DIR`` adds
+the top-1 of every one of our paths built from the demo's trained model (``scripts/demo.sh``) on
+its held-out test images, the accuracy a precision costs.
 
-    python benchmarks/bench_inference.py --out benchmarks/results/inference.json
+    python benchmarks/bench_inference.py --out benchmarks/results/inference.json --digits work_dirs/demo
     python benchmarks/bench_inference.py --variants xxs --skip compiled --rounds 20 --batch-rounds 3  # ~1 min
     python benchmarks/bench_inference.py --keep-freed-memory  # glibc set as `mobilevit test` sets it
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import sys
 import tempfile
@@ -33,8 +38,12 @@ from common import (
     matmul_peak_gflops, write_json,
 )
 from mobilevit.analysis import measure_complexity
+from mobilevit.apis import init_model, prepare_batch
 from mobilevit.convert import to_mobilevit
-from mobilevit.export import OnnxClassifier, export_model
+from mobilevit.data.datasets import scan_folders
+from mobilevit.engine.tester import load_weights
+from mobilevit.export import OnnxClassifier, OpenVinoClassifier, calibration_images, export_model
+from mobilevit.export.onnx import export_onnx
 from mobilevit.models import ImageClassifier, build_classifier
 
 
@@ -55,8 +64,15 @@ VARIANTS = {
     "s": Variant("small", "mobilevit_s", dict(
         neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0)),
 }
-PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager")
-OUR_PATHS = ("eager", "fused", "fused compiled", "TorchScript", "ONNX Runtime")
+PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager", "timm ONNX Runtime")
+OUR_PATHS = ("eager", "fused", "fused compiled", "TorchScript", "ONNX Runtime", "bf16", "bf16 compiled",
+             "PT2E int8 compiled", "OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8")
+SHORTHANDS = {  # --skip names for several paths
+    "compiled": ("fused compiled", "bf16 compiled", "PT2E int8 compiled"),
+    "torchscript": ("TorchScript",),
+    "onnx": ("ONNX Runtime", "timm ONNX Runtime"),
+    "openvino": ("OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8"),
+}
 CHANNELS_LAST = torch.channels_last
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -89,48 +105,87 @@ def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingfac
             raise RuntimeError(f"{arch}: converted {peer} weights give logits {difference:.2e} away from {peer}'s")
 
 
-def our_paths(model: ImageClassifier, selected: set[str], threads: int, workdir: Path) -> dict[str, Forward]:
-    """Our forward functions by path name: as built, fused, compiled, exported.
+def our_paths(
+    model: ImageClassifier, selected: set[str], threads: int, workdir: Path, size: int, calibration: torch.Tensor
+) -> tuple[dict[str, Forward], dict[str, float]]:
+    """Our forward functions by path name (as built, fused, compiled, exported, in low precision),
+    and the size in MB of each exported file.
 
     As built, the model computes channels-last and folds its BatchNorms on the fly in inference;
     ``fuse()`` folds them for good. Compilation freezes the weights into the graph (inductor's
     ``freezing``, for inference). The exports are ``mobilevit export``'s files, loaded as users
-    load them: TorchScript with ``torch.jit.load``, ONNX (256x256 images, any batch size) with
-    ONNX Runtime.
+    load them: TorchScript with ``torch.jit.load``, ONNX (``size`` square images, any batch size)
+    with ONNX Runtime, OpenVINO IRs with :class:`OpenVinoClassifier`. bf16 is
+    ``init_model(..., dtype=torch.bfloat16)``; the int8 paths calibrate on ``calibration``.
     """
+    from mobilevit.export.pt2e import quantize_pt2e
+
     fused = copy.deepcopy(model).fuse().to(memory_format=CHANNELS_LAST)
-    paths: dict[str, Forward] = {"eager": model, "fused": fused}
-    if "fused compiled" in selected:
-        torch._inductor.config.freezing = True
-        paths["fused compiled"] = torch.compile(copy.deepcopy(fused), dynamic=False)
-    if "TorchScript" in selected:
-        paths["TorchScript"] = torch.jit.load(export_model(model, workdir / "model.pt", "torchscript")).eval()
-    if "ONNX Runtime" in selected:
-        path = export_model(model, workdir / "model.onnx", height=256, width=256)
-        paths["ONNX Runtime"] = OnnxClassifier(path, threads=threads)
-    return {name: forward for name, forward in paths.items() if name in selected}
-
-
-def peer_paths(timm_model: nn.Module, huggingface: nn.Module, selected: set[str]) -> dict[str, Forward]:
-    """The peers' forward functions by path name."""
-    paths: dict[str, Forward] = {
-        "timm eager": timm_model,
-        "timm channels_last": copy.deepcopy(timm_model).to(memory_format=CHANNELS_LAST),
-        "transformers eager": lambda image: huggingface(pixel_values=image).logits,
+    builders: dict[str, Callable[[], Forward]] = {
+        "eager": lambda: model,
+        "fused": lambda: fused,
+        "fused compiled": lambda: torch.compile(copy.deepcopy(fused), dynamic=False),
+        "TorchScript": lambda: torch.jit.load(export_model(model, workdir / "model.pt", "torchscript")).eval(),
+        "ONNX Runtime": lambda: OnnxClassifier(export_model(model, workdir / "model.onnx", height=size, width=size),
+                                               threads=threads),
+        "bf16": lambda: _in_bfloat16(copy.deepcopy(model).to(torch.bfloat16)),
+        "bf16 compiled": lambda: _in_bfloat16(torch.compile(copy.deepcopy(fused).to(torch.bfloat16), dynamic=False)),
+        "PT2E int8 compiled": lambda: quantize_pt2e(model, calibration),
+        "OpenVINO fp32": lambda: _openvino(model, workdir / "fp32.xml", size, threads, "fp32"),
+        "OpenVINO bf16": lambda: _openvino(model, workdir / "bf16.xml", size, threads, "bf16"),
+        "OpenVINO int8": lambda: _openvino(model, workdir / "int8.xml", size, threads, "fp32", calibration),
     }
-    return {name: forward for name, forward in paths.items() if name in selected}
+    torch._inductor.config.freezing = True
+    paths = {name: build() for name, build in builders.items() if name in selected}
+    files = {"TorchScript": ["model.pt"], "ONNX Runtime": ["model.onnx"], "OpenVINO fp32": ["fp32.xml", "fp32.bin"],
+             "OpenVINO bf16": ["bf16.xml", "bf16.bin"], "OpenVINO int8": ["int8.xml", "int8.bin"]}
+    file_mb = {name: sum((workdir / file).stat().st_size for file in names) / 1e6
+               for name, names in files.items() if name in paths}
+    return paths, file_mb
+
+
+def _in_bfloat16(model: Forward) -> Forward:
+    return lambda images: model(images.to(torch.bfloat16)).float()
+
+
+def _openvino(model: ImageClassifier, path: Path, size: int, threads: int, precision: str,
+              calibration: torch.Tensor | None = None) -> Forward:
+    export_model(model, path, "openvino", size, size, precision=precision, calibration=calibration)
+    return OpenVinoClassifier(path, threads=threads)
+
+
+def timm_onnx(timm_model: nn.Module, path: Path, threads: int) -> Forward:
+    """timm's model exported as ours is (the same exporter, opset and dynamic batch) in ONNX Runtime."""
+    export_onnx(timm_model, torch.rand(1, 3, 256, 256), path, dynamic=False)
+    return OnnxClassifier(path, threads=threads)
+
+
+def peer_paths(
+    timm_model: nn.Module, huggingface: nn.Module, selected: set[str], threads: int, workdir: Path
+) -> dict[str, Forward]:
+    """The peers' forward functions by path name."""
+    builders: dict[str, Callable[[], Forward]] = {
+        "timm eager": lambda: timm_model,
+        "timm channels_last": lambda: copy.deepcopy(timm_model).to(memory_format=CHANNELS_LAST),
+        "transformers eager": lambda: lambda image: huggingface(pixel_values=image).logits,
+        "timm ONNX Runtime": lambda: timm_onnx(timm_model, workdir / "timm.onnx", threads),
+    }
+    return {name: build() for name, build in builders.items() if name in selected}
 
 
 def measure_variant(
-    name: str, selected: set[str], batch: int, rounds: int, batch_rounds: int, threads: int, workdir: Path
+    name: str, selected: set[str], batch: int, rounds: int, batch_rounds: int, threads: int, workdir: Path,
+    digits: dict[str, float], calibration_count: int,
 ) -> list[dict]:
     variant = VARIANTS[name]
     timm_model, huggingface, ours = build_peers(variant)
     complexity = measure_complexity(ours, 256, 256)
     macs = sum(complexity.breakdown[kind] for kind in ("conv", "linear", "attention"))
+    calibration = torch.rand(calibration_count, 3, 256, 256, generator=torch.Generator().manual_seed(777))
+    ours_paths, file_mb = our_paths(ours, selected, threads, workdir, 256, calibration)
     paths = {
-        **peer_paths(timm_model, huggingface, selected),
-        **{f"mobilevit {path}": forward for path, forward in our_paths(ours, selected, threads, workdir).items()},
+        **peer_paths(timm_model, huggingface, selected, threads, workdir),
+        **{f"mobilevit {path}": forward for path, forward in ours_paths.items()},
     }
     rows = []
     with torch.inference_mode():
@@ -143,29 +198,54 @@ def measure_variant(
         latency = alternating_medians(calls[1], rounds, block=max(1, rounds // 3), warmup=5)
         throughput = alternating_medians(calls[batch], batch_rounds, block=max(1, batch_rounds // 3), warmup=1)
         for path, forward in paths.items():
-            ours_path = path.startswith("mobilevit")
+            ours_path = path.removeprefix("mobilevit ") if path.startswith("mobilevit") else None
             difference = (forward(inputs[batch][path]) - reference[batch]).abs().max().item() if ours_path else None
             rows.append({
                 "variant": name, "path": path, "latency_ms": latency[path] * 1e3,
                 "throughput": batch / throughput[path], "gflops": 2 * macs * batch / throughput[path] / 1e9,
                 "first_calls_s": warm_seconds[path], "max_abs_difference": difference,
+                "file_mb": file_mb.get(ours_path), "digits_top1": digits.get(ours_path),
             })
-    differences = [row["max_abs_difference"] for row in rows if row["max_abs_difference"] is not None]
-    print(f"{name}: {macs / 1e9:.3f} G multiply-adds (conv, linear, attention); our paths' logits are within "
-          f"{max(differences, default=0):.1e} of the eager model's", file=sys.stderr)
+    exact = [row["max_abs_difference"] for row in rows if row["max_abs_difference"] is not None and
+             not any(low in row["path"] for low in ("bf16", "int8"))]
+    print(f"{name}: {macs / 1e9:.3f} G multiply-adds (conv, linear, attention); our float32 paths' logits are within "
+          f"{max(exact, default=0):.1e} of the eager model's", file=sys.stderr)
     return rows
 
 
-def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
-    """The paths run by ONNX Runtime's threads, and those run by torch's, timed in turns.
+def digits_accuracy(run_dir: Path, selected: set[str], threads: int, workdir: Path) -> dict[str, float]:
+    """Top-1 of each of our paths built from the demo's trained model, on its held-out test images;
+    the int8 paths calibrate on 300 of its training images, as `mobilevit export` does."""
+    model = init_model(run_dir / "config.json")
+    load_weights(model, run_dir / "best.pth")
+    config = run_dir / "config.json"
+    test = scan_folders(Path(json.loads(config.read_text())["data"]["root"]) / "test", model.class_names)
+    images = prepare_batch([str(path) for path, _ in test.samples], model.preprocessing)
+    labels = torch.tensor([label for _, label in test.samples])
+    calibration = calibration_images(config, model.preprocessing)
+    paths, _ = our_paths(model.eval(), selected, threads, workdir, model.preprocessing.crop_size, calibration)
+    accuracy = {}
+    with torch.inference_mode():
+        for name, forward in paths.items():
+            logits = torch.cat([forward(chunk) for chunk in images.split(50)])
+            accuracy[name] = 100.0 * (logits.argmax(1) == labels).float().mean().item()
+            print(f"digits top-1 of {name}: {accuracy[name]:.1f} % ({len(labels)} images)", file=sys.stderr)
+    return accuracy
 
-    Each runtime's worker threads spin for a while after a call; interleaved call by call, the two
-    pools slow each other down (here by 1.5 to 2 times). Timed one after the other instead, the
-    groups' ratios move with the machine's slow spells (ONNX Runtime's batch-1 latency moved from 9
-    to 14 ms within one run), so they take turns in blocks of rounds, each block after a warm-up.
+
+def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
+    """Each ONNX Runtime session and each OpenVINO model on its own, and the paths run by torch's
+    threads together, timed in turns.
+
+    Each runtime's worker threads spin for a while after a call; interleaved call by call, two
+    pools slow each other down (here by 1.5 to 2 times; two ONNX Runtime sessions, by up to 3
+    times). Timed one after the other instead, the groups' ratios move with the machine's slow
+    spells (ONNX Runtime's batch-1 latency moved from 9 to 14 ms within one run), so they take
+    turns in blocks of rounds, each block after a warm-up.
     """
-    onnx = [path for path in paths if path.endswith("ONNX Runtime")]
-    return [group for group in (onnx, [path for path in paths if path not in onnx]) if group]
+    alone = [path for path in paths if "ONNX Runtime" in path or "OpenVINO" in path]
+    torch_paths = [path for path in paths if path not in alone]
+    return [[path] for path in alone] + ([torch_paths] if torch_paths else [])
 
 
 def _images(size: int) -> torch.Tensor:
@@ -207,35 +287,44 @@ def report(rows: list[dict], batch: int, peak: float) -> str:
                 ratio = f"{best_latency / row['latency_ms']:.2f}x / {row['throughput'] / best_throughput:.2f}x"
             lines.append([
                 variant, row["path"], f"{row['latency_ms']:.1f}", f"{row['throughput']:.1f}",
-                f"{row['gflops']:.1f} ({100 * row['gflops'] / peak:.0f} %)", ratio])
+                f"{row['gflops']:.1f} ({100 * row['gflops'] / peak:.0f} %)", ratio,
+                "" if row.get("file_mb") is None else f"{row['file_mb']:.1f}",
+                "" if row.get("digits_top1") is None else f"{row['digits_top1']:.1f}"])
     headers = ["variant", "path", "batch-1 latency (ms)", f"batch-{batch} throughput (img/s)",
-               f"GFLOP/s at batch {batch} (of peak)", "vs fastest peer (latency / throughput)"]
+               f"GFLOP/s at batch {batch} (of peak)", "vs fastest peer (latency / throughput)", "file (MB)",
+               "digits top-1"]
     return markdown_table(headers, lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--skip", nargs="*", default=[],
-                        choices=[*PEER_PATHS, *OUR_PATHS, "compiled", "torchscript", "onnx"],
-                        help="paths to leave out ('compiled', 'torchscript' and 'onnx' are short for ours)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=[*PEER_PATHS, *OUR_PATHS, *SHORTHANDS],
+                        help=f"paths to leave out ({', '.join(f'{key!r}' for key in SHORTHANDS)} name several)")
     parser.add_argument("--batch", type=int, default=32, help="the throughput batch size (default 32)")
     parser.add_argument("--rounds", type=int, default=30, help="timed batch-1 rounds (default 30)")
     parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch and ONNX Runtime threads")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch, ONNX Runtime and OpenVINO threads")
+    parser.add_argument("--digits", type=Path, metavar="RUN_DIR",
+                        help="the demo's training run (config.json, best.pth): add each path's top-1 on its "
+                             "test images")
+    parser.add_argument("--calibration-images", type=int, default=100,
+                        help="random images the int8 paths calibrate on at 256x256 (default 100)")
     add_keep_freed_memory_option(parser, "test")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
     allocator = apply_keep_freed_memory_option(parser, args)
 
     torch.set_num_threads(args.threads)
-    shorthands = {"compiled": "fused compiled", "torchscript": "TorchScript", "onnx": "ONNX Runtime"}
-    selected = {*PEER_PATHS, *OUR_PATHS} - {shorthands.get(path, path) for path in args.skip}
+    skipped = {name for path in args.skip for name in SHORTHANDS.get(path, (path,))}
+    selected = {*PEER_PATHS, *OUR_PATHS} - skipped
     peak = matmul_peak_gflops()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
+        digits = digits_accuracy(args.digits, selected, args.threads, Path(workdir)) if args.digits else {}
         for name in args.variants:
-            rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads, Path(workdir))
+            rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads,
+                                    Path(workdir), digits, args.calibration_images)
     print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads{allocator}\n")
     print(report(rows, args.batch, peak))
     if args.out:

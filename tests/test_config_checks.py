@@ -15,7 +15,7 @@ BAD_VALUES = [
     ("model.arch", "[['mobilevit', 32, 2, 50, 96, 1, 2]]", "model.arch has a bad stage"),
     ("model.arch", "[['mobilenetv2', 16, 1.5, 1, 2]]", "model.arch has a bad stage"),
     ("model.num_classes", "0", "model.num_classes must be at least 1, got 0"),
-    ("model.num_classes", "True", "model.num_classes must be an integer, got True"),
+    ("model.num_classes", "True", "model.num_classes must be an integer or None, got True"),
     ("model.dropout", "1.0", "model.dropout must be in [0, 1), got 1.0"),
     ("model.dropout", "'0.1'", "model.dropout must be a number, got '0.1'"),
     ("model.label_smoothing", "-0.1", "model.label_smoothing must be in [0, 1), got -0.1"),
@@ -26,6 +26,11 @@ BAD_VALUES = [
     ("model.frozen_stages", "6", "model.frozen_stages must be in [-1, 5] (-1: none frozen), got 6"),
     ("model.norm_eval", "1", "model.norm_eval must be True or False, got 1"),
     ("model.class_names", "['a', 'b']", "model.class_names must be empty or 1000 names (model.num_classes)"),
+    ("model.pretrained", "5", "model.pretrained must be a string, got 5"),
+    ("model.pretrained_keys", "'backbone.*'", "model.pretrained_keys must be '' or a module name such as 'backbone'"),
+    ("model.pretrained_keys", "'backbone'", "model.pretrained_keys needs model.pretrained"),
+    ("optim.backbone_lr_mult", "0", "optim.backbone_lr_mult must be positive (freeze parameters with model.frozen_stages), got 0"),
+    ("optim.head_lr_mult", "-1", "optim.head_lr_mult must be positive (freeze parameters with model.frozen_stages), got -1"),
     ("model.class_names", "[1, 2]", "model.class_names must be a list of strings, got (1, 2)"),
     ("data.kind", "'files'", "data.kind must be one of 'auto', 'folder', 'annotation', got 'files'"),
     ("data.root", "''", "data.root must be the data set's folder, got ''"),
@@ -100,7 +105,7 @@ BAD_VALUES = [
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("config") / "plain.py"
-    path.write_text("model = dict(arch='small')\n")
+    path.write_text("model = dict(arch='small', num_classes=1000)\n")
     return path
 
 

@@ -40,6 +40,7 @@ def init_model(
     checkpoint: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
     cfg_options: Sequence[str] = (),
+    dtype: torch.dtype = torch.float32,
 ) -> ImageClassifier:
     """Build a classifier, load a checkpoint and return it in eval mode on ``device``.
 
@@ -55,6 +56,10 @@ def init_model(
 
     The model's ``preprocessing`` is its zoo record's, its config's ``data.preprocessing`` or its
     checkpoint's; class names saved in the checkpoint become its ``class_names``.
+
+    ``dtype=torch.bfloat16`` gives a bfloat16 model for inference (``inference_model`` and
+    :func:`torch_logits` cast the images to it): about 1.3-1.4 times the float32 throughput at
+    batch 32 on CPUs with AVX512-BF16, top-1 unchanged on the demo (docs/deployment.md).
     """
     if config_or_name is None:
         if checkpoint is None:
@@ -85,7 +90,9 @@ def init_model(
         class_names = load_checkpoint(model, checkpoint).metadata.get("class_names")
         if class_names:
             model.class_names = tuple(class_names)
-    return model.to(device).eval()
+    if not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
+    return model.to(device, dtype).eval()
 
 
 def is_config_file(source: str | os.PathLike | Config) -> bool:
@@ -155,7 +162,8 @@ def inference_model(
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFunction:
-    """Logits of a PyTorch model, computed in eval mode on the model's device.
+    """Logits of a PyTorch model, computed in eval mode on the model's device and in its dtype
+    (float32 logits whatever the dtype).
 
     The model is never changed: one in train mode is run as an eval-mode copy of its current
     weights (flipping the shared module would race with other threads and update BatchNorm
@@ -163,8 +171,9 @@ def torch_logits(model: torch.nn.Module) -> LogitsFunction:
     """
     def logits(batch: torch.Tensor) -> torch.Tensor:
         network = copy.deepcopy(model).eval() if model.training else model
+        parameter = next(network.parameters())
         with torch.inference_mode():
-            return network(batch.to(next(network.parameters()).device)).float().cpu()
+            return network(batch.to(parameter.device, parameter.dtype)).float().cpu()
     return logits
 
 

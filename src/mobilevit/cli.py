@@ -21,7 +21,9 @@ from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import load_config, shipped_configs
 from .convert import infer_arch, num_classes_of
 from .data.datasets import IMAGE_EXTENSIONS
-from .export import RUNTIMES, SUFFIXES, export_from_name, exported_format, serves_any_size
+from .export import (
+    FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, export_from_name, exported_format, load_exported, serves_any_size,
+)
 from .models import ARCHS, ImageClassifier, build_classifier
 
 
@@ -102,6 +104,8 @@ def _weights(args: argparse.Namespace) -> str | None:
 def _refuse_exported(source: str | None) -> None:
     """An exported file is run by its runtime, not read as a checkpoint: say which ``--backend``."""
     exported = exported_format(source) if source is not None else None
+    if exported == "coreml":
+        raise ValueError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
     if exported is not None:
         backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported)
         raise ValueError(f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
@@ -240,22 +244,40 @@ def _test(args: argparse.Namespace) -> None:
         checkpoint = args.config_or_checkpoint
         if is_config_file(checkpoint):
             raise ValueError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
+        if args.backend != "pytorch":
+            raise ValueError(f"--backend {args.backend} tests an exported file on a config's validation split: "
+                             f"mobilevit test CONFIG {checkpoint} --backend {args.backend}")
         config = checkpoint_config(checkpoint, args.cfg_options)
     else:
         checkpoint = args.checkpoint
         config = load_config(args.config_or_checkpoint, args.cfg_options)
-    tester.main(config, checkpoint, args.out, args.weights)
+    exported_as = exported_format(checkpoint)
+    if args.backend == "pytorch" and exported_as in {export_format for export_format, _ in RUNTIMES.values()}:
+        backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported_as)
+        raise ValueError(f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with "
+                         f"--backend {backend}")
+    exported = None if args.backend == "pytorch" else (args.backend, load_exported(args.backend, checkpoint))
+    tester.main(config, checkpoint, args.out, args.weights, exported)
 
 
 def _export(args: argparse.Namespace) -> None:
+    if (args.quantize is None) != (args.calibration is None):
+        raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
     weights = _weights(args)
     _refuse_exported(args.model)
     _refuse_exported(weights)
     path = export_from_name(args.model, weights, args.format, args.output, args.shape, args.dynamic,
-                            args.cfg_options)
+                            args.cfg_options, args.precision, args.calibration)
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
              else "any batch size at the exported height and width")
-    print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
+    precision = args.precision or PRECISIONS[args.format][0]
+    if args.quantize:
+        precision += ", int8 weights and activations"
+    if args.format == "coreml":
+        print(f"wrote {path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
+              f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)")
+        return
+    print(f"wrote {path} ({args.format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
 
 
 def _positive(text: str) -> int:
@@ -334,18 +356,31 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--weights", choices=("ema", "model"), default="ema",
                       help="which weights of a training checkpoint to test (default: its EMA)")
     _add_cfg_options(test)
+    test.add_argument("--backend", choices=["pytorch", *RUNTIMES], default="pytorch",
+                      help="pytorch (default) tests a checkpoint; "
+                           + ", ".join(f"{name} an exported {export_format} file (CONFIG FILE)"
+                                       for name, (export_format, _) in RUNTIMES.items()))
     test.set_defaults(run=_test)
 
-    export = commands.add_parser("export", help="export a model with its weights to ONNX or TorchScript")
+    export = commands.add_parser("export", help="export a model with its weights to ONNX, TorchScript, OpenVINO "
+                                                 "or Core ML")
     export.add_argument("model", nargs="?", metavar="MODEL",
                         help="a zoo model name, a config file or a checkpoint (default: the --checkpoint)")
     export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
                                              "(default for a zoo model: its official weights)")
-    export.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="default onnx")
-    export.add_argument("--dynamic", action="store_true", help="ONNX: let height and width vary too (the batch size always may)")
+    export.add_argument("--format", choices=FORMATS, default="onnx", help="default onnx")
+    export.add_argument("--dynamic", action="store_true",
+                        help="ONNX, OpenVINO: let height and width vary too (the batch size always may)")
+    export.add_argument("--precision", choices=sorted({name for names in PRECISIONS.values() for name in names}),
+                        help="what the exported model computes in: OpenVINO fp32 (default) or bf16, "
+                             "Core ML fp16 (default) or fp32; the others are fp32")
+    export.add_argument("--quantize", choices=["int8"], help="OpenVINO: int8 weights and activations (NNCF)")
+    export.add_argument("--calibration", metavar="DIR_OR_CONFIG",
+                        help="--quantize: a folder of images, or a config whose training split is used")
     export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
                         help="example input size (default: the model's crop size)")
-    export.add_argument("--output", help="the file to write (default: MODEL.onnx or MODEL.pt, from the model's name)")
+    export.add_argument("--output", help="the file to write (default: MODEL and the format's suffix: .onnx, .pt, "
+                                         ".xml, .mlpackage, from the model's name)")
     _add_cfg_options(export)
     export.set_defaults(run=_export)
     return parser

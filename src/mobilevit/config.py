@@ -62,9 +62,9 @@ class ModelConfig:
     def __post_init__(self) -> None:
         check_types(self)
         num_stages = len(_check_arch(self.arch))
-        if self.num_classes is not None:  # None: the number of class folders
+        if self.num_classes is not None:  # None: training takes it from the class folders
             if not checks.is_of_type(self.num_classes, int):
-                raise expected("num_classes", "an integer", self.num_classes)
+                raise expected("num_classes", "an integer or None", self.num_classes)
             at_least(self, "num_classes", 1)
         for name in ("dropout", "label_smoothing", "drop_rate"):
             fraction(self, name)
@@ -79,8 +79,8 @@ class ModelConfig:
         if self.pretrained_keys and not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", self.pretrained_keys):
             raise expected("pretrained_keys", "'' or a module name such as 'backbone'", self.pretrained_keys)
         if self.pretrained_keys and not self.pretrained:
-            raise FieldError("pretrained_keys", f"({self.pretrained_keys!r}) needs model.pretrained, the checkpoint "
-                                                "to take them from")
+            raise FieldError("pretrained_keys", f"needs model.pretrained (the checkpoint to take its "
+                             f"{self.pretrained_keys!r} keys from)")
 
 
 def _check_arch(arch: Any) -> tuple:
@@ -404,11 +404,13 @@ def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     hint says so; the section's ``__post_init__`` checks every value."""
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where, prefix=f"{key}.")
-    if typing.get_origin(hint) is types.UnionType and type(None) in typing.get_args(hint):  # an optional value
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType and type(None) in typing.get_args(hint):  # an optional value
         if value is None:
             return None
         hint, = (member for member in typing.get_args(hint) if member is not type(None))
-    if typing.get_origin(hint) is tuple and isinstance(value, (list, tuple)):
+        origin = typing.get_origin(hint)
+    if origin is tuple and isinstance(value, (list, tuple)):
         item = typing.get_args(hint)[0]
         return tuple(float(part) if item is float and checks.is_of_type(part, float) else part for part in value)
     if hint is float and checks.is_of_type(value, float):

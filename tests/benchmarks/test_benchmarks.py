@@ -23,16 +23,21 @@ def run_benchmark(script: str, *args: str, out: Path) -> dict:
 
 @pytest.mark.slow
 def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
+    pytest.importorskip("openvino")
     figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "--rounds", "2",
-                            "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory", out=tmp_path / "inference.json")
+                            "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory",
+                            "--calibration-images", "4", out=tmp_path / "inference.json")
     rows = {row["path"]: row for row in figures["results"]}
-    assert set(rows) == {"timm eager", "timm channels_last", "transformers eager", "mobilevit eager",
-                         "mobilevit fused", "mobilevit TorchScript", "mobilevit ONNX Runtime"}
+    assert set(rows) == {"timm eager", "timm channels_last", "transformers eager", "timm ONNX Runtime",
+                         "mobilevit eager", "mobilevit fused", "mobilevit TorchScript", "mobilevit ONNX Runtime",
+                         "mobilevit bf16", "mobilevit OpenVINO fp32", "mobilevit OpenVINO bf16",
+                         "mobilevit OpenVINO int8"}
     assert figures["keep_freed_memory"]
     assert all(row["latency_ms"] > 0 and row["throughput"] > 0 for row in rows.values())
     for path, row in rows.items():
-        if path.startswith("mobilevit"):
+        if path.startswith("mobilevit") and not ("bf16" in path or "int8" in path):
             assert row["max_abs_difference"] < 1e-4, path
+    assert rows["mobilevit OpenVINO int8"]["file_mb"] < rows["mobilevit OpenVINO fp32"]["file_mb"]
     assert figures["peak_gflops"] > 0
 
 

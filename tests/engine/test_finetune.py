@@ -210,13 +210,13 @@ def test_a_checkpoint_of_another_arch_or_module_is_refused_with_the_reason(tmp_p
 
 
 def test_fine_tuning_settings_are_checked(finetune_config):
-    with pytest.raises(ConfigError, match=r"optim.head_lr_mult must be positive \(freeze parameters with model.frozen_stages\)"):
+    with pytest.raises(ConfigError, match=r"optim.head_lr_mult must be positive"):
         load_config(finetune_config, ["optim.head_lr_mult=0"])
-    with pytest.raises(ConfigError, match=r"pretrained_keys \('backbone'\) needs model.pretrained"):
+    with pytest.raises(ConfigError, match="model.pretrained_keys needs model.pretrained"):
         load_config(finetune_config, ["model.pretrained_keys=backbone"])
     with pytest.raises(ConfigError, match="pretrained_keys must be '' or a module name"):
         load_config(finetune_config, ["model.pretrained=x.pth", "model.pretrained_keys='backbone.*'"])
-    with pytest.raises(ConfigError, match="model.num_classes must be at least 1, got 0"):
+    with pytest.raises(ConfigError, match="model.num_classes must be at least 1"):
         load_config(finetune_config, ["model.num_classes=0"])
 
 

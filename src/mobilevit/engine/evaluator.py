@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable, Union
 
 import torch
 from torch import nn
 
 from ..data.loader import Batch
 from .distributed import all_gather_objects, all_reduce_sum
+
+# A model, or any function from an image batch to logits (an exported model in its runtime).
+Scorer = Union[nn.Module, Callable[[torch.Tensor], torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -31,14 +34,16 @@ class Metrics:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, num_classes: int) -> Metrics:
-    """Accuracy of ``model`` (not a DDP wrapper) on this process's batches, summed over all processes
-    (and the images every process skipped).
+def evaluate(model: Scorer, loader: Iterable[Batch], device: torch.device, num_classes: int) -> Metrics:
+    """Accuracy of ``model`` (not a DDP wrapper, or a logits function) on this process's batches,
+    summed over all processes (and the images every process skipped).
 
     Top-5 counts an image as right when its label is among the 5 highest scores (only for more than 5 classes).
     """
-    was_training = model.training
-    model.eval()
+    is_module = isinstance(model, nn.Module)
+    was_training = is_module and model.training
+    if is_module:
+        model.eval()
     correct1 = torch.zeros(num_classes, dtype=torch.int64, device=device)
     correct5 = torch.zeros(num_classes, dtype=torch.int64, device=device)
     counts = torch.zeros(num_classes, dtype=torch.int64, device=device)
@@ -48,7 +53,7 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, nu
         images = batch.images.to(device, non_blocking=True)
         labels = batch.labels.to(device, non_blocking=True)
         keep = labels >= 0  # label -1: an unreadable image that was skipped
-        scores = model(images)[keep].float()
+        scores = model(images)[keep].float().to(device)
         labels = labels[keep]
         top = scores.topk(min(5, num_classes), dim=1).indices
         hits = top == labels[:, None]
@@ -58,7 +63,8 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, nu
     for tensor in (correct1, correct5, counts):
         all_reduce_sum(tensor)
     skipped = [reason for part in all_gather_objects(skipped) for reason in part]  # every process's
-    model.train(was_training)
+    if is_module:
+        model.train(was_training)
     total = int(counts.sum())
     if total == 0:
         raise ValueError("evaluation saw no images")

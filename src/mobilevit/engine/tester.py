@@ -19,7 +19,7 @@ from ..data.loader import build_eval_loader
 from . import distributed
 from .allocator import keep_freed_memory
 from .checkpointing import write_atomic
-from .evaluator import Metrics, evaluate
+from .evaluator import Metrics, Scorer, evaluate
 
 
 @dataclass(frozen=True)
@@ -31,22 +31,36 @@ class LoadedWeights:
 
 
 def main(
-    config: Config, checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, weights: str = "ema"
+    config: Config,
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    weights: str = "ema",
+    exported: tuple[str, Scorer] | None = None,
 ) -> Metrics:
     """Evaluate ``checkpoint`` on ``config``'s validation split (every image exactly once, also
-    under torchrun); print the result and write it, with per-class accuracy, to ``out`` as JSON."""
+    under torchrun); print the result and write it, with per-class accuracy, to ``out`` as JSON.
+
+    ``exported``, a backend's name and the logits function of ``checkpoint`` run by it (an ONNX
+    or OpenVINO file, perhaps quantized; see :func:`mobilevit.export.load_exported`), tests the
+    exported file on the same images instead.
+    """
     if config.train.keep_freed_memory:
         keep_freed_memory()
     context = distributed.setup(config.train.device)
     try:
         data = config.data
         model = build_model(config)
-        loaded = load_weights(model, checkpoint, weights)
+        if exported is None:
+            loaded = load_weights(model, checkpoint, weights)
+            scorer: Scorer = model.to(context.device)
+        else:
+            loaded = LoadedWeights(f"{exported[0]} running {checkpoint}")
+            scorer = exported[1]
         class_names = label_names(data, loaded.class_names or model.class_names, config.model.num_classes)
         images = find_images(data.kind, data.root, data.val_split, data.val_annotation, class_names)
         check_labels(images, config.model.num_classes, data, named=bool(class_names))
         loader = build_eval_loader(data, images, context.world_size, context.rank, context.device.type == "cuda")
-        metrics = evaluate(model.to(context.device), loader, context.device, config.model.num_classes)
+        metrics = evaluate(scorer, loader, context.device, config.model.num_classes)
         if context.is_main:
             for reason in metrics.skipped:
                 print(f"skipped an unreadable image: {reason}")

@@ -1,0 +1,161 @@
+"""Export a classifier to ONNX, TorchScript, OpenVINO (float32, bfloat16 or int8) or Core ML
+(float16 or float32), and run the exported files in their runtimes as stand-ins for the PyTorch model.
+
+Exports are of the fused model (every BatchNorm folded into its convolution, see
+:meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
+``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
+logits named ``logits`` (Core ML: one image, see :mod:`.coreml`). One module per runtime:
+:mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.pt2e` (int8 in PyTorch); the runtimes are
+optional extras, imported only when used.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import zipfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from ..apis import LogitsFunction, init_model, preprocessing_of
+from ..models import MobileViTBlock
+from .calibration import CALIBRATION_IMAGES, calibration_images
+from .coreml import export_coreml
+from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
+from .openvino import OpenVinoClassifier, export_openvino
+from .torchscript import TorchScriptClassifier, export_torchscript
+
+FORMATS = ("onnx", "torchscript", "openvino", "coreml")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "openvino": ".xml", "coreml": ".mlpackage"}
+# The precisions each format computes in, its default first.
+PRECISIONS = {"onnx": ("fp32",), "torchscript": ("fp32",), "openvino": ("fp32", "bf16"), "coreml": ("fp16", "fp32")}
+QUANTIZABLE = ("openvino",)  # the formats ``--quantize int8`` applies to
+# The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
+# format each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
+RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
+    "onnxruntime": ("onnx", OnnxClassifier),
+    "torchscript": ("torchscript", TorchScriptClassifier),
+    "openvino": ("openvino", OpenVinoClassifier),
+}
+
+__all__ = [
+    "CALIBRATION_IMAGES", "FORMATS", "INPUT_NAME", "ONNX_OPSET", "OUTPUT_NAME", "PRECISIONS", "RUNTIMES",
+    "SUFFIXES", "OnnxClassifier", "OpenVinoClassifier", "TorchScriptClassifier", "calibration_images",
+    "check_options", "export_from_name", "export_model", "exported_format", "load_exported", "serves_any_size",
+]
+
+
+def export_model(
+    model: torch.nn.Module,
+    path: str | os.PathLike,
+    export_format: str = "onnx",
+    height: int = 256,
+    width: int = 256,
+    dynamic: bool = False,
+    precision: str | None = None,
+    calibration: torch.Tensor | None = None,
+) -> Path:
+    """Write a fused copy of ``model`` to ``path``; the model itself is left unchanged.
+
+    An ONNX or OpenVINO file takes (B, 3, height, width) batches of any size B; ``dynamic`` lets
+    height and width vary too, at the cost of a resize up and back around each MobileViT block's
+    transformer (an identity where the sides divide the patch; it is what makes other sides work).
+    A TorchScript file is a trace that serves any batch and image size; a Core ML file takes one
+    image of the exported size. ``precision`` is one of the format's :data:`PRECISIONS` (default
+    the first); int8 quantization on ``calibration`` images (preprocessed, see
+    :func:`calibration_images`) applies to OpenVINO.
+    """
+    precision = check_options(export_format, dynamic, precision, calibration is not None)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fused = copy.deepcopy(model).cpu().float().fuse()
+    for module in fused.modules():
+        if isinstance(module, MobileViTBlock):
+            module.always_resize = serves_any_size(export_format, dynamic)
+    example = torch.rand(1, 3, height, width)
+    if export_format == "onnx":
+        export_onnx(fused, example, path, dynamic)
+    elif export_format == "openvino":
+        export_openvino(fused, example, path, dynamic, precision, calibration)
+    elif export_format == "coreml":
+        export_coreml(fused, example, path, preprocessing_of(model), precision)
+    else:
+        export_torchscript(fused, example, path)
+    return path
+
+
+def check_options(export_format: str, dynamic: bool, precision: str | None, quantize: bool) -> str:
+    """Refuse options that do not apply to ``export_format``; return the precision (its default if None)."""
+    if export_format not in FORMATS:
+        raise ValueError(f"unknown export format {export_format!r}; expected one of {', '.join(FORMATS)}")
+    if dynamic and export_format not in ("onnx", "openvino"):
+        raise ValueError(f"--dynamic applies to ONNX and OpenVINO, not {export_format}")
+    precision = precision or PRECISIONS[export_format][0]
+    if precision not in PRECISIONS[export_format]:
+        raise ValueError(f"--precision {precision} does not apply to {export_format}; "
+                         f"expected one of {', '.join(PRECISIONS[export_format])}")
+    if quantize and export_format not in QUANTIZABLE:
+        raise ValueError(f"int8 quantization applies to {', '.join(QUANTIZABLE)}, not {export_format}")
+    return precision
+
+
+def serves_any_size(export_format: str, dynamic: bool) -> bool:
+    """Whether an export takes any image size (else only the height and width it was exported for)."""
+    return dynamic or export_format == "torchscript"
+
+
+def export_from_name(
+    name_or_config: str | os.PathLike | None,
+    checkpoint: str | os.PathLike | None,
+    export_format: str = "onnx",
+    output: str | os.PathLike | None = None,
+    shape: tuple[int, int] | None = None,
+    dynamic: bool = False,
+    cfg_options: Sequence[str] = (),
+    precision: str | None = None,
+    calibration: str | os.PathLike | None = None,
+) -> Path:
+    """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
+    checkpoint that describes its model), load ``checkpoint`` and export it.
+
+    ``output`` defaults to the model's (or checkpoint's) name with the format's suffix (``.onnx``,
+    ``.pt``, ``.xml``, ``.mlpackage``); ``shape`` to the model's crop size. ``calibration`` (a
+    folder of images, or a config file whose training split is used) quantizes to int8 on
+    :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
+    """
+    check_options(export_format, dynamic, precision, calibration is not None)
+    model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
+    if shape is None:
+        crop = model.preprocessing.crop_size
+        shape = (crop, crop)
+    if output is None:
+        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
+    images = calibration_images(calibration, model.preprocessing) if calibration is not None else None
+    return export_model(model, output, export_format, *shape, dynamic=dynamic, precision=precision, calibration=images)
+
+
+def exported_format(path: str | os.PathLike) -> str | None:
+    """The export format of a file ('onnx', 'torchscript', 'openvino', 'coreml'), from its name or
+    content; None for anything else, such as a checkpoint."""
+    path = Path(path)
+    for export_format in ("onnx", "openvino", "coreml"):
+        if path.suffix == SUFFIXES[export_format]:
+            return export_format
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:  # a TorchScript archive holds the model's code
+            if any(name.endswith("/constants.pkl") or "/code/" in name for name in archive.namelist()):
+                return "torchscript"
+    return None
+
+
+def load_exported(backend: str, path: str | os.PathLike) -> LogitsFunction:
+    """The logits function of an exported file run by ``backend`` (a key of :data:`RUNTIMES`)."""
+    if backend not in RUNTIMES:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(RUNTIMES)}")
+    export_format, runtime = RUNTIMES[backend]
+    if exported_format(path) != export_format:
+        raise ValueError(f"--backend {backend} runs an exported {export_format} model: pass a "
+                         f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), got {path}")
+    return runtime(Path(path))

@@ -1,0 +1,47 @@
+"""Calibration images for int8: prepared as the model's preprocessing says, unreadable ones named."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mobilevit.cli import main
+from mobilevit.data.transforms import EvalTransform
+from mobilevit.export import calibration_images
+from mobilevit.zoo import Preprocessing
+
+
+def write_images(folder, count):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 255, (20 + index, 30, 3), dtype=np.uint8)).save(folder / f"{index}.png")
+
+
+def test_images_are_spread_over_the_folder_and_preprocessed(tmp_path):
+    write_images(tmp_path / "a", 6)
+    write_images(tmp_path / "b" / "deeper", 6)
+    preprocessing = Preprocessing(resize_short=36, crop_size=32)
+    images = calibration_images(tmp_path, preprocessing, count=4)
+    assert images.shape == (4, 3, 32, 32)
+    first = np.asarray(Image.open(tmp_path / "a" / "0.png").convert("RGB"))
+    assert torch.equal(images[0], EvalTransform(preprocessing)(first))
+    assert len(calibration_images(tmp_path, preprocessing, count=100)) == 12
+
+
+def test_unreadable_images_are_named(tmp_path):
+    write_images(tmp_path, 3)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"2 of 5 calibration images could not be read: .*broken\.png.*empty\.jpg"):
+        calibration_images(tmp_path, Preprocessing())
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(ValueError, match="no calibration images"):
+        calibration_images(tmp_path, Preprocessing())
+    with pytest.raises(FileNotFoundError, match="calibration images not found"):
+        calibration_images(tmp_path / "missing", Preprocessing())
+    assert main(["export", "mobilevit-xxsmall_3rdparty_in1k", "--checkpoint", "x.pth", "--format", "openvino",
+                 "--quantize", "int8"]) == 2
+    assert "--quantize int8 and --calibration DIR_OR_CONFIG go together" in capsys.readouterr().err
