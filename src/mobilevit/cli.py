@@ -10,14 +10,21 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from . import zoo
 from .analysis import measure_complexity
-from .apis import LogitsFunction, class_names_of, describe_predictions, init_model, prepare_batch, torch_logits
+from .apis import (
+    LogitsFunction, class_names_of, describe_predictions, init_model, overlay_mask, prepare_batch, segment,
+    torch_logits,
+)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config
 from .convert import infer_arch, num_classes_of
+from .data.image import read_image
+from .data.segmentation import save_palette_mask
 from .export import OnnxClassifier, export_from_name, serves_any_size
-from .models import ARCHS, build_classifier
+from .models import ARCHS, DeepLabV3, build_classifier
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -61,12 +68,40 @@ def _predict(args: argparse.Namespace) -> None:
     else:
         model = init_model(args.model, checkpoint, device=args.device)
         logits = torch_logits(model)
+    if isinstance(model, DeepLabV3):
+        _predict_masks(args, model)
+        return
     class_names = class_names_of(model)
     for start in range(0, len(args.images), args.batch_size):
         images = args.images[start:start + args.batch_size]
         results = describe_predictions(logits(prepare_batch(images, model.preprocessing)), class_names)
         for image, result in zip(images, results):
             _print_prediction(image, result, class_names, args.topk, args.json)
+
+
+def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
+    """Segment each image; write its mask as a palette PNG and an overlay on the image into --out-dir."""
+    if args.backend != "pytorch":
+        raise ValueError("--backend onnxruntime runs classifiers; segment with the default pytorch backend")
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(args.images), args.batch_size):
+        paths = args.images[start:start + args.batch_size]
+        rgbs = [read_image(path) for path in paths]
+        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs)):
+            stem = Path(path).stem
+            mask_path, overlay_path = out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png"
+            save_palette_mask(result["pred_mask"], mask_path)
+            overlay_mask(rgb, result["pred_mask"]).save(overlay_path)
+            shares = np.bincount(result["pred_mask"].ravel()) / result["pred_mask"].size
+            classes = [(name, float(shares[label])) for label, name in zip(np.unique(result["pred_mask"]),
+                                                                         result["pred_classes"])]
+            if args.json:
+                print(json.dumps({"image": path, "mask": str(mask_path), "overlay": str(overlay_path),
+                                  "classes": [{"class": name, "share": share} for name, share in classes]}))
+            else:
+                print(f"{path}: wrote {mask_path} and {overlay_path}; "
+                      + ", ".join(f"{name} {100 * share:.1f}%" for name, share in classes))
 
 
 def _print_prediction(image: str, result: dict, class_names: Sequence[str] | None, topk: int, as_json: bool) -> None:
@@ -162,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     flops.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"), help="input size (default: the model's)")
     flops.set_defaults(run=_flops)
 
-    predict = commands.add_parser("predict", help="classify images, printing the top-k classes of each")
+    predict = commands.add_parser("predict", help="classify images (printing the top-k classes of each) or "
+                                                 "segment them (writing masks and overlays)")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP ...)")
     predict.add_argument("--model", required=True, help="a zoo model name or a config file")
     predict.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
@@ -173,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
     predict.add_argument("--backend", choices=["pytorch", "onnxruntime"], default="pytorch",
                          help="onnxruntime: run an exported --checkpoint FILE.onnx (default pytorch)")
+    predict.add_argument("--out-dir", default="predictions",
+                         help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
+                              "indices) and NAME_overlay.png go (default predictions)")
     predict.set_defaults(run=_predict)
 
     convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")

@@ -139,10 +139,10 @@ def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
     A value that is neither below ``num_classes`` nor 255 is a :class:`MaskError` naming the file.
     """
     with open_image(path) as image:
-        if image.mode not in ("P", "L", "I;16", "I"):
-            raise MaskError(f"{path} is a {image.mode} image: a mask must be a single-channel or palette PNG "
-                            "of class indices")
-        mask = np.asarray(image)
+        mode = image.mode
+        mask = np.asarray(image) if mode in ("P", "L", "I;16", "I") else None
+    if mask is None:
+        raise MaskError(f"{path} is a {mode} image: a mask must be a single-channel or palette PNG of class indices")
     values = np.unique(mask)
     bad = values[(values >= num_classes) & (values != IGNORE_INDEX)]
     if len(bad):
