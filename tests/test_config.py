@@ -45,6 +45,18 @@ def test_unknown_key_suggests_the_closest(tmp_path):
         load_config(tmp_path / "d.py")
 
 
+def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path):
+    (tmp_path / "c.py").write_text("schedule = dict(epochs=1)\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / "c.py", ["optim.zzz=1"])
+    assert str(error.value) == (
+        f"{tmp_path / 'c.py'}: unknown key 'optim.zzz', which is not close to any valid key. "
+        "The keys of section 'optim' are: betas, clip_grad, eps, lr, weight_decay")
+    with pytest.raises(ConfigError, match="unknown key 'qqq', which is not close to any valid key. "
+                                          "The sections of a config are: data, model, optim, schedule, train"):
+        load_config(tmp_path / "c.py", ["qqq.x=1"])
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.py")

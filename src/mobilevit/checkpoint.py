@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from .convert import CheckpointError, detect_layout, to_mobilevit
@@ -60,8 +60,8 @@ class Checkpoint:
     """Weights in our layout and where they came from.
 
     ``layout`` is the layout the file was in; ``metadata`` what the file says beside the weights:
-    our format's header entry, or for one of our training checkpoints its ``class_names`` and
-    which ``weights`` were taken (``ema`` when the run kept an EMA, else ``model``).
+    our format's header entry, or for one of our training checkpoints its ``class_names``, its
+    resolved ``config`` and which ``weights`` were taken (``ema`` when the run kept an EMA, else ``model``).
     """
 
     state_dict: dict[str, torch.Tensor]
@@ -174,7 +174,8 @@ def save_checkpoint(
         metadata["class_names"] = list(class_names)
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
+    # Written by us rather than safetensors' save_file, whose files are 0600 whatever the umask says.
+    path.write_bytes(save(tensors, metadata={METADATA_KEY: json.dumps(metadata)}))
     return path
 
 
@@ -230,6 +231,8 @@ def _unwrap(content: Any, path: Path, training_weights: str) -> tuple[dict[str, 
         config = content.get("config") if isinstance(content.get("config"), Mapping) else {}
         class_names = config.get("model", {}).get("class_names")
         metadata = {"class_names": list(class_names)} if class_names else {}
+        if config:
+            metadata["config"] = dict(config)  # the resolved config: the checkpoint describes its model
         weights = "ema" if training_weights == "ema" and isinstance(content.get("ema"), Mapping) else "model"
         metadata.update(weights=weights, epoch=content.get("epoch"), step=content["step"])
         return _check_state_dict(content[weights], path), "training", metadata

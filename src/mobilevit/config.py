@@ -10,6 +10,7 @@ names the closest valid one.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import difflib
 import json
@@ -22,6 +23,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .zoo import Preprocessing
+
+
+# What a config file is named (a run saves its resolved config as config.json).
+CONFIG_SUFFIXES = (".py", ".json")
 
 
 class ConfigError(ValueError):
@@ -193,14 +198,36 @@ def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Confi
 
     Without a ``train.work_dir`` the run's folder is ``work_dirs/<config file name>``.
     """
-    raw = _read_with_bases(Path(path), chain=())
-    for override in overrides:
-        _apply_override(raw, override)
-    config = from_dict(Config, raw, where=str(path))
+    config = config_from_dict(_read_with_bases(Path(path), chain=()), overrides, where=str(path))
     if not config.train.work_dir:
         default = str(Path("work_dirs") / Path(path).stem)
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=default))
     return config
+
+
+def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: str = "the config") -> Config:
+    """A checked :class:`Config` from a plain dict (such as the one a training checkpoint carries)
+    with ``key.sub=value`` overrides applied to a copy; ``where`` names the source in errors."""
+    raw = copy.deepcopy(dict(raw))
+    for override in overrides:
+        _apply_override(raw, override)
+    return from_dict(Config, raw, where=where)
+
+
+def shipped_configs() -> list[Path]:
+    """The config files under ``configs/`` (their ``_base_`` parts left out): the working directory's
+    ``configs/`` when there is one, else the mobilevit source checkout's."""
+    for folder in (Path.cwd() / "configs", Path(__file__).resolve().parents[2] / "configs"):
+        if folder.is_dir():
+            return sorted(path for path in folder.rglob("*.py") if "_base_" not in path.relative_to(folder).parts)
+    return []
+
+
+def build_model(config: Config) -> Any:
+    """The model of ``config``'s task, built by :mod:`mobilevit.tasks` (which knows the tasks)."""
+    from .tasks import build_model as build_task_model  # tasks imports this module
+
+    return build_task_model(config)
 
 
 def to_dict(config: Config) -> dict[str, Any]:
@@ -276,14 +303,19 @@ def from_dict(schema: type, raw: Any, where: str, prefix: str = "") -> Any:
     values = {}
     for key, value in raw.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: unknown key {prefix + key!r}{hint} Valid keys: {', '.join(fields)}")
+            raise ConfigError(_unknown_key(key, fields, where, prefix))
         values[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
     try:
         return schema(**values)
     except ConfigError as error:  # a value check of the section itself
         raise ConfigError(f"{where}: {error}") from None
+
+
+def _unknown_key(key: str, fields: Sequence[str], where: str, prefix: str) -> str:
+    close = difflib.get_close_matches(key, fields, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ", which is not close to any valid key."
+    valid = f"The keys of section {prefix.rstrip('.')!r} are" if prefix else "The sections of a config are"
+    return f"{where}: unknown key {prefix + key!r}{hint} {valid}: {', '.join(sorted(fields))}"
 
 
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:

@@ -13,7 +13,9 @@ import copy
 import importlib.util
 import os
 import warnings
+import zipfile
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -89,25 +91,40 @@ def _export_torchscript(model: ImageClassifier, example: torch.Tensor, path: Pat
 
 
 def export_from_name(
-    name_or_config: str | os.PathLike,
+    name_or_config: str | os.PathLike | None,
     checkpoint: str | os.PathLike | None,
     export_format: str = "onnx",
     output: str | os.PathLike | None = None,
     shape: tuple[int, int] | None = None,
     dynamic: bool = False,
+    cfg_options: Sequence[str] = (),
 ) -> Path:
-    """Build a zoo model or a config's model, load ``checkpoint`` and export it.
+    """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
+    checkpoint that describes its model), load ``checkpoint`` and export it.
 
-    ``output`` defaults to the model's name with the format's suffix (``.onnx``, ``.pt``); ``shape``
-    to the model's crop size.
+    ``output`` defaults to the model's (or checkpoint's) name with the format's suffix (``.onnx``,
+    ``.pt``); ``shape`` to the model's crop size.
     """
-    model = init_model(name_or_config, checkpoint)
+    model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if shape is None:
         crop = model.preprocessing.crop_size
         shape = (crop, crop)
     if output is None:
-        output = Path(name_or_config).stem + SUFFIXES.get(export_format, "")
+        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     return export_model(model, output, export_format, *shape, dynamic=dynamic)
+
+
+def exported_format(path: str | os.PathLike) -> str | None:
+    """The export format of a file ('onnx', 'torchscript'), from its name or content; None for
+    anything else, such as a checkpoint."""
+    path = Path(path)
+    if path.suffix == SUFFIXES["onnx"]:
+        return "onnx"
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:  # a TorchScript archive holds the model's code
+            if any(name.endswith("/constants.pkl") or "/code/" in name for name in archive.namelist()):
+                return "torchscript"
+    return None
 
 
 class OnnxClassifier:
@@ -152,3 +169,36 @@ class OnnxClassifier:
         outputs = [self.session.run(None, {self.input_name: array[start:start + step]})[0]
                    for start in range(0, len(array), step)]
         return torch.from_numpy(np.concatenate(outputs))
+
+
+class TorchScriptClassifier:
+    """Logits of an exported TorchScript classifier, computed by torch.jit on the CPU.
+
+    ``TorchScriptClassifier(path)(batch)`` stands in for ``model(batch)``, as :class:`OnnxClassifier` does.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"TorchScript model not found: {path}")
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*torch.jit.load. is deprecated", category=FutureWarning)
+                self.module = torch.jit.load(str(path), map_location="cpu").eval()
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise ValueError(f"cannot load TorchScript model {path} (is it a `mobilevit export --format "
+                             f"torchscript` file?): {reason}") from None
+        self.path = path
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.module(batch.detach().to("cpu", torch.float32)).float()
+
+
+# The runtimes that `mobilevit predict --backend NAME` runs exported files with: the export format
+# each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
+RUNTIMES: dict[str, tuple[str, Callable[[Path], Callable[[torch.Tensor], torch.Tensor]]]] = {
+    "onnxruntime": ("onnx", OnnxClassifier),
+    "torchscript": ("torchscript", TorchScriptClassifier),
+}

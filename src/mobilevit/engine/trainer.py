@@ -26,7 +26,9 @@ from ..config import Config, to_dict
 from ..data.sampler import mixed_seed
 from ..tasks import LossFunction, Task, get_task
 from . import distributed
-from .checkpointing import Checkpointer, TrainingRun, read_training_checkpoint, restore, write_config
+from .checkpointing import (
+    Checkpointer, TrainingRun, check_same_model, read_training_checkpoint, restore, write_config,
+)
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import evaluate, to_device
@@ -93,7 +95,7 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     if resume is None and settings.auto_resume and latest.is_file():
         resume = latest
     if resume is not None:
-        _resume(run, resume, context, log)
+        _resume(run, resume, context, log, checkpointer.config)
     if context.is_main:
         write_config(work_dir / "config.json", checkpointer.config)
     shapes = [tuple(shape) for shape in data.train.batch_sampler.shapes]
@@ -137,8 +139,10 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     return model
 
 
-def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike, context: DistributedContext, log: RunLog) -> None:
+def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike, context: DistributedContext, log: RunLog,
+            config: dict) -> None:
     checkpoint = read_training_checkpoint(checkpoint_path)
+    check_same_model(checkpoint, run.model, config, Path(checkpoint_path))
     restore(checkpoint, run, context)
     state = run.state
     log.info(f"resumed from {checkpoint_path}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
@@ -180,8 +184,9 @@ def train_one_epoch(
     state, context = run.state, loop.context
     num_batches = loader.batch_sampler.num_batches
     model.train()
+    # disable=None: no bar where stderr is not a terminal, so redirected logs get no carriage-return updates
     bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
-               disable=not (context.is_main and loop.progress_bar))
+               disable=None if context.is_main and loop.progress_bar else True)
     started, images_done, skipped = time.perf_counter(), 0, 0
     interval_loss, interval_steps = 0.0, 0
     with contextlib.closing(bar):
