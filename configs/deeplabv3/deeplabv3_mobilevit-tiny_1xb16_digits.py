@@ -27,7 +27,7 @@ data = dict(
     short_side_range=(48, 96),
     horizontal_flip=False,  # a mirrored 2 is no 2
     sampler=dict(variable=False, base_size=64),
-    preprocessing=dict(resize_short=64, crop_size=64),
+    preprocessing=dict(resize_short=64, crop_size=64, keep_aspect_ratio=False),
 )
 optim = dict(lr=0.003, weight_decay=0.01)
 schedule = dict(epochs=20, warmup_iters=50, warmup_start_lr=0.0003, min_lr=1e-5)

@@ -3,12 +3,12 @@
 from .apis import inference_model, init_model
 from .imagenet import IMAGENET_CLASSES as imagenet_classes
 from .imagenet import IMAGENET_SYNSETS as imagenet_synsets
-from .models import ImageClassifier, MobileViT, build_classifier
+from .models import DeepLabV3, ImageClassifier, MobileViT, build_classifier, build_segmenter
 from .zoo import get_model, list_models
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ImageClassifier", "MobileViT", "build_classifier", "get_model", "imagenet_classes", "imagenet_synsets",
+    "DeepLabV3", "ImageClassifier", "MobileViT", "build_classifier", "build_segmenter", "get_model", "imagenet_classes", "imagenet_synsets",
     "inference_model", "init_model", "list_models", "__version__",
 ]

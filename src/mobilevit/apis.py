@@ -20,14 +20,14 @@ from PIL import Image, ImageOps
 
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
 from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from_dict, load_config, to_dict
-from .convert import infer_arch, num_classes_of
+from .convert import infer_arch, num_classes_of, task_of
 from .data.image import read_image, to_rgb_array
-from .data.segmentation import SegmentationEvalTransform, voc_palette
+from .data.segmentation import voc_palette
 from .data.transforms import EvalTransform
 from .imagenet import IMAGENET_CLASSES
 from .download import is_url
-from .models import DeepLabV3, ImageClassifier, build_classifier
-from .zoo import MODELS, Preprocessing, get_model, get_record
+from .models import DeepLabV3, ImageClassifier, build_classifier, build_segmenter
+from .zoo import MODELS, SEGMENTATION_PREPROCESSING, Preprocessing, get_model, get_record
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -103,7 +103,9 @@ def checkpoint_config(checkpoint: str | os.PathLike | Checkpoint, cfg_options: S
     return config_from_dict(checkpoint.metadata["config"], cfg_options, where=f"the config in {checkpoint.path}")
 
 
-def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> tuple[ImageClassifier, Preprocessing]:
+def _model_described_by(
+    checkpoint: Checkpoint, cfg_options: Sequence[str]
+) -> tuple[ImageClassifier | DeepLabV3, Preprocessing]:
     """The model and preprocessing a checkpoint describes: its config, our format's header, or its shapes."""
     if "config" in checkpoint.metadata:
         config = checkpoint_config(checkpoint, cfg_options)
@@ -114,6 +116,9 @@ def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> t
     # our format's header names the arch; another layout's shapes show it
     arch = checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
     num_classes = num_classes_of(checkpoint.state_dict)
+    if task_of(checkpoint.state_dict) == "segmentation":  # the published weights' output stride unless told
+        output_stride = checkpoint.metadata.get("output_stride", 16)
+        return build_segmenter(arch, num_classes, output_stride), checkpoint_preprocessing(checkpoint)
     if num_classes is None:
         raise ValueError(f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
                          "the classifier from a zoo name or config and load it with strict_head=False")
@@ -128,7 +133,7 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
     if "preprocessing" in checkpoint.metadata:
         where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
-    return Preprocessing()
+    return SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else Preprocessing()
 
 
 def _not_a_model(text: str) -> str:
@@ -166,7 +171,7 @@ def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, An
     """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`)."""
     if not images:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
-    transform = SegmentationEvalTransform(preprocessing_of(model))
+    transform = EvalTransform(preprocessing_of(model))
     logits = torch_logits(model)(torch.stack([transform(image) for image in images]))
     names = class_names_of(model)
     results = []
@@ -201,10 +206,6 @@ def torch_logits(model: torch.nn.Module) -> LogitsFunction:
         finally:
             model.train(was_training)
     return logits
-
-
-# The published segmentation weights' input: the whole image at 512x512, BGR, in [0, 1].
-SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512)
 
 
 def preprocessing_of(model: torch.nn.Module) -> Preprocessing:

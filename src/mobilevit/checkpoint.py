@@ -34,7 +34,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
-from .convert import CheckpointError, detect_layout, to_mobilevit
+from .convert import CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .download import download_checkpoint, is_url
 from .zoo import Preprocessing
 
@@ -155,23 +155,30 @@ def save_checkpoint(
     preprocessing: Preprocessing = Preprocessing(),
     source_layout: str = "mobilevit",
     class_names: Sequence[str] | None = None,
+    output_stride: int | None = None,
 ) -> Path:
-    """Write weights in our format: a safetensors file with our metadata in its header."""
+    """Write weights in our format: a safetensors file with our metadata in its header.
+
+    ``output_stride`` is a segmenter's (it shapes no tensor, so the weights cannot tell it).
+    """
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"our checkpoint format is a .safetensors file; got {path}")
-    head = state_dict.get("head.fc.weight")
-    if class_names is not None and (head is None or len(class_names) != head.shape[0]):
+    num_classes = num_classes_of(state_dict)
+    if class_names is not None and len(class_names) != num_classes:
+        head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
         raise ValueError(f"{len(class_names)} class names for a head of {_shape(head)}")
     metadata = {
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
-        "num_classes": None if head is None else int(head.shape[0]),
+        "num_classes": num_classes,
         "preprocessing": dataclasses.asdict(preprocessing),
         "source_layout": source_layout,
     }
     if class_names is not None:
         metadata["class_names"] = list(class_names)
+    if output_stride is not None:
+        metadata["output_stride"] = output_stride
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written by us rather than safetensors' save_file, whose files are 0600 whatever the umask says.

@@ -20,22 +20,23 @@ from .apis import (
 )
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config, shipped_configs
-from .convert import infer_arch, num_classes_of
+from .convert import infer_arch, num_classes_of, task_of
 from .data.image import read_image
 from .data.segmentation import save_palette_mask
 from .export import RUNTIMES, SUFFIXES, export_from_name, exported_format, serves_any_size
-from .models import ARCHS, DeepLabV3, ImageClassifier, build_classifier
+from .models import ARCHS, DeepLabV3, ImageClassifier, build_classifier, build_segmenter
 
 
 def _list(args: argparse.Namespace) -> None:
     if args.configs:
         _list_configs()
         return
-    print(f"{'model':<34} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9} {'top-1':>6} {'top-5':>6}")
+    print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
-        print(f"{name:<34} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f} "
-              f"{record.top1:>6.2f} {record.top5:>6.2f}")
+        figures = (f"mIoU {record.miou:.1f} (VOC 2012 val)" if record.task == "segmentation"
+                   else f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}")
+        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {figures}")
 
 
 def _list_configs() -> None:
@@ -73,7 +74,8 @@ def _flops(args: argparse.Namespace) -> None:
     else:
         print(f"{'':<22} {'measured':>10} {'published':>10}")
         print(f"{'params (M)':<22} {complexity.params / 1e6:>10.3f} {record.params_m:>10.2f}")
-        published = f"{record.flops_g:>10.2f}" if (height, width) == (256, 256) else f"{'(256x256)':>10}"
+        size = record.input_size
+        published = f"{record.flops_g:>10.2f}" if (height, width) == (size, size) else f"{f'({size}x{size})':>10}"
         print(f"{'multiply-adds (G)':<22} {complexity.macs / 1e9:>10.3f} {published}")
     for kind, count in complexity.breakdown.items():
         print(f"  {kind:<20} {count / 1e9:>10.3f}")
@@ -188,10 +190,18 @@ def _convert(args: argparse.Namespace) -> None:
     arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
     num_classes = num_classes_of(state_dict)
     # Loading into the model checks every name and shape before anything is written.
-    model = build_classifier(arch, num_classes=num_classes or 1000)
+    output_stride = None
+    if task_of(state_dict) == "segmentation":
+        # it shapes no tensor: from our header or the run's config, else the published weights' 16
+        output_stride = (checkpoint.metadata.get("output_stride")
+                         or (getattr(config.model, "output_stride", None) if config else None) or 16)
+        model = build_segmenter(arch, num_classes, output_stride)
+    else:
+        model = build_classifier(arch, num_classes=num_classes or 1000)
     load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
     destination = save_checkpoint(args.destination, state_dict, arch, checkpoint_preprocessing(checkpoint),
-                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"))
+                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"),
+                                  output_stride=output_stride)
     flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
     print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch}, "
           f"{num_classes if num_classes is not None else 'no'} classes{flipped}")

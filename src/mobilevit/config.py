@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 import runpy
 import types
 import typing
@@ -40,16 +41,16 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
-    :func:`mobilevit.models.build_segmenter`."""
+    """The model: arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
+    :func:`mobilevit.models.build_segmenter`, and the weights a run starts from."""
 
     arch: Any = "small"  # an arch name or a list of stages
-    num_classes: int = 1000
+    num_classes: int | None = None  # None: training takes it from the data set (class folders, VOC's 21)
     dropout: float = 0.0  # before the classifier (the linear head, or the segmenter's 1x1 convolution)
     label_smoothing: float = 0.0
     drop_rate: float = 0.0
     out_indices: tuple[int, ...] = (-1,)
-    frozen_stages: int = -1
+    frozen_stages: int = -1  # the stem and this many stages (-1: none); mmpretrain never freezes the stem
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
     output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
@@ -57,6 +58,22 @@ class ModelConfig:
     atrous_rates: tuple[int, ...] = (6, 12, 18)
     aspp_channels: int = 256
     aspp_dropout: float = 0.1
+    # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
+    # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
+    pretrained: str = ""
+    # Which of its keys: '' all that fit the model (a head of another class count starts new), or a
+    # module prefix such as 'backbone' (the backbone of a classifier, segmentation or detection model).
+    pretrained_keys: str = ""
+
+    def __post_init__(self) -> None:
+        if self.num_classes is not None and self.num_classes < 1:
+            raise ConfigError(f"model.num_classes must be a positive integer or None, got {self.num_classes}")
+        if self.pretrained_keys and not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", self.pretrained_keys):
+            raise ConfigError(f"model.pretrained_keys must be '' or a module name such as 'backbone', "
+                              f"got {self.pretrained_keys!r}")
+        if self.pretrained_keys and not self.pretrained:
+            raise ConfigError(f"model.pretrained_keys={self.pretrained_keys!r} needs model.pretrained "
+                              "(the checkpoint to take them from)")
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,16 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     clip_grad: float = 0.0  # max gradient norm; 0: no clipping
+    # Learning rate multipliers of the parameter groups, applied at every step of the schedule:
+    # the backbone's parameters (backbone.*) and the rest (the head). Fine-tuning often gives the
+    # new head 10x the backbone's rate.
+    backbone_lr_mult: float = 1.0
+    head_lr_mult: float = 1.0
+
+    def __post_init__(self) -> None:
+        for key in ("backbone_lr_mult", "head_lr_mult"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"optim.{key} must be > 0 (freeze with model.frozen_stages), got {getattr(self, key)}")
 
 
 @dataclass(frozen=True)
@@ -322,6 +349,11 @@ def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where, prefix=f"{key}.")
     origin = typing.get_origin(hint)
+    if origin is types.UnionType and type(None) in typing.get_args(hint):  # an optional value
+        if value is None:
+            return None
+        hint, = (member for member in typing.get_args(hint) if member is not type(None))
+        origin = typing.get_origin(hint)
     if origin is tuple and isinstance(value, (list, tuple)):
         return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):

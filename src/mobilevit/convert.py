@@ -28,7 +28,7 @@ import torch
 Rows = tuple[tuple[str, str], ...]
 StateDict = dict[str, torch.Tensor]
 
-LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface")
+LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_deeplabv3", "huggingface_deeplabv3")
 
 
 class CheckpointError(ValueError):
@@ -123,6 +123,44 @@ HUGGINGFACE_ROWS: Rows = (
     ("classifier.", "head.fc."),
 )
 
+
+def _deeplabv3_rows(convs: str, pool: str, project: str, classifier: str, conv: str, norm: str) -> Rows:
+    """Rows of a DeepLabv3 head onto ours: torchvision's ASPP under ``head.aspp`` (each branch an
+    ``nn.Sequential`` of convolution, BatchNorm, ReLU; the pooling branch's starts with its pool)
+    and ``head.classifier``. ``convs`` holds the four convolution branches, ``pool`` the pooling
+    branch's convolution; ``conv`` and ``norm`` name a unit's two parts in their layout."""
+    rows: list[tuple[str, str]] = []
+    for branch in range(4):
+        rows += [(f"{convs}{branch}.{conv}.", f"head.aspp.convs.{branch}.0."),
+                 (f"{convs}{branch}.{norm}.", f"head.aspp.convs.{branch}.1.")]
+    rows += [
+        (f"{pool}{conv}.", "head.aspp.convs.4.1."),
+        (f"{pool}{norm}.", "head.aspp.convs.4.2."),
+        (f"{project}{conv}.", "head.aspp.project.0."),
+        (f"{project}{norm}.", "head.aspp.project.1."),
+        (f"{classifier}{conv}.", "head.classifier."),
+    ]
+    return tuple(rows)
+
+
+# Segmentation checkpoints: the classification backbone's keys without conv_1x1_exp (the head reads
+# the last stage before it), beside a DeepLabv3 head. ml-cvnets v0.1 nests the backbone under
+# ``encoder.``; Hugging Face's MobileViTForSemanticSegmentation keeps its classification names.
+_DENSE_BACKBONE = ("backbone.stem.", "backbone.layers.")
+CVNETS_DEEPLABV3_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *_deeplabv3_rows(
+        "seg_head.aspp.aspp_layer.convs.", "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.",
+        "seg_head.aspp.aspp_layer.project.", "seg_head.classifier.classifier.", "block.conv", "block.norm"),
+)
+
+HUGGINGFACE_DEEPLABV3_ROWS: Rows = (
+    *(row for row in HUGGINGFACE_ROWS if row[1].startswith(_DENSE_BACKBONE)),
+    *_deeplabv3_rows(
+        "segmentation_head.aspp.convs.", "segmentation_head.aspp.convs.4.conv_1x1.",
+        "segmentation_head.aspp.project.", "segmentation_head.classifier.", "convolution", "normalization"),
+)
+
 # Hugging Face keeps three attention input projections; ours is one, its rows ordered q, k, v.
 _QKV = ("query", "key", "value")
 _HUGGINGFACE_PROJECTION = re.compile(
@@ -136,6 +174,10 @@ _HUGGINGFACE_LAYER = re.compile(r"^mobilevit\.encoder\.layer\.(?P<stage>\d+)\.tr
 def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Name the layout of a bare state dict from its stem's key (``mobilevit`` for ours)."""
     keys = set(state_dict)
+    if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("seg_head.") for key in keys):
+        return "cvnets_deeplabv3"
+    if "mobilevit.conv_stem.convolution.weight" in keys and any(key.startswith("segmentation_head.") for key in keys):
+        return "huggingface_deeplabv3"
     if "backbone.stem.conv.weight" in keys:
         return "mobilevit"
     if "conv_1.block.conv.weight" in keys:
@@ -147,8 +189,9 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     sample = ", ".join(sorted(keys)[:5])
     raise CheckpointError(
         "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
-        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm) or "
-        f"mobilevit.conv_stem.convolution.weight (Hugging Face); found {len(keys)} keys such as {sample}")
+        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm), "
+        "mobilevit.conv_stem.convolution.weight (Hugging Face), or encoder.conv_1.block.conv.weight with "
+        f"seg_head.* (ml-cvnets DeepLabv3); found {len(keys)} keys such as {sample}")
 
 
 def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDict:
@@ -156,6 +199,7 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
     converters: dict[str, Callable[[Mapping[str, torch.Tensor]], StateDict]] = {
         "mobilevit": from_mobilevit, "mmpretrain": from_mobilevit, "cvnets": from_cvnets,
         "timm": from_timm, "huggingface": from_huggingface,
+        "cvnets_deeplabv3": from_cvnets_deeplabv3, "huggingface_deeplabv3": from_huggingface_deeplabv3,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -190,6 +234,17 @@ def from_huggingface(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     projections are stacked into one qkv projection, rows in that order."""
     fused = fuse_qkv(state_dict)
     return rename(fused, HUGGINGFACE_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
+
+
+def from_cvnets_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets v0.1's DeepLabv3 layout (``deeplabv3_mobilevit_*.pt``: ``encoder.`` and ``seg_head.``)."""
+    return rename(state_dict, CVNETS_DEEPLABV3_ROWS, depths={})
+
+
+def from_huggingface_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Hugging Face's ``MobileViTForSemanticSegmentation``; query, key and value fused as for classification."""
+    fused = fuse_qkv(state_dict)
+    return rename(fused, HUGGINGFACE_DEEPLABV3_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
@@ -275,8 +330,10 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """The named arch (``small``, ``x_small``, ``xx_small``) whose backbone has exactly these
     names and shapes; a state dict in our layout."""
     backbone = {key: tuple(value.shape) for key, value in state_dict.items() if key.startswith("backbone.")}
+    expanded = any(key.startswith(_EXPANSION) for key in backbone)  # a dense-task backbone has no expansion
     differences = {}
-    for arch, expected in _backbone_shapes().items():
+    for arch, shapes in _backbone_shapes().items():
+        expected = {key: shape for key, shape in shapes.items() if expanded or not key.startswith(_EXPANSION)}
         if backbone == expected:
             return arch
         differences[arch] = sorted(
@@ -290,9 +347,18 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
 
 
 def num_classes_of(state_dict: Mapping[str, torch.Tensor]) -> int | None:
-    """Classes of the checkpoint's linear head, or None for a backbone-only checkpoint."""
-    head = state_dict.get("head.fc.weight")
+    """Classes of the checkpoint's linear head (or segmentation classifier), or None for a
+    backbone-only checkpoint."""
+    head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
     return None if head is None else int(head.shape[0])
+
+
+def task_of(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """``segmentation`` for a state dict in our layout with a DeepLabv3 head, else ``classification``."""
+    return "segmentation" if any(key.startswith("head.aspp.") for key in state_dict) else "classification"
+
+
+_EXPANSION = "backbone.conv_1x1_exp."
 
 
 @functools.lru_cache(maxsize=None)

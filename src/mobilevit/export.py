@@ -3,8 +3,9 @@
 Exports are of the fused model (every BatchNorm folded into its convolution, see
 :meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
 ``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
-logits named ``logits``. ONNX goes through torch's TorchScript-based exporter (``dynamo=False``),
-which needs no more than the ``onnx`` package.
+logits named ``logits`` (a segmenter's: (B, num_classes, H, W), at the input's size). ONNX goes
+through torch's TorchScript-based exporter (``dynamo=False``), which needs no more than the
+``onnx`` package.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 from .apis import init_model
-from .models import ImageClassifier, MobileViTBlock
+from .models import DeepLabV3, ImageClassifier, MobileViTBlock
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -31,7 +32,7 @@ OUTPUT_NAME = "logits"
 
 
 def export_model(
-    model: ImageClassifier,
+    model: ImageClassifier | DeepLabV3,
     path: str | os.PathLike,
     export_format: str = "onnx",
     height: int = 256,
@@ -68,11 +69,12 @@ def serves_any_size(export_format: str, dynamic: bool) -> bool:
     return dynamic or export_format == "torchscript"
 
 
-def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dynamic: bool) -> None:
+def _export_onnx(model: ImageClassifier | DeepLabV3, example: torch.Tensor, path: Path, dynamic: bool) -> None:
     if importlib.util.find_spec("onnx") is None:
         raise ImportError("exporting to ONNX needs the onnx package: pip install 'mobilevit[export]'")
     image_axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
-    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: {0: "batch"}}
+    # A segmenter's logits take the input's height and width.
+    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: image_axes if isinstance(model, DeepLabV3) else {0: "batch"}}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
@@ -84,7 +86,7 @@ def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dyna
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)
 
 
-def _export_torchscript(model: ImageClassifier, example: torch.Tensor, path: Path) -> None:
+def _export_torchscript(model: ImageClassifier | DeepLabV3, example: torch.Tensor, path: Path) -> None:
     with torch.no_grad():
         traced = torch.jit.trace(model, example)
     torch.jit.save(traced, str(path))

@@ -6,12 +6,14 @@ import torch
 from PIL import Image
 
 from mobilevit.data.segmentation import (
-    IGNORE_INDEX, MaskError, SegmentationEvalTransform, SegmentationTrainTransform, find_pairs, read_pair,
+    IGNORE_INDEX, MaskError, SegmentationTrainTransform, find_pairs, read_pair,
     save_palette_mask, voc_palette,
 )
+from mobilevit.data.transforms import EvalTransform
 from mobilevit.zoo import Preprocessing
 
-RAW = Preprocessing(resize_short=16, crop_size=16, channel_order="RGB", std=(1.0, 1.0, 1.0))  # pixel values kept
+# pixel values kept as they are; whole images resized for evaluation
+RAW = Preprocessing(resize_short=16, crop_size=16, channel_order="RGB", std=(1.0, 1.0, 1.0), keep_aspect_ratio=False)
 
 
 def _write_pair(image_path, mask_path, mask, image=None):
@@ -108,6 +110,6 @@ def test_masks_are_resized_with_nearest_only():
 def test_evaluation_resizes_the_whole_image_to_the_square_size():
     image = np.zeros((30, 50, 3), np.uint8)
     image[:, 25:] = 200
-    resized = SegmentationEvalTransform(RAW)(image)
+    resized = EvalTransform(RAW)(image)
     assert resized.shape == (3, 16, 16)  # aspect ratio not kept, nothing cropped
     assert resized[0, :, :7].eq(0).all() and resized[0, :, 9:].eq(200).all()

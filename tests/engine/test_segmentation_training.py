@@ -24,7 +24,7 @@ model = dict(
 data = dict(
     kind="pairs", root={root!r}, classes=["background", "0"], batch_size=8, val_batch_size=5,
     num_workers=0, short_side_range=(28, 40), horizontal_flip=False,
-    sampler=dict(variable=False, base_size=32), preprocessing=dict(resize_short=32, crop_size=32),
+    sampler=dict(variable=False, base_size=32), preprocessing=dict(resize_short=32, crop_size=32, keep_aspect_ratio=False),
 )
 optim = dict(lr=0.015)
 schedule = dict(epochs={epochs}, warmup_iters=4, warmup_start_lr=0.001, min_lr=0.01)
@@ -97,7 +97,7 @@ def test_a_stopped_segmentation_run_resumes_to_the_weights_of_an_uninterrupted_o
 def test_a_segmentation_config_names_what_does_not_fit(config_file):
     with pytest.raises(ConfigError, match="data.kind='auto' is not a segmentation layout; expected one of 'voc'"):
         load_config(config_file(), ["data.kind=auto"])
-    with pytest.raises(ConfigError, match="set data.preprocessing.resize_short to the same value"):
-        trainer.main(load_config(config_file(), ["data.preprocessing.resize_short=36"]))
+    with pytest.raises(ConfigError, match="set data.preprocessing.keep_aspect_ratio=False"):
+        trainer.main(load_config(config_file(), ["data.preprocessing.keep_aspect_ratio=True"]))
     with pytest.raises(ValueError, match="has 2 classes but model.num_classes is 4"):
         trainer.main(load_config(config_file(), ["model.num_classes=4"]))

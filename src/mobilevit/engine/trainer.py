@@ -32,8 +32,9 @@ from .checkpointing import (
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import evaluate, to_device
+from .finetune import describe_parameter_groups, fit_to_classes, load_pretrained, parameter_groups
 from .run_log import RunLog
-from .schedule import LearningRateSchedule
+from .schedule import LearningRateSchedule, set_learning_rate
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,22 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     work_dir = Path(settings.work_dir)
     pin_memory = context.device.type == "cuda"
     data = task.build_data(config, True, context.world_size, context.rank, pin_memory)
-    if len(data.class_names) != config.model.num_classes:
-        raise ValueError(
-            f"the data set under {config.data.root} has {len(data.class_names)} classes but model.num_classes is "
-            f"{config.model.num_classes}; set model.num_classes={len(data.class_names)}")
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=data.class_names))
+    config = dataclasses.replace(config, model=fit_to_classes(config.model, data.class_names, config.data.root))
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
     model = task.build_model(config).to(context.device)
+    log = RunLog(work_dir, context.is_main)
+    latest = work_dir / "latest.pth"
+    if resume is None and settings.auto_resume and latest.is_file():
+        resume = latest
+    if resume is None and config.model.pretrained:  # a resumed run has its weights in the checkpoint
+        for line in load_pretrained(model, config.model.pretrained, config.model.pretrained_keys).describe():
+            log.info(line)
+    groups = parameter_groups(model, config.optim)
+    log.info(describe_parameter_groups(model, groups))
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
+        groups, lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
         weight_decay=config.optim.weight_decay)
     run = TrainingRun(
         model, ModelEma(model, settings.ema_decay) if settings.ema else None, optimizer,
@@ -87,13 +93,9 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     schedule = LearningRateSchedule(
         config.optim.lr, config.schedule.min_lr, config.schedule.epochs, config.schedule.warmup_iters,
         config.schedule.warmup_start_lr)
-    log = RunLog(work_dir, context.is_main)
     checkpointer = Checkpointer(work_dir, to_dict(config), context, settings.keep_checkpoints)
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
-    latest = work_dir / "latest.pth"
-    if resume is None and settings.auto_resume and latest.is_file():
-        resume = latest
     if resume is not None:
         _resume(run, resume, context, log, checkpointer.config)
     if context.is_main:
@@ -240,11 +242,10 @@ def _backward(model: nn.Module, batch: tuple, loss_function: LossFunction, scale
 
 
 def optimizer_step(run: TrainingRun, learning_rate: float, clip_grad: float) -> None:
-    """One optimizer step at ``learning_rate`` on the accumulated gradients (clipped to norm
+    """One optimizer step at ``learning_rate`` (times each parameter group's ``lr_mult``) on the accumulated gradients (clipped to norm
     ``clip_grad`` when > 0), then the EMA update; counts the step in ``run.state``."""
     optimizer, scaler = run.optimizer, run.scaler
-    for group in optimizer.param_groups:
-        group["lr"] = learning_rate
+    set_learning_rate(optimizer, learning_rate)
     if clip_grad > 0:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(run.model.parameters(), clip_grad)

@@ -26,7 +26,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..config import Config
+from ..config import Config, ConfigError
 
 # The training loss of a batch: ``loss(model(batch.images), batch)``, a scalar tensor.
 LossFunction = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -98,3 +98,10 @@ def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
     if dist.is_initialized():
         dist.all_reduce(tensor)
     return tensor
+
+
+def require_num_classes(config: Config) -> None:
+    """Refuse to build a model whose class count the config leaves open."""
+    if config.model.num_classes is None:
+        raise ConfigError("model.num_classes is not set: give it in the config (training takes it from the "
+                          "data set and saves it in the run's config.json)")

@@ -16,7 +16,7 @@ from ..data.datasets import ImageList, class_folders, find_images, read_class_na
 from ..data.loader import Batch, build_eval_loader, build_train_loader
 from ..imagenet import IMAGENET_SYNSETS
 from ..models import ImageClassifier, build_classifier
-from .base import LossFunction, TaskData, sum_over_processes
+from .base import LossFunction, TaskData, require_num_classes, sum_over_processes
 
 SEGMENTATION_MODEL_KEYS = ("atrous_rates", "aspp_channels", "aspp_dropout")
 
@@ -140,8 +140,10 @@ class Classification:
     best_metric: str = "top1"
 
     def build_model(self, config: Config) -> ImageClassifier:
+        require_num_classes(config)
         options = dataclasses.asdict(config.model)
         class_names = options.pop("class_names")
+        del options["pretrained"], options["pretrained_keys"]  # loaded by training, not part of the architecture
         for key in SEGMENTATION_MODEL_KEYS:
             if options.pop(key) != getattr(ModelConfig, key):
                 raise ConfigError(f"model.{key} is a segmentation setting; a classifier has no DeepLabv3 head")
