@@ -30,6 +30,6 @@ data = dict(
     preprocessing=dict(resize_short=64, crop_size=64, keep_aspect_ratio=False),
 )
 optim = dict(lr=0.003, weight_decay=0.01)
-schedule = dict(epochs=20, warmup_iters=50, warmup_start_lr=0.0003, min_lr=1e-5)
+schedule = dict(epochs=12, warmup_iters=50, warmup_start_lr=0.0003, min_lr=1e-5)
 train = dict(work_dir="work_dirs/segmentation_demo", amp="none", ema_decay=0.98, log_interval=25,
              checkpoint_steps=0, keep_checkpoints=1)
