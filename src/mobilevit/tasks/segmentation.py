@@ -138,6 +138,14 @@ def class_names_of(config: Config, class_names: Sequence[str] = ()) -> tuple[str
     return tuple(str(label) for label in range(config.model.num_classes))
 
 
+def _named_classes(config: Config) -> tuple[str, ...]:
+    """The class names a config gives without reading the data set: a ``data.classes`` list, or VOC's."""
+    data = config.data
+    if isinstance(data.classes, (list, tuple)) and data.classes:
+        return tuple(data.classes)
+    return VOC_CLASSES if data.kind in ("voc", "voc_aug") and config.model.num_classes == len(VOC_CLASSES) else ()
+
+
 @dataclass(frozen=True)
 class Segmentation:
     """The segmentation task (see :class:`mobilevit.tasks.base.Task`)."""
@@ -155,7 +163,7 @@ class Segmentation:
             aspp_dropout=model_config.aspp_dropout, classifier_dropout=model_config.dropout,
             drop_rate=model_config.drop_rate, out_indices=model_config.out_indices,
             frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval)
-        model.class_names = tuple(model_config.class_names)
+        model.class_names = tuple(model_config.class_names) or _named_classes(config)
         return model
 
     def build_data(
