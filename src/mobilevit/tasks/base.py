@@ -13,7 +13,7 @@ it the parts that differ. A task is a small object with:
 Batches are NamedTuples whose first field is ``images`` (B, 3, H, W) and whose last is
 ``skipped`` (the unreadable files replaced to fill the batch); the engine moves their tensors to
 the device and reads nothing else. To add a task, write a module with such an object and add it
-to :data:`mobilevit.tasks.TASKS` (and its name to :data:`mobilevit.config.TASKS`).
+to :data:`mobilevit.tasks.TASKS` (and its data layouts to :data:`mobilevit.config.DATA_KINDS`).
 """
 
 from __future__ import annotations
