@@ -10,11 +10,13 @@ import re
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mobilevit.checkpoint import load_checkpoint, read_checkpoint
-from mobilevit.convert import CheckpointError, detect_layout, to_mobilevit
-from mobilevit.models import build_segmenter
+import mobilevit
+from mobilevit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from mobilevit.cli import main
+from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, task_of, to_mobilevit
+from mobilevit.engine.finetune import load_pretrained
+from mobilevit.models import build_classifier, build_segmenter
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
@@ -150,9 +152,6 @@ def test_an_unmapped_head_key_is_named(reference):
 
 
 def test_a_classification_checkpoint_seeds_the_backbone_of_a_new_segmenter(tmp_path):
-    from mobilevit.engine.finetune import load_pretrained
-    from mobilevit.models import build_classifier
-
     classifier = build_classifier("xx_small")
     torch.save({"state_dict": classifier.state_dict()}, tmp_path / "classifier.pth")
     model = build_segmenter("xx_small", num_classes=3)
@@ -170,8 +169,6 @@ def test_a_classification_checkpoint_seeds_the_backbone_of_a_new_segmenter(tmp_p
 
 def test_get_model_replaces_the_classifier_of_a_segmentation_checkpoint(tmp_path):
     name = "deeplabv3_mobilevit-xxsmall_3rdparty_voc"
-    import mobilevit
-
     source = mobilevit.get_model(name)
     torch.save(source.state_dict(), tmp_path / "voc.pth")
     with pytest.warns(UserWarning, match="head.classifier.weight"):
@@ -181,10 +178,6 @@ def test_get_model_replaces_the_classifier_of_a_segmentation_checkpoint(tmp_path
 
 
 def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
-    import mobilevit
-    from mobilevit.cli import main
-    from mobilevit.convert import infer_arch, num_classes_of, task_of
-
     config = transformers.MobileViTConfig(num_labels=21, output_stride=16, **HF_SIZES["xx_small"])
     reference = transformers.MobileViTForSemanticSegmentation(config).eval()
     reference.load_state_dict(deterministic_state_dict(reference.state_dict()))
@@ -202,9 +195,6 @@ def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
 
 
 def test_our_format_keeps_a_segmenters_output_stride_and_classes(tmp_path):
-    import mobilevit
-    from mobilevit.checkpoint import save_checkpoint
-
     model = build_segmenter("xx_small", num_classes=2, output_stride=8)
     save_checkpoint(tmp_path / "os8.safetensors", model.state_dict(), "xx_small", output_stride=8,
                     class_names=["sky", "ground"])

@@ -326,6 +326,9 @@ def _depths(state_dict: Mapping[str, torch.Tensor], layer_pattern: re.Pattern[st
     return depths
 
 
+_EXPANSION = "backbone.conv_1x1_exp."
+
+
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """The named arch (``small``, ``x_small``, ``xx_small``) whose backbone has exactly these
     names and shapes; a state dict in our layout."""
@@ -356,9 +359,6 @@ def num_classes_of(state_dict: Mapping[str, torch.Tensor]) -> int | None:
 def task_of(state_dict: Mapping[str, torch.Tensor]) -> str:
     """``segmentation`` for a state dict in our layout with a DeepLabv3 head, else ``classification``."""
     return "segmentation" if any(key.startswith("head.aspp.") for key in state_dict) else "classification"
-
-
-_EXPANSION = "backbone.conv_1x1_exp."
 
 
 @functools.lru_cache(maxsize=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from torch import nn
 
@@ -15,7 +14,6 @@ from .models import DeepLabV3, ImageClassifier, build_classifier, build_segmente
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
 
-TASKS = ("classification", "segmentation")
 # The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
