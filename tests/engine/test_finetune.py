@@ -3,6 +3,7 @@ rate multipliers and the class count taken from the class folders, on the tiny d
 
 import dataclasses
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,6 +25,7 @@ from mobilevit.models import MobileViT, build_classifier
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")
 
+ROOT = Path(__file__).resolve().parents[2]
 XXS = "mobilevit-xxsmall_3rdparty_in1k"
 # The tiny config at 32 pixels with the XXSmall arch of the published weights, classes left out.
 FINETUNE_CONFIG = TINY_CONFIG.replace(
@@ -196,6 +198,10 @@ def test_a_checkpoint_of_another_arch_or_module_is_refused_with_the_reason(tmp_p
     torch.save(build_classifier("small").state_dict(), tmp_path / "small.pth")
     with pytest.raises(CheckpointError, match="does not fit the model's backbone: .*arch 'small': set model.arch"):
         load_pretrained(build_classifier("xx_small"), tmp_path / "small.pth")
+    deeper = build_classifier("xx_small").state_dict()
+    deeper["backbone.layers.2.1.global_rep.9.ln.weight"] = torch.ones(64)  # a layer the model does not have
+    with pytest.raises(CheckpointError, match=r"backbone.layers.2.1.global_rep.9.ln.weight \(not in the model\)"):
+        load_pretrained(build_classifier("xx_small"), Checkpoint(deeper, "mobilevit", tmp_path / "deeper.pth"))
     with pytest.raises(CheckpointError, match="pretrained_keys='backbon' names no module of the model"):
         load_pretrained(build_classifier("small"), tmp_path / "small.pth", keys="backbon")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
@@ -224,3 +230,19 @@ def test_get_model_replaces_the_head_like_timm(tmp_path):
         warnings.simplefilter("error")  # the same class count: everything loads, nothing to warn about
         model = mobilevit.get_model(XXS, pretrained=tmp_path / "in1k.pth")
     assert torch.equal(model.head.fc.weight, source.head.fc.weight)
+
+
+def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_imagenet, tmp_path, monkeypatch):
+    config_path = ROOT / "configs/mobilevit/mobilevit-xxsmall_finetune_custom.py"
+    config = load_config(config_path)
+    assert (config.model.pretrained, config.model.num_classes, config.optim.head_lr_mult) == (XXS, None, 10.0)
+    assert resolve_pretrained(config.model.pretrained) == zoo.get_record(XXS).url
+    folder, expected = layouts
+    small = ["data.sampler.base_size=32", "data.sampler.min_size=24", "data.sampler.max_size=40",
+             "data.sampler.multiple=8", "data.batch_size=6", "data.num_workers=0", "train.amp=none",
+             "data.preprocessing.resize_short=36", "data.preprocessing.crop_size=32", "train.progress_bar=False"]
+    seen = _stop_before_training(monkeypatch)
+    trainer.main(load_config(config_path, [f"data.root={tiny_imagenet}", f"train.work_dir={tmp_path / 'work'}",
+                                           f"model.pretrained={str(folder / 'mmpretrain.pth')!r}", *small]))
+    assert torch.equal(seen[0]["backbone.stem.conv.weight"], expected["mmpretrain.pth"]["backbone.stem.conv.weight"])
+    assert seen[0]["head.fc.weight"].shape == (3, 320)

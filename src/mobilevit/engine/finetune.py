@@ -49,8 +49,9 @@ class PretrainedReport:
         if self.layout == "training":
             which = "EMA weights" if self.metadata.get("weights") == "ema" else "weights"
             weights = f", {which} of epoch {self.metadata.get('epoch')}, step {self.metadata.get('step')}"
+        rest = "; the others keep their initial values" if len(self.loaded) < self.model_keys else ""
         lines = [f"pretrained: loaded {len(self.loaded)} of the model's {self.model_keys} tensors from "
-                 f"{origin}{self.layout} layout{weights}); the others keep their initial values"]
+                 f"{origin}{self.layout} layout{weights}){rest}"]
         by_reason: dict[str, list[str]] = {}
         for key, reason in self.skipped.items():
             by_reason.setdefault(reason.split(":")[0], []).append(
@@ -73,8 +74,8 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
 
     ``keys`` is '' (every key of the checkpoint) or a module prefix such as ``'backbone'`` (only
     the keys under it, e.g. the backbone of a segmentation checkpoint for a classifier). Of the
-    keys taken, those of the model's backbone must all be there with the model's shapes: otherwise
-    the checkpoint is of another arch, and CheckpointError says so. Elsewhere (the head) a key that
+    keys taken, the backbone's must be the model's, every key with its shape: otherwise the
+    checkpoint is of another arch, and CheckpointError says so. Elsewhere (the head) a key that
     is absent or of another shape (another class count) stays as initialised.
     """
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(resolve_pretrained(source))
@@ -95,8 +96,7 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
         elif theirs[key].shape != ours[key].shape:
             skipped[key] = f"shape differs: checkpoint {tuple(theirs[key].shape)}, model {tuple(ours[key].shape)}"
     backbone_misfits = [
-        f"{key} ({reason})" for key, reason in skipped.items()
-        if key.startswith(BACKBONE) and key.startswith(prefix) and key in ours]
+        f"{key} ({reason})" for key, reason in skipped.items() if key.startswith(BACKBONE) and key.startswith(prefix)]
     if backbone_misfits:
         raise CheckpointError(
             f"pretrained checkpoint {source} ({checkpoint.layout} layout) does not fit the model's backbone: "

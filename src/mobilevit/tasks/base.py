@@ -103,5 +103,5 @@ def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
 def require_num_classes(config: Config) -> None:
     """Refuse to build a model whose class count the config leaves open."""
     if config.model.num_classes is None:
-        raise ConfigError("model.num_classes is not set: give it in the config (training takes it from the "
-                          "data set and saves it in the run's config.json)")
+        raise ConfigError("model.num_classes is not set: use the config.json a training run saved (training "
+                          "takes the count from the data set) or set model.num_classes")
