@@ -2,11 +2,11 @@
 tools/demo_digits.py) pasted onto larger noisy canvases, with their masks, in the ``pairs``
 layout: <root>/images/{train,val}/<n>.png and <root>/masks/{train,val}/<n>.png.
 
-Class 0 is the background and class d + 1 the digit d; the soft rim of each stroke is 255 (not
+Class 0 is the background and class i + 1 the i-th digit pasted (all ten by default); the soft rim of each stroke is 255 (not
 scored), as PASCAL VOC marks its object boundaries. Nothing is downloaded.
 
-    python tools/demo_segmentation.py data/digit_scenes
-    mobilevit train configs/deeplabv3/deeplabv3_mobilevit-tiny_1xb16_digits.py
+    python tools/demo_segmentation.py data/digit_scenes --train 64 --val 20 --size 32 --digits 0 --digit-side 0.4 0.7
+    mobilevit train configs/deeplabv3/deeplabv3_mobilevit-tiny_1xb8_digit-scenes.py
 """
 
 from __future__ import annotations
@@ -77,8 +77,12 @@ def main() -> int:
     parser.add_argument("--train", type=int, default=400, help="training canvases (default 400)")
     parser.add_argument("--val", type=int, default=100, help="validation canvases (default 100)")
     parser.add_argument("--size", type=int, default=64, help="canvas side in pixels (default 64)")
+    parser.add_argument("--digits", type=int, nargs="+", default=list(range(10)),
+                        help="the digits pasted, class d + 1 the d-th of them (default 0-9)")
+    parser.add_argument("--digit-side", type=float, nargs=2, default=(0.25, 0.5), metavar=("LOW", "HIGH"),
+                        help="a pasted digit's side as a fraction of the canvas (default 0.25 0.5)")
     args = parser.parse_args()
-    write(args.root, args.train, args.val, args.size)
+    write(args.root, args.train, args.val, args.size, args.digits, digit_side=tuple(args.digit_side))
     return 0
 
 
