@@ -23,6 +23,7 @@ from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoi
 from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from_dict, load_config, to_dict
 from .convert import infer_arch, num_classes_of, task_of
 from .data.image import read_image, to_rgb_array
+from .data.segmentation import voc_palette
 from .data.transforms import EvalTransform
 from .imagenet import IMAGENET_CLASSES
 from .download import is_url
@@ -42,7 +43,7 @@ def init_model(
     cfg_options: Sequence[str] = (),
     dtype: torch.dtype = torch.float32,
 ) -> ImageClassifier | DeepLabV3:
-    """Build a classifier (or a segmenter), load a checkpoint and return it in eval mode on ``device``.
+    """Build a classifier or a segmenter, load a checkpoint and return it in eval mode on ``device``.
 
     ``config_or_name`` is a zoo name, a config file (``.py``, or a run's ``config.json``), a
     :class:`Config`, or a checkpoint that describes its own model: one of our training checkpoints
@@ -151,19 +152,56 @@ def _not_a_model(text: str) -> str:
 
 
 def inference_model(
-    model: ImageClassifier, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+    model: ImageClassifier | DeepLabV3, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """Classify one image or a list of them (one batched forward pass).
+    """Classify or segment one image or a list of them (one batched forward pass).
 
     An image is a file path, a PIL image, or an (H, W, 3) / (H, W) uint8 array whose channels are
-    in ``channel_order`` (BGR, as OpenCV reads, by default). Each result holds ``pred_label``,
-    ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all classes, numpy).
-    The model is left as it is (see :func:`torch_logits`): threads may share it.
+    in ``channel_order`` (BGR, as OpenCV reads, by default). A classifier's result holds
+    ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all
+    classes, numpy). A segmenter's holds ``pred_mask``, the (H, W) class indices at the image's own
+    size, ``pred_scores``, the (num_classes, H, W) softmax, and ``pred_classes``, the names of the
+    classes in the mask: the whole image is resized to the model's ``preprocessing.crop_size``
+    squared and the logits back to the image's size with nearest neighbour, the protocol of the
+    published segmentation figures. The model is left as it is (see :func:`torch_logits`): threads
+    may share it.
     """
     single = not isinstance(images, (list, tuple))
-    batch = prepare_batch([images] if single else list(images), preprocessing_of(model), channel_order)
-    results = describe_predictions(torch_logits(model)(batch), class_names_of(model))
+    images = [images] if single else list(images)
+    if isinstance(model, DeepLabV3):
+        results = segment(model, [to_rgb(image, channel_order) for image in images])
+    else:
+        batch = prepare_batch(images, preprocessing_of(model), channel_order)
+        results = describe_predictions(torch_logits(model)(batch), class_names_of(model))
     return results[0] if single else results
+
+
+def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+    """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`)."""
+    if not images:
+        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+    transform = EvalTransform(preprocessing_of(model))
+    logits = torch_logits(model)(torch.stack([transform(image) for image in images]))
+    names = class_names_of(model)
+    results = []
+    for image_logits, image in zip(logits, images):
+        full = torch.nn.functional.interpolate(image_logits[None], size=image.shape[:2], mode="nearest")[0]
+        scores = full.softmax(dim=0)
+        mask = scores.argmax(dim=0).numpy()
+        present = np.unique(mask).tolist()
+        results.append({
+            "pred_mask": mask,
+            "pred_scores": scores.numpy(),
+            "pred_classes": [names[label] if names is not None else str(label) for label in present],
+        })
+    return results
+
+
+def overlay_mask(rgb: np.ndarray, mask: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear)."""
+    colours = np.array(voc_palette(), np.float64).reshape(256, 3)[mask]
+    alpha = np.where(mask[..., None] == 0, 0.0, opacity)
+    return Image.fromarray((rgb * (1 - alpha) + colours * alpha).round().astype(np.uint8))
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFunction:
@@ -184,7 +222,8 @@ def torch_logits(model: torch.nn.Module) -> LogitsFunction:
 
 def preprocessing_of(model: torch.nn.Module) -> Preprocessing:
     """The model's preprocessing, or the official weights' one for a model built without it."""
-    return getattr(model, "preprocessing", None) or Preprocessing()
+    default = SEGMENTATION_PREPROCESSING if isinstance(model, DeepLabV3) else Preprocessing()
+    return getattr(model, "preprocessing", None) or default
 
 
 def class_names_of(model: torch.nn.Module) -> Sequence[str] | None:

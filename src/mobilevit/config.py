@@ -41,17 +41,23 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The model: arguments of :func:`mobilevit.models.build_classifier`, and the weights a run starts from."""
+    """The model: arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
+    :func:`mobilevit.models.build_segmenter`, and the weights a run starts from."""
 
     arch: Any = "small"  # an arch name or a list of stages
-    num_classes: int | None = None  # None: training takes it from the number of class folders
-    dropout: float = 0.0
+    num_classes: int | None = None  # None: training takes it from the data set (class folders, VOC's 21)
+    dropout: float = 0.0  # before the classifier (the linear head, or the segmenter's 1x1 convolution)
     label_smoothing: float = 0.0
     drop_rate: float = 0.0
     out_indices: tuple[int, ...] = (-1,)
     frozen_stages: int = -1  # the stem and this many stages (-1: none); mmpretrain never freezes the stem
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
+    output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
+    # segmentation only: the DeepLabv3 head's ASPP (the published models' values)
+    atrous_rates: tuple[int, ...] = (6, 12, 18)
+    aspp_channels: int = 256
+    aspp_dropout: float = 0.1
     # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
     # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
     pretrained: str = ""
@@ -81,6 +87,12 @@ class ModelConfig:
         if self.pretrained_keys and not self.pretrained:
             raise FieldError("pretrained_keys", f"needs model.pretrained (the checkpoint to take its "
                              f"{self.pretrained_keys!r} keys from)")
+        if self.output_stride not in (0, 8, 16, 32):
+            raise expected("output_stride", "0 (the task's own), 8, 16 or 32", self.output_stride)
+        if not self.atrous_rates or not all(rate >= 1 for rate in self.atrous_rates):
+            raise expected("atrous_rates", "a non-empty list of positive integers", self.atrous_rates)
+        at_least(self, "aspp_channels", 1)
+        fraction(self, "aspp_dropout")
 
 
 def _check_arch(arch: Any) -> tuple:
@@ -116,19 +128,27 @@ class SamplerConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        for name in ("min_size", "num_scales", "multiple"):
+        for name in ("base_size", "min_size", "num_scales", "multiple"):
             at_least(self, name, 1)
-        at_most(self, "min_size", self.base_size, f"base_size ({self.base_size})")
-        at_least(self, "max_size", self.base_size, f"base_size ({self.base_size})")
+        if self.variable:  # the range of sizes only matters to the variable batch sampler
+            at_most(self, "min_size", self.base_size, f"base_size ({self.base_size})")
+            at_least(self, "max_size", self.base_size, f"base_size ({self.base_size})")
         one_of(self, "batch_floor", ("base", "one"))
+
+
+# The data layouts each task reads (data.kind).
+DATA_KINDS = {"classification": ("auto", "folder", "annotation"), "segmentation": ("voc", "voc_aug", "pairs")}
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Where the images are, how they are read and batched, and how evaluation images are preprocessed."""
 
-    # 'folder': <root>/<split>/<class>/<image>; 'annotation': <root>/<split>/<path> listed with
-    # labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation files if present
+    # Classification: 'folder': <root>/<split>/<class>/<image>; 'annotation': <root>/<split>/<path>
+    # listed with labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation
+    # files if present. Segmentation (see mobilevit.data.segmentation): 'voc' (VOC2012 as released),
+    # 'voc_aug' (list files such as list/train_aug.txt, given as the annotation), 'pairs'
+    # (<root>/images/<split>/ beside <root>/masks/<split>/).
     kind: str = "auto"
     root: str = "data/imagenet"
     train_split: str = "train"
@@ -140,15 +160,18 @@ class DataConfig:
     val_batch_size: int = 128
     num_workers: int = 8
     skip_bad_images: bool = False  # False: an unreadable image stops the run, naming the file
-    crop_scale: tuple[float, float] = (0.08, 1.0)  # random resized crop: area fraction
-    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # random resized crop: aspect ratio
+    crop_scale: tuple[float, float] = (0.08, 1.0)  # classification's random resized crop: area fraction
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # classification's random resized crop: aspect ratio
+    # segmentation: the short side is resized to a size drawn from this range, then cropped to the
+    # sampler's size (data.sampler.base_size with variable=False, as the recipe)
+    short_side_range: tuple[int, int] = (256, 1024)
     horizontal_flip: bool = True
     sampler: SamplerConfig = SamplerConfig()
     preprocessing: Preprocessing = Preprocessing()
 
     def __post_init__(self) -> None:
         check_types(self)
-        one_of(self, "kind", ("auto", "folder", "annotation"))
+        one_of(self, "kind", sum(DATA_KINDS.values(), ()))
         if not self.root:
             raise expected("root", "the data set's folder", self.root)
         names = [self.classes] if isinstance(self.classes, str) else self.classes
@@ -165,6 +188,9 @@ class DataConfig:
         low, high = self.crop_ratio
         if not 0 < low <= high:
             raise expected("crop_ratio", "(low, high) aspect ratios with 0 < low <= high", self.crop_ratio)
+        low, high = self.short_side_range
+        if not 0 < low <= high:
+            raise expected("short_side_range", "(low, high) pixel sizes with 0 < low <= high", self.short_side_range)
 
 
 @dataclass(frozen=True)
@@ -215,7 +241,7 @@ class ScheduleConfig:
 class TrainConfig:
     """How a run is carried out, logged and checkpointed."""
 
-    work_dir: str = ""  # default: work_dirs/<config file name>
+    work_dir: str = ""  # load_config's default: work_dirs/<config file name>
     device: str = "auto"  # 'auto': CUDA if available, else CPU
     amp: str = "bfloat16"  # mixed precision: 'none', 'bfloat16', or 'float16' (CUDA, with a gradient scaler)
     ema: bool = True
@@ -230,7 +256,9 @@ class TrainConfig:
     auto_resume: bool = True  # resume from <work_dir>/latest.pth when it exists
     max_steps: int = 0  # stop after this many optimizer steps in all (saving a checkpoint); 0: no limit
     progress_bar: bool = True
-    # glibc keeps freed memory for reuse (see mobilevit.engine.allocator): CPU steps 1.3-1.6x faster
+    # `mobilevit train` and `test` make glibc keep freed memory for reuse (CPU steps 1.3-1.6x faster;
+    # see mobilevit.engine.allocator). A setting of the whole process, so the command line makes it,
+    # never the library; False (or the environment variable MOBILEVIT_KEEP_FREED_MEMORY=0) opts out.
     keep_freed_memory: bool = True
 
     def __post_init__(self) -> None:
@@ -259,10 +287,15 @@ def _check_device(device: str) -> None:
         raise expected("device", "'auto', 'cpu', 'cuda' or 'cuda:N'", device)
 
 
+# The tasks a config may name (each is a module of mobilevit.tasks).
+TASKS = tuple(DATA_KINDS)
+
+
 @dataclass(frozen=True)
 class Config:
     """A whole resolved config."""
 
+    task: str = "classification"  # which mobilevit.tasks module builds the model, data, loss and metric
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -271,13 +304,24 @@ class Config:
 
     def __post_init__(self) -> None:
         check_types(self)
+        one_of(self, "task", TASKS)
+        if self.data.kind not in DATA_KINDS[self.task]:
+            raise FieldError("data.kind", f"must be a {self.task} layout, one of "
+                             f"{', '.join(map(repr, DATA_KINDS[self.task]))}; got {self.data.kind!r}")
         if self.schedule.min_lr > self.optim.lr:
             raise expected("schedule.min_lr", f"at most optim.lr ({self.optim.lr})", self.schedule.min_lr)
 
 
 def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
-    """Read a config file, its bases and ``key.sub=value`` overrides into a checked :class:`Config`."""
-    return config_from_dict(_read_with_bases(Path(path), chain=()), overrides, where=str(path))
+    """Read a config file, its bases and ``key.sub=value`` overrides into a checked :class:`Config`.
+
+    Without a ``train.work_dir`` the run's folder is ``work_dirs/<config file name>``.
+    """
+    config = config_from_dict(_read_with_bases(Path(path), chain=()), overrides, where=str(path))
+    if not config.train.work_dir:
+        default = str(Path("work_dirs") / Path(path).stem)
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=default))
+    return config
 
 
 def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: str = "the config") -> Config:
@@ -298,17 +342,11 @@ def shipped_configs() -> list[Path]:
     return []
 
 
-def build_model(config: Config) -> ImageClassifier:
-    """The classifier a config describes, with ``class_names`` set from ``model.class_names``."""
-    if config.model.num_classes is None:
-        raise ConfigError("model.num_classes is not set: use the config.json a training run saved (training "
-                          "takes the count from the class folders) or set model.num_classes")
-    options = dataclasses.asdict(config.model)
-    class_names = options.pop("class_names")
-    del options["pretrained"], options["pretrained_keys"]  # loaded by training, not part of the architecture
-    model = build_classifier(**options)
-    model.class_names = tuple(class_names)
-    return model
+def build_model(config: Config) -> Any:
+    """The model of ``config``'s task, built by :mod:`mobilevit.tasks` (which knows the tasks)."""
+    from .tasks import build_model as build_task_model  # tasks imports this module
+
+    return build_task_model(config)
 
 
 def to_dict(config: Config) -> dict[str, Any]:

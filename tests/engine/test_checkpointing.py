@@ -13,7 +13,7 @@ from torch import nn
 from mobilevit import integrity
 from mobilevit.checkpoint import CheckpointError, read_checkpoint
 from mobilevit.engine.checkpointing import (
-    Checkpointer, TrainState, find_resume_checkpoint, read_training_checkpoint, restore)
+    Checkpointer, TrainingRun, TrainState, find_resume_checkpoint, read_training_checkpoint, restore)
 from mobilevit.engine.distributed import DistributedContext
 from mobilevit.engine.ema import ModelEma
 
@@ -37,11 +37,16 @@ class Run:
 
     def save(self, work_dir, names, step):
         checkpointer = Checkpointer(work_dir, {"train": {"seed": 0}}, CONTEXT)
-        checkpointer.save(names, self.model, self.ema, self.optimizer, self.scaler, TrainState(step, 0, step, 50.0))
+        checkpointer.save(names, self.run(TrainState(step, 0, step, 50.0)))
+
+    def run(self, state=None):
+        return TrainingRun(self.model, self.ema, self.optimizer, self.scaler, state or TrainState())
 
     def restore(self, found):
         path, checkpoint = found
-        return restore(checkpoint, self.model, self.ema, self.optimizer, self.scaler, CONTEXT, path)
+        run = self.run()
+        restore(checkpoint, run, CONTEXT, path)
+        return run.state
 
 
 def flip_middle_bit(path):
@@ -174,7 +179,7 @@ import sys
 from pathlib import Path
 import torch
 from torch import nn
-from mobilevit.engine.checkpointing import Checkpointer, TrainState
+from mobilevit.engine.checkpointing import Checkpointer, TrainingRun, TrainState
 from mobilevit.engine.distributed import DistributedContext
 model = nn.Linear(1024, 1024)
 optimizer = torch.optim.AdamW(model.parameters())
@@ -183,7 +188,7 @@ checkpointer = Checkpointer(Path(sys.argv[1]), {}, DistributedContext(0, 1, 0, t
 for step in range(1, 10**6):
     with torch.no_grad():
         model.bias.fill_(step)
-    checkpointer.save(["latest.pth"], model, None, optimizer, scaler, TrainState(0, step, step, 0.0))
+    checkpointer.save(["latest.pth"], TrainingRun(model, None, optimizer, scaler, TrainState(0, step, step, 0.0)))
     print(step, flush=True)
 """
 

@@ -1,12 +1,13 @@
 """Training checkpoints: all a stopped run needs to continue exactly, written atomically.
 
-A checkpoint holds the model, its EMA, the optimizer, the gradient scaler, where the run stands
-(epoch, batch within it, optimizer step, best top-1), each process's random state and the
-resolved config, and the sha256 of all that (checked when it is read, with the CRC-32 of each
-zip record). It is written to a temporary file and renamed over the old one, so a crash leaves
-either the old or the new checkpoint, never half of one; ``config.json`` in the work dir holds
-the same config in plain text. Auto-resume takes ``latest.pth``, or, when that is damaged, the
-newest intact ``epoch_<n>.pth`` (:func:`find_resume_checkpoint`).
+A checkpoint holds the objects of a :class:`TrainingRun` (the model, its EMA, the optimizer, the
+gradient scaler, where the run stands: epoch, batch within it, optimizer step, best validation
+score), each process's random state and the resolved config, and the sha256 of all that (checked
+when it is read, with the CRC-32 of each zip record). It is written to a temporary file and
+renamed over the old one, so a crash leaves either the old or the new checkpoint, never half of
+one; ``config.json`` in the work dir holds the same config in plain text. Auto-resume takes
+``latest.pth``, or, when that is damaged, the newest intact ``epoch_<n>.pth``
+(:func:`find_resume_checkpoint`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -41,7 +42,22 @@ class TrainState:
     epoch: int = 0  # epochs finished
     batch_in_epoch: int = 0  # batches of the current epoch finished
     step: int = 0  # optimizer steps taken
-    best_top1: float = float("-inf")  # best validation top-1 so far (of the EMA when there is one)
+    # best validation score so far: the task's best_metric (top-1, mIoU), of the EMA when there is one
+    best_score: float = float("-inf")
+
+
+@dataclass
+class TrainingRun:
+    """The objects that travel together through a run and into its checkpoints.
+
+    ``model`` is the plain module (never a DistributedDataParallel wrapper).
+    """
+
+    model: nn.Module
+    ema: ModelEma | None
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    state: TrainState = field(default_factory=TrainState)
 
 
 def write_config(path: Path, config: dict[str, Any]) -> None:
@@ -66,28 +82,21 @@ class Checkpointer:
     context: DistributedContext
     keep: int = 0  # epoch_<n>.pth files kept; 0: all
 
-    def save(
-        self,
-        names: Sequence[str],
-        model: nn.Module,
-        ema: ModelEma | None,
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        state: TrainState,
-    ) -> None:
+    def save(self, names: Sequence[str], run: TrainingRun) -> None:
         """Write one checkpoint under each of ``names`` (``latest.pth``, ``epoch_3.pth``, ``best.pth``)."""
         rng = all_gather_objects(rng_state(self.context.device))  # a collective: every process calls save
         if not self.context.is_main:
             return
+        state = run.state
         checkpoint = {
-            "model": model.state_dict(),
-            "ema": ema.module.state_dict() if ema is not None else None,
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
+            "model": run.model.state_dict(),
+            "ema": run.ema.module.state_dict() if run.ema is not None else None,
+            "optimizer": run.optimizer.state_dict(),
+            "scaler": run.scaler.state_dict(),
             "epoch": state.epoch,
             "batch_in_epoch": state.batch_in_epoch,
             "step": state.step,
-            "best_top1": state.best_top1,
+            "best_score": state.best_score,
             "world_size": self.context.world_size,
             "rng": rng,
             "config": self.config,
@@ -138,13 +147,15 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 # The entries of a training checkpoint and the types restore() needs them to have.
 _ENTRIES: dict[str, tuple[type, ...]] = {
     "model": (Mapping,), "ema": (Mapping, type(None)), "optimizer": (Mapping,), "scaler": (Mapping,),
-    "epoch": (int,), "batch_in_epoch": (int,), "step": (int,), "best_top1": (float, int), "world_size": (int,),
+    "epoch": (int,), "batch_in_epoch": (int,), "step": (int,), "world_size": (int,),
     "rng": (list,), "config": (Mapping,),
 }
 
 
 def _entries_problem(checkpoint: Mapping[str, Any]) -> str | None:
     """What is missing from a training checkpoint or of the wrong type, or None."""
+    if "best_score" not in checkpoint and "best_top1" not in checkpoint:  # best_top1: older checkpoints
+        return "it has no 'best_score' entry"
     for key, types in _ENTRIES.items():
         if key not in checkpoint:
             return f"it has no {key!r} entry"
@@ -206,16 +217,10 @@ def _epoch_checkpoints(work_dir: Path) -> list[Path]:
 
 
 def restore(
-    checkpoint: dict[str, Any],
-    model: nn.Module,
-    ema: ModelEma | None,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    context: DistributedContext,
-    source: str | os.PathLike = "the checkpoint",
-) -> TrainState:
-    """Load a training checkpoint (read from ``source``) into the objects of a run; returns where
-    the run stands. A part that does not fit the run is a :class:`CheckpointError` naming it.
+    checkpoint: dict[str, Any], run: TrainingRun, context: DistributedContext, source: str | os.PathLike = "the checkpoint",
+) -> None:
+    """Load a training checkpoint (read from ``source``) into the objects of a run, ``run.state``
+    included. A part that does not fit the run is a :class:`CheckpointError` naming it.
 
     Random states are restored when the number of processes is the one the checkpoint was made with.
     """
@@ -226,18 +231,19 @@ def restore(
             reason = " ".join(str(error).split()) or type(error).__name__
             raise CheckpointError(f"{source}: cannot load its {part} into this run: {reason}") from None
 
-    load("model weights", lambda: model.load_state_dict(checkpoint["model"]))
-    if ema is not None:
-        load("EMA weights", lambda: ema.module.load_state_dict(
+    load("model weights", lambda: run.model.load_state_dict(checkpoint["model"]))
+    if run.ema is not None:
+        load("EMA weights", lambda: run.ema.module.load_state_dict(
             checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"]))
-    load("optimizer state", lambda: _load_optimizer(optimizer, checkpoint["optimizer"]))
-    load("gradient scaler state", lambda: scaler.load_state_dict(checkpoint["scaler"]))
+    load("optimizer state", lambda: _load_optimizer(run.optimizer, checkpoint["optimizer"]))
+    load("gradient scaler state", lambda: run.scaler.load_state_dict(checkpoint["scaler"]))
     if checkpoint["world_size"] == context.world_size:
         own = checkpoint["rng"][context.rank]
         load("random state", lambda: torch.set_rng_state(own["cpu"]))
         if "cuda" in own and context.device.type == "cuda":
             load("CUDA random state", lambda: torch.cuda.set_rng_state(own["cuda"], context.device))
-    return TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], checkpoint["best_top1"])
+    best = checkpoint["best_score"] if "best_score" in checkpoint else checkpoint["best_top1"]  # older checkpoints
+    run.state = TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], best)
 
 
 def _load_optimizer(optimizer: torch.optim.Optimizer, state_dict: Mapping[str, Any]) -> None:
