@@ -4,7 +4,8 @@ Our parameter names are those of the official mmpretrain checkpoints (``backbone
 ``backbone.layers...``, ``head.fc...``). Each other layout has an explicit rename table of rows
 ``(their module prefix, our module prefix)``; a row matches a key whose remainder is one
 parameter name (``weight``, ``running_mean`` ...). Placeholders: ``{stage}`` (0-4), ``{stage1}``
-(1-5, ml-cvnets counts stages from one), ``{block}``, ``{layer}`` (a transformer layer) and, on our
+(1-5, ml-cvnets counts stages from one), ``{block}``, ``{layer}`` (a transformer layer), ``{level}``
+(a detection head's feature level) and, on our
 side only, ``{depth}``: our final LayerNorm of a stage sits at index ``depth`` of ``global_rep``.
 
 Conversion is a pure function ``state_dict -> state_dict`` that fails, listing the keys, when a
@@ -97,6 +98,24 @@ CVNETS_ROWS: Rows = (
     ("classifier.fc.", "head.fc."),
 )
 
+# ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification layout,
+# without conv_1x1_exp and classifier, under ``encoder.``; the SSD layers are ``extra_layers.os_*``
+# and ``ssd_heads.{level}`` (six levels, the last a plain 1x1 predictor on the pooled map).
+CVNETS_SSD_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS),
+    *_cvnets_unit("extra_layers.os_64.dw_conv.", "backbone.extra_layers.0.depthwise."),
+    *_cvnets_unit("extra_layers.os_64.pw_conv.", "backbone.extra_layers.0.pointwise."),
+    *_cvnets_unit("extra_layers.os_128.dw_conv.", "backbone.extra_layers.1.depthwise."),
+    *_cvnets_unit("extra_layers.os_128.pw_conv.", "backbone.extra_layers.1.pointwise."),
+    *_cvnets_unit("extra_layers.os_256.dw_conv.", "backbone.extra_layers.2.depthwise."),
+    *_cvnets_unit("extra_layers.os_256.pw_conv.", "backbone.extra_layers.2.pointwise."),
+    ("extra_layers.os_-1.1.block.conv.", "backbone.extra_layers.3.1.conv."),  # index 0 is the pool
+    *_cvnets_unit("ssd_heads.{level}.proj_layer.", "head.levels.{level}.projection."),
+    *_cvnets_unit("ssd_heads.{level}.loc_cls_layer.dw_conv.", "head.levels.{level}.predictor.depthwise."),
+    ("ssd_heads.{level}.loc_cls_layer.pw_conv.block.conv.", "head.levels.{level}.predictor.pointwise.conv."),
+    ("ssd_heads.{level}.loc_cls_layer.block.conv.", "head.levels.{level}.predictor.conv."),
+)
+
 _HF_STAGE = "mobilevit.encoder.layer.{stage}"
 _HF_LAYER = "mobilevit.encoder.layer.{stage}.transformer.layer.{layer}"
 
@@ -138,7 +157,7 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     keys = set(state_dict)
     if "backbone.stem.conv.weight" in keys:
         return "mobilevit"
-    if "conv_1.block.conv.weight" in keys:
+    if "conv_1.block.conv.weight" in keys or "encoder.conv_1.block.conv.weight" in keys:
         return "cvnets"
     if "stem.conv.weight" in keys and any(key.startswith("stages.") for key in keys):
         return "timm"
@@ -147,7 +166,8 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     sample = ", ".join(sorted(keys)[:5])
     raise CheckpointError(
         "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
-        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm) or "
+        "(mobilevit, mmpretrain), conv_1.block.conv.weight or encoder.conv_1.block.conv.weight (ml-cvnets), "
+        "stem.conv.weight (timm) or "
         f"mobilevit.conv_stem.convolution.weight (Hugging Face); found {len(keys)} keys such as {sample}")
 
 
@@ -171,7 +191,10 @@ def from_mobilevit(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
 
 def from_cvnets(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
-    """Apple ml-cvnets' layout (a bare state dict, BGR input, as ours)."""
+    """Apple ml-cvnets' layout (a bare state dict, BGR input, as ours): a classifier's, or a
+    detector's whose backbone sits under ``encoder.``."""
+    if any(key.startswith("encoder.") for key in state_dict):
+        return rename(state_dict, CVNETS_SSD_ROWS, depths={})
     return rename(state_dict, CVNETS_ROWS, depths={})
 
 
@@ -244,7 +267,7 @@ def rename(state_dict: Mapping[str, torch.Tensor], rows: Rows, depths: Mapping[i
 @functools.lru_cache(maxsize=None)
 def _compile(template: str) -> re.Pattern[str]:
     pattern = re.escape(template)
-    for name in ("stage1", "stage", "block", "layer"):
+    for name in ("stage1", "stage", "block", "layer", "level"):
         pattern = pattern.replace(re.escape(f"{{{name}}}"), f"(?P<{name}>\\d+)")
     return re.compile(f"^{pattern}(?P<param>[A-Za-z_]+)$")
 

@@ -1,9 +1,11 @@
-"""MobileViT nn.Modules: the backbone, its arch table and the image classifier."""
+"""MobileViT nn.Modules: the backbone, its arch table, the image classifier and SSDLite detection."""
 
 from .classifier import ImageClassifier, LinearHead, build_classifier
 from .mobilevit import ARCHS, MobileNetV2Stage, MobileViT, MobileViTBlock, MobileViTStage, resolve_arch
+from .ssdlite import SSDDecoder, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
 
 __all__ = [
     "ARCHS", "ImageClassifier", "LinearHead", "MobileNetV2Stage", "MobileViT", "MobileViTBlock",
-    "MobileViTStage", "build_classifier", "resolve_arch",
+    "MobileViTStage", "SSDDecoder", "SSDLite", "SSDLiteBackbone", "SSDLiteHead", "build_classifier",
+    "build_ssdlite", "resolve_arch",
 ]
