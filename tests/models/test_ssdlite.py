@@ -114,15 +114,14 @@ def cvnets_anchors(image_size=320):
 
 def test_anchors_equal_the_cvnets_formula():
     model = build_ssdlite("xx_small").eval()
-    decoder = model.decoder()
-    anchors = box_convert(decoder.anchors.double(), "xyxy", "cxcywh") / 320
+    anchors = box_convert(model.box_coding().anchors.double(), "xyxy", "cxcywh") / 320
     reference = cvnets_anchors()
     assert anchors.shape == (3232, 4) == reference.shape
     assert (anchors - reference).abs().max() < 1e-6
     assert grid_sizes(320) == [(20, 20), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)]
     with torch.no_grad():
-        boxes, logits = model.raw_outputs(torch.rand(1, 3, 320, 320))
-    assert boxes.shape == (1, 3232, 4) and logits.shape == (1, 3232, 81)
+        outputs = model(torch.rand(1, 3, 320, 320))
+    assert outputs["bbox_regression"].shape == (1, 3232, 4) and outputs["cls_logits"].shape == (1, 3232, 81)
 
 
 # A hand-made case (pixels of a 320x320 image): five anchors and one or two ground-truth boxes.
@@ -155,13 +154,29 @@ def test_loss_equals_the_hand_computed_value():
     assert losses["classification"].item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_decoder_gives_the_models_detections():
+def test_box_coding_gives_the_models_detections_and_losses():
     model = build_ssdlite("xx_small", num_classes=5, score_thresh=0.2).eval()
+    coding = model.box_coding()
     image = torch.rand(3, 240, 400)
+    resized = torch.nn.functional.interpolate(image[None], size=(320, 320), mode="bilinear", align_corners=False)
     with torch.no_grad():
         expected = model([image])[0]
-        resized = torch.nn.functional.interpolate(image[None], size=(320, 320), mode="bilinear", align_corners=False)
-        detections = model.decoder()(*model.raw_outputs(resized), [(240, 400)])[0]
+        detections = coding.decode(model(resized), [(240, 400)])[0]
     assert len(expected["boxes"]) > 0
     for key in ("boxes", "scores", "labels"):
         assert torch.equal(detections[key], expected[key])
+
+    model.train()
+    boxes, labels = [torch.tensor([[10.0, 20, 200, 150], [30, 40, 60, 90]])], [torch.tensor([1, 4])]
+    torch.manual_seed(0)
+    expected = model(list(resized), [{"boxes": boxes[0], "labels": labels[0]}])
+    torch.manual_seed(0)
+    losses = coding.loss(model(resized), boxes, labels)
+    for key in ("bbox_regression", "classification"):
+        assert torch.allclose(losses[key], expected[key])
+
+
+def test_a_batch_tensor_of_another_size_is_refused():
+    model = build_ssdlite("xx_small", num_classes=3).eval()
+    with pytest.raises(ValueError, match="320x320"):
+        model(torch.rand(1, 3, 256, 256))

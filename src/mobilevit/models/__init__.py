@@ -2,10 +2,10 @@
 
 from .classifier import ImageClassifier, LinearHead, build_classifier
 from .mobilevit import ARCHS, MobileNetV2Stage, MobileViT, MobileViTBlock, MobileViTStage, resolve_arch
-from .ssdlite import SSDDecoder, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
+from .ssdlite import SSDBoxCoding, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
 
 __all__ = [
     "ARCHS", "ImageClassifier", "LinearHead", "MobileNetV2Stage", "MobileViT", "MobileViTBlock",
-    "MobileViTStage", "SSDDecoder", "SSDLite", "SSDLiteBackbone", "SSDLiteHead", "build_classifier",
+    "MobileViTStage", "SSDBoxCoding", "SSDLite", "SSDLiteBackbone", "SSDLiteHead", "build_classifier",
     "build_ssdlite", "resolve_arch",
 ]

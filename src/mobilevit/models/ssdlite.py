@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision.models.detection.ssd import SSD
-from torchvision.models.detection._utils import BoxCoder
+from torchvision.models.detection._utils import BoxCoder, SSDMatcher
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.transform import resize_boxes
+from torchvision.ops import box_iou
 
-from .mobilevit import ConvNormAct, MobileViT, Stage
+from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch
 
 # Output channels of the six levels (ml-cvnets' ``proj_channels``): the first two are 1x1
 # projections of the backbone's stride-16 and stride-32 maps, the other four the extra layers'.
@@ -150,11 +151,13 @@ class SSDLite(SSD):
     """SSDLite-MobileViT (keys ``backbone.*`` as the classifier's, minus ``conv_1x1_exp``, plus
     ``backbone.extra_layers.*`` and ``head.levels.*``).
 
-    ``model(images)`` takes a list of (3, H, W) BGR tensors in [0, 1] of any sizes. In training mode,
-    with ``targets`` (per image ``boxes`` (N, 4) xyxy in pixels and ``labels`` (N,) in
-    1..num_classes-1), it returns the losses ``bbox_regression`` and ``classification``; in eval
-    mode a list of ``{'boxes', 'scores', 'labels'}`` per image, boxes in that image's pixels.
-    :meth:`raw_outputs` and :class:`SSDDecoder` split the network from the decoding (exports).
+    Two ways in. A list of (3, H, W) BGR tensors in [0, 1] of any sizes is torchvision's SSD:
+    in training mode, with ``targets`` (per image ``boxes`` (N, 4) xyxy in pixels and ``labels``
+    (N,) in 1..num_classes-1), the losses ``bbox_regression`` and ``classification``; in eval mode
+    a list of ``{'boxes', 'scores', 'labels'}``, boxes in each image's pixels. A (B, 3, size, size)
+    batch already resized gives the network's raw outputs ``{'bbox_regression' (B, anchors, 4),
+    'cls_logits' (B, anchors, num_classes)}`` in either mode: what the training loop, exports and
+    :class:`SSDBoxCoding` (matching, loss and decoding apart from the network) work with.
     """
 
     def __init__(
@@ -169,7 +172,7 @@ class SSDLite(SSD):
     ) -> None:
         if num_classes < 2:
             raise ValueError(f"num_classes counts the background too, so it must be at least 2, got {num_classes}")
-        anchors = DefaultBoxGenerator([list(ratios) for ratios in ASPECT_RATIOS], scales=list(ANCHOR_SCALES))
+        anchors = anchor_generator()
         head = SSDLiteHead(backbone.out_channels, backbone.level_channels, anchors.num_anchors_per_location(),
                            num_classes)
         # Mean 0 and std 1: the published weights take [0, 1] pixels without normalisation.
@@ -184,16 +187,20 @@ class SSDLite(SSD):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def raw_outputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The network alone on a (B, 3, image_size, image_size) batch already resized:
-        box regression (B, anchors, 4) and class logits (B, anchors, num_classes)."""
-        outputs = self.head(list(self.backbone(batch).values()))
-        return outputs["bbox_regression"], outputs["cls_logits"]
+    def forward(self, images, targets=None):  # type: ignore[no-untyped-def,override]
+        if isinstance(images, torch.Tensor) and targets is None:
+            check_image_batch(images, 3)
+            if not torch.jit.is_tracing() and tuple(images.shape[-2:]) != (self.image_size, self.image_size):
+                raise ValueError(
+                    f"a batch tensor must be resized to {self.image_size}x{self.image_size} already, got "
+                    f"{tuple(images.shape)}; pass a list of images to have them resized")
+            return self.head(list(self.backbone(images).values()))
+        return super().forward(list(images), targets)
 
-    def decoder(self) -> "SSDDecoder":
-        """The decoding and NMS of this model, to run on :meth:`raw_outputs` from elsewhere (ONNX)."""
-        return SSDDecoder(self.num_classes, self.image_size, self.score_thresh, self.nms_thresh,
-                          self.topk_candidates, self.detections_per_img)
+    def box_coding(self) -> "SSDBoxCoding":
+        """This model's anchors, matching, loss and decoding, apart from the network."""
+        return SSDBoxCoding(self.num_classes, self.image_size, self.score_thresh, self.nms_thresh,
+                            self.topk_candidates, self.detections_per_img)
 
     def fuse(self) -> "SSDLite":
         """Fold every BatchNorm into its convolution for inference (see :meth:`MobileViT.fuse`)."""
@@ -203,6 +210,11 @@ class SSDLite(SSD):
                 module.fuse()
         self.backbone.fuse()
         return self
+
+
+def anchor_generator() -> DefaultBoxGenerator:
+    """torchvision's SSD default boxes with ml-cvnets' scales and aspect ratios (3,232 at 320)."""
+    return DefaultBoxGenerator([list(ratios) for ratios in ASPECT_RATIOS], scales=list(ANCHOR_SCALES))
 
 
 def grid_sizes(image_size: int) -> list[tuple[int, int]]:
@@ -218,42 +230,62 @@ def grid_sizes(image_size: int) -> list[tuple[int, int]]:
     return [*sizes, (1, 1)]
 
 
-class SSDDecoder:
-    """Anchors, box decoding and NMS of :class:`SSDLite`, apart from the network.
+class SSDBoxCoding:
+    """The anchors of :class:`SSDLite` at one input size, with torchvision SSD's own matching,
+    loss and decoding over them, for raw outputs computed elsewhere (a training loop, ONNX).
 
-    ``decoder(bbox_regression, cls_logits, image_sizes)`` turns raw outputs at ``image_size`` into
-    per-image ``{'boxes', 'scores', 'labels'}`` in the pixels of images of ``image_sizes`` (H, W),
-    by torchvision's own ``SSD.postprocess_detections`` and box resizing: what the model gives.
+    ``loss(outputs, boxes, labels)``: the SSD losses of a batch whose boxes are in the pixels of
+    the resized input; ``decode(outputs, image_sizes)``: per-image ``{'boxes', 'scores',
+    'labels'}`` in the pixels of images of ``image_sizes`` (H, W), what the model gives.
     """
 
     def __init__(self, num_classes: int, image_size: int = 320, score_thresh: float = 0.01,
-                 nms_thresh: float = 0.5, topk_candidates: int = 400, detections_per_img: int = 200) -> None:
+                 nms_thresh: float = 0.5, topk_candidates: int = 400, detections_per_img: int = 200,
+                 iou_thresh: float = 0.5, positive_fraction: float = 0.25) -> None:
         self.num_classes = num_classes
         self.image_size = image_size
+        # The attributes SSD's compute_loss and postprocess_detections read, set as SSD sets them.
         self.score_thresh = score_thresh
         self.nms_thresh = nms_thresh
         self.topk_candidates = topk_candidates
         self.detections_per_img = detections_per_img
-        self.box_coder = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))  # as SSD builds it
-        generator = DefaultBoxGenerator([list(ratios) for ratios in ASPECT_RATIOS], scales=list(ANCHOR_SCALES))
+        self.box_coder = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
+        self.proposal_matcher = SSDMatcher(iou_thresh)
+        self.neg_to_pos_ratio = (1.0 - positive_fraction) / positive_fraction
         shapes = torch.empty(1, 3, image_size, image_size)
         maps = [torch.empty(1, 0, height, width) for height, width in grid_sizes(image_size)]
-        self.anchors = generator(ImageList(shapes, [(image_size, image_size)]), maps)[0]
+        self.anchors = anchor_generator()(ImageList(shapes, [(image_size, image_size)]), maps)[0]
 
-    def __call__(self, bbox_regression: torch.Tensor, cls_logits: torch.Tensor,
-                 image_sizes: Sequence[tuple[int, int]]) -> list[dict[str, torch.Tensor]]:
-        if bbox_regression.shape[1] != len(self.anchors) or cls_logits.shape[-1] != self.num_classes:
+    def _check(self, outputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        boxes, logits = outputs["bbox_regression"], outputs["cls_logits"]
+        if boxes.shape[1] != len(self.anchors) or logits.shape[-1] != self.num_classes:
             raise ValueError(
-                f"raw outputs of shapes {tuple(bbox_regression.shape)} and {tuple(cls_logits.shape)} do not fit "
+                f"raw outputs of shapes {tuple(boxes.shape)} and {tuple(logits.shape)} do not fit "
                 f"{len(self.anchors)} anchors at {self.image_size}x{self.image_size} and {self.num_classes} classes")
-        if len(image_sizes) != len(bbox_regression):
-            raise ValueError(f"{len(image_sizes)} image sizes for a batch of {len(bbox_regression)}")
-        model_size = [(self.image_size, self.image_size)] * len(image_sizes)
-        anchors = [self.anchors.to(bbox_regression.device)] * len(image_sizes)
-        head_outputs = {"bbox_regression": bbox_regression, "cls_logits": cls_logits}
-        detections = SSD.postprocess_detections(self, head_outputs, anchors, model_size)  # type: ignore[arg-type]
+        return [self.anchors.to(boxes.device)] * len(boxes)
+
+    def loss(self, outputs: dict[str, torch.Tensor], boxes: Sequence[torch.Tensor],
+             labels: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``bbox_regression`` and ``classification`` losses, as the model computes them in training."""
+        anchors = self._check(outputs)
+        matches = [
+            self.proposal_matcher(box_iou(image_boxes, image_anchors)) if len(image_boxes)
+            else torch.full((len(image_anchors),), -1, dtype=torch.int64, device=image_anchors.device)
+            for image_boxes, image_anchors in zip(boxes, anchors)]
+        targets = [{"boxes": image_boxes, "labels": image_labels} for image_boxes, image_labels in zip(boxes, labels)]
+        return SSD.compute_loss(self, targets, outputs, anchors, matches)  # type: ignore[arg-type]
+
+    def decode(self, outputs: dict[str, torch.Tensor],
+               image_sizes: Sequence[tuple[int, int]]) -> list[dict[str, torch.Tensor]]:
+        """Boxes, scores and labels after NMS, in each image's own pixels."""
+        anchors = self._check(outputs)
+        if len(image_sizes) != len(anchors):
+            raise ValueError(f"{len(image_sizes)} image sizes for a batch of {len(anchors)}")
+        model_size = [(self.image_size, self.image_size)] * len(anchors)
+        outputs = {key: value.float() for key, value in outputs.items()}
+        detections = SSD.postprocess_detections(self, outputs, anchors, model_size)  # type: ignore[arg-type]
         for detection, size in zip(detections, image_sizes):
-            detection["boxes"] = resize_boxes(detection["boxes"], list(model_size[0]), list(size))
+            detection["boxes"] = resize_boxes(detection["boxes"], list(model_size[0]), [int(side) for side in size])
         return detections
 
 
