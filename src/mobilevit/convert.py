@@ -29,7 +29,7 @@ import torch
 Rows = tuple[tuple[str, str], ...]
 StateDict = dict[str, torch.Tensor]
 
-LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface")
+LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_ssd")
 
 
 class CheckpointError(ValueError):
@@ -98,11 +98,12 @@ CVNETS_ROWS: Rows = (
     ("classifier.fc.", "head.fc."),
 )
 
-# ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification layout,
+# ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification backbone,
 # without conv_1x1_exp and classifier, under ``encoder.``; the SSD layers are ``extra_layers.os_*``
 # and ``ssd_heads.{level}`` (six levels, the last a plain 1x1 predictor on the pooled map).
 CVNETS_SSD_ROWS: Rows = (
-    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS),
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS
+      if ours.startswith(("backbone.stem.", "backbone.layers."))),
     *_cvnets_unit("extra_layers.os_64.dw_conv.", "backbone.extra_layers.0.depthwise."),
     *_cvnets_unit("extra_layers.os_64.pw_conv.", "backbone.extra_layers.0.pointwise."),
     *_cvnets_unit("extra_layers.os_128.dw_conv.", "backbone.extra_layers.1.depthwise."),
@@ -155,9 +156,11 @@ _HUGGINGFACE_LAYER = re.compile(r"^mobilevit\.encoder\.layer\.(?P<stage>\d+)\.tr
 def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Name the layout of a bare state dict from its stem's key (``mobilevit`` for ours)."""
     keys = set(state_dict)
+    if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("ssd_heads.") for key in keys):
+        return "cvnets_ssd"
     if "backbone.stem.conv.weight" in keys:
         return "mobilevit"
-    if "conv_1.block.conv.weight" in keys or "encoder.conv_1.block.conv.weight" in keys:
+    if "conv_1.block.conv.weight" in keys:
         return "cvnets"
     if "stem.conv.weight" in keys and any(key.startswith("stages.") for key in keys):
         return "timm"
@@ -166,16 +169,16 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     sample = ", ".join(sorted(keys)[:5])
     raise CheckpointError(
         "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
-        "(mobilevit, mmpretrain), conv_1.block.conv.weight or encoder.conv_1.block.conv.weight (ml-cvnets), "
-        "stem.conv.weight (timm) or "
-        f"mobilevit.conv_stem.convolution.weight (Hugging Face); found {len(keys)} keys such as {sample}")
+        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm) or "
+        "mobilevit.conv_stem.convolution.weight (Hugging Face), or encoder.conv_1.block.conv.weight with "
+        f"ssd_heads.* (ml-cvnets SSD); found {len(keys)} keys such as {sample}")
 
 
 def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDict:
     """Map a state dict of ``layout`` (see :data:`LAYOUTS`) onto our parameter names."""
     converters: dict[str, Callable[[Mapping[str, torch.Tensor]], StateDict]] = {
         "mobilevit": from_mobilevit, "mmpretrain": from_mobilevit, "cvnets": from_cvnets,
-        "timm": from_timm, "huggingface": from_huggingface,
+        "timm": from_timm, "huggingface": from_huggingface, "cvnets_ssd": from_cvnets_ssd,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -191,10 +194,7 @@ def from_mobilevit(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
 
 def from_cvnets(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
-    """Apple ml-cvnets' layout (a bare state dict, BGR input, as ours): a classifier's, or a
-    detector's whose backbone sits under ``encoder.``."""
-    if any(key.startswith("encoder.") for key in state_dict):
-        return rename(state_dict, CVNETS_SSD_ROWS, depths={})
+    """Apple ml-cvnets' layout (a bare state dict, BGR input, as ours)."""
     return rename(state_dict, CVNETS_ROWS, depths={})
 
 
@@ -213,6 +213,12 @@ def from_huggingface(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     projections are stacked into one qkv projection, rows in that order."""
     fused = fuse_qkv(state_dict)
     return rename(fused, HUGGINGFACE_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
+
+
+def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets v0.1's SSDLite layout (``ssd_mobilevit_*_320.pt``: ``encoder.``, ``extra_layers.``,
+    ``ssd_heads.``)."""
+    return rename(state_dict, CVNETS_SSD_ROWS, depths={})
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:

@@ -72,8 +72,8 @@ def cvnets_ssd_state_dict(arch):
 @pytest.mark.parametrize("arch", list(PARAMETERS))
 def test_cvnets_layout_converts_every_key_with_every_shape(arch, tmp_path):
     theirs = cvnets_ssd_state_dict(arch)
-    assert detect_layout(theirs) == "cvnets"
-    ours = to_mobilevit(theirs, "cvnets")
+    assert detect_layout(theirs) == "cvnets_ssd"
+    ours = to_mobilevit(theirs, "cvnets_ssd")
     model = build_ssdlite(arch)
     expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     assert {key: tuple(value.shape) for key, value in ours.items()} == expected
@@ -90,7 +90,7 @@ def test_cvnets_layout_with_a_stray_key_fails_naming_it():
     theirs = cvnets_ssd_state_dict("xx_small")
     theirs["ssd_heads.6.extra.weight"] = torch.zeros(1)
     with pytest.raises(CheckpointError, match="ssd_heads.6.extra.weight"):
-        to_mobilevit(theirs, "cvnets")
+        to_mobilevit(theirs, "cvnets_ssd")
 
 
 def cvnets_anchors(image_size=320):
@@ -180,3 +180,30 @@ def test_a_batch_tensor_of_another_size_is_refused():
     model = build_ssdlite("xx_small", num_classes=3).eval()
     with pytest.raises(ValueError, match="320x320"):
         model(torch.rand(1, 3, 256, 256))
+
+
+def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoint_the_classifier(tmp_path):
+    """The ``encoder.`` prefix of ml-cvnets' detection checkpoints, both ways."""
+    from test_convert import timm_to_cvnets
+
+    from mobilevit.checkpoint import load_backbone
+    from mobilevit.models import build_classifier
+
+    timm = pytest.importorskip("timm")
+    classification = timm_to_cvnets(timm.create_model("mobilevit_xxs", pretrained=False).state_dict())
+    torch.save(classification, tmp_path / "mobilevit_xxs.pt")
+    detector = build_ssdlite("xx_small")
+    head_before = detector.head.levels[0].projection.conv.weight.clone()
+    report = load_backbone(detector, tmp_path / "mobilevit_xxs.pt")
+    assert torch.equal(detector.backbone.stem.conv.weight, classification["conv_1.block.conv.weight"])
+    assert torch.equal(detector.head.levels[0].projection.conv.weight, head_before)
+    assert "head.levels.0.projection.conv.weight" in report.skipped
+
+    detection = cvnets_ssd_state_dict("xx_small")
+    torch.save(detection, tmp_path / "ssd_mobilevit_xxs_320.pt")
+    classifier = build_classifier("xx_small")
+    load_backbone(classifier, tmp_path / "ssd_mobilevit_xxs_320.pt")
+    assert torch.equal(classifier.backbone.layers[4][1].conv_fusion.conv.weight,
+                       detection["encoder.layer_5.1.fusion.block.conv.weight"])
+    with pytest.raises(CheckpointError, match="does not match the model"):
+        load_backbone(build_classifier("x_small"), tmp_path / "ssd_mobilevit_xxs_320.pt")
