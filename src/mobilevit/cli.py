@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,7 +14,7 @@ from . import zoo
 from .analysis import measure_complexity
 from .apis import LogitsFunction, class_names_of, describe_predictions, init_model, prepare_batch, torch_logits
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from .config import load_config
+from .config import Config, load_config
 from .convert import infer_arch, num_classes_of
 from .export import OnnxClassifier, export_from_name, serves_any_size
 from .models import ARCHS, build_classifier
@@ -101,18 +102,38 @@ def _convert(args: argparse.Namespace) -> None:
     print(f"wrote {destination} ({len(state_dict)} tensors, mobilevit format)")
 
 
+# Set to 0 to run `train` and `test` with glibc's default malloc settings.
+KEEP_FREED_MEMORY_VARIABLE = "MOBILEVIT_KEEP_FREED_MEMORY"
+
+
+def _set_up_allocator(config: Config) -> bool:
+    """Make glibc keep freed memory for this process (CPU training and testing run 1.3-1.6x faster,
+    see :mod:`mobilevit.engine.allocator`) unless ``train.keep_freed_memory=False`` or
+    ``MOBILEVIT_KEEP_FREED_MEMORY=0``. A process-wide setting: the command line makes it, the
+    library's training and testing functions never do. Returns whether it was made."""
+    if not config.train.keep_freed_memory or os.environ.get(KEEP_FREED_MEMORY_VARIABLE, "1") == "0":
+        return False
+    from .engine.allocator import keep_freed_memory
+
+    return keep_freed_memory()
+
+
 def _train(args: argparse.Namespace) -> None:
     from .engine import trainer
 
     config = load_config(args.config, args.cfg_options)
-    work_dir = args.work_dir or config.train.work_dir or str(Path("work_dirs") / Path(args.config).stem)
-    trainer.main(dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=work_dir)), args.resume)
+    if args.work_dir:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=args.work_dir))
+    _set_up_allocator(config)
+    trainer.main(config, args.resume)
 
 
 def _test(args: argparse.Namespace) -> None:
     from .engine import tester
 
-    tester.main(load_config(args.config, args.cfg_options), args.checkpoint, args.out, args.weights)
+    config = load_config(args.config, args.cfg_options)
+    _set_up_allocator(config)
+    tester.main(config, args.checkpoint, args.out, args.weights)
 
 
 def _export(args: argparse.Namespace) -> None:

@@ -123,7 +123,7 @@ class ScheduleConfig:
 class TrainConfig:
     """How a run is carried out, logged and checkpointed."""
 
-    work_dir: str = ""  # default: work_dirs/<config file name>
+    work_dir: str = ""  # load_config's default: work_dirs/<config file name>
     device: str = "auto"  # 'auto': CUDA if available, else CPU
     amp: str = "bfloat16"  # mixed precision: 'none', 'bfloat16', or 'float16' (CUDA, with a gradient scaler)
     ema: bool = True
@@ -138,7 +138,9 @@ class TrainConfig:
     auto_resume: bool = True  # resume from <work_dir>/latest.pth when it exists
     max_steps: int = 0  # stop after this many optimizer steps in all (saving a checkpoint); 0: no limit
     progress_bar: bool = True
-    # glibc keeps freed memory for reuse (see mobilevit.engine.allocator): CPU steps 1.3-1.6x faster
+    # `mobilevit train` and `test` make glibc keep freed memory for reuse (CPU steps 1.3-1.6x faster;
+    # see mobilevit.engine.allocator). A setting of the whole process, so the command line makes it,
+    # never the library; False (or the environment variable MOBILEVIT_KEEP_FREED_MEMORY=0) opts out.
     keep_freed_memory: bool = True
 
     def __post_init__(self) -> None:
@@ -147,23 +149,38 @@ class TrainConfig:
             raise ConfigError(f"train.accumulate must be at least 1, got {self.accumulate}")
 
 
+# The tasks a config may name (each is a module of mobilevit.tasks).
+TASKS = ("classification",)
+
+
 @dataclass(frozen=True)
 class Config:
     """A whole resolved config."""
 
+    task: str = "classification"  # which mobilevit.tasks module builds the model, data, loss and metric
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self) -> None:
+        _check_choice("task", self.task, TASKS)
+
 
 def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
-    """Read a config file, its bases and ``key.sub=value`` overrides into a checked :class:`Config`."""
+    """Read a config file, its bases and ``key.sub=value`` overrides into a checked :class:`Config`.
+
+    Without a ``train.work_dir`` the run's folder is ``work_dirs/<config file name>``.
+    """
     raw = _read_with_bases(Path(path), chain=())
     for override in overrides:
         _apply_override(raw, override)
-    return from_dict(Config, raw, where=str(path))
+    config = from_dict(Config, raw, where=str(path))
+    if not config.train.work_dir:
+        default = str(Path("work_dirs") / Path(path).stem)
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=default))
+    return config
 
 
 def build_model(config: Config) -> ImageClassifier:

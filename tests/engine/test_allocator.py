@@ -1,12 +1,11 @@
-"""Training and testing keep freed memory for reuse, so large tensors stop costing fresh pages."""
+"""`mobilevit train` and `test` keep freed memory for reuse, so large tensors stop costing fresh
+pages; the library's training leaves the process's malloc alone."""
 
-import dataclasses
 import subprocess
 import sys
 
 import pytest
 
-from mobilevit.config import Config, TrainConfig
 from mobilevit.engine import tester, trainer
 
 FAULTS_OF_REPEATED_ALLOCATIONS = """
@@ -36,22 +35,55 @@ def test_kept_memory_spares_the_page_faults_of_each_new_large_tensor():
     assert kept < default / 5  # at most a growth of the heap, once
 
 
+LIBRARY_TRAINING_THEN_FAULTS = """
+import resource, sys, torch
+from mobilevit.config import load_config
+from mobilevit.engine import trainer
+trainer.main(load_config(sys.argv[1], ["train.max_steps=2"]))
+for _ in range(3):
+    torch.empty(2**24).fill_(1)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    torch.empty(2**24).fill_(1)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_a_library_training_call_leaves_malloc_as_it_found_it(tiny_config):
+    result = subprocess.run([sys.executable, "-c", LIBRARY_TRAINING_THEN_FAULTS, str(tiny_config())],
+                            capture_output=True, text=True, check=True)
+    after_training = int(result.stdout.split()[-1])
+    assert after_training > page_faults("keep") * 5  # large tensors still fault in fresh pages: glibc's defaults
+
+
 class Started(Exception):
-    """Raised in place of the distributed set-up, once the allocator has (or has not) been set."""
+    """Raised in place of the run, once the allocator has (or has not) been set."""
 
 
-@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize("variable, keep, expected", [
+    (None, True, [1]), ("0", True, []), ("1", True, [1]), (None, False, []),
+])
 @pytest.mark.parametrize("entry", ["train", "test"])
-def test_runs_keep_freed_memory_as_configured(monkeypatch, entry, keep):
-    module = trainer if entry == "train" else tester
-    calls = []
-    monkeypatch.setattr(module, "keep_freed_memory", lambda: calls.append(1) or True)
+def test_the_command_line_keeps_freed_memory_unless_told_not_to(
+        monkeypatch, tmp_path, entry, variable, keep, expected):
+    from mobilevit import cli
+    from mobilevit.engine import allocator
 
-    def stop(device):
+    calls = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(1) or True)
+    if variable is None:
+        monkeypatch.delenv(cli.KEEP_FREED_MEMORY_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(cli.KEEP_FREED_MEMORY_VARIABLE, variable)
+
+    def stop(*args, **kwargs):
+        assert calls == expected  # set before the run starts
         raise Started
 
-    monkeypatch.setattr(module.distributed, "setup", stop)
-    config = dataclasses.replace(Config(), train=TrainConfig(keep_freed_memory=keep))
+    monkeypatch.setattr((trainer if entry == "train" else tester), "main", stop)
+    config = tmp_path / "c.py"
+    config.write_text(f"train = dict(keep_freed_memory={keep})\n")
     with pytest.raises(Started):
-        trainer.main(config) if entry == "train" else tester.main(config, "unused.pth")
-    assert calls == ([1] if keep else [])
+        cli.main([entry, str(config)] if entry == "train" else [entry, str(config), "unused.pth"])

@@ -1,7 +1,8 @@
 """Training checkpoints: all a stopped run needs to continue exactly, written atomically.
 
-A checkpoint holds the model, its EMA, the optimizer, the gradient scaler, where the run stands
-(epoch, batch within it, optimizer step, best top-1), each process's random state and the
+A checkpoint holds the objects of a :class:`TrainingRun` (the model, its EMA, the optimizer, the
+gradient scaler, where the run stands: epoch, batch within it, optimizer step, best validation
+score), each process's random state and the
 resolved config. It is written to a temporary file and renamed over the old one, so a crash
 leaves either the old or the new checkpoint, never half of one; ``config.json`` in the work dir
 holds the same config in plain text.
@@ -13,7 +14,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,7 +32,22 @@ class TrainState:
     epoch: int = 0  # epochs finished
     batch_in_epoch: int = 0  # batches of the current epoch finished
     step: int = 0  # optimizer steps taken
-    best_top1: float = float("-inf")  # best validation top-1 so far (of the EMA when there is one)
+    # best validation score so far: the task's best_metric (top-1, mIoU), of the EMA when there is one
+    best_score: float = float("-inf")
+
+
+@dataclass
+class TrainingRun:
+    """The objects that travel together through a run and into its checkpoints.
+
+    ``model`` is the plain module (never a DistributedDataParallel wrapper).
+    """
+
+    model: nn.Module
+    ema: ModelEma | None
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    state: TrainState = field(default_factory=TrainState)
 
 
 def write_atomic(path: Path, write: Any) -> None:
@@ -66,28 +82,21 @@ class Checkpointer:
     context: DistributedContext
     keep: int = 0  # epoch_<n>.pth files kept; 0: all
 
-    def save(
-        self,
-        names: Sequence[str],
-        model: nn.Module,
-        ema: ModelEma | None,
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        state: TrainState,
-    ) -> None:
+    def save(self, names: Sequence[str], run: TrainingRun) -> None:
         """Write one checkpoint under each of ``names`` (``latest.pth``, ``epoch_3.pth``, ``best.pth``)."""
         rng = all_gather_objects(rng_state(self.context.device))  # a collective: every process calls save
         if not self.context.is_main:
             return
+        state = run.state
         checkpoint = {
-            "model": model.state_dict(),
-            "ema": ema.module.state_dict() if ema is not None else None,
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
+            "model": run.model.state_dict(),
+            "ema": run.ema.module.state_dict() if run.ema is not None else None,
+            "optimizer": run.optimizer.state_dict(),
+            "scaler": run.scaler.state_dict(),
             "epoch": state.epoch,
             "batch_in_epoch": state.batch_in_epoch,
             "step": state.step,
-            "best_top1": state.best_top1,
+            "best_score": state.best_score,
             "world_size": self.context.world_size,
             "rng": rng,
             "config": self.config,
@@ -125,26 +134,20 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return checkpoint
 
 
-def restore(
-    checkpoint: dict[str, Any],
-    model: nn.Module,
-    ema: ModelEma | None,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    context: DistributedContext,
-) -> TrainState:
-    """Load a training checkpoint into the objects of a run; returns where the run stands.
+def restore(checkpoint: dict[str, Any], run: TrainingRun, context: DistributedContext) -> None:
+    """Load a training checkpoint into the objects of a run, ``run.state`` included.
 
     Random states are restored when the number of processes is the one the checkpoint was made with.
     """
-    model.load_state_dict(checkpoint["model"])
-    if ema is not None:
-        ema.module.load_state_dict(checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    scaler.load_state_dict(checkpoint["scaler"])
+    run.model.load_state_dict(checkpoint["model"])
+    if run.ema is not None:
+        run.ema.module.load_state_dict(checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"])
+    run.optimizer.load_state_dict(checkpoint["optimizer"])
+    run.scaler.load_state_dict(checkpoint["scaler"])
     if checkpoint["world_size"] == context.world_size:
         own = checkpoint["rng"][context.rank]
         torch.set_rng_state(own["cpu"])
         if "cuda" in own and context.device.type == "cuda":
             torch.cuda.set_rng_state(own["cuda"], context.device)
-    return TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], checkpoint["best_top1"])
+    best = checkpoint["best_score"] if "best_score" in checkpoint else checkpoint["best_top1"]  # older checkpoints
+    run.state = TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], best)

@@ -51,13 +51,6 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum ``tensor`` over all processes, in place (a no-op in a single process)."""
-    if dist.is_initialized():
-        dist.all_reduce(tensor)
-    return tensor
-
-
 def all_gather_objects(value: Any) -> list[Any]:
     """Each process's ``value``, in rank order."""
     if not dist.is_initialized():

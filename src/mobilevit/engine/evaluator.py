@@ -1,69 +1,36 @@
-"""Top-1, top-5 and per-class accuracy, summed over all processes so every sample counts once."""
+"""The evaluation loop of every task: the model's outputs on this process's batches go to the
+task's evaluator, which sums over all processes so every sample counts once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable, NamedTuple
 
 import torch
 from torch import nn
 
-from ..data.loader import Batch
-from .distributed import all_reduce_sum
+from ..tasks import Evaluator, Metrics
 
 
-@dataclass(frozen=True)
-class Metrics:
-    """Accuracy in percent over ``count`` images; per-class counts in class order."""
-
-    top1: float
-    top5: float
-    count: int
-    class_correct: list[int]
-    class_count: list[int]
-    skipped: tuple[str, ...] = ()
-
-    def class_accuracy(self) -> list[float | None]:
-        """Top-1 accuracy of each class in percent (None for a class without images)."""
-        pairs = zip(self.class_correct, self.class_count)
-        return [100.0 * correct / count if count else None for correct, count in pairs]
+def to_device(batch: NamedTuple, device: torch.device) -> Any:
+    """``batch`` with its tensors (and lists of tensors) on ``device``; other fields as they are."""
+    def move(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return value.to(device, non_blocking=True)
+        if isinstance(value, list) and value and isinstance(value[0], torch.Tensor):
+            return [item.to(device, non_blocking=True) for item in value]
+        return value
+    return type(batch)(*(move(value) for value in batch))
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable[Batch], device: torch.device, num_classes: int) -> Metrics:
-    """Accuracy of ``model`` (not a DDP wrapper) on this process's batches, summed over all processes.
-
-    Top-5 counts an image as right when its label is among the ``min(5, num_classes)`` highest scores.
-    """
+def evaluate(model: nn.Module, loader: Iterable[NamedTuple], device: torch.device, evaluator: Evaluator) -> Metrics:
+    """``evaluator``'s metrics of ``model`` (not a DDP wrapper) on the loader's batches, in eval mode."""
     was_training = model.training
     model.eval()
-    correct1 = torch.zeros(num_classes, dtype=torch.int64, device=device)
-    correct5 = torch.zeros(num_classes, dtype=torch.int64, device=device)
-    counts = torch.zeros(num_classes, dtype=torch.int64, device=device)
-    skipped: list[str] = []
-    for batch in loader:
-        skipped += batch.skipped
-        images = batch.images.to(device, non_blocking=True)
-        labels = batch.labels.to(device, non_blocking=True)
-        keep = labels >= 0  # label -1: an unreadable image that was skipped
-        scores = model(images)[keep].float()
-        labels = labels[keep]
-        top = scores.topk(min(5, num_classes), dim=1).indices
-        hits = top == labels[:, None]
-        counts += torch.bincount(labels, minlength=num_classes)
-        correct1 += torch.bincount(labels[hits[:, 0]], minlength=num_classes)
-        correct5 += torch.bincount(labels[hits.any(dim=1)], minlength=num_classes)
-    for tensor in (correct1, correct5, counts):
-        all_reduce_sum(tensor)
-    model.train(was_training)
-    total = int(counts.sum())
-    if total == 0:
-        raise ValueError("evaluation saw no images")
-    return Metrics(
-        top1=100.0 * int(correct1.sum()) / total,
-        top5=100.0 * int(correct5.sum()) / total,
-        count=total,
-        class_correct=correct1.tolist(),
-        class_count=counts.tolist(),
-        skipped=tuple(skipped),
-    )
+    try:
+        for batch in loader:
+            batch = to_device(batch, device)
+            evaluator.update(model(batch.images), batch)
+    finally:
+        model.train(was_training)
+    return evaluator.compute()

@@ -1,4 +1,5 @@
-"""Testing: top-1, top-5 and per-class accuracy of a checkpoint on a config's validation split."""
+"""Testing: a checkpoint's metric on a config's validation split (top-1 and top-5 accuracy, or
+mIoU, as the config's task measures it)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import torch
 from torch import nn
 
 from ..checkpoint import load_checkpoint, read_checkpoint
-from ..config import Config, build_model
-from ..data.datasets import find_images, read_class_names
-from ..data.loader import build_eval_loader
+from ..config import Config
+from ..tasks import Metrics, get_task
 from . import distributed
-from .allocator import keep_freed_memory
 from .checkpointing import write_atomic
-from .evaluator import Metrics, evaluate
+from .evaluator import evaluate
 
 
 @dataclass(frozen=True)
@@ -33,29 +30,26 @@ def main(
     config: Config, checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, weights: str = "ema"
 ) -> Metrics:
     """Evaluate ``checkpoint`` on ``config``'s validation split (every image exactly once, also
-    under torchrun); print the result and write it, with per-class accuracy, to ``out`` as JSON."""
-    if config.train.keep_freed_memory:
-        keep_freed_memory()
+    under torchrun); print the result and write it, with per-class figures, to ``out`` as JSON."""
     context = distributed.setup(config.train.device)
     try:
-        data = config.data
-        model = build_model(config)
+        task = get_task(config.task)
+        model = task.build_model(config)
         loaded = load_weights(model, checkpoint, weights)
-        class_names = read_class_names(data.classes, data.root) if data.classes else (
-            loaded.class_names or model.class_names)
-        images = find_images(data.kind, data.root, data.val_split, data.val_annotation, class_names)
-        if len(images.class_names) > config.model.num_classes:
+        data = task.build_data(config, False, context.world_size, context.rank, context.device.type == "cuda",
+                               class_names=loaded.class_names or model.class_names)
+        if len(data.class_names) > config.model.num_classes:
             raise ValueError(
-                f"the validation split under {data.root} has {len(images.class_names)} classes but the "
+                f"the validation split under {config.data.root} has {len(data.class_names)} classes but the "
                 f"model has {config.model.num_classes} outputs")
-        loader = build_eval_loader(data, images, context.world_size, context.rank, context.device.type == "cuda")
-        metrics = evaluate(model.to(context.device), loader, context.device, config.model.num_classes)
+        metrics = evaluate(model.to(context.device), data.val, context.device, task.evaluator(config, context.device))
         if context.is_main:
             for reason in metrics.skipped:
                 print(f"skipped an unreadable image: {reason}")
-            print(f"top-1 {metrics.top1:.2f}  top-5 {metrics.top5:.2f}  ({metrics.count} images; {loaded.description})")
+            print(f"{metrics.summary()}  ({metrics.count} images; {loaded.description})")
             if out is not None:
-                report = results_dict(metrics, images.class_names, str(checkpoint), loaded.description)
+                report = {"checkpoint": str(checkpoint), "weights": loaded.description,
+                          **metrics.report(data.class_names)}
                 Path(out).parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(Path(out), lambda file: file.write(json.dumps(report, indent=2).encode() + b"\n"))
         return metrics
@@ -77,21 +71,3 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str =
     which = "EMA weights" if metadata["weights"] == "ema" else "weights"
     description = f"{which} of {report.path}, epoch {metadata['epoch']}, step {metadata['step']}"
     return LoadedWeights(description, tuple(metadata.get("class_names", ())))
-
-
-def results_dict(metrics: Metrics, class_names: tuple[str, ...], checkpoint: str, description: str) -> dict[str, Any]:
-    """The JSON report of a test run."""
-    accuracy = metrics.class_accuracy()
-    return {
-        "checkpoint": checkpoint,
-        "weights": description,
-        "top1": metrics.top1,
-        "top5": metrics.top5,
-        "images": metrics.count,
-        "skipped_images": list(metrics.skipped),
-        "per_class": [
-            {"class": class_names[label] if label < len(class_names) else str(label),
-             "accuracy": accuracy[label], "images": metrics.class_count[label]}
-            for label in range(len(metrics.class_count))
-        ],
-    }

@@ -1,9 +1,9 @@
-"""Training: :func:`main` runs epochs of :func:`train_one_epoch` and :func:`evaluate`.
+"""Training: :func:`main` runs epochs of :func:`train_one_epoch` and :func:`evaluate` for any task.
 
-The recipe of the published weights: AdamW, linear warm-up then cosine, label smoothing, an EMA
-of the weights, mixed precision, random resized crops at the sizes of the variable batch
-sampler. In one process or under torchrun (one process per GPU, or gloo processes on CPU);
-checkpoints let a stopped run continue exactly where it was.
+The recipe of the published weights: AdamW, linear warm-up then cosine, an EMA of the weights,
+mixed precision; the task (:mod:`mobilevit.tasks`) gives the model, the data, the loss and the
+metric that picks ``best.pth``. In one process or under torchrun (one process per GPU, or gloo
+processes on CPU); checkpoints let a stopped run continue exactly where it was.
 """
 
 from __future__ import annotations
@@ -12,38 +12,47 @@ import contextlib
 import dataclasses
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..config import Config, TrainConfig, build_model, to_dict
-from ..data.datasets import find_images, read_class_names
-from ..data.loader import batch_shapes, build_eval_loader, build_train_loader
+from ..config import Config, to_dict
 from ..data.sampler import mixed_seed
-from ..models import ImageClassifier
+from ..tasks import LossFunction, Task, get_task
 from . import distributed
-from .allocator import keep_freed_memory
-from .checkpointing import Checkpointer, TrainState, read_training_checkpoint, restore, write_config
+from .checkpointing import Checkpointer, TrainingRun, read_training_checkpoint, restore, write_config
 from .distributed import DistributedContext
 from .ema import ModelEma
-from .evaluator import Metrics, evaluate
+from .evaluator import evaluate, to_device
 from .run_log import RunLog
 from .schedule import LearningRateSchedule
 
 
-def main(config: Config, resume: str | os.PathLike | None = None) -> ImageClassifier:
+@dataclass(frozen=True)
+class LoopSettings:
+    """How :func:`train_one_epoch` runs: where, in which precision, how batches make steps, what it logs."""
+
+    context: DistributedContext
+    amp_dtype: torch.dtype | None  # None: full precision
+    accumulate: int  # batches per optimizer step
+    clip_grad: float  # max gradient norm; 0: no clipping
+    log_interval: int  # optimizer steps between log lines
+    progress_bar: bool
+    log: RunLog
+
+
+def main(config: Config, resume: str | os.PathLike | None = None) -> nn.Module:
     """Train the model ``config`` describes and return it with its last weights.
 
     ``resume`` names a checkpoint to continue from; without it the run continues from
     ``<train.work_dir>/latest.pth`` when that exists and ``train.auto_resume`` is on.
     """
-    if config.train.keep_freed_memory:
-        keep_freed_memory()
     context = distributed.setup(config.train.device)
     try:
         return _train(config, context, resume)
@@ -51,70 +60,68 @@ def main(config: Config, resume: str | os.PathLike | None = None) -> ImageClassi
         distributed.cleanup()
 
 
-def _train(config: Config, context: DistributedContext, resume: str | os.PathLike | None) -> ImageClassifier:
-    settings, data = config.train, config.data
-    work_dir = Path(settings.work_dir or "work_dirs/mobilevit")
-    classes = read_class_names(data.classes, data.root) if data.classes else ()
-    train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, classes)
-    val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, train_images.class_names)
-    num_classes = len(train_images.class_names)
-    if num_classes != config.model.num_classes:
+def _train(config: Config, context: DistributedContext, resume: str | os.PathLike | None) -> nn.Module:
+    task, settings = get_task(config.task), config.train
+    if not settings.work_dir:
+        raise ValueError("train.work_dir is not set: name the folder for the run's logs and checkpoints")
+    work_dir = Path(settings.work_dir)
+    pin_memory = context.device.type == "cuda"
+    data = task.build_data(config, True, context.world_size, context.rank, pin_memory)
+    if len(data.class_names) != config.model.num_classes:
         raise ValueError(
-            f"the data set under {data.root} has {num_classes} classes but model.num_classes is "
-            f"{config.model.num_classes}; set model.num_classes={num_classes}")
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=train_images.class_names))
+            f"the data set under {config.data.root} has {len(data.class_names)} classes but model.num_classes is "
+            f"{config.model.num_classes}; set model.num_classes={len(data.class_names)}")
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=data.class_names))
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
-    model = build_model(config).to(context.device)
-    ema = ModelEma(model, settings.ema_decay) if settings.ema else None
+    model = task.build_model(config).to(context.device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
         weight_decay=config.optim.weight_decay)
-    scaler = torch.amp.GradScaler(context.device.type, enabled=settings.amp == "float16")
+    run = TrainingRun(
+        model, ModelEma(model, settings.ema_decay) if settings.ema else None, optimizer,
+        torch.amp.GradScaler(context.device.type, enabled=settings.amp == "float16"))
     schedule = LearningRateSchedule(
         config.optim.lr, config.schedule.min_lr, config.schedule.epochs, config.schedule.warmup_iters,
         config.schedule.warmup_start_lr)
-    pin_memory = context.device.type == "cuda"
-    train_loader = build_train_loader(data, train_images, settings.seed, context.world_size, context.rank, pin_memory)
-    val_loader = build_eval_loader(data, val_images, context.world_size, context.rank, pin_memory)
     log = RunLog(work_dir, context.is_main)
     checkpointer = Checkpointer(work_dir, to_dict(config), context, settings.keep_checkpoints)
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
-    state = TrainState()
     latest = work_dir / "latest.pth"
     if resume is None and settings.auto_resume and latest.is_file():
         resume = latest
     if resume is not None:
-        checkpoint = read_training_checkpoint(resume)
-        state = restore(checkpoint, model, ema, optimizer, scaler, context)
-        log.info(f"resumed from {resume}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
-        if checkpoint["world_size"] != context.world_size:
-            log.info(f"the checkpoint was written by {checkpoint['world_size']} process(es), this run has "
-                     f"{context.world_size}: the rest of this epoch is drawn anew, with fresh random states")
+        _resume(run, resume, context, log)
     if context.is_main:
         write_config(work_dir / "config.json", checkpointer.config)
-    shapes = [tuple(shape) for shape in batch_shapes(data, context.world_size)]
-    log.info(
-        f"training on {len(train_images.samples)} images of {num_classes} classes, validating on "
-        f"{len(val_images.samples)}; {context.world_size} process(es) on {context.device}; "
-        f"batch shapes (height, width, batch per process): {shapes}")
+    shapes = [tuple(shape) for shape in data.train.batch_sampler.shapes]
+    log.info(f"{task.name}: {data.description}; {context.world_size} process(es) on {context.device}; "
+             f"batch shapes (height, width, batch per process): {shapes}")
 
+    loop = LoopSettings(context, amp_dtype, settings.accumulate, config.optim.clip_grad, settings.log_interval,
+                        settings.progress_bar, log)
+    loss_function = task.loss_function(config)
     train_model: nn.Module = model
     if context.world_size > 1:
         device_ids = [context.device.index] if context.device.type == "cuda" else None
         train_model = DistributedDataParallel(model, device_ids=device_ids)
+    state = run.state
     while state.epoch < config.schedule.epochs:
         if settings.max_steps and state.step >= settings.max_steps:
             log.info(f"train.max_steps={settings.max_steps} steps are done")
             return model
-        train_loader.batch_sampler.set_epoch(state.epoch, state.batch_in_epoch)
-        finished = train_one_epoch(
-            train_model, ema, train_loader, optimizer, scaler, schedule, state, settings,
-            config.optim.clip_grad, amp_dtype, context, log, checkpointer)
-        if not finished:
-            return model
+        data.train.batch_sampler.set_epoch(state.epoch, state.batch_in_epoch)
+        for _ in train_one_epoch(run, train_model, data.train, loss_function, schedule, loop):
+            if settings.max_steps and state.step >= settings.max_steps:
+                checkpointer.save(["latest.pth"], run)
+                log.info(f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a "
+                         "larger train.max_steps or none")
+                return model
+            mid_epoch = state.batch_in_epoch < data.train.batch_sampler.num_batches
+            if settings.checkpoint_steps and state.step % settings.checkpoint_steps == 0 and mid_epoch:
+                checkpointer.save(["latest.pth"], run)
         state.epoch += 1
         state.batch_in_epoch = 0
         distributed.broadcast_buffers(model)
@@ -122,114 +129,126 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
         if state.epoch % settings.checkpoint_interval == 0:
             names.append(f"epoch_{state.epoch}.pth")
         if state.epoch % settings.val_interval == 0 or state.epoch == config.schedule.epochs:
-            metrics = evaluate(model, val_loader, context.device, num_classes)
-            log_metrics(log, "val", state.epoch, metrics)
-            if ema is not None:
-                distributed.broadcast_buffers(ema.module)
-                metrics = evaluate(ema.module, val_loader, context.device, num_classes)
-                log_metrics(log, "val_ema", state.epoch, metrics)
-            if metrics.top1 > state.best_top1:
-                state.best_top1 = metrics.top1
+            if _validate(task, config, run, data.val, context.device, log):
                 names.append("best.pth")
-        checkpointer.save(names, model, ema, optimizer, scaler, state)
-    log.info(f"done: {state.epoch} epochs, {state.step} steps, best top-1 {state.best_top1:.2f}; "
+        checkpointer.save(names, run)
+    log.info(f"done: {state.epoch} epochs, {state.step} steps, best {task.best_metric} {state.best_score:.2f}; "
              f"checkpoints in {work_dir}")
     return model
 
 
-def train_one_epoch(
-    model: nn.Module,
-    ema: ModelEma | None,
-    loader: DataLoader,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    schedule: LearningRateSchedule,
-    state: TrainState,
-    settings: TrainConfig,
-    clip_grad: float,
-    amp_dtype: torch.dtype | None,
-    context: DistributedContext,
-    log: RunLog,
-    checkpointer: Checkpointer,
-) -> bool:
-    """Train on the loader's batches (the rest of epoch ``state.epoch``), updating ``state``.
+def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike, context: DistributedContext, log: RunLog) -> None:
+    checkpoint = read_training_checkpoint(checkpoint_path)
+    restore(checkpoint, run, context)
+    state = run.state
+    log.info(f"resumed from {checkpoint_path}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
+    if checkpoint["world_size"] != context.world_size:
+        log.info(f"the checkpoint was written by {checkpoint['world_size']} process(es), this run has "
+                 f"{context.world_size}: the rest of this epoch is drawn anew, with fresh random states")
 
-    ``model`` may be wrapped in DistributedDataParallel. An optimizer step follows every
-    ``settings.accumulate`` batches. Returns False when ``settings.max_steps`` stopped the epoch
-    early (after writing ``latest.pth``).
-    """
-    network: nn.Module = model.module if isinstance(model, DistributedDataParallel) else model
-    num_batches = loader.batch_sampler.num_batches
-    model.train()
-    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
-               disable=not (context.is_main and settings.progress_bar))
-    started, images_done, skipped = time.perf_counter(), 0, 0
-    interval_loss, interval_steps = 0.0, 0
-    for batch in bar:
-        first_batch_of_step = state.batch_in_epoch
-        state.batch_in_epoch += 1
-        ends_step = state.batch_in_epoch % settings.accumulate == 0 or state.batch_in_epoch == num_batches
-        for reason in batch.skipped:
-            log.info(f"skipped an unreadable image: {reason}")
-        skipped += len(batch.skipped)
-        images = batch.images.to(context.device, non_blocking=True)
-        labels = batch.labels.to(context.device, non_blocking=True)
-        no_sync = isinstance(model, DistributedDataParallel) and not ends_step
-        with model.no_sync() if no_sync else contextlib.nullcontext():
-            with torch.autocast(context.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                logits = model(images)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=network.label_smoothing)
-            scaler.scale(loss / settings.accumulate).backward()
-        loss_value = loss.item()
-        if loss_value != loss_value or abs(loss_value) == float("inf"):
-            raise FloatingPointError(
-                f"the loss is {loss_value} at epoch {state.epoch + 1}, batch {state.batch_in_epoch} "
-                f"(images {tuple(images.shape)}); try train.amp='bfloat16' or a lower optim.lr")
-        images_done += len(labels) * context.world_size
-        if not ends_step:
-            continue
 
-        learning_rate = schedule(state.step, state.epoch + first_batch_of_step / num_batches)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate
-        if clip_grad > 0:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(network.parameters(), clip_grad)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        state.step += 1
-        if ema is not None:
-            ema.update(network)
-
-        interval_loss, interval_steps = interval_loss + loss_value, interval_steps + 1
-        throughput = images_done / (time.perf_counter() - started)
-        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{learning_rate:.2e}", images_per_s=f"{throughput:.0f}")
-        if state.step % settings.log_interval == 0:
-            log.record(
-                "train", epoch=state.epoch + 1, batch=f"{state.batch_in_epoch}/{num_batches}", step=state.step,
-                lr=learning_rate, loss=interval_loss / interval_steps, images_per_s=round(throughput, 1),
-                shape=f"{images.shape[0]}x{images.shape[2]}x{images.shape[3]}")
-            interval_loss, interval_steps = 0.0, 0
-        if settings.max_steps and state.step >= settings.max_steps:
-            checkpointer.save(["latest.pth"], network, ema, optimizer, scaler, state)
-            log.info(f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a larger "
-                     "train.max_steps or none")
-            return False
-        mid_epoch = state.batch_in_epoch < num_batches
-        if settings.checkpoint_steps and state.step % settings.checkpoint_steps == 0 and mid_epoch:
-            checkpointer.save(["latest.pth"], network, ema, optimizer, scaler, state)
-    bar.close()
-    seconds = time.perf_counter() - started
-    log.record("epoch", epoch=state.epoch + 1, steps=state.step, images_per_s=round(images_done / seconds, 1),
-               minutes=round(seconds / 60, 2), skipped_images=skipped)
+def _validate(task: Task, config: Config, run: TrainingRun, loader: DataLoader, device: torch.device,
+              log: RunLog) -> bool:
+    """Evaluate the model (and its EMA, whose score then counts); True when the score is a new best."""
+    metrics = evaluate(run.model, loader, device, task.evaluator(config, device))
+    log.record("val", epoch=run.state.epoch, **metrics.log_values())
+    if run.ema is not None:
+        distributed.broadcast_buffers(run.ema.module)
+        metrics = evaluate(run.ema.module, loader, device, task.evaluator(config, device))
+        log.record("val_ema", epoch=run.state.epoch, **metrics.log_values())
+    score = getattr(metrics, task.best_metric)
+    if score <= run.state.best_score:
+        return False
+    run.state.best_score = score
     return True
 
 
-def log_metrics(log: RunLog, kind: str, epoch: int, metrics: Metrics) -> None:
-    """One log line of evaluation results."""
-    log.record(kind, epoch=epoch, top1=round(metrics.top1, 3), top5=round(metrics.top5, 3), images=metrics.count,
-               skipped_images=len(metrics.skipped))
+def train_one_epoch(
+    run: TrainingRun,
+    model: nn.Module,
+    loader: DataLoader,
+    loss_function: LossFunction,
+    schedule: LearningRateSchedule,
+    loop: LoopSettings,
+) -> Iterator[None]:
+    """Train on the loader's batches (the rest of epoch ``run.state.epoch``), yielding after each
+    optimizer step (the caller may checkpoint or stop there).
+
+    ``model`` is ``run.model``, perhaps wrapped in DistributedDataParallel. An optimizer step
+    follows every ``loop.accumulate`` batches and at the end of the epoch.
+    """
+    state, context = run.state, loop.context
+    num_batches = loader.batch_sampler.num_batches
+    model.train()
+    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
+               disable=not (context.is_main and loop.progress_bar))
+    started, images_done, skipped = time.perf_counter(), 0, 0
+    interval_loss, interval_steps = 0.0, 0
+    with contextlib.closing(bar):
+        for batch in bar:
+            first_batch_of_step = state.batch_in_epoch
+            state.batch_in_epoch += 1
+            ends_step = state.batch_in_epoch % loop.accumulate == 0 or state.batch_in_epoch == num_batches
+            for reason in batch.skipped:
+                loop.log.info(f"skipped an unreadable image: {reason}")
+            skipped += len(batch.skipped)
+            batch = to_device(batch, context.device)
+            loss_value = _backward(model, batch, loss_function, run.scaler, loop, sync=ends_step)
+            if loss_value != loss_value or abs(loss_value) == float("inf"):
+                raise FloatingPointError(
+                    f"the loss is {loss_value} at epoch {state.epoch + 1}, batch {state.batch_in_epoch} "
+                    f"(images {tuple(batch.images.shape)}); try train.amp='bfloat16' or a lower optim.lr")
+            images_done += len(batch.images) * context.world_size
+            if not ends_step:
+                continue
+
+            learning_rate = schedule(state.step, state.epoch + first_batch_of_step / num_batches)
+            optimizer_step(run, learning_rate, loop.clip_grad)
+            interval_loss, interval_steps = interval_loss + loss_value, interval_steps + 1
+            throughput = images_done / (time.perf_counter() - started)
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{learning_rate:.2e}", images_per_s=f"{throughput:.0f}")
+            if state.step % loop.log_interval == 0:
+                images = batch.images
+                loop.log.record(
+                    "train", epoch=state.epoch + 1, batch=f"{state.batch_in_epoch}/{num_batches}", step=state.step,
+                    lr=learning_rate, loss=interval_loss / interval_steps, images_per_s=round(throughput, 1),
+                    shape=f"{images.shape[0]}x{images.shape[2]}x{images.shape[3]}")
+                interval_loss, interval_steps = 0.0, 0
+            yield
+    seconds = time.perf_counter() - started
+    loop.log.record("epoch", epoch=state.epoch + 1, steps=state.step, images_per_s=round(images_done / seconds, 1),
+                    minutes=round(seconds / 60, 2), skipped_images=skipped)
+
+
+def _backward(model: nn.Module, batch: tuple, loss_function: LossFunction, scaler: torch.amp.GradScaler,
+              loop: LoopSettings, sync: bool) -> float:
+    """Forward and backward of one batch (scaled for accumulation); returns the loss. Gradients are
+    only averaged across processes (DDP) on the batch that ends an optimizer step."""
+    no_sync = isinstance(model, DistributedDataParallel) and not sync
+    with model.no_sync() if no_sync else contextlib.nullcontext():
+        dtype = loop.amp_dtype or torch.float32
+        with torch.autocast(loop.context.device.type, dtype=dtype, enabled=loop.amp_dtype is not None):
+            output = model(batch.images)
+        loss = loss_function(output, batch)
+        scaler.scale(loss / loop.accumulate).backward()
+    return loss.item()
+
+
+def optimizer_step(run: TrainingRun, learning_rate: float, clip_grad: float) -> None:
+    """One optimizer step at ``learning_rate`` on the accumulated gradients (clipped to norm
+    ``clip_grad`` when > 0), then the EMA update; counts the step in ``run.state``."""
+    optimizer, scaler = run.optimizer, run.scaler
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
+    if clip_grad > 0:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(run.model.parameters(), clip_grad)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    run.state.step += 1
+    if run.ema is not None:
+        run.ema.update(run.model)
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:

@@ -1,0 +1,132 @@
+"""Image classification: the classifier, folder or annotation-file data sets, cross-entropy with
+label smoothing, top-1 / top-5 / per-class accuracy; ``best.pth`` is the best top-1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import Config, build_model
+from ..data.datasets import find_images, read_class_names
+from ..data.loader import Batch, build_eval_loader, build_train_loader
+from .base import LossFunction, TaskData, sum_over_processes
+
+
+@dataclass(frozen=True)
+class ClassificationMetrics:
+    """Accuracy in percent over ``count`` images; per-class counts in class order."""
+
+    top1: float
+    top5: float
+    count: int
+    class_correct: list[int]
+    class_count: list[int]
+    skipped: tuple[str, ...] = ()
+
+    def class_accuracy(self) -> list[float | None]:
+        """Top-1 accuracy of each class in percent (None for a class without images)."""
+        pairs = zip(self.class_correct, self.class_count)
+        return [100.0 * correct / count if count else None for correct, count in pairs]
+
+    def log_values(self) -> dict[str, float | int]:
+        return {"top1": round(self.top1, 3), "top5": round(self.top5, 3), "images": self.count,
+                "skipped_images": len(self.skipped)}
+
+    def summary(self) -> str:
+        return f"top-1 {self.top1:.2f}  top-5 {self.top5:.2f}"
+
+    def report(self, class_names: Sequence[str]) -> dict[str, Any]:
+        accuracy = self.class_accuracy()
+        return {
+            "top1": self.top1,
+            "top5": self.top5,
+            "images": self.count,
+            "skipped_images": list(self.skipped),
+            "per_class": [
+                {"class": class_names[label] if label < len(class_names) else str(label),
+                 "accuracy": accuracy[label], "images": self.class_count[label]}
+                for label in range(len(self.class_count))
+            ],
+        }
+
+
+class ClassificationEvaluator:
+    """Top-1, top-5 and per-class counts; top-5 counts an image as right when its label is among
+    the ``min(5, num_classes)`` highest scores."""
+
+    def __init__(self, num_classes: int, device: torch.device) -> None:
+        self.num_classes = num_classes
+        self.correct1 = torch.zeros(num_classes, dtype=torch.int64, device=device)
+        self.correct5 = torch.zeros(num_classes, dtype=torch.int64, device=device)
+        self.counts = torch.zeros(num_classes, dtype=torch.int64, device=device)
+        self.skipped: list[str] = []
+
+    def update(self, output: torch.Tensor, batch: Batch) -> None:
+        self.skipped += batch.skipped
+        keep = batch.labels >= 0  # label -1: an unreadable image that was skipped
+        scores, labels = output[keep].float(), batch.labels[keep]
+        top = scores.topk(min(5, self.num_classes), dim=1).indices
+        hits = top == labels[:, None]
+        self.counts += torch.bincount(labels, minlength=self.num_classes)
+        self.correct1 += torch.bincount(labels[hits[:, 0]], minlength=self.num_classes)
+        self.correct5 += torch.bincount(labels[hits.any(dim=1)], minlength=self.num_classes)
+
+    def compute(self) -> ClassificationMetrics:
+        for tensor in (self.correct1, self.correct5, self.counts):
+            sum_over_processes(tensor)
+        total = int(self.counts.sum())
+        if total == 0:
+            raise ValueError("evaluation saw no images")
+        return ClassificationMetrics(
+            top1=100.0 * int(self.correct1.sum()) / total,
+            top5=100.0 * int(self.correct5.sum()) / total,
+            count=total,
+            class_correct=self.correct1.tolist(),
+            class_count=self.counts.tolist(),
+            skipped=tuple(self.skipped),
+        )
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The classification task (see :class:`mobilevit.tasks.base.Task`)."""
+
+    name: str = "classification"
+    best_metric: str = "top1"
+
+    def build_model(self, config: Config) -> nn.Module:
+        return build_model(config)
+
+    def build_data(
+        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        class_names: Sequence[str] = (),
+    ) -> TaskData:
+        data = config.data
+        names = read_class_names(data.classes, data.root) if data.classes else tuple(class_names)
+        train_loader, description = None, ""
+        if train:
+            train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, names)
+            names = train_images.class_names
+            train_loader = build_train_loader(data, train_images, config.train.seed, world_size, rank, pin_memory)
+            description = f"{len(train_images.samples)} training images, "
+        val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, names)
+        val_loader = build_eval_loader(data, val_images, world_size, rank, pin_memory)
+        description += f"{len(val_images.samples)} validation images of {len(val_images.class_names)} classes"
+        return TaskData(train_loader, val_loader, val_images.class_names, description)
+
+    def loss_function(self, config: Config) -> LossFunction:
+        label_smoothing = config.model.label_smoothing
+
+        def loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+            return F.cross_entropy(logits.float(), batch.labels, label_smoothing=label_smoothing)
+        return loss
+
+    def evaluator(self, config: Config, device: torch.device) -> ClassificationEvaluator:
+        return ClassificationEvaluator(config.model.num_classes, device)
+
+
+CLASSIFICATION = Classification()
