@@ -95,7 +95,8 @@ class DataConfig:
     preprocessing: Preprocessing = Preprocessing()
 
     def __post_init__(self) -> None:
-        _check_choice("data.kind", self.kind, ("auto", "folder", "annotation"))
+        # detection: 'coco' (instances_*.json), 'boxes' (see mobilevit.data.detection), or 'auto'
+        _check_choice("data.kind", self.kind, ("auto", "folder", "annotation", "coco", "boxes"))
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,26 @@ class TrainConfig:
             raise ConfigError(f"train.accumulate must be at least 1, got {self.accumulate}")
 
 
+@dataclass(frozen=True)
+class DetectionConfig:
+    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings), its augmentation,
+    and the checkpoint that seeds its MobileViT stages (:func:`mobilevit.checkpoint.load_backbone`)."""
+
+    image_size: int = 320
+    score_thresh: float = 0.01
+    nms_thresh: float = 0.5
+    topk_candidates: int = 400  # per class, before NMS
+    detections_per_img: int = 200
+    photometric_distort: bool = True
+    backbone_checkpoint: str = ""  # e.g. a classification checkpoint; '' leaves the stages random
+
+    def __post_init__(self) -> None:
+        if self.image_size < 32:
+            raise ConfigError(f"detection.image_size must be at least 32, got {self.image_size}")
+
+
 # The tasks a config may name (each is a module of mobilevit.tasks).
-TASKS = ("classification",)
+TASKS = ("classification", "detection")
 
 
 @dataclass(frozen=True)
@@ -163,6 +182,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)

@@ -328,7 +328,7 @@ class DetectionDataset(Dataset):
                                tuple(skipped))
 
     def _load(self, annotation: ImageBoxes, request: int | SampleRequest, skipped: tuple[str, ...]) -> DetectionSample:
-        rgb = torch.from_numpy(read_image(annotation.path)).permute(2, 0, 1)
+        rgb = torch.from_numpy(read_image(annotation.path).copy()).permute(2, 0, 1)  # a writable copy
         height, width = rgb.shape[-2:]
         if (width, height) != (annotation.width, annotation.height):
             raise ValueError(f"{annotation.path} is {width}x{height} but {self.detections.source} says "

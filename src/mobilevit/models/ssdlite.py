@@ -26,7 +26,7 @@ from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import box_iou
 
-from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch
+from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch, resolve_arch
 
 # Output channels of the six levels (ml-cvnets' ``proj_channels``): the first two are 1x1
 # projections of the backbone's stride-16 and stride-32 maps, the other four the extra layers'.
@@ -71,6 +71,9 @@ class SSDLiteBackbone(MobileViT):
         level_channels: Sequence[int] = LEVEL_CHANNELS,
         **backbone_options: Any,
     ) -> None:
+        if len(resolve_arch(arch)) != 5:
+            raise ValueError(f"SSDLite reads stages 4 and 5 of the backbone: the arch needs five stages, got "
+                             f"{len(resolve_arch(arch))}")
         super().__init__(arch, out_indices=(3, 4), expand_output=False, **backbone_options)
         if len(level_channels) != len(ASPECT_RATIOS):
             raise ValueError(f"level_channels needs {len(ASPECT_RATIOS)} entries, got {list(level_channels)}")
@@ -200,7 +203,7 @@ class SSDLite(SSD):
     def box_coding(self) -> "SSDBoxCoding":
         """This model's anchors, matching, loss and decoding, apart from the network."""
         return SSDBoxCoding(self.num_classes, self.image_size, self.score_thresh, self.nms_thresh,
-                            self.topk_candidates, self.detections_per_img)
+                            self.topk_candidates, self.detections_per_img, self.backbone.arch)
 
     def fuse(self) -> "SSDLite":
         """Fold every BatchNorm into its convolution for inference (see :meth:`MobileViT.fuse`)."""
@@ -217,17 +220,19 @@ def anchor_generator() -> DefaultBoxGenerator:
     return DefaultBoxGenerator([list(ratios) for ratios in ASPECT_RATIOS], scales=list(ANCHOR_SCALES))
 
 
-def grid_sizes(image_size: int) -> list[tuple[int, int]]:
+def grid_sizes(image_size: int, arch: str | Sequence[Stage | Sequence] = "small") -> list[tuple[int, int]]:
     """The (H, W) of the six maps at an ``image_size`` square input: each stride-2 3x3 conv
-    (padding 1) gives ceil(n / 2); the stem and stages 2-5 reach level 0 at stride 16."""
-    size = image_size
-    for _ in range(4):
-        size = (size + 1) // 2
+    (padding 1) gives ceil(n / 2), from the stem through the stages of ``arch`` and the extra layers."""
+    size = (image_size + 1) // 2  # the stem
     sizes = []
-    for _ in range(len(ASPECT_RATIOS) - 1):
+    for stage in resolve_arch(arch):
+        size = (size + stage.stride - 1) // stage.stride
         sizes.append((size, size))
+    levels = sizes[3:5]
+    for _ in range(3):
         size = (size + 1) // 2
-    return [*sizes, (1, 1)]
+        levels.append((size, size))
+    return [*levels, (1, 1)]
 
 
 class SSDBoxCoding:
@@ -241,7 +246,8 @@ class SSDBoxCoding:
 
     def __init__(self, num_classes: int, image_size: int = 320, score_thresh: float = 0.01,
                  nms_thresh: float = 0.5, topk_candidates: int = 400, detections_per_img: int = 200,
-                 iou_thresh: float = 0.5, positive_fraction: float = 0.25) -> None:
+                 arch: str | Sequence[Stage | Sequence] = "small", iou_thresh: float = 0.5,
+                 positive_fraction: float = 0.25) -> None:
         self.num_classes = num_classes
         self.image_size = image_size
         # The attributes SSD's compute_loss and postprocess_detections read, set as SSD sets them.
@@ -253,7 +259,7 @@ class SSDBoxCoding:
         self.proposal_matcher = SSDMatcher(iou_thresh)
         self.neg_to_pos_ratio = (1.0 - positive_fraction) / positive_fraction
         shapes = torch.empty(1, 3, image_size, image_size)
-        maps = [torch.empty(1, 0, height, width) for height, width in grid_sizes(image_size)]
+        maps = [torch.empty(1, 0, height, width) for height, width in grid_sizes(image_size, arch)]
         self.anchors = anchor_generator()(ImageList(shapes, [(image_size, image_size)]), maps)[0]
 
     def _check(self, outputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:

@@ -7,11 +7,12 @@ from torch import nn
 from ..config import Config
 from .base import Evaluator, LossFunction, Metrics, Task, TaskData, sum_over_processes
 from .classification import CLASSIFICATION
+from .detection import DETECTION
 
-TASKS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION,)}
+TASKS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION, DETECTION)}
 
 __all__ = [
-    "CLASSIFICATION", "Evaluator", "LossFunction", "Metrics", "TASKS", "Task", "TaskData",
+    "CLASSIFICATION", "DETECTION", "Evaluator", "LossFunction", "Metrics", "TASKS", "Task", "TaskData",
     "build_model", "get_task", "sum_over_processes",
 ]
 
