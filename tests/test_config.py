@@ -1,6 +1,7 @@
 import pytest
 
-from mobilevit.config import ConfigError, build_model, load_config, to_dict
+from mobilevit.config import ConfigError, load_config, to_dict
+from mobilevit.tasks import build_model
 
 SEED_CONFIGS = {
     "configs/mobilevit/mobilevit-small_8xb128_in1k.py": ("small", 640),

@@ -19,7 +19,8 @@ import torch
 from PIL import Image, ImageOps
 
 from .checkpoint import load_checkpoint
-from .config import Config, build_model, load_config
+from .config import Config, load_config
+from .tasks import build_model
 from .data.image import read_image, to_rgb_array
 from .data.transforms import EvalTransform
 from .imagenet_classes import IMAGENET_CLASSES

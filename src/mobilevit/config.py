@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .models import ImageClassifier, build_classifier
 from .zoo import Preprocessing
 
 
@@ -36,17 +35,23 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Arguments of :func:`mobilevit.models.build_classifier`."""
+    """Arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
+    :func:`mobilevit.models.build_segmenter`."""
 
     arch: Any = "small"  # an arch name or a list of stages
     num_classes: int = 1000
-    dropout: float = 0.0
+    dropout: float = 0.0  # before the classifier (the linear head, or the segmenter's 1x1 convolution)
     label_smoothing: float = 0.0
     drop_rate: float = 0.0
     out_indices: tuple[int, ...] = (-1,)
     frozen_stages: int = -1
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
+    output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
+    # segmentation only: the DeepLabv3 head's ASPP (the published models' values)
+    atrous_rates: tuple[int, ...] = (6, 12, 18)
+    aspp_channels: int = 256
+    aspp_dropout: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,18 +70,33 @@ class SamplerConfig:
 
     def __post_init__(self) -> None:
         _check_choice("data.sampler.batch_floor", self.batch_floor, ("base", "one"))
-        if not 0 < self.min_size <= self.base_size <= self.max_size:
+        if self.variable and not 0 < self.min_size <= self.base_size <= self.max_size:
             raise ConfigError(
                 f"data.sampler needs 0 < min_size <= base_size <= max_size, got "
                 f"{self.min_size}, {self.base_size}, {self.max_size}")
+        if self.base_size < 1:
+            raise ConfigError(f"data.sampler.base_size must be a positive integer, got {self.base_size}")
+
+
+# The data layouts each task reads (data.kind).
+DATA_KINDS = {
+    "classification": ("auto", "folder", "annotation"),
+    "segmentation": ("voc", "voc_aug", "pairs"),
+    "detection": ("coco", "boxes", "auto"),
+}
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Where the images are, how they are read and batched, and how evaluation images are preprocessed."""
 
-    # 'folder': <root>/<split>/<class>/<image>; 'annotation': <root>/<split>/<path> listed with
-    # labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation files if present
+    # Classification: 'folder': <root>/<split>/<class>/<image>; 'annotation': <root>/<split>/<path>
+    # listed with labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation
+    # files if present. Segmentation (see mobilevit.data.segmentation): 'voc' (VOC2012 as released),
+    # 'voc_aug' (list files such as list/train_aug.txt, given as the annotation), 'pairs'
+    # (<root>/images/<split>/ beside <root>/masks/<split>/). Detection (see mobilevit.data.detection):
+    # 'coco' (<root>/<annotation> an instances_*.json of the images in <root>/<split>), 'boxes' (a
+    # boxes file), 'auto' (COCO when the file lists categories).
     kind: str = "auto"
     root: str = "data/imagenet"
     train_split: str = "train"
@@ -88,15 +108,17 @@ class DataConfig:
     val_batch_size: int = 128
     num_workers: int = 8
     skip_bad_images: bool = False  # False: an unreadable image stops the run, naming the file
-    crop_scale: tuple[float, float] = (0.08, 1.0)  # random resized crop: area fraction
-    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # random resized crop: aspect ratio
+    crop_scale: tuple[float, float] = (0.08, 1.0)  # classification's random resized crop: area fraction
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)  # classification's random resized crop: aspect ratio
+    # segmentation: the short side is resized to a size drawn from this range, then cropped to the
+    # sampler's size (data.sampler.base_size with variable=False, as the recipe)
+    short_side_range: tuple[int, int] = (256, 1024)
     horizontal_flip: bool = True
     sampler: SamplerConfig = SamplerConfig()
     preprocessing: Preprocessing = Preprocessing()
 
     def __post_init__(self) -> None:
-        # detection: 'coco' (instances_*.json), 'boxes' (see mobilevit.data.detection), or 'auto'
-        _check_choice("data.kind", self.kind, ("auto", "folder", "annotation", "coco", "boxes"))
+        _check_choice("data.kind", self.kind, sum(DATA_KINDS.values(), ()))
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,7 @@ class DetectionConfig:
 
 
 # The tasks a config may name (each is a module of mobilevit.tasks).
-TASKS = ("classification", "detection")
+TASKS = tuple(DATA_KINDS)
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,9 @@ class Config:
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
+        if self.data.kind not in DATA_KINDS[self.task]:
+            raise ConfigError(f"data.kind={self.data.kind!r} is not a {self.task} layout; expected one of "
+                              f"{', '.join(map(repr, DATA_KINDS[self.task]))}")
 
 
 def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Config:
@@ -201,15 +226,6 @@ def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Confi
         default = str(Path("work_dirs") / Path(path).stem)
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=default))
     return config
-
-
-def build_model(config: Config) -> ImageClassifier:
-    """The classifier a config describes, with ``class_names`` set from ``model.class_names``."""
-    options = dataclasses.asdict(config.model)
-    class_names = options.pop("class_names")
-    model = build_classifier(**options)
-    model.class_names = tuple(class_names)
-    return model
 
 
 def to_dict(config: Config) -> dict[str, Any]:

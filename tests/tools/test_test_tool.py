@@ -5,7 +5,8 @@ from pathlib import Path
 
 import torch
 
-from mobilevit.config import build_model, load_config, to_dict
+from mobilevit.config import load_config, to_dict
+from mobilevit.tasks import build_model
 from mobilevit.data.datasets import scan_folders
 from mobilevit.data.image import read_image
 from mobilevit.data.transforms import EvalTransform

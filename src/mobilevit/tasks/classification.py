@@ -3,17 +3,20 @@ label smoothing, top-1 / top-5 / per-class accuracy; ``best.pth`` is the best to
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ..config import Config, build_model
+from ..config import Config, ConfigError, ModelConfig
 from ..data.datasets import find_images, read_class_names
 from ..data.loader import Batch, build_eval_loader, build_train_loader
+from ..models import ImageClassifier, build_classifier
 from .base import LossFunction, TaskData, sum_over_processes
+
+SEGMENTATION_MODEL_KEYS = ("atrous_rates", "aspp_channels", "aspp_dropout")
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,17 @@ class Classification:
     name: str = "classification"
     best_metric: str = "top1"
 
-    def build_model(self, config: Config) -> nn.Module:
-        return build_model(config)
+    def build_model(self, config: Config) -> ImageClassifier:
+        options = dataclasses.asdict(config.model)
+        class_names = options.pop("class_names")
+        for key in SEGMENTATION_MODEL_KEYS:
+            if options.pop(key) != getattr(ModelConfig, key):
+                raise ConfigError(f"model.{key} is a segmentation setting; a classifier has no DeepLabv3 head")
+        if not options["output_stride"]:
+            del options["output_stride"]  # the classifier's own, 32
+        model = build_classifier(**options)
+        model.class_names = tuple(class_names)
+        return model
 
     def build_data(
         self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,

@@ -1,0 +1,338 @@
+"""Semantic segmentation data: image / mask pairs in three layouts, their joint transforms, loaders.
+
+Layouts (``data.kind``):
+
+- ``'voc'``: PASCAL VOC 2012 as released, under ``data.root`` (the ``VOC2012`` folder):
+  ``ImageSets/Segmentation/<split>.txt`` lists ids, ``JPEGImages/<id>.jpg`` the images,
+  ``SegmentationClass/<id>.png`` the palette PNG masks.
+- ``'voc_aug'``: the SBD-augmented list files of the published recipe: ``<root>/list/train_aug.txt``
+  (``data.train_annotation``) of ``JPEGImages/x.jpg SegmentationClassAug/x.png`` lines.
+- ``'pairs'``: custom data, ``<root>/images/<split>/<name>.<ext>`` with ``<root>/masks/<split>/<name>.png``.
+
+A mask is a single-channel or palette PNG of class indices (the palette is only for viewing);
+255 marks pixels that are ignored (VOC's object boundaries and void). Masks are resized with
+nearest neighbour only, so no value is ever invented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import functional as TF
+
+from ..config import DataConfig
+from ..zoo import Preprocessing
+from .datasets import IMAGE_EXTENSIONS
+from .image import ImageReadError, open_image, read_image
+from .loader import batch_shapes
+from .sampler import BatchShape, SampleRequest, VariableBatchSampler, shard_batches
+from .transforms import normalize
+
+IGNORE_INDEX = 255
+VOC_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)
+SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
+
+
+class MaskError(ValueError):
+    """A mask that does not fit its image or holds a value that is neither a class nor 255."""
+
+
+@dataclass(frozen=True)
+class MaskList:
+    """Image files with their mask files."""
+
+    samples: list[tuple[Path, Path]]
+
+
+def voc_palette(num_colors: int = 256) -> list[int]:
+    """PASCAL VOC's colour map as a flat [r, g, b, ...] list (class 0 black, 255 cream), for palette PNGs."""
+    palette = []
+    for index in range(num_colors):
+        red = green = blue = 0
+        value = index
+        for shift in range(7, -1, -1):
+            red |= (value & 1) << shift
+            green |= ((value >> 1) & 1) << shift
+            blue |= ((value >> 2) & 1) << shift
+            value >>= 3
+        palette += [red, green, blue]
+    return palette
+
+
+def _checked(samples: list[tuple[Path, Path]], source: Path) -> MaskList:
+    if not samples:
+        raise ValueError(f"{source} lists no images")
+    for image, mask in samples:
+        if not image.is_file():
+            raise ImageReadError(f"image not found: {image} (listed in {source})")
+        if not mask.is_file():
+            raise MaskError(f"mask not found: {mask} (the mask of {image})")
+    return MaskList(samples)
+
+
+def read_voc(root: str | os.PathLike, split: str) -> MaskList:
+    """PASCAL VOC 2012's split ``split`` (``train``, ``val``, ``trainval``) under ``root`` (VOC2012)."""
+    root = Path(root)
+    split_file = root / "ImageSets" / "Segmentation" / f"{split}.txt"
+    if not split_file.is_file():
+        raise FileNotFoundError(f"VOC split file not found: {split_file} (expected data.root to be the VOC2012 folder)")
+    ids = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+    samples = [(root / "JPEGImages" / f"{name}.jpg", root / "SegmentationClass" / f"{name}.png") for name in ids]
+    return _checked(samples, split_file)
+
+
+def read_pair_list(list_file: str | os.PathLike, root: str | os.PathLike) -> MaskList:
+    """The pairs of a list file, one ``image mask`` pair of paths relative to ``root`` per line
+    (``JPEGImages/x.jpg SegmentationClassAug/x.png``, the SBD-augmented ``list/train_aug.txt``)."""
+    list_file, root = Path(list_file), Path(root)
+    if not list_file.is_file():
+        raise FileNotFoundError(f"list file not found: {list_file}")
+    samples = []
+    for number, line in enumerate(list_file.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ValueError(f"{list_file}, line {number}: expected 'image_path mask_path', got {line!r}")
+        samples.append((root / parts[0].lstrip("/"), root / parts[1].lstrip("/")))
+    return _checked(samples, list_file)
+
+
+def scan_pairs(root: str | os.PathLike, split: str) -> MaskList:
+    """The images of ``<root>/images/<split>`` with the masks of the same name in ``<root>/masks/<split>``."""
+    image_dir, mask_dir = Path(root) / "images" / split, Path(root) / "masks" / split
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"image folder not found: {image_dir} (expected <root>/images/<split>)")
+    images = sorted(path for path in image_dir.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS)
+    samples = [(path, (mask_dir / path.relative_to(image_dir)).with_suffix(".png")) for path in images]
+    return _checked(samples, image_dir)
+
+
+def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -> MaskList:
+    """The pairs of one split in layout ``kind`` (see the module docstring)."""
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"data root not found: {root}")
+    if kind == "voc":
+        return read_voc(root, split)
+    if kind == "voc_aug":
+        return read_pair_list(Path(root) / list_file, root)
+    if kind == "pairs":
+        return scan_pairs(root, split)
+    raise ValueError(f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}")
+
+
+def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
+    """An (H, W) uint8 array of class indices (255: ignored) from a single-channel or palette image.
+
+    A value that is neither below ``num_classes`` nor 255 is a :class:`MaskError` naming the file.
+    """
+    with open_image(path) as image:
+        if image.mode not in ("P", "L", "I;16", "I"):
+            raise MaskError(f"{path} is a {image.mode} image: a mask must be a single-channel or palette PNG "
+                            "of class indices")
+        mask = np.asarray(image)
+    values = np.unique(mask)
+    bad = values[(values >= num_classes) & (values != IGNORE_INDEX)]
+    if len(bad):
+        raise MaskError(f"{path} holds the value(s) {bad[:5].tolist()}, neither a class (0-{num_classes - 1}) nor "
+                        f"{IGNORE_INDEX} (ignored)")
+    return mask.astype(np.uint8)
+
+
+def read_pair(image_path: Path, mask_path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """An image (H, W, 3) RGB and its mask (H, W), checked to be of one size."""
+    image, mask = read_image(image_path), read_mask(mask_path, num_classes)
+    if image.shape[:2] != mask.shape:
+        raise MaskError(f"{mask_path} is {mask.shape[1]}x{mask.shape[0]} but its image {image_path} is "
+                        f"{image.shape[1]}x{image.shape[0]} (width x height)")
+    return image, mask
+
+
+class SegmentationTrainTransform:
+    """The published recipe's joint augmentation of an image and its mask: resize the short side to
+    a size drawn uniformly from ``short_side_range`` (bilinear image, nearest mask), a random crop of
+    the requested size (padded with 0 in the image and 255 in the mask where the image is smaller),
+    a random horizontal flip; then the channel order and scale of ``preprocessing``."""
+
+    def __init__(self, preprocessing: Preprocessing, short_side_range: tuple[int, int], horizontal_flip: bool) -> None:
+        if not 0 < short_side_range[0] <= short_side_range[1]:
+            raise ValueError(f"bad short side range {short_side_range}: expected 0 < low <= high")
+        self.preprocessing = preprocessing
+        self.short_side_range = short_side_range
+        self.horizontal_flip = horizontal_flip
+
+    def __call__(
+        self, rgb: np.ndarray, mask: np.ndarray, size: tuple[int, int], generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        low, high = self.short_side_range
+        short_side = low + int(torch.randint(high - low + 1, (1,), generator=generator))
+        image = tv_tensors.Image(torch.from_numpy(np.array(rgb)).permute(2, 0, 1))
+        target = tv_tensors.Mask(torch.from_numpy(np.array(mask)))
+        image = TF.resize(image, [short_side], antialias=False)  # OpenCV's INTER_LINEAR, as the recipe
+        target = TF.resize(target, [short_side])  # a Mask is resized with nearest neighbour
+        height, width = size
+        pad_bottom, pad_right = max(height - image.shape[-2], 0), max(width - image.shape[-1], 0)
+        if pad_bottom or pad_right:
+            image = TF.pad(image, [0, 0, pad_right, pad_bottom], fill=0)
+            target = TF.pad(target, [0, 0, pad_right, pad_bottom], fill=IGNORE_INDEX)
+        top_draw, left_draw, flip_draw = torch.rand(3, generator=generator).tolist()
+        top = int(top_draw * (image.shape[-2] - height + 1))
+        left = int(left_draw * (image.shape[-1] - width + 1))
+        image, target = TF.crop(image, top, left, height, width), TF.crop(target, top, left, height, width)
+        if self.horizontal_flip and flip_draw < 0.5:
+            image, target = TF.horizontal_flip(image), TF.horizontal_flip(target)
+        return normalize(image.as_subclass(torch.Tensor), self.preprocessing), target.as_subclass(torch.Tensor).long()
+
+
+class SegmentationEvalTransform:
+    """The published evaluation protocol's input: the whole image resized to ``crop_size`` x
+    ``crop_size`` (aspect ratio not kept, ``preprocessing.interpolation``), in the channel order
+    and scale of ``preprocessing``. The mask stays at the image's own size: predictions are resized
+    back to it (nearest) before they are scored."""
+
+    def __init__(self, preprocessing: Preprocessing) -> None:
+        self.preprocessing = preprocessing
+
+    def __call__(self, rgb: np.ndarray) -> torch.Tensor:
+        size = self.preprocessing.crop_size
+        image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)
+        resized = F.interpolate(image[None].float(), size=(size, size), mode=self.preprocessing.interpolation,
+                                align_corners=False)
+        return normalize(resized[0].round_().clamp_(0, 255).to(torch.uint8), self.preprocessing)
+
+
+class SegmentationSample(NamedTuple):
+    """A transformed image, its mask (class indices, 255 ignored) and the files skipped for it."""
+
+    image: torch.Tensor
+    mask: torch.Tensor
+    skipped: tuple[str, ...]
+
+
+class SegmentationBatch(NamedTuple):
+    """Images (B, 3, H, W) and their masks: a (B, H, W) tensor in training, a list of (h, w) masks
+    at each image's own size in evaluation; and the unreadable files skipped."""
+
+    images: torch.Tensor
+    masks: torch.Tensor | list[torch.Tensor]
+    skipped: tuple[str, ...]
+
+
+class SegmentationDataset(Dataset):
+    """Reads and transforms the pairs of a :class:`MaskList`.
+
+    Training items are :class:`SampleRequest` (index, crop size, augmentation seed) read with a
+    :class:`SegmentationTrainTransform`; evaluation items are indices read with a
+    :class:`SegmentationEvalTransform`. An unreadable image raises :class:`ImageReadError` naming
+    it, or with ``skip_bad_images`` is replaced by the next readable pair in training and becomes
+    an all-ignored mask in evaluation, reported in ``skipped``. Mask errors always raise.
+    """
+
+    def __init__(
+        self,
+        pairs: MaskList,
+        transform: SegmentationTrainTransform | SegmentationEvalTransform,
+        num_classes: int,
+        skip_bad_images: bool = False,
+    ) -> None:
+        self.samples = pairs.samples
+        self.transform = transform
+        self.num_classes = num_classes
+        self.skip_bad_images = skip_bad_images
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, request: int | SampleRequest) -> SegmentationSample:
+        if isinstance(self.transform, SegmentationEvalTransform):
+            image_path, mask_path = self.samples[int(request)]
+            try:
+                rgb, mask = read_pair(image_path, mask_path, self.num_classes)
+            except ImageReadError as error:
+                if not self.skip_bad_images:
+                    raise
+                size = self.transform.preprocessing.crop_size
+                return SegmentationSample(torch.zeros(3, size, size), torch.full((1, 1), IGNORE_INDEX), (str(error),))
+            return SegmentationSample(self.transform(rgb), torch.from_numpy(mask).long(), ())
+        if not isinstance(request, SampleRequest):
+            raise TypeError("a training data set is indexed by the SampleRequests of a VariableBatchSampler")
+        skipped: list[str] = []
+        for offset in range(len(self.samples)):
+            image_path, mask_path = self.samples[(request.index + offset) % len(self.samples)]
+            try:
+                rgb, mask = read_pair(image_path, mask_path, self.num_classes)
+            except ImageReadError as error:
+                if not self.skip_bad_images:
+                    raise
+                skipped.append(str(error))
+                continue
+            generator = torch.Generator().manual_seed(request.seed)
+            image, target = self.transform(rgb, mask, (request.height, request.width), generator)
+            return SegmentationSample(image, target, tuple(skipped))
+        raise ImageReadError(f"no readable image among the {len(self.samples)} of the data set")
+
+
+def collate_train(samples: list[SegmentationSample]) -> SegmentationBatch:
+    """Stack the samples of a training batch (all of one crop size)."""
+    return SegmentationBatch(
+        torch.stack([sample.image for sample in samples]), torch.stack([sample.mask for sample in samples]),
+        tuple(reason for sample in samples for reason in sample.skipped))
+
+
+def collate_eval(samples: list[SegmentationSample]) -> SegmentationBatch:
+    """Stack the images of an evaluation batch; the masks stay a list, each at its image's size."""
+    return SegmentationBatch(
+        torch.stack([sample.image for sample in samples]), [sample.mask for sample in samples],
+        tuple(reason for sample in samples for reason in sample.skipped))
+
+
+def build_segmentation_train_loader(
+    data: DataConfig, pairs: MaskList, num_classes: int, seed: int, num_replicas: int = 1, rank: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """The training loader; crops are ``data.sampler.base_size`` square (or the variable sampler's sizes)."""
+    shapes: Sequence[BatchShape] = batch_shapes(data, num_replicas)
+    transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
+    return DataLoader(
+        SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images),
+        batch_sampler=VariableBatchSampler(len(pairs.samples), shapes, seed, num_replicas, rank),
+        num_workers=data.num_workers,
+        collate_fn=collate_train,
+        pin_memory=pin_memory,
+        persistent_workers=data.num_workers > 0,
+        generator=torch.Generator(),  # keeps the global random state untouched, so resumed runs match
+    )
+
+
+def build_segmentation_eval_loader(
+    data: DataConfig, pairs: MaskList, num_classes: int, num_replicas: int = 1, rank: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """The evaluation loader of process ``rank``: its share of the pairs, each exactly once."""
+    return DataLoader(
+        SegmentationDataset(pairs, SegmentationEvalTransform(data.preprocessing), num_classes, data.skip_bad_images),
+        batch_sampler=shard_batches(len(pairs.samples), data.val_batch_size, num_replicas, rank),
+        num_workers=data.num_workers,
+        collate_fn=collate_eval,
+        pin_memory=pin_memory,
+        generator=torch.Generator(),
+    )
+
+
+def save_palette_mask(mask: np.ndarray, path: str | os.PathLike) -> None:
+    """Write an (H, W) class mask as a palette PNG in VOC's colours (readable back as class indices)."""
+    image = Image.fromarray(mask.astype(np.uint8))
+    image.putpalette(voc_palette())  # makes it a palette image
+    image.save(path)

@@ -1,0 +1,184 @@
+"""Semantic segmentation: DeepLabv3-MobileViT, image / mask pairs (VOC, SBD lists, custom pairs),
+cross-entropy ignoring 255, mIoU from one confusion matrix over the whole set; ``best.pth`` is
+the best mIoU.
+
+Evaluation follows the protocol of the published figures: the whole image resized to
+``data.preprocessing.crop_size`` squared, the predicted classes resized back to the image's own
+size with nearest neighbour, every pixel of the set counted in one confusion matrix (not a mean
+over images).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..config import Config, ConfigError
+from ..data.datasets import read_class_names
+from ..data.segmentation import (
+    IGNORE_INDEX, VOC_CLASSES, SegmentationBatch, build_segmentation_eval_loader, build_segmentation_train_loader,
+    find_pairs,
+)
+from ..models import DeepLabV3, build_segmenter
+from .base import LossFunction, TaskData, sum_over_processes
+
+DEFAULT_OUTPUT_STRIDE = 16  # the published models'
+
+
+@dataclass(frozen=True)
+class SegmentationMetrics:
+    """mIoU and pixel accuracy in percent over ``count`` images; IoU per class (None for a class
+    neither present nor predicted, which the mean leaves out, as torchmetrics and ml-cvnets do)."""
+
+    miou: float
+    pixel_accuracy: float
+    class_iou: list[float | None]
+    count: int
+    pixels: int
+    skipped: tuple[str, ...] = ()
+
+    def log_values(self) -> dict[str, float | int]:
+        return {"miou": round(self.miou, 3), "pixel_accuracy": round(self.pixel_accuracy, 3), "images": self.count,
+                "skipped_images": len(self.skipped)}
+
+    def summary(self) -> str:
+        return f"mIoU {self.miou:.2f}  pixel accuracy {self.pixel_accuracy:.2f}"
+
+    def report(self, class_names: Sequence[str]) -> dict[str, Any]:
+        return {
+            "miou": self.miou,
+            "pixel_accuracy": self.pixel_accuracy,
+            "images": self.count,
+            "pixels": self.pixels,
+            "skipped_images": list(self.skipped),
+            "per_class": [
+                {"class": class_names[label] if label < len(class_names) else str(label), "iou": iou}
+                for label, iou in enumerate(self.class_iou)
+            ],
+        }
+
+
+def scores_from_confusion(matrix: torch.Tensor) -> tuple[float, float, list[float | None]]:
+    """mIoU and pixel accuracy (percent) and per-class IoU (fractions) of a (truth, prediction)
+    confusion matrix: IoU = diagonal / (row + column - diagonal)."""
+    matrix = matrix.double()
+    correct = matrix.diagonal()
+    union = matrix.sum(0) + matrix.sum(1) - correct
+    present = union > 0
+    if not present.any():
+        raise ValueError("evaluation saw no labelled pixels (every mask pixel is 255)")
+    iou = correct / union.clamp(min=1)
+    class_iou = [float(value) if seen else None for value, seen in zip(iou.tolist(), present.tolist())]
+    return 100.0 * float(iou[present].mean()), 100.0 * float(correct.sum() / matrix.sum()), class_iou
+
+
+class ConfusionMatrix:
+    """Counts (true class, predicted class) pixel pairs; pixels marked 255 are left out.
+
+    ``update`` takes logits at the evaluation size and the masks at each image's own size: the
+    predicted classes are resized to the mask with nearest neighbour (the same as resizing the
+    logits with nearest, then taking the argmax).
+    """
+
+    def __init__(self, num_classes: int, device: torch.device) -> None:
+        self.num_classes = num_classes
+        self.matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
+        self.images = torch.zeros((), dtype=torch.int64, device=device)
+        self.skipped: list[str] = []
+
+    def add(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
+        """Count one (H, W) prediction against its (H, W) target, both class indices."""
+        keep = target != IGNORE_INDEX
+        pairs = target[keep] * self.num_classes + prediction[keep]
+        self.matrix += torch.bincount(pairs, minlength=self.num_classes ** 2).view(self.num_classes, self.num_classes)
+
+    def update(self, output: torch.Tensor, batch: SegmentationBatch) -> None:
+        self.skipped += batch.skipped
+        predictions = output.argmax(dim=1)
+        for prediction, mask in zip(predictions, batch.masks):
+            if prediction.shape != mask.shape:
+                prediction = F.interpolate(prediction[None, None].float(), size=mask.shape, mode="nearest")[0, 0]
+            self.add(prediction.long(), mask)
+        self.images += len(predictions) - len(batch.skipped)  # an unreadable image has one reason
+
+    def compute(self) -> SegmentationMetrics:
+        sum_over_processes(self.matrix)
+        sum_over_processes(self.images)
+        miou, pixel_accuracy, class_iou = scores_from_confusion(self.matrix)
+        return SegmentationMetrics(miou, pixel_accuracy, class_iou, int(self.images), int(self.matrix.sum()),
+                                   tuple(self.skipped))
+
+
+def segmentation_loss(label_smoothing: float = 0.0) -> LossFunction:
+    """Cross-entropy of full-size logits against the masks, pixels of 255 left out (a batch
+    without a labelled pixel gives 0, not NaN)."""
+    def loss(logits: torch.Tensor, batch: SegmentationBatch) -> torch.Tensor:
+        total = F.cross_entropy(logits.float(), batch.masks, ignore_index=IGNORE_INDEX,
+                                label_smoothing=label_smoothing, reduction="sum")
+        return total / (batch.masks != IGNORE_INDEX).sum().clamp(min=1)
+    return loss
+
+
+def class_names_of(config: Config, class_names: Sequence[str] = ()) -> tuple[str, ...]:
+    """The classes: the config's ``data.classes``, VOC's 21 for the VOC layouts, else
+    ``class_names`` (a checkpoint's) or the numbers 0 .. model.num_classes - 1."""
+    data = config.data
+    if data.classes:
+        return read_class_names(data.classes, data.root)
+    if data.kind in ("voc", "voc_aug"):
+        return VOC_CLASSES
+    return tuple(class_names) or tuple(str(label) for label in range(config.model.num_classes))
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The segmentation task (see :class:`mobilevit.tasks.base.Task`)."""
+
+    name: str = "segmentation"
+    best_metric: str = "miou"
+
+    def build_model(self, config: Config) -> DeepLabV3:
+        model_config = config.model
+        model = build_segmenter(
+            model_config.arch, num_classes=model_config.num_classes,
+            output_stride=model_config.output_stride or DEFAULT_OUTPUT_STRIDE,
+            atrous_rates=model_config.atrous_rates, aspp_channels=model_config.aspp_channels,
+            aspp_dropout=model_config.aspp_dropout, classifier_dropout=model_config.dropout,
+            drop_rate=model_config.drop_rate, out_indices=model_config.out_indices,
+            frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval)
+        model.class_names = tuple(model_config.class_names)
+        return model
+
+    def build_data(
+        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        class_names: Sequence[str] = (),
+    ) -> TaskData:
+        data = config.data
+        if data.preprocessing.resize_short != data.preprocessing.crop_size:
+            raise ConfigError(
+                f"segmentation evaluates whole images resized to data.preprocessing.crop_size squared "
+                f"({data.preprocessing.crop_size}); set data.preprocessing.resize_short to the same value "
+                f"(it is {data.preprocessing.resize_short})")
+        names = class_names_of(config, class_names)
+        train_loader, description = None, ""
+        if train:
+            pairs = find_pairs(data.kind, data.root, data.train_split, data.train_annotation)
+            train_loader = build_segmentation_train_loader(
+                data, pairs, len(names), config.train.seed, world_size, rank, pin_memory)
+            description = f"{len(pairs.samples)} training images, "
+        pairs = find_pairs(data.kind, data.root, data.val_split, data.val_annotation)
+        val_loader = build_segmentation_eval_loader(data, pairs, len(names), world_size, rank, pin_memory)
+        description += f"{len(pairs.samples)} validation images, masks of {len(names)} classes"
+        return TaskData(train_loader, val_loader, names, description)
+
+    def loss_function(self, config: Config) -> LossFunction:
+        return segmentation_loss(config.model.label_smoothing)
+
+    def evaluator(self, config: Config, device: torch.device) -> ConfusionMatrix:
+        return ConfusionMatrix(config.model.num_classes, device)
+
+
+SEGMENTATION = Segmentation()
