@@ -24,7 +24,8 @@ from .tasks import build_model
 from .data.image import read_image, to_rgb_array
 from .data.transforms import EvalTransform
 from .imagenet_classes import IMAGENET_CLASSES
-from .models import ImageClassifier
+from .data.detection import to_model_input
+from .models import ImageClassifier, SSDLite
 from .zoo import MODELS, Preprocessing, get_model, get_record
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
@@ -76,8 +77,11 @@ def inference_model(
 
     An image is a file path, a PIL image, or an (H, W, 3) / (H, W) uint8 array whose channels are
     in ``channel_order`` (BGR, as OpenCV reads, by default). Each result holds ``pred_label``,
-    ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all classes, numpy).
+    ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all classes, numpy). A
+    detection model gives boxes instead (see :func:`detect_objects`).
     """
+    if isinstance(model, SSDLite):
+        return detect_objects(model, images, channel_order)
     single = not isinstance(images, (list, tuple))
     batch = prepare_batch([images] if single else list(images), preprocessing_of(model), channel_order)
     results = describe_predictions(torch_logits(model)(batch), class_names_of(model))
@@ -160,3 +164,66 @@ def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None
             "pred_scores": row,
         })
     return results
+
+
+def detect_objects(
+    model: SSDLite, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Detect objects in one image or a list of them (one batched forward pass; the model resizes
+    each image to its input size and maps the boxes back).
+
+    Each result holds numpy ``boxes`` (N, 4) as (x1, y1, x2, y2) in the image's own pixels,
+    ``scores`` (N,) and ``labels`` (N,), best first, and ``classes``, the labels' names.
+    """
+    single = not isinstance(images, (list, tuple))
+    items = [images] if single else list(images)
+    if not items:
+        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+    device = next(model.parameters()).device
+    tensors = [detection_input(image, channel_order).to(device) for image in items]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            detections = model(tensors)
+    finally:
+        model.train(was_training)
+    results = describe_detections(detections, getattr(model, "class_names", None) or None)
+    return results[0] if single else results
+
+
+def detection_input(image: ImageInput, channel_order: str = "BGR") -> torch.Tensor:
+    """An image as detection models take it: a (3, H, W) BGR float tensor in [0, 1], at its own size."""
+    return to_model_input(torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1))
+
+
+def describe_detections(detections: Sequence[dict[str, torch.Tensor]],
+                        class_names: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names."""
+    results = []
+    for detection in detections:
+        labels = detection["labels"].cpu().numpy()
+        results.append({
+            "boxes": detection["boxes"].float().cpu().numpy(),
+            "scores": detection["scores"].float().cpu().numpy(),
+            "labels": labels,
+            "classes": [class_names[label] if class_names is not None and label < len(class_names) else str(label)
+                        for label in labels],
+        })
+    return results
+
+
+def draw_detections(
+    image: ImageInput, result: dict[str, Any], score_threshold: float = 0.3, channel_order: str = "BGR"
+) -> Image.Image:
+    """The image with the detections of ``result`` (from :func:`detect_objects`) scoring at least
+    ``score_threshold`` drawn as labelled boxes (torchvision's ``draw_bounding_boxes``)."""
+    from torchvision.utils import draw_bounding_boxes
+
+    rgb = torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1)
+    keep = result["scores"] >= score_threshold
+    labels = [f"{name} {score:.2f}" for name, score, kept in zip(result["classes"], result["scores"], keep) if kept]
+    width = max(1, round(max(rgb.shape[1:]) / 200))
+    drawn = draw_bounding_boxes(rgb, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red",
+                                width=width)
+    return Image.fromarray(drawn.permute(1, 2, 0).numpy())

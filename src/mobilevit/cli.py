@@ -12,12 +12,13 @@ from typing import Callable, Sequence
 
 from . import zoo
 from .analysis import measure_complexity
-from .apis import LogitsFunction, class_names_of, describe_predictions, init_model, prepare_batch, torch_logits
+from .apis import (LogitsFunction, class_names_of, describe_detections, describe_predictions, detect_objects,
+                   detection_input, draw_detections, init_model, prepare_batch, torch_logits)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config
 from .convert import infer_arch, num_classes_of
-from .export import OnnxClassifier, export_from_name, serves_any_size
-from .models import ARCHS, build_classifier
+from .export import OnnxClassifier, OnnxDetector, export_from_name, serves_any_size
+from .models import ARCHS, SSDLite, build_classifier
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -57,9 +58,15 @@ def _predict(args: argparse.Namespace) -> None:
             raise ValueError(f"--backend onnxruntime runs an exported model: pass --checkpoint FILE.onnx "
                              f"(see `mobilevit export`), got {checkpoint}")
         model = init_model(args.model)  # its preprocessing and class names; the weights are in the file
+        if isinstance(model, SSDLite):
+            _predict_detections(args, OnnxDetector(checkpoint))
+            return
         logits: LogitsFunction = OnnxClassifier(checkpoint)
     else:
         model = init_model(args.model, checkpoint, device=args.device)
+        if isinstance(model, SSDLite):
+            _predict_detections(args, model)
+            return
         logits = torch_logits(model)
     class_names = class_names_of(model)
     for start in range(0, len(args.images), args.batch_size):
@@ -67,6 +74,31 @@ def _predict(args: argparse.Namespace) -> None:
         results = describe_predictions(logits(prepare_batch(images, model.preprocessing)), class_names)
         for image, result in zip(images, results):
             _print_prediction(image, result, class_names, args.topk, args.json)
+
+
+def _predict_detections(args: argparse.Namespace, detector: SSDLite | OnnxDetector) -> None:
+    """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn."""
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for image in args.images:
+        if isinstance(detector, OnnxDetector):
+            result = describe_detections(detector([detection_input(image)]), detector.class_names or None)[0]
+        else:
+            result = detect_objects(detector, image)
+        keep = result["scores"] >= args.score_threshold
+        found = [{"box": [round(float(value), 2) for value in box], "score": float(score), "label": int(label),
+                  "class": name}
+                 for box, score, label, name, kept in zip(result["boxes"], result["scores"], result["labels"],
+                                                          result["classes"], keep) if kept]
+        path = output_dir / f"{Path(image).stem}_detections.png"
+        draw_detections(image, result, args.score_threshold).save(path)
+        if args.json:
+            print(json.dumps({"image": image, "detections": found, "drawn": str(path)}))
+            continue
+        print(f"{image}: {len(found)} detections with score >= {args.score_threshold} (drawn in {path})")
+        for item in found:
+            x1, y1, x2, y2 = item["box"]
+            print(f"  {item['class']:<16} {item['score']:.3f}  ({x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f})")
 
 
 def _print_prediction(image: str, result: dict, class_names: Sequence[str] | None, topk: int, as_json: bool) -> None:
@@ -139,9 +171,21 @@ def _test(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     checkpoint = _checkpoint_or_official(args)
     path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
+    if path.suffix == ".onnx" and _is_detector(path):
+        print(f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
+              "'cls_logits'; decode with mobilevit.export.OnnxDetector)")
+        return
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
              else "any batch size at the exported height and width")
     print(f"wrote {path} ({args.format}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
+
+
+def _is_detector(path: Path) -> bool:
+    import onnx
+
+    from .export import DETECTION_METADATA_KEY
+
+    return any(entry.key == DETECTION_METADATA_KEY for entry in onnx.load(str(path), load_external_data=False).metadata_props)
 
 
 def _positive(text: str) -> int:
@@ -173,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
     predict.add_argument("--backend", choices=["pytorch", "onnxruntime"], default="pytorch",
                          help="onnxruntime: run an exported --checkpoint FILE.onnx (default pytorch)")
+    predict.add_argument("--score-threshold", type=float, default=0.3,
+                         help="detection models: the lowest score shown and drawn (default 0.3)")
+    predict.add_argument("--output-dir", default="predictions",
+                         help="detection models: where the images with their boxes drawn go (default predictions)")
     predict.set_defaults(run=_predict)
 
     convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")

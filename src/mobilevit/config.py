@@ -182,6 +182,7 @@ class DetectionConfig:
     nms_thresh: float = 0.5
     topk_candidates: int = 400  # per class, before NMS
     detections_per_img: int = 200
+    random_crop: bool = True  # SSD's random IoU crop
     photometric_distort: bool = True
     backbone_checkpoint: str = ""  # e.g. a classification checkpoint; '' leaves the stages random
 

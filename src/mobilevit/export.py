@@ -106,6 +106,11 @@ def export_from_name(
     to the model's crop size.
     """
     model = init_model(name_or_config, checkpoint)
+    if isinstance(model, SSDLite):
+        if export_format != "onnx" or dynamic or shape is not None:
+            raise ValueError("a detector exports to ONNX at its own input size only (any batch size); "
+                             "drop --format, --dynamic and --shape")
+        return export_detector(model, output or Path(name_or_config).stem + SUFFIXES["onnx"])
     if shape is None:
         crop = model.preprocessing.crop_size
         shape = (crop, crop)

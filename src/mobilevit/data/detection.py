@@ -220,8 +220,9 @@ class DetectionTrainTransform:
     photometric distortion, horizontal flip, resize to ``size`` (bilinear, no antialiasing, as
     the model's own resize); boxes that lose their centre or all area are dropped."""
 
-    def __init__(self, size: int = 320, photometric: bool = True, horizontal_flip: bool = True) -> None:
-        steps: list[v2.Transform] = [v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()]
+    def __init__(self, size: int = 320, random_crop: bool = True, photometric: bool = True,
+                 horizontal_flip: bool = True) -> None:
+        steps: list[v2.Transform] = [v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()] if random_crop else []
         if photometric:
             steps.append(v2.RandomPhotometricDistort(p=0.5))
         if horizontal_flip:

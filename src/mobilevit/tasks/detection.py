@@ -23,6 +23,7 @@ from ..data.detection import (DetectionBatch, DetectionDataset, DetectionList, D
                               collate_detections, find_detections)
 from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
+from ..zoo import MODELS
 from .base import LossFunction, TaskData
 
 BACKGROUND = "background"
@@ -191,8 +192,9 @@ class Detection:
     best_metric: str = "map"
 
     def build_model(self, config: Config) -> SSDLite:
-        """SSDLite-MobileViT as the config describes it; ``detection.backbone_checkpoint`` (a
-        classification or any other checkpoint) seeds its MobileViT stages."""
+        """SSDLite-MobileViT as the config describes it; ``detection.backbone_checkpoint`` (a zoo
+        name, or a path or URL of a classification or any other checkpoint) seeds its MobileViT
+        stages; the official weights of a zoo name are downloaded once."""
         model_config, settings = config.model, config.detection
         model = build_ssdlite(
             model_config.arch, model_config.num_classes, settings.image_size, settings.score_thresh,
@@ -200,7 +202,8 @@ class Detection:
             frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval,
             drop_rate=model_config.drop_rate)
         if settings.backbone_checkpoint:
-            load_backbone(model, settings.backbone_checkpoint)
+            source = settings.backbone_checkpoint
+            load_backbone(model, MODELS[source].url if source in MODELS else source)
         model.class_names = tuple(model_config.class_names)
         return model
 
@@ -213,7 +216,9 @@ class Detection:
         if train:
             train_list = _split(config, True, names).with_boxes()
             names = (BACKGROUND, *train_list.class_names)
-            transform = DetectionTrainTransform(size, config.detection.photometric_distort, data.horizontal_flip)
+            settings = config.detection
+            transform = DetectionTrainTransform(size, settings.random_crop, settings.photometric_distort,
+                                                data.horizontal_flip)
             sampler = VariableBatchSampler(
                 len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank)
             train_loader = DataLoader(
