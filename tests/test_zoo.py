@@ -3,13 +3,16 @@ import torch
 
 import mobilevit
 from mobilevit.analysis import measure_complexity
-from mobilevit.zoo import get_record
+from mobilevit.models import DeepLabV3, ImageClassifier
+from mobilevit.zoo import VOC_CLASSES, get_record
 
 NAMES = ["mobilevit-xxsmall_3rdparty_in1k", "mobilevit-xsmall_3rdparty_in1k", "mobilevit-small_3rdparty_in1k"]
+SEGMENTATION_NAMES = ["deeplabv3_mobilevit-xxsmall_3rdparty_voc", "deeplabv3_mobilevit-xsmall_3rdparty_voc",
+                      "deeplabv3_mobilevit-small_3rdparty_voc"]
 
 
 def test_list_models():
-    assert mobilevit.list_models() == NAMES
+    assert mobilevit.list_models() == NAMES + SEGMENTATION_NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -49,3 +52,46 @@ def test_a_checkpoint_of_another_arch_is_refused(tmp_path):
     torch.save(mobilevit.get_model("mobilevit-small_3rdparty_in1k").state_dict(), path)
     with pytest.raises(ValueError, match="shape mismatches"):
         mobilevit.get_model("mobilevit-xxsmall_3rdparty_in1k", pretrained=path)
+
+
+def test_segmentation_records_carry_the_published_protocol():
+    record = get_record("deeplabv3_mobilevit-small_3rdparty_voc")
+    assert (record.task, record.arch, record.num_classes, record.miou, record.input_size) == (
+        "segmentation", "small", 21, 79.3, 512)
+    assert record.url == ("https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
+                          "deeplabv3_mobilevit_s.pt")
+    assert record.hash_prefix is None  # the file name carries no hash
+    preprocessing = record.preprocessing
+    assert (preprocessing.crop_size, preprocessing.keep_aspect_ratio, preprocessing.channel_order) == (512, False, "BGR")
+    assert preprocessing.mean == (0.0, 0.0, 0.0) and preprocessing.std == (255.0, 255.0, 255.0)
+    assert "nearest" in record.protocol and "512x512" in record.protocol
+    assert record.class_names == VOC_CLASSES and len(VOC_CLASSES) == 21
+
+
+@pytest.mark.parametrize("name", SEGMENTATION_NAMES)
+def test_segmentation_records_build_the_segmenter_of_their_parameter_count(name):
+    record = get_record(name)
+    model = mobilevit.get_model(name)
+    assert isinstance(model, DeepLabV3) and model.backbone.output_stride == 16
+    assert round(sum(parameter.numel() for parameter in model.parameters()) / 1e6, 2) == record.params_m
+    assert model.class_names == VOC_CLASSES and model.preprocessing == record.preprocessing
+    assert isinstance(mobilevit.get_model(NAMES[0]), ImageClassifier)
+
+
+@pytest.mark.parametrize("name", [
+    SEGMENTATION_NAMES[0], SEGMENTATION_NAMES[1], pytest.param(SEGMENTATION_NAMES[2], marks=pytest.mark.slow)])
+def test_segmentation_records_multiply_adds_are_measured(name):
+    record = get_record(name)
+    complexity = measure_complexity(mobilevit.get_model(name), 512, 512)
+    assert abs(complexity.macs / 1e9 - record.flops_g) < 0.01
+
+
+def test_get_model_loads_a_segmentation_checkpoint(tmp_path):
+    name = SEGMENTATION_NAMES[0]
+    source = mobilevit.get_model(name).eval()
+    torch.save(source.state_dict(), tmp_path / "weights.pth")
+    loaded = mobilevit.get_model(name, pretrained=tmp_path / "weights.pth").eval()
+    x = torch.rand(1, 3, 64, 64)
+    assert torch.equal(source(x), loaded(x))
+    other_classes = mobilevit.get_model(name, num_classes=3)
+    assert other_classes.head.classifier.out_channels == 3 and not hasattr(other_classes, "class_names")

@@ -22,11 +22,12 @@ from .models import ARCHS, SSDLite, build_classifier
 
 
 def _list(args: argparse.Namespace) -> None:
-    print(f"{'model':<34} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9} {'top-1':>6} {'top-5':>6}")
+    print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
-        print(f"{name:<34} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f} "
-              f"{record.top1:>6.2f} {record.top5:>6.2f}")
+        figures = (f"mIoU {record.miou:.1f} (VOC 2012 val)" if record.task == "segmentation"
+                   else f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}")
+        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {figures}")
 
 
 def _flops(args: argparse.Namespace) -> None:

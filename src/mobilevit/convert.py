@@ -29,7 +29,8 @@ import torch
 Rows = tuple[tuple[str, str], ...]
 StateDict = dict[str, torch.Tensor]
 
-LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_ssd")
+LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_deeplabv3", "huggingface_deeplabv3",
+           "cvnets_ssd")
 
 
 class CheckpointError(ValueError):
@@ -98,25 +99,6 @@ CVNETS_ROWS: Rows = (
     ("classifier.fc.", "head.fc."),
 )
 
-# ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification backbone,
-# without conv_1x1_exp and classifier, under ``encoder.``; the SSD layers are ``extra_layers.os_*``
-# and ``ssd_heads.{level}`` (six levels, the last a plain 1x1 predictor on the pooled map).
-CVNETS_SSD_ROWS: Rows = (
-    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS
-      if ours.startswith(("backbone.stem.", "backbone.layers."))),
-    *_cvnets_unit("extra_layers.os_64.dw_conv.", "backbone.extra_layers.0.depthwise."),
-    *_cvnets_unit("extra_layers.os_64.pw_conv.", "backbone.extra_layers.0.pointwise."),
-    *_cvnets_unit("extra_layers.os_128.dw_conv.", "backbone.extra_layers.1.depthwise."),
-    *_cvnets_unit("extra_layers.os_128.pw_conv.", "backbone.extra_layers.1.pointwise."),
-    *_cvnets_unit("extra_layers.os_256.dw_conv.", "backbone.extra_layers.2.depthwise."),
-    *_cvnets_unit("extra_layers.os_256.pw_conv.", "backbone.extra_layers.2.pointwise."),
-    ("extra_layers.os_-1.1.block.conv.", "backbone.extra_layers.3.1.conv."),  # index 0 is the pool
-    *_cvnets_unit("ssd_heads.{level}.proj_layer.", "head.levels.{level}.projection."),
-    *_cvnets_unit("ssd_heads.{level}.loc_cls_layer.dw_conv.", "head.levels.{level}.predictor.depthwise."),
-    ("ssd_heads.{level}.loc_cls_layer.pw_conv.block.conv.", "head.levels.{level}.predictor.pointwise.conv."),
-    ("ssd_heads.{level}.loc_cls_layer.block.conv.", "head.levels.{level}.predictor.conv."),
-)
-
 _HF_STAGE = "mobilevit.encoder.layer.{stage}"
 _HF_LAYER = "mobilevit.encoder.layer.{stage}.transformer.layer.{layer}"
 
@@ -143,6 +125,62 @@ HUGGINGFACE_ROWS: Rows = (
     ("classifier.", "head.fc."),
 )
 
+
+def _deeplabv3_rows(convs: str, pool: str, project: str, classifier: str, conv: str, norm: str) -> Rows:
+    """Rows of a DeepLabv3 head onto ours: torchvision's ASPP under ``head.aspp`` (each branch an
+    ``nn.Sequential`` of convolution, BatchNorm, ReLU; the pooling branch's starts with its pool)
+    and ``head.classifier``. ``convs`` holds the four convolution branches, ``pool`` the pooling
+    branch's convolution; ``conv`` and ``norm`` name a unit's two parts in their layout."""
+    rows: list[tuple[str, str]] = []
+    for branch in range(4):
+        rows += [(f"{convs}{branch}.{conv}.", f"head.aspp.convs.{branch}.0."),
+                 (f"{convs}{branch}.{norm}.", f"head.aspp.convs.{branch}.1.")]
+    rows += [
+        (f"{pool}{conv}.", "head.aspp.convs.4.1."),
+        (f"{pool}{norm}.", "head.aspp.convs.4.2."),
+        (f"{project}{conv}.", "head.aspp.project.0."),
+        (f"{project}{norm}.", "head.aspp.project.1."),
+        (f"{classifier}{conv}.", "head.classifier."),
+    ]
+    return tuple(rows)
+
+
+# Segmentation checkpoints: the classification backbone's keys without conv_1x1_exp (the head reads
+# the last stage before it), beside a DeepLabv3 head. ml-cvnets v0.1 nests the backbone under
+# ``encoder.``; Hugging Face's MobileViTForSemanticSegmentation keeps its classification names.
+_DENSE_BACKBONE = ("backbone.stem.", "backbone.layers.")
+CVNETS_DEEPLABV3_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *_deeplabv3_rows(
+        "seg_head.aspp.aspp_layer.convs.", "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.",
+        "seg_head.aspp.aspp_layer.project.", "seg_head.classifier.classifier.", "block.conv", "block.norm"),
+)
+
+HUGGINGFACE_DEEPLABV3_ROWS: Rows = (
+    *(row for row in HUGGINGFACE_ROWS if row[1].startswith(_DENSE_BACKBONE)),
+    *_deeplabv3_rows(
+        "segmentation_head.aspp.convs.", "segmentation_head.aspp.convs.4.conv_1x1.",
+        "segmentation_head.aspp.project.", "segmentation_head.classifier.", "convolution", "normalization"),
+)
+
+# ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification backbone,
+# without conv_1x1_exp and classifier, under ``encoder.``; the SSD layers are ``extra_layers.os_*``
+# and ``ssd_heads.{level}`` (six levels, the last a plain 1x1 predictor on the pooled map).
+CVNETS_SSD_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *_cvnets_unit("extra_layers.os_64.dw_conv.", "backbone.extra_layers.0.depthwise."),
+    *_cvnets_unit("extra_layers.os_64.pw_conv.", "backbone.extra_layers.0.pointwise."),
+    *_cvnets_unit("extra_layers.os_128.dw_conv.", "backbone.extra_layers.1.depthwise."),
+    *_cvnets_unit("extra_layers.os_128.pw_conv.", "backbone.extra_layers.1.pointwise."),
+    *_cvnets_unit("extra_layers.os_256.dw_conv.", "backbone.extra_layers.2.depthwise."),
+    *_cvnets_unit("extra_layers.os_256.pw_conv.", "backbone.extra_layers.2.pointwise."),
+    ("extra_layers.os_-1.1.block.conv.", "backbone.extra_layers.3.1.conv."),  # index 0 is the pool
+    *_cvnets_unit("ssd_heads.{level}.proj_layer.", "head.levels.{level}.projection."),
+    *_cvnets_unit("ssd_heads.{level}.loc_cls_layer.dw_conv.", "head.levels.{level}.predictor.depthwise."),
+    ("ssd_heads.{level}.loc_cls_layer.pw_conv.block.conv.", "head.levels.{level}.predictor.pointwise.conv."),
+    ("ssd_heads.{level}.loc_cls_layer.block.conv.", "head.levels.{level}.predictor.conv."),
+)
+
 # Hugging Face keeps three attention input projections; ours is one, its rows ordered q, k, v.
 _QKV = ("query", "key", "value")
 _HUGGINGFACE_PROJECTION = re.compile(
@@ -158,6 +196,10 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     keys = set(state_dict)
     if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("ssd_heads.") for key in keys):
         return "cvnets_ssd"
+    if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("seg_head.") for key in keys):
+        return "cvnets_deeplabv3"
+    if "mobilevit.conv_stem.convolution.weight" in keys and any(key.startswith("segmentation_head.") for key in keys):
+        return "huggingface_deeplabv3"
     if "backbone.stem.conv.weight" in keys:
         return "mobilevit"
     if "conv_1.block.conv.weight" in keys:
@@ -169,16 +211,18 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     sample = ", ".join(sorted(keys)[:5])
     raise CheckpointError(
         "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
-        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm) or "
+        "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm), "
         "mobilevit.conv_stem.convolution.weight (Hugging Face), or encoder.conv_1.block.conv.weight with "
-        f"ssd_heads.* (ml-cvnets SSD); found {len(keys)} keys such as {sample}")
+        f"seg_head.* (ml-cvnets DeepLabv3) or ssd_heads.* (ml-cvnets SSD); found {len(keys)} keys such as {sample}")
 
 
 def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDict:
     """Map a state dict of ``layout`` (see :data:`LAYOUTS`) onto our parameter names."""
     converters: dict[str, Callable[[Mapping[str, torch.Tensor]], StateDict]] = {
         "mobilevit": from_mobilevit, "mmpretrain": from_mobilevit, "cvnets": from_cvnets,
-        "timm": from_timm, "huggingface": from_huggingface, "cvnets_ssd": from_cvnets_ssd,
+        "timm": from_timm, "huggingface": from_huggingface,
+        "cvnets_deeplabv3": from_cvnets_deeplabv3, "huggingface_deeplabv3": from_huggingface_deeplabv3,
+        "cvnets_ssd": from_cvnets_ssd,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -213,6 +257,17 @@ def from_huggingface(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     projections are stacked into one qkv projection, rows in that order."""
     fused = fuse_qkv(state_dict)
     return rename(fused, HUGGINGFACE_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
+
+
+def from_cvnets_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets v0.1's DeepLabv3 layout (``deeplabv3_mobilevit_*.pt``: ``encoder.`` and ``seg_head.``)."""
+    return rename(state_dict, CVNETS_DEEPLABV3_ROWS, depths={})
+
+
+def from_huggingface_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Hugging Face's ``MobileViTForSemanticSegmentation``; query, key and value fused as for classification."""
+    fused = fuse_qkv(state_dict)
+    return rename(fused, HUGGINGFACE_DEEPLABV3_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
 
 
 def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:

@@ -7,9 +7,25 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import ImageClassifier, build_classifier
+from torch import nn
+
+from .download import hash_prefix
+from .models import DeepLabV3, ImageClassifier, build_classifier, build_segmenter
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
+_CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
+
+TASKS = ("classification", "segmentation")
+# The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
+VOC_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)
+# How ml-cvnets v0.1 measured the published mIoU of its DeepLabv3 weights (eval_segmentation.py).
+VOC_PROTOCOL = (
+    "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bilinear, aspect ratio "
+    "not kept), BGR, /255; logits upsampled x16 to 512x512 (bilinear), resized to the original size "
+    "(nearest), argmax; mIoU over 21 classes from one confusion matrix over the set, label 255 ignored")
 
 
 @dataclass(frozen=True)
@@ -18,6 +34,8 @@ class Preprocessing:
 
     Resize the short edge to ``resize_short`` (``interpolation``), centre-crop ``crop_size``,
     order the channels as ``channel_order`` and map pixel values ``v`` to ``(v - mean) / std``.
+    With ``keep_aspect_ratio=False`` the whole image is resized to ``crop_size`` x ``crop_size``
+    instead, with no crop (the segmentation weights' protocol).
     """
 
     resize_short: int = 288
@@ -26,11 +44,17 @@ class Preprocessing:
     channel_order: str = "BGR"
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (255.0, 255.0, 255.0)
+    keep_aspect_ratio: bool = True
 
 
 @dataclass(frozen=True)
 class ZooModel:
-    """A named model with its published figures (ImageNet-1k val) and its official weights."""
+    """A named model with its published figures and its official weights.
+
+    ``task`` says which model the weights are for: ``classification`` (figures ``top1``/``top5``
+    on ImageNet-1k val) or ``segmentation`` (a DeepLabv3 at output stride 16; ``miou`` on PASCAL
+    VOC 2012 val, measured as ``protocol`` says).
+    """
 
     name: str
     arch: str
@@ -38,20 +62,34 @@ class ZooModel:
     url: str
     params_m: float
     flops_g: float
-    top1: float
-    top5: float
+    top1: float | None = None
+    top5: float | None = None
     num_classes: int = 1000
     input_size: int = 256
     preprocessing: Preprocessing = Preprocessing()
+    task: str = "classification"
+    miou: float | None = None
+    protocol: str = ""
+    class_names: tuple[str, ...] | None = None
 
     @property
     def filename(self) -> str:
         return self.url.rsplit("/", 1)[-1]
 
     @property
-    def hash_prefix(self) -> str:
-        """The sha256 prefix that the checkpoint's file name carries (``...-cb4f741c.pth``)."""
-        return Path(self.filename).stem.rsplit("-", 1)[-1]
+    def hash_prefix(self) -> str | None:
+        """The sha256 prefix that the checkpoint's file name carries (``...-cb4f741c.pth``), if any."""
+        return hash_prefix(self.filename)
+
+
+def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: float, miou: float) -> ZooModel:
+    """A DeepLabv3-MobileViT of ml-cvnets v0.1 (PASCAL VOC 2012 train_aug with COCO, 21 classes)."""
+    return ZooModel(
+        name=f"deeplabv3_mobilevit-{variant}_3rdparty_voc", arch=arch,
+        config=f"configs/deeplabv3/deeplabv3_mobilevit-{variant}_4xb32_voc.py", url=_CVNETS_SEGMENTATION_URL + file,
+        params_m=params_m, flops_g=flops_g, num_classes=21, input_size=512,
+        preprocessing=Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False),
+        task="segmentation", miou=miou, protocol=VOC_PROTOCOL, class_names=VOC_CLASSES)
 
 
 MODELS: dict[str, ZooModel] = {
@@ -72,6 +110,12 @@ MODELS: dict[str, ZooModel] = {
             config="configs/mobilevit/mobilevit-small_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-small_3rdparty_in1k_20221018-cb4f741c.pth",
             params_m=5.58, flops_g=2.03, top1=78.25, top5=94.09),
+        # mIoU of these files as the ml-cvnets v0.1 release states it (the paper: 73.6 / 77.1 / 79.1).
+        # Multiply-adds at 512x512 as `mobilevit flops` counts them; only XS has a published figure,
+        # 5.7 G in the paper's Table 10c, counted its own way (ours: 7.49 G, 2.09 G of it attention).
+        _deeplabv3("xxsmall", "xx_small", "deeplabv3_mobilevit_xxs.pt", params_m=1.85, flops_g=4.00, miou=72.8),
+        _deeplabv3("xsmall", "x_small", "deeplabv3_mobilevit_xs.pt", params_m=2.94, flops_g=7.49, miou=77.1),
+        _deeplabv3("small", "small", "deeplabv3_mobilevit_s.pt", params_m=6.36, flops_g=13.83, miou=79.3),
     )
 }
 
@@ -90,18 +134,25 @@ def get_record(name: str) -> ZooModel:
     return MODELS[name]
 
 
-def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options) -> ImageClassifier:
+def get_model(
+    name: str, pretrained: bool | str | os.PathLike = False, **options
+) -> ImageClassifier | DeepLabV3:
     """Build a zoo model; ``pretrained`` is False, True (the official weights) or a checkpoint path/URL.
 
-    ``options`` go to :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...).
+    The record's task picks the model: a classifier, whose ``options`` go to
+    :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), or a
+    segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
-    model = build_classifier(record.arch, **options)
+    builders = {"classification": build_classifier, "segmentation": build_segmenter}
+    model: nn.Module = builders[record.task](record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
+    if record.class_names is not None and options["num_classes"] == record.num_classes:
+        model.class_names = record.class_names
     if pretrained is not False:
         from .checkpoint import load_checkpoint
 
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
         load_checkpoint(model, record.url if pretrained is True else pretrained)
-    return model
+    return model  # type: ignore[return-value]

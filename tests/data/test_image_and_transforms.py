@@ -23,6 +23,15 @@ def test_short_edge_resize_keeps_aspect_ratio():
     assert out.shape == (3, 100, 100) and out.max() <= 255
 
 
+def test_resize_without_keeping_the_aspect_ratio_takes_the_whole_image():
+    rgb = np.random.default_rng(0).integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    transform = EvalTransform(Preprocessing(crop_size=64, keep_aspect_ratio=False, channel_order="RGB",
+                                            std=(1.0, 1.0, 1.0)))
+    image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
+    expected = torch.nn.functional.interpolate(image, size=(64, 64), mode="bilinear", align_corners=False)
+    assert torch.equal(transform(rgb), expected[0].round().clamp(0, 255))
+
+
 def test_read_image_modes(tmp_path):
     for mode in ("L", "P", "RGBA", "CMYK", "RGB"):
         path = tmp_path / f"{mode}.png" if mode != "CMYK" else tmp_path / "cmyk.jpg"

@@ -24,10 +24,14 @@ def resize_short_edge(image: torch.Tensor, size: int, interpolation: str = "bili
     """
     height, width = image.shape[-2:]
     scale = size / min(height, width)
-    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    if new_size == (height, width):
+    return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))), interpolation)
+
+
+def resize(image: torch.Tensor, size: tuple[int, int], interpolation: str = "bilinear") -> torch.Tensor:
+    """Resize a (C, H, W) uint8 image to ``size`` (height, width) as :func:`resize_short_edge` does."""
+    if tuple(size) == tuple(image.shape[-2:]):
         return image
-    resized = F.interpolate(image[None].float(), size=new_size, mode=interpolation, align_corners=False)
+    resized = F.interpolate(image[None].float(), size=tuple(size), mode=interpolation, align_corners=False)
     return resized[0].round_().clamp_(0, 255).to(torch.uint8)
 
 
@@ -51,16 +55,21 @@ def normalize(image: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor
 
 class EvalTransform:
     """RGB uint8 (H, W, 3) array -> the (3, crop, crop) float tensor the model expects:
-    resize the short edge, centre-crop, reorder channels, scale."""
+    resize the short edge and centre-crop (or, without ``keep_aspect_ratio``, resize the whole
+    image to crop x crop), reorder channels, scale."""
 
     def __init__(self, preprocessing: Preprocessing) -> None:
         self.preprocessing = preprocessing
 
     def __call__(self, rgb: np.ndarray) -> torch.Tensor:
         image = torch.from_numpy(np.array(rgb, order="C")).permute(2, 0, 1)  # a writable copy
-        image = resize_short_edge(image, self.preprocessing.resize_short, self.preprocessing.interpolation)
-        image = center_crop(image, self.preprocessing.crop_size)
-        return normalize(image, self.preprocessing)
+        preprocessing = self.preprocessing
+        if preprocessing.keep_aspect_ratio:
+            image = resize_short_edge(image, preprocessing.resize_short, preprocessing.interpolation)
+            image = center_crop(image, preprocessing.crop_size)
+        else:
+            image = resize(image, (preprocessing.crop_size, preprocessing.crop_size), preprocessing.interpolation)
+        return normalize(image, preprocessing)
 
 
 def random_resized_crop_box(
