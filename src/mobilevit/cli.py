@@ -25,9 +25,16 @@ def _list(args: argparse.Namespace) -> None:
     print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
-        figures = (f"mIoU {record.miou:.1f} (VOC 2012 val)" if record.task == "segmentation"
-                   else f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}")
-        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {figures}")
+        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {_published(record)}")
+
+
+def _published(record: zoo.ZooModel) -> str:
+    """A zoo record's published figures, as its task measures them."""
+    if record.task == "segmentation":
+        return f"mIoU {record.miou:.1f} (VOC 2012 val)"
+    if record.task == "detection":
+        return f"mAP {record.map:.1f} (COCO val2017)"
+    return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
 
 
 def _flops(args: argparse.Namespace) -> None:
