@@ -3,7 +3,7 @@
 # to data/digit_boxes as a COCO data set), in minutes. The published recipe scaled down: 96x96
 # inputs, SSD's random IoU crop and flips (no photometric distortion on grey paper), a short
 # schedule with a higher learning rate, full precision (bfloat16 is slow on most CPUs).
-#   python tools/demo_detection.py data/digit_boxes
+#   python tools/demo_detection.py data/digit_boxes --train-images 320 --val-images 100
 #   mobilevit train configs/ssdlite/ssdlite_mobilevit-tiny_1xb32_digit-boxes.py
 _base_ = [
     "../_base_/datasets/coco_detection_bs32_ssdlite.py",
@@ -28,10 +28,10 @@ data = dict(
     val_annotation="annotations/instances_val.json",
     batch_size=32,
     val_batch_size=50,
-    num_workers=1,
+    num_workers=0,
     horizontal_flip=False,  # a mirrored 2 is no 2
 )
 detection = dict(image_size=96, photometric_distort=False, detections_per_img=20)
 optim = dict(lr=0.004)
-schedule = dict(epochs=30, warmup_iters=40, warmup_start_lr=0.0004, min_lr=0.0001)
+schedule = dict(epochs=8, warmup_iters=10, warmup_start_lr=0.0004, min_lr=0.00001)
 train = dict(work_dir="work_dirs/digit_boxes", amp="none", ema_decay=0.95, log_interval=10, checkpoint_steps=0)
