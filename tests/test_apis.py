@@ -11,7 +11,7 @@ import mobilevit
 from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import save_checkpoint
 from mobilevit.data import EvalTransform
-from mobilevit.imagenet_classes import IMAGENET_CLASSES
+from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
 from mobilevit.zoo import Preprocessing, get_record
 
@@ -51,6 +51,14 @@ def test_imagenet_class_names():
     assert IMAGENET_CLASSES[207] == "golden retriever" and IMAGENET_CLASSES[409] == "analog clock"
 
 
+def test_the_package_exports_the_class_names_and_synsets_as_tuples():
+    assert mobilevit.imagenet_classes[:3] == ("tench", "goldfish", "great white shark")
+    synsets = mobilevit.imagenet_synsets
+    assert len(synsets) == len(set(synsets)) == 1000 and list(synsets) == sorted(synsets)
+    assert (synsets[0], synsets[65], synsets[999]) == ("n01440764", "n01751748", "n15075141")
+    assert all(len(synset) == 9 and synset[0] == "n" and synset[1:].isdigit() for synset in synsets)
+
+
 def test_init_model_from_a_zoo_name(checkpoint):
     model = mobilevit.init_model(NAME, checkpoint)
     assert not model.training and model.device == torch.device("cpu")
@@ -69,9 +77,9 @@ def test_init_model_from_a_config_file(checkpoint, model):
 
 def test_init_model_without_weights_and_with_a_bad_name():
     assert not mobilevit.init_model(NAME).training
-    with pytest.raises(ValueError, match="neither a zoo model nor a config file. Did you mean 'mobilevit-xxsmall"):
+    with pytest.raises(ValueError, match="nor a config file nor a checkpoint. Did you mean 'mobilevit-xxsmall"):
         mobilevit.init_model("mobilevit-xxsmal")
-    with pytest.raises(ValueError, match="config file not found: nope.py"):
+    with pytest.raises(FileNotFoundError, match="config file not found: nope.py"):
         mobilevit.init_model("nope.py")
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from mobilevit.checkpoint import read_checkpoint
 from mobilevit.cli import main
-from mobilevit.imagenet_classes import IMAGENET_CLASSES
+from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
 from mobilevit.zoo import get_record
 

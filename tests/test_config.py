@@ -24,7 +24,7 @@ def test_bases_merge_and_children_override(tmp_path):
     config = load_config(tmp_path / "child.py")
     assert (config.model.arch, config.model.num_classes, config.model.dropout) == ("xx_small", 5, 0.1)
     (tmp_path / "reset.py").write_text("_base_ = ['base.py']\nmodel = dict(_delete_=True, arch='small')\n")
-    assert load_config(tmp_path / "reset.py").model.num_classes == 1000
+    assert load_config(tmp_path / "reset.py").model.num_classes is None  # left out: training counts the classes
 
 
 def test_overrides(tmp_path):
@@ -43,6 +43,18 @@ def test_unknown_key_suggests_the_closest(tmp_path):
     (tmp_path / "d.py").write_text("data = dict(preprocessing=dict(crop=3))\n")
     with pytest.raises(ConfigError, match="'data.preprocessing.crop'; did you mean 'crop_size'"):
         load_config(tmp_path / "d.py")
+
+
+def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path):
+    (tmp_path / "c.py").write_text("schedule = dict(epochs=1)\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / "c.py", ["optim.zzz=1"])
+    assert str(error.value) == (
+        f"{tmp_path / 'c.py'}: unknown key 'optim.zzz', which is not close to any valid key. "
+        "The keys of section 'optim' are: backbone_lr_mult, betas, clip_grad, eps, head_lr_mult, lr, weight_decay")
+    with pytest.raises(ConfigError, match="unknown key 'qqq', which is not close to any valid key. "
+                                          "The sections of a config are: data, model, optim, schedule, task, train"):
+        load_config(tmp_path / "c.py", ["qqq.x=1"])
 
 
 def test_bad_files(tmp_path):

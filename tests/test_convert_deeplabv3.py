@@ -10,11 +10,13 @@ import re
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mobilevit.checkpoint import load_checkpoint, read_checkpoint
-from mobilevit.convert import CheckpointError, detect_layout, to_mobilevit
-from mobilevit.models import build_segmenter
+import mobilevit
+from mobilevit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from mobilevit.cli import main
+from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, task_of, to_mobilevit
+from mobilevit.engine.finetune import load_pretrained
+from mobilevit.models import build_classifier, build_segmenter
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
@@ -147,3 +149,55 @@ def test_an_unmapped_head_key_is_named(reference):
     cvnets_state["seg_head.aux_head.block.conv.weight"] = torch.zeros(1)
     with pytest.raises(CheckpointError, match="seg_head.aux_head.block.conv.weight"):
         to_mobilevit(cvnets_state, "cvnets_deeplabv3")
+
+
+def test_a_classification_checkpoint_seeds_the_backbone_of_a_new_segmenter(tmp_path):
+    classifier = build_classifier("xx_small")
+    torch.save({"state_dict": classifier.state_dict()}, tmp_path / "classifier.pth")
+    model = build_segmenter("xx_small", num_classes=3)
+    head_before = {key: value.clone() for key, value in model.head.state_dict().items()}
+    report = load_pretrained(model, tmp_path / "classifier.pth", keys="backbone")
+    ours = model.state_dict()
+    assert set(report.loaded) == {key for key in ours if key.startswith("backbone.")}
+    assert all(torch.equal(ours[key], classifier.state_dict()[key]) for key in report.loaded)
+    assert {key for key, reason in report.skipped.items() if reason == "not in the model"} == {
+        key for key in classifier.state_dict() if key.startswith("backbone.conv_1x1_exp.")}
+    assert all(torch.equal(model.head.state_dict()[key], value) for key, value in head_before.items())
+    with pytest.raises(CheckpointError, match="does not match the model"):  # the strict loader refuses it
+        load_checkpoint(model, tmp_path / "classifier.pth")
+
+
+def test_get_model_replaces_the_classifier_of_a_segmentation_checkpoint(tmp_path):
+    name = "deeplabv3_mobilevit-xxsmall_3rdparty_voc"
+    source = mobilevit.get_model(name)
+    torch.save(source.state_dict(), tmp_path / "voc.pth")
+    with pytest.warns(UserWarning, match="head.classifier.weight"):
+        model = mobilevit.get_model(name, pretrained=tmp_path / "voc.pth", num_classes=2)
+    assert torch.equal(model.head.aspp.project[0].weight, source.head.aspp.project[0].weight)
+    assert model.head.classifier.out_channels == 2
+
+
+def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
+    config = transformers.MobileViTConfig(num_labels=21, output_stride=16, **HF_SIZES["xx_small"])
+    reference = transformers.MobileViTForSemanticSegmentation(config).eval()
+    reference.load_state_dict(deterministic_state_dict(reference.state_dict()))
+    torch.save(huggingface_to_cvnets(reference.state_dict()), tmp_path / "deeplabv3_mobilevit_xxs.pt")
+    ours = read_checkpoint(tmp_path / "deeplabv3_mobilevit_xxs.pt").state_dict
+    assert (infer_arch(ours), num_classes_of(ours), task_of(ours)) == ("xx_small", 21, "segmentation")
+
+    assert main(["convert", str(tmp_path / "deeplabv3_mobilevit_xxs.pt"), str(tmp_path / "xxs.safetensors")]) == 0
+    model = mobilevit.init_model(tmp_path / "xxs.safetensors")
+    assert model.backbone.output_stride == 16 and not model.preprocessing.keep_aspect_ratio
+    image = deterministic_input(batch=1, height=128, width=96)
+    with torch.no_grad():
+        torch.testing.assert_close(model.forward_low_res(image), reference(pixel_values=image).logits,
+                                   atol=TOLERANCE, rtol=0)
+
+
+def test_our_format_keeps_a_segmenters_output_stride_and_classes(tmp_path):
+    model = build_segmenter("xx_small", num_classes=2, output_stride=8)
+    save_checkpoint(tmp_path / "os8.safetensors", model.state_dict(), "xx_small", output_stride=8,
+                    class_names=["sky", "ground"])
+    loaded = mobilevit.init_model(tmp_path / "os8.safetensors")
+    assert loaded.backbone.output_stride == 8 and loaded.class_names == ("sky", "ground")
+    assert read_checkpoint(tmp_path / "os8.safetensors").metadata["num_classes"] == 2

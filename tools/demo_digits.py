@@ -3,9 +3,12 @@
 The data: scikit-learn's bundled handwritten digits (1,797 real 8x8 scans of digits written by
 43 people, shipped inside the package, so nothing is downloaded), upsampled and written as an
 ImageNet-style folder tree: <root>/{train,val,test}/<digit>/<n>.png. ``val`` picks the best
-checkpoint; ``test`` is held out until the end.
+checkpoint; ``test`` is held out until the end. ``--digits`` writes some digits only and
+``--train-per-class`` keeps only the first few training images of each (the splits stay those of
+the whole set, so the held-out images of a digit are the same in every tree).
 
     python tools/demo_digits.py write data/digits
+    python tools/demo_digits.py write data/digits-5to9-10shot --digits 5 6 7 8 9 --train-per-class 10
     python tools/demo_digits.py predict work_dirs/demo/config.json work_dirs/demo/best.pth data/digits/test
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -23,13 +27,21 @@ from mobilevit.data.datasets import scan_folders
 from mobilevit.engine.tester import load_weights
 
 
-def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0) -> None:
-    """Write the digits as PNGs of ``size`` pixels: ``held_out`` each for test and val, the rest for train."""
+def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,
+          digits_kept: Sequence[int] = tuple(range(10)), train_per_class: int = 0) -> None:
+    """Write the digits as PNGs of ``size`` pixels: ``held_out`` each for test and val, the rest for
+    train; only the digits in ``digits_kept``, and at most ``train_per_class`` training images of
+    each (0: all)."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     order = np.random.default_rng(seed).permutation(len(digits.target))
     splits = {"test": order[:held_out], "val": order[held_out:2 * held_out], "train": order[2 * held_out:]}
+    splits = {split: indices[np.isin(digits.target[indices], digits_kept)] for split, indices in splits.items()}
+    if train_per_class:
+        train = splits["train"]
+        splits["train"] = np.concatenate(
+            [train[digits.target[train] == digit][:train_per_class] for digit in sorted(set(digits_kept))])
     for split, indices in splits.items():
         for index in indices:
             folder = root / split / str(digits.target[index])
@@ -64,6 +76,10 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     write_parser = commands.add_parser("write", help="write the digits in an ImageNet-style folder tree")
     write_parser.add_argument("root", type=Path)
+    write_parser.add_argument("--digits", type=int, nargs="+", choices=range(10), default=list(range(10)),
+                              metavar="DIGIT", help="the digits written (default all ten)")
+    write_parser.add_argument("--train-per-class", type=int, default=0, metavar="N",
+                              help="keep only N training images of each digit (default: all)")
     predict_parser = commands.add_parser("predict", help="classify held-out images with a trained checkpoint")
     predict_parser.add_argument("config", type=Path)
     predict_parser.add_argument("checkpoint", type=Path)
@@ -72,7 +88,7 @@ def main() -> int:
     predict_parser.add_argument("--min-accuracy", type=float, default=0.0, help="fail below this accuracy (percent)")
     args = parser.parse_args()
     if args.command == "write":
-        write(args.root)
+        write(args.root, digits_kept=args.digits, train_per_class=args.train_per_class)
         return 0
     return 0 if predict(args.config, args.checkpoint, args.images, args.shown, args.min_accuracy) else 1
 

@@ -18,15 +18,17 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .checkpoint import load_checkpoint
-from .config import Config, load_config
-from .tasks import build_model
+from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
+from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from_dict, load_config, to_dict
+from .convert import infer_arch, num_classes_of, task_of
 from .data.image import read_image, to_rgb_array
+from .data.segmentation import voc_palette
 from .data.transforms import EvalTransform
-from .imagenet_classes import IMAGENET_CLASSES
+from .imagenet import IMAGENET_CLASSES
+from .download import is_url
+from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
+from .zoo import MODELS, SEGMENTATION_PREPROCESSING, Preprocessing, get_model, get_record
 from .data.detection import to_model_input
-from .models import ImageClassifier, SSDLite
-from .zoo import MODELS, Preprocessing, get_model, get_record
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -35,23 +37,48 @@ LogitsFunction = Callable[[torch.Tensor], torch.Tensor]
 
 
 def init_model(
-    config_or_name: str | os.PathLike | Config,
+    config_or_name: str | os.PathLike | Config | None = None,
     checkpoint: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
-) -> ImageClassifier:
-    """Build a classifier from a zoo name or a config file, load a checkpoint (a path, a
-    directory or an http(s) URL, in any known layout) and return it in eval mode on ``device``.
+    cfg_options: Sequence[str] = (),
+) -> ImageClassifier | DeepLabV3:
+    """Build a classifier or a segmenter, load a checkpoint and return it in eval mode on ``device``.
 
-    The model's ``preprocessing`` is its zoo record's or its config's ``data.preprocessing``; class
-    names saved in the checkpoint (our format, our training checkpoints) become its ``class_names``.
+    ``config_or_name`` is a zoo name, a config file (``.py``, or a run's ``config.json``), a
+    :class:`Config`, or a checkpoint that describes its own model: one of our training checkpoints
+    (the resolved config it carries), a ``.safetensors`` file of our format (the arch, classes and
+    preprocessing of its header), or a file of another layout whose arch is one of the named ones
+    (inferred from its shapes, with the official weights' preprocessing). Such a checkpoint also
+    gives the weights, unless ``checkpoint`` names others; ``init_model(checkpoint=path)`` is the
+    same as ``init_model(path)``. ``checkpoint`` is a path, a directory or an http(s) URL in any
+    known layout. ``cfg_options`` (``key.sub=value``) override entries of the config, as
+    ``--cfg-options`` does.
+
+    The model's ``preprocessing`` is its zoo record's, its config's ``data.preprocessing`` or its
+    checkpoint's; class names saved in the checkpoint become its ``class_names``.
     """
+    if config_or_name is None:
+        if checkpoint is None:
+            raise ValueError("init_model needs a zoo name, a config file or a checkpoint")
+        config_or_name = checkpoint
     if isinstance(config_or_name, Config):
-        model, preprocessing = build_model(config_or_name), config_or_name.data.preprocessing
-    elif isinstance(config_or_name, str) and config_or_name in MODELS:
-        model, preprocessing = get_model(config_or_name), get_record(config_or_name).preprocessing
-    elif Path(config_or_name).is_file():
-        config = load_config(config_or_name)
+        config = config_from_dict(to_dict(config_or_name), cfg_options) if cfg_options else config_or_name
         model, preprocessing = build_model(config), config.data.preprocessing
+    elif isinstance(config_or_name, str) and config_or_name in MODELS:
+        if cfg_options:
+            raise ValueError(f"cfg_options change a config, and {config_or_name} is a zoo model: pass the config "
+                             f"file {get_record(config_or_name).config} instead")
+        model, preprocessing = get_model(config_or_name), get_record(config_or_name).preprocessing
+    elif is_config_file(config_or_name):
+        if not Path(config_or_name).is_file():
+            raise FileNotFoundError(f"config file not found: {config_or_name}")
+        config = load_config(config_or_name, cfg_options)
+        model, preprocessing = build_model(config), config.data.preprocessing
+    elif is_url(config_or_name) or Path(config_or_name).exists():
+        described = read_checkpoint(config_or_name)
+        model, preprocessing = _model_described_by(described, cfg_options)
+        if checkpoint is None or checkpoint == config_or_name:
+            checkpoint = described
     else:
         raise ValueError(_not_a_model(str(config_or_name)))
     model.preprocessing = preprocessing
@@ -62,30 +89,114 @@ def init_model(
     return model.to(device).eval()
 
 
+def is_config_file(source: str | os.PathLike | Config) -> bool:
+    """Whether ``source`` names a config file (``.py``, or ``.json`` as runs save theirs) rather than
+    a zoo model or a checkpoint."""
+    return isinstance(source, (str, os.PathLike)) and not is_url(source) and Path(source).suffix in CONFIG_SUFFIXES
+
+
+def checkpoint_config(checkpoint: str | os.PathLike | Checkpoint, cfg_options: Sequence[str] = ()) -> Config:
+    """The resolved config one of our training checkpoints carries, with ``cfg_options`` applied."""
+    checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
+    if "config" not in checkpoint.metadata:
+        raise ValueError(f"{checkpoint.path} ({checkpoint.layout} layout) carries no config, as only training "
+                         "checkpoints do: give its config file as well")
+    return config_from_dict(checkpoint.metadata["config"], cfg_options, where=f"the config in {checkpoint.path}")
+
+
+def _model_described_by(
+    checkpoint: Checkpoint, cfg_options: Sequence[str]
+) -> tuple[ImageClassifier | DeepLabV3, Preprocessing]:
+    """The model and preprocessing a checkpoint describes: its config, our format's header, or its shapes."""
+    if "config" in checkpoint.metadata:
+        config = checkpoint_config(checkpoint, cfg_options)
+        return build_model(config), config.data.preprocessing
+    if cfg_options:
+        raise ValueError(f"{checkpoint.path} ({checkpoint.layout} layout) carries no config for cfg_options to "
+                         "change: give the config file as well")
+    # our format's header names the arch; another layout's shapes show it
+    arch = checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
+    num_classes = num_classes_of(checkpoint.state_dict)
+    if task_of(checkpoint.state_dict) == "segmentation":  # the published weights' output stride unless told
+        output_stride = checkpoint.metadata.get("output_stride", 16)
+        return build_segmenter(arch, num_classes, output_stride), checkpoint_preprocessing(checkpoint)
+    if num_classes is None:
+        raise ValueError(f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
+                         "the classifier from a zoo name or config and load it with strict_head=False")
+    return build_classifier(arch, num_classes=num_classes), checkpoint_preprocessing(checkpoint)
+
+
+def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
+    """How the images of a checkpoint's model are prepared: as its config or our format's header
+    says, else as for the official weights (every layout is converted to take their input)."""
+    if "config" in checkpoint.metadata:
+        return checkpoint_config(checkpoint).data.preprocessing
+    if "preprocessing" in checkpoint.metadata:
+        where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
+        return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
+    return SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else Preprocessing()
+
+
 def _not_a_model(text: str) -> str:
-    if text.endswith(".py"):
-        return f"config file not found: {text}"
     close = difflib.get_close_matches(text, MODELS, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"{text!r} is neither a zoo model nor a config file.{hint} Zoo models: {', '.join(MODELS)}"
+    return (f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{hint} "
+            f"Zoo models: {', '.join(MODELS)}")
 
 
 def inference_model(
-    model: ImageClassifier, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+    model: ImageClassifier | DeepLabV3 | SSDLite, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """Classify one image or a list of them (one batched forward pass).
+    """Classify, segment or detect objects in one image or a list of them (one batched forward pass).
 
     An image is a file path, a PIL image, or an (H, W, 3) / (H, W) uint8 array whose channels are
-    in ``channel_order`` (BGR, as OpenCV reads, by default). Each result holds ``pred_label``,
-    ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all classes, numpy). A
-    detection model gives boxes instead (see :func:`detect_objects`).
+    in ``channel_order`` (BGR, as OpenCV reads, by default). A classifier's result holds
+    ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all
+    classes, numpy). A segmenter's holds ``pred_mask``, the (H, W) class indices at the image's own
+    size, ``pred_scores``, the (num_classes, H, W) softmax, and ``pred_classes``, the names of the
+    classes in the mask: the whole image is resized to the model's ``preprocessing.crop_size``
+    squared and the logits back to the image's size with nearest neighbour, the protocol of the
+    published segmentation figures. A
+    detector's holds boxes instead (see :func:`detect_objects`).
     """
     if isinstance(model, SSDLite):
         return detect_objects(model, images, channel_order)
     single = not isinstance(images, (list, tuple))
-    batch = prepare_batch([images] if single else list(images), preprocessing_of(model), channel_order)
-    results = describe_predictions(torch_logits(model)(batch), class_names_of(model))
+    images = [images] if single else list(images)
+    if isinstance(model, DeepLabV3):
+        results = segment(model, [to_rgb(image, channel_order) for image in images])
+    else:
+        batch = prepare_batch(images, preprocessing_of(model), channel_order)
+        results = describe_predictions(torch_logits(model)(batch), class_names_of(model))
     return results[0] if single else results
+
+
+def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+    """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`)."""
+    if not images:
+        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+    transform = EvalTransform(preprocessing_of(model))
+    logits = torch_logits(model)(torch.stack([transform(image) for image in images]))
+    names = class_names_of(model)
+    results = []
+    for image_logits, image in zip(logits, images):
+        full = torch.nn.functional.interpolate(image_logits[None], size=image.shape[:2], mode="nearest")[0]
+        scores = full.softmax(dim=0)
+        mask = scores.argmax(dim=0).numpy()
+        present = np.unique(mask).tolist()
+        results.append({
+            "pred_mask": mask,
+            "pred_scores": scores.numpy(),
+            "pred_classes": [names[label] if names is not None else str(label) for label in present],
+        })
+    return results
+
+
+def overlay_mask(rgb: np.ndarray, mask: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear)."""
+    colours = np.array(voc_palette(), np.float64).reshape(256, 3)[mask]
+    alpha = np.where(mask[..., None] == 0, 0.0, opacity)
+    return Image.fromarray((rgb * (1 - alpha) + colours * alpha).round().astype(np.uint8))
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFunction:
@@ -103,7 +214,8 @@ def torch_logits(model: torch.nn.Module) -> LogitsFunction:
 
 def preprocessing_of(model: torch.nn.Module) -> Preprocessing:
     """The model's preprocessing, or the official weights' one for a model built without it."""
-    return getattr(model, "preprocessing", None) or Preprocessing()
+    default = SEGMENTATION_PREPROCESSING if isinstance(model, DeepLabV3) else Preprocessing()
+    return getattr(model, "preprocessing", None) or default
 
 
 def class_names_of(model: torch.nn.Module) -> Sequence[str] | None:

@@ -31,10 +31,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
-from .convert import CheckpointError, detect_layout, to_mobilevit
+from .convert import CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .download import download_checkpoint, is_url
 from .zoo import Preprocessing
 
@@ -60,8 +60,8 @@ class Checkpoint:
     """Weights in our layout and where they came from.
 
     ``layout`` is the layout the file was in; ``metadata`` what the file says beside the weights:
-    our format's header entry, or for one of our training checkpoints its ``class_names`` and
-    which ``weights`` were taken (``ema`` when the run kept an EMA, else ``model``).
+    our format's header entry, or for one of our training checkpoints its ``class_names``, its
+    resolved ``config`` and which ``weights`` were taken (``ema`` when the run kept an EMA, else ``model``).
     """
 
     state_dict: dict[str, torch.Tensor]
@@ -178,26 +178,34 @@ def save_checkpoint(
     preprocessing: Preprocessing = Preprocessing(),
     source_layout: str = "mobilevit",
     class_names: Sequence[str] | None = None,
+    output_stride: int | None = None,
 ) -> Path:
-    """Write weights in our format: a safetensors file with our metadata in its header."""
+    """Write weights in our format: a safetensors file with our metadata in its header.
+
+    ``output_stride`` is a segmenter's (it shapes no tensor, so the weights cannot tell it).
+    """
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"our checkpoint format is a .safetensors file; got {path}")
-    head = state_dict.get("head.fc.weight")
-    if class_names is not None and (head is None or len(class_names) != head.shape[0]):
+    num_classes = num_classes_of(state_dict)
+    if class_names is not None and len(class_names) != num_classes:
+        head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
         raise ValueError(f"{len(class_names)} class names for a head of {_shape(head)}")
     metadata = {
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
-        "num_classes": None if head is None else int(head.shape[0]),
+        "num_classes": num_classes,
         "preprocessing": dataclasses.asdict(preprocessing),
         "source_layout": source_layout,
     }
     if class_names is not None:
         metadata["class_names"] = list(class_names)
+    if output_stride is not None:
+        metadata["output_stride"] = output_stride
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(metadata)})
+    # Written by us rather than safetensors' save_file, whose files are 0600 whatever the umask says.
+    path.write_bytes(save(tensors, metadata={METADATA_KEY: json.dumps(metadata)}))
     return path
 
 
@@ -253,6 +261,8 @@ def _unwrap(content: Any, path: Path, training_weights: str) -> tuple[dict[str, 
         config = content.get("config") if isinstance(content.get("config"), Mapping) else {}
         class_names = config.get("model", {}).get("class_names")
         metadata = {"class_names": list(class_names)} if class_names else {}
+        if config:
+            metadata["config"] = dict(config)  # the resolved config: the checkpoint describes its model
         weights = "ema" if training_weights == "ema" and isinstance(content.get("ema"), Mapping) else "model"
         metadata.update(weights=weights, epoch=content.get("epoch"), step=content["step"])
         return _check_state_dict(content[weights], path), "training", metadata

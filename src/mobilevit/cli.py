@@ -10,18 +10,28 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from . import zoo
 from .analysis import measure_complexity
-from .apis import (LogitsFunction, class_names_of, describe_detections, describe_predictions, detect_objects,
-                   detection_input, draw_detections, init_model, prepare_batch, torch_logits)
+from .apis import (
+    LogitsFunction, checkpoint_config, checkpoint_preprocessing, class_names_of, describe_predictions, init_model,
+    describe_detections, detect_objects, detection_input, draw_detections, is_config_file, overlay_mask,
+    prepare_batch, segment, torch_logits,
+)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from .config import Config, load_config
-from .convert import infer_arch, num_classes_of
-from .export import OnnxClassifier, OnnxDetector, export_from_name, serves_any_size
-from .models import ARCHS, SSDLite, build_classifier
+from .config import Config, load_config, shipped_configs
+from .convert import infer_arch, num_classes_of, task_of
+from .data.image import read_image
+from .data.segmentation import save_palette_mask
+from .export import RUNTIMES, SUFFIXES, OnnxDetector, export_from_name, exported_format, serves_any_size
+from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 
 
 def _list(args: argparse.Namespace) -> None:
+    if args.configs:
+        _list_configs()
+        return
     print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
@@ -37,45 +47,102 @@ def _published(record: zoo.ZooModel) -> str:
     return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
 
 
+def _list_configs() -> None:
+    paths = shipped_configs()
+    if not paths:
+        raise FileNotFoundError("no configs/ folder here or in the mobilevit source checkout; the configs ship "
+                                "with the source (git clone), not with the installed package")
+    shown = [_shown_path(path) for path in paths]
+    width = max(len(text) for text in shown)
+    print(f"{'config':<{width}}  {'arch':<9} {'classes':>7}  data root")
+    for path, text in zip(paths, shown):
+        config = load_config(path)
+        arch = config.model.arch if isinstance(config.model.arch, str) else f"{len(config.model.arch)} stages"
+        print(f"{text:<{width}}  {arch:<9} {config.model.num_classes:>7}  {config.data.root}")
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory where it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _flops(args: argparse.Namespace) -> None:
-    record = zoo.get_record(args.model)
-    height, width = args.shape or (record.input_size, record.input_size)
-    complexity = measure_complexity(zoo.get_model(args.model), height, width)
-    print(f"{record.name} at {height}x{width}")
-    print(f"{'':<22} {'measured':>10} {'published':>10}")
-    print(f"{'params (M)':<22} {complexity.params / 1e6:>10.3f} {record.params_m:>10.2f}")
-    published = f"{record.flops_g:>10.2f}" if (height, width) == (256, 256) else f"{'(256x256)':>10}"
-    print(f"{'multiply-adds (G)':<22} {complexity.macs / 1e9:>10.3f} {published}")
+    record = zoo.MODELS.get(args.model)
+    model = init_model(args.model, cfg_options=args.cfg_options)
+    crop = model.preprocessing.crop_size
+    height, width = args.shape or (crop, crop)
+    complexity = measure_complexity(model, height, width)
+    print(f"{args.model} at {height}x{width}")
+    if record is None:
+        print(f"{'params (M)':<22} {complexity.params / 1e6:>10.3f}")
+        print(f"{'multiply-adds (G)':<22} {complexity.macs / 1e9:>10.3f}")
+    else:
+        print(f"{'':<22} {'measured':>10} {'published':>10}")
+        print(f"{'params (M)':<22} {complexity.params / 1e6:>10.3f} {record.params_m:>10.2f}")
+        size = record.input_size
+        published = f"{record.flops_g:>10.2f}" if (height, width) == (size, size) else f"{f'({size}x{size})':>10}"
+        print(f"{'multiply-adds (G)':<22} {complexity.macs / 1e9:>10.3f} {published}")
     for kind, count in complexity.breakdown.items():
         print(f"  {kind:<20} {count / 1e9:>10.3f}")
 
 
-def _checkpoint_or_official(args: argparse.Namespace) -> str:
-    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once)."""
+def _weights(args: argparse.Namespace) -> str | None:
+    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once); None
+    where the model named is a checkpoint, which holds its own weights."""
     if args.checkpoint is not None:
         return args.checkpoint
-    if args.model not in zoo.MODELS:
+    if args.model is None:
+        raise ValueError(f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
+                         "our .safetensors describes its model), a zoo name or a config file")
+    if args.model in zoo.MODELS:
+        return zoo.get_record(args.model).url
+    if is_config_file(args.model):
         raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
-    return zoo.get_record(args.model).url
+    return None
+
+
+def _refuse_exported(source: str | None) -> None:
+    """An exported file is run by its runtime, not read as a checkpoint: say which ``--backend``."""
+    exported = exported_format(source) if source is not None else None
+    if exported is not None:
+        backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported)
+        raise ValueError(f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
+                         f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
+                         "checkpoint it was exported from, for its preprocessing and class names)")
+
+
+def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFunction]:
+    """The model (its preprocessing and class names) and what computes its logits on ``--backend``."""
+    if args.backend == "pytorch":
+        weights = _weights(args)
+        _refuse_exported(args.model)
+        _refuse_exported(weights)
+        model = init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options)
+        return model, torch_logits(model)
+    export_format, runtime = RUNTIMES[args.backend]
+    if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
+        raise ValueError(f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
+                         f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), "
+                         f"got {args.checkpoint}")
+    if args.model is None:
+        raise ValueError(f"{args.checkpoint} holds no preprocessing or class names: pass --model with the zoo name, "
+                         "config or checkpoint it was exported from")
+    _refuse_exported(args.model)
+    # its preprocessing and class names; the weights are in the exported file
+    return init_model(args.model, cfg_options=args.cfg_options), runtime(Path(args.checkpoint))
 
 
 def _predict(args: argparse.Namespace) -> None:
-    checkpoint = _checkpoint_or_official(args)
-    if args.backend == "onnxruntime":
-        if Path(checkpoint).suffix != ".onnx":
-            raise ValueError(f"--backend onnxruntime runs an exported model: pass --checkpoint FILE.onnx "
-                             f"(see `mobilevit export`), got {checkpoint}")
-        model = init_model(args.model)  # its preprocessing and class names; the weights are in the file
-        if isinstance(model, SSDLite):
-            _predict_detections(args, OnnxDetector(checkpoint))
-            return
-        logits: LogitsFunction = OnnxClassifier(checkpoint)
-    else:
-        model = init_model(args.model, checkpoint, device=args.device)
-        if isinstance(model, SSDLite):
-            _predict_detections(args, model)
-            return
-        logits = torch_logits(model)
+    model, logits = _classifier(args)
+    if isinstance(model, DeepLabV3):
+        _predict_masks(args, model)
+        return
+    if isinstance(model, SSDLite):
+        _predict_detections(args, model)
+        return
     class_names = class_names_of(model)
     for start in range(0, len(args.images), args.batch_size):
         images = args.images[start:start + args.batch_size]
@@ -84,9 +151,38 @@ def _predict(args: argparse.Namespace) -> None:
             _print_prediction(image, result, class_names, args.topk, args.json)
 
 
-def _predict_detections(args: argparse.Namespace, detector: SSDLite | OnnxDetector) -> None:
-    """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn."""
-    output_dir = Path(args.output_dir)
+def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
+    """Segment each image; write its mask as a palette PNG and an overlay on the image into --out-dir."""
+    if args.backend != "pytorch":
+        raise ValueError(f"--backend {args.backend} runs classifiers; segment with the default pytorch backend")
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(args.images), args.batch_size):
+        paths = args.images[start:start + args.batch_size]
+        rgbs = [read_image(path) for path in paths]
+        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs)):
+            stem = Path(path).stem
+            mask_path, overlay_path = out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png"
+            save_palette_mask(result["pred_mask"], mask_path)
+            overlay_mask(rgb, result["pred_mask"]).save(overlay_path)
+            shares = np.bincount(result["pred_mask"].ravel()) / result["pred_mask"].size
+            classes = [(name, float(shares[label])) for label, name in zip(np.unique(result["pred_mask"]),
+                                                                         result["pred_classes"])]
+            if args.json:
+                print(json.dumps({"image": path, "mask": str(mask_path), "overlay": str(overlay_path),
+                                  "classes": [{"class": name, "share": share} for name, share in classes]}))
+            else:
+                print(f"{path}: wrote {mask_path} and {overlay_path}; "
+                      + ", ".join(f"{name} {100 * share:.1f}%" for name, share in classes))
+
+
+def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
+    """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn
+    into --out-dir; with --backend onnxruntime the exported file runs and the model's decoding follows."""
+    if args.backend not in ("pytorch", "onnxruntime"):
+        raise ValueError(f"--backend {args.backend} runs classifiers; detect with pytorch or onnxruntime")
+    detector = OnnxDetector(args.checkpoint) if args.backend == "onnxruntime" else model
+    output_dir = Path(args.out_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for image in args.images:
         if isinstance(detector, OnnxDetector):
@@ -129,13 +225,23 @@ def _print_prediction(image: str, result: dict, class_names: Sequence[str] | Non
 def _convert(args: argparse.Namespace) -> None:
     checkpoint = read_checkpoint(args.source)
     state_dict = checkpoint.state_dict
-    arch = args.arch or checkpoint.metadata.get("arch") or infer_arch(state_dict)
+    # a training checkpoint's config names its arch and preprocessing, our format's header too
+    config = checkpoint_config(checkpoint) if "config" in checkpoint.metadata else None
+    arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
     num_classes = num_classes_of(state_dict)
     # Loading into the model checks every name and shape before anything is written.
-    model = build_classifier(arch, num_classes=num_classes or 1000)
+    output_stride = None
+    if task_of(state_dict) == "segmentation":
+        # it shapes no tensor: from our header or the run's config, else the published weights' 16
+        output_stride = (checkpoint.metadata.get("output_stride")
+                         or (getattr(config.model, "output_stride", None) if config else None) or 16)
+        model = build_segmenter(arch, num_classes, output_stride)
+    else:
+        model = build_classifier(arch, num_classes=num_classes or 1000)
     load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
-    destination = save_checkpoint(args.destination, state_dict, arch, source_layout=checkpoint.layout,
-                                  class_names=checkpoint.metadata.get("class_names"))
+    destination = save_checkpoint(args.destination, state_dict, arch, checkpoint_preprocessing(checkpoint),
+                                  source_layout=checkpoint.layout, class_names=checkpoint.metadata.get("class_names"),
+                                  output_stride=output_stride)
     flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
     print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch}, "
           f"{num_classes if num_classes is not None else 'no'} classes{flipped}")
@@ -171,14 +277,24 @@ def _train(args: argparse.Namespace) -> None:
 def _test(args: argparse.Namespace) -> None:
     from .engine import tester
 
-    config = load_config(args.config, args.cfg_options)
+    if args.checkpoint is None:  # `mobilevit test CHECKPOINT`: a training checkpoint carries its config
+        checkpoint = args.config_or_checkpoint
+        if is_config_file(checkpoint):
+            raise ValueError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
+        config = checkpoint_config(checkpoint, args.cfg_options)
+    else:
+        checkpoint = args.checkpoint
+        config = load_config(args.config_or_checkpoint, args.cfg_options)
     _set_up_allocator(config)
-    tester.main(config, args.checkpoint, args.out, args.weights)
+    tester.main(config, checkpoint, args.out, args.weights)
 
 
 def _export(args: argparse.Namespace) -> None:
-    checkpoint = _checkpoint_or_official(args)
-    path = export_from_name(args.model, checkpoint, args.format, args.output, args.shape, args.dynamic)
+    weights = _weights(args)
+    _refuse_exported(args.model)
+    _refuse_exported(weights)
+    path = export_from_name(args.model, weights, args.format, args.output, args.shape, args.dynamic,
+                            args.cfg_options)
     if path.suffix == ".onnx" and _is_detector(path):
         print(f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
               "'cls_logits'; decode with mobilevit.export.OnnxDetector)")
@@ -203,32 +319,50 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_cfg_options(parser: argparse.ArgumentParser, which: str = "a config file's, or the one a training "
+                     "checkpoint carries") -> None:
+    parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                        help=f"override entries of the config ({which}), e.g. optim.lr=0.001 data.batch_size=64")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mobilevit", description="MobileViT models: inspect, train, predict.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="list the zoo's models and their published figures").set_defaults(run=_list)
+    listing = commands.add_parser("list", help="list the zoo's models and their published figures, or the configs")
+    listing.add_argument("--configs", action="store_true", help="list the shipped config files instead")
+    listing.set_defaults(run=_list)
 
     flops = commands.add_parser("flops", help="count parameters and multiply-adds of a model")
-    flops.add_argument("model", help="a zoo model name (see `mobilevit list`)")
+    flops.add_argument("model", metavar="MODEL", help="a zoo name (see `mobilevit list`), a config file or a checkpoint")
     flops.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"), help="input size (default: the model's)")
+    _add_cfg_options(flops)
     flops.set_defaults(run=_flops)
 
-    predict = commands.add_parser("predict", help="classify images, printing the top-k classes of each")
+    predict = commands.add_parser("predict", help="classify images (printing the top-k classes of each) or "
+                                                 "segment them (writing masks and overlays)")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP ...)")
-    predict.add_argument("--model", required=True, help="a zoo model name or a config file")
+    predict.add_argument("--model", help="a zoo model name, a config file or a checkpoint (default: the model "
+                                         "the --checkpoint describes: a training checkpoint's config, our "
+                                         ".safetensors header, or the arch its shapes show)")
     predict.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
-                                              "(default for a zoo model: its official weights)")
+                                              "(default for a zoo model: its official weights); with an "
+                                              "exported --backend, the exported file")
     predict.add_argument("--topk", type=_positive, default=5, help="classes shown per image (default 5)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
     predict.add_argument("--device", default="cpu", help="torch device (default cpu)")
     predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
-    predict.add_argument("--backend", choices=["pytorch", "onnxruntime"], default="pytorch",
-                         help="onnxruntime: run an exported --checkpoint FILE.onnx (default pytorch)")
+    predict.add_argument("--backend", choices=["pytorch", *RUNTIMES], default="pytorch",
+                         help="pytorch (default) runs a checkpoint; "
+                              + ", ".join(f"{name} an exported {export_format} file"
+                                          for name, (export_format, _) in RUNTIMES.items()))
+    predict.add_argument("--out-dir", default="predictions",
+                         help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
+                              "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
+                              "image with its boxes drawn (default predictions)")
     predict.add_argument("--score-threshold", type=float, default=0.3,
                          help="detection models: the lowest score shown and drawn (default 0.3)")
-    predict.add_argument("--output-dir", default="predictions",
-                         help="detection models: where the images with their boxes drawn go (default predictions)")
+    _add_cfg_options(predict)
     predict.set_defaults(run=_predict)
 
     convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")
@@ -244,28 +378,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue from this checkpoint (default: the work dir's latest.pth, if any)")
-    train.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
-                       help="override config entries, e.g. optim.lr=0.001 data.batch_size=64")
+    _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
     test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
-    test.add_argument("config", help="a config file (or the config.json of a training run)")
-    test.add_argument("checkpoint", help="a checkpoint: path, directory or http(s) URL, any known layout")
+    test.add_argument("config_or_checkpoint", metavar="CONFIG_OR_CHECKPOINT",
+                      help="a config file (or the config.json of a training run) followed by CHECKPOINT; or a "
+                           "training checkpoint alone, tested with the config it carries")
+    test.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT",
+                      help="a checkpoint: path, directory or http(s) URL, any known layout")
     test.add_argument("--out", help="write the results, with per-class accuracy, to this JSON file")
     test.add_argument("--weights", choices=("ema", "model"), default="ema",
                       help="which weights of a training checkpoint to test (default: its EMA)")
-    test.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config entries")
+    _add_cfg_options(test)
     test.set_defaults(run=_test)
 
     export = commands.add_parser("export", help="export a model with its weights to ONNX or TorchScript")
-    export.add_argument("model", metavar="NAME_OR_CONFIG", help="a zoo model name or a config file")
+    export.add_argument("model", nargs="?", metavar="MODEL",
+                        help="a zoo model name, a config file or a checkpoint (default: the --checkpoint)")
     export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
                                              "(default for a zoo model: its official weights)")
     export.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="default onnx")
     export.add_argument("--dynamic", action="store_true", help="ONNX: let height and width vary too (the batch size always may)")
     export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
                         help="example input size (default: the model's crop size)")
-    export.add_argument("--output", help="the file to write (default: NAME.onnx or NAME.pt)")
+    export.add_argument("--output", help="the file to write (default: MODEL.onnx or MODEL.pt, from the model's name)")
+    _add_cfg_options(export)
     export.set_defaults(run=_export)
     return parser
 

@@ -10,10 +10,12 @@ names the closest valid one.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import difflib
 import json
 import os
+import re
 import runpy
 import types
 import typing
@@ -22,6 +24,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .zoo import Preprocessing
+
+
+# What a config file is named (a run saves its resolved config as config.json).
+CONFIG_SUFFIXES = (".py", ".json")
 
 
 class ConfigError(ValueError):
@@ -35,16 +41,16 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
-    :func:`mobilevit.models.build_segmenter`."""
+    """The model: arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
+    :func:`mobilevit.models.build_segmenter`, and the weights a run starts from."""
 
     arch: Any = "small"  # an arch name or a list of stages
-    num_classes: int = 1000
+    num_classes: int | None = None  # None: training takes it from the data set (class folders, VOC's 21)
     dropout: float = 0.0  # before the classifier (the linear head, or the segmenter's 1x1 convolution)
     label_smoothing: float = 0.0
     drop_rate: float = 0.0
     out_indices: tuple[int, ...] = (-1,)
-    frozen_stages: int = -1
+    frozen_stages: int = -1  # the stem and this many stages (-1: none); mmpretrain never freezes the stem
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
     output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
@@ -52,6 +58,22 @@ class ModelConfig:
     atrous_rates: tuple[int, ...] = (6, 12, 18)
     aspp_channels: int = 256
     aspp_dropout: float = 0.1
+    # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
+    # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
+    pretrained: str = ""
+    # Which of its keys: '' all that fit the model (a head of another class count starts new), or a
+    # module prefix such as 'backbone' (the backbone of a classifier, segmentation or detection model).
+    pretrained_keys: str = ""
+
+    def __post_init__(self) -> None:
+        if self.num_classes is not None and self.num_classes < 1:
+            raise ConfigError(f"model.num_classes must be a positive integer or None, got {self.num_classes}")
+        if self.pretrained_keys and not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", self.pretrained_keys):
+            raise ConfigError(f"model.pretrained_keys must be '' or a module name such as 'backbone', "
+                              f"got {self.pretrained_keys!r}")
+        if self.pretrained_keys and not self.pretrained:
+            raise ConfigError(f"model.pretrained_keys={self.pretrained_keys!r} needs model.pretrained "
+                              "(the checkpoint to take them from)")
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,16 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     clip_grad: float = 0.0  # max gradient norm; 0: no clipping
+    # Learning rate multipliers of the parameter groups, applied at every step of the schedule:
+    # the backbone's parameters (backbone.*) and the rest (the head). Fine-tuning often gives the
+    # new head 10x the backbone's rate.
+    backbone_lr_mult: float = 1.0
+    head_lr_mult: float = 1.0
+
+    def __post_init__(self) -> None:
+        for key in ("backbone_lr_mult", "head_lr_mult"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"optim.{key} must be > 0 (freeze with model.frozen_stages), got {getattr(self, key)}")
 
 
 @dataclass(frozen=True)
@@ -219,14 +251,36 @@ def load_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Confi
 
     Without a ``train.work_dir`` the run's folder is ``work_dirs/<config file name>``.
     """
-    raw = _read_with_bases(Path(path), chain=())
-    for override in overrides:
-        _apply_override(raw, override)
-    config = from_dict(Config, raw, where=str(path))
+    config = config_from_dict(_read_with_bases(Path(path), chain=()), overrides, where=str(path))
     if not config.train.work_dir:
         default = str(Path("work_dirs") / Path(path).stem)
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, work_dir=default))
     return config
+
+
+def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: str = "the config") -> Config:
+    """A checked :class:`Config` from a plain dict (such as the one a training checkpoint carries)
+    with ``key.sub=value`` overrides applied to a copy; ``where`` names the source in errors."""
+    raw = copy.deepcopy(dict(raw))
+    for override in overrides:
+        _apply_override(raw, override)
+    return from_dict(Config, raw, where=where)
+
+
+def shipped_configs() -> list[Path]:
+    """The config files under ``configs/`` (their ``_base_`` parts left out): the working directory's
+    ``configs/`` when there is one, else the mobilevit source checkout's."""
+    for folder in (Path.cwd() / "configs", Path(__file__).resolve().parents[2] / "configs"):
+        if folder.is_dir():
+            return sorted(path for path in folder.rglob("*.py") if "_base_" not in path.relative_to(folder).parts)
+    return []
+
+
+def build_model(config: Config) -> Any:
+    """The model of ``config``'s task, built by :mod:`mobilevit.tasks` (which knows the tasks)."""
+    from .tasks import build_model as build_task_model  # tasks imports this module
+
+    return build_task_model(config)
 
 
 def to_dict(config: Config) -> dict[str, Any]:
@@ -302,9 +356,7 @@ def from_dict(schema: type, raw: Any, where: str, prefix: str = "") -> Any:
     values = {}
     for key, value in raw.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: unknown key {prefix + key!r}{hint} Valid keys: {', '.join(fields)}")
+            raise ConfigError(_unknown_key(key, fields, where, prefix))
         values[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
     try:
         return schema(**values)
@@ -312,10 +364,22 @@ def from_dict(schema: type, raw: Any, where: str, prefix: str = "") -> Any:
         raise ConfigError(f"{where}: {error}") from None
 
 
+def _unknown_key(key: str, fields: Sequence[str], where: str, prefix: str) -> str:
+    close = difflib.get_close_matches(key, fields, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ", which is not close to any valid key."
+    valid = f"The keys of section {prefix.rstrip('.')!r} are" if prefix else "The sections of a config are"
+    return f"{where}: unknown key {prefix + key!r}{hint} {valid}: {', '.join(sorted(fields))}"
+
+
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where, prefix=f"{key}.")
     origin = typing.get_origin(hint)
+    if origin is types.UnionType and type(None) in typing.get_args(hint):  # an optional value
+        if value is None:
+            return None
+        hint, = (member for member in typing.get_args(hint) if member is not type(None))
+        origin = typing.get_origin(hint)
     if origin is tuple and isinstance(value, (list, tuple)):
         return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):

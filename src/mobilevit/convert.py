@@ -355,12 +355,17 @@ def _depths(state_dict: Mapping[str, torch.Tensor], layer_pattern: re.Pattern[st
     return depths
 
 
+_EXPANSION = "backbone.conv_1x1_exp."
+
+
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """The named arch (``small``, ``x_small``, ``xx_small``) whose backbone has exactly these
     names and shapes; a state dict in our layout."""
     backbone = {key: tuple(value.shape) for key, value in state_dict.items() if key.startswith("backbone.")}
+    expanded = any(key.startswith(_EXPANSION) for key in backbone)  # a dense-task backbone has no expansion
     differences = {}
-    for arch, expected in _backbone_shapes().items():
+    for arch, shapes in _backbone_shapes().items():
+        expected = {key: shape for key, shape in shapes.items() if expanded or not key.startswith(_EXPANSION)}
         if backbone == expected:
             return arch
         differences[arch] = sorted(
@@ -374,9 +379,15 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
 
 
 def num_classes_of(state_dict: Mapping[str, torch.Tensor]) -> int | None:
-    """Classes of the checkpoint's linear head, or None for a backbone-only checkpoint."""
-    head = state_dict.get("head.fc.weight")
+    """Classes of the checkpoint's linear head (or segmentation classifier), or None for a
+    backbone-only checkpoint."""
+    head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
     return None if head is None else int(head.shape[0])
+
+
+def task_of(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """``segmentation`` for a state dict in our layout with a DeepLabv3 head, else ``classification``."""
+    return "segmentation" if any(key.startswith("head.aspp.") for key in state_dict) else "classification"
 
 
 @functools.lru_cache(maxsize=None)

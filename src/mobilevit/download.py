@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -70,7 +70,7 @@ def download_checkpoint(url: str, progress: bool = True) -> Path:
     if destination.is_file():
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{filename}.", suffix=".partial")
+    handle, temporary = _create_partial(destination)
     try:
         with os.fdopen(handle, "wb") as file:
             digest = _fetch(url, file, progress, destination)
@@ -92,8 +92,10 @@ def _fetch(url: str, file: BinaryIO, progress: bool, destination: Path) -> str:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
+            if progress:  # one line for logs; the bar below shows only on a terminal (disable=None)
+                print(f"downloading {url} to {destination}", file=sys.stderr)
             with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-                      desc=destination.name, disable=not progress) as bar:
+                      desc=destination.name, disable=None if progress else True) as bar:
                 received = 0
                 while chunk := response.read(_CHUNK_BYTES):
                     file.write(chunk)
@@ -109,3 +111,10 @@ def _fetch(url: str, file: BinaryIO, progress: bool, destination: Path) -> str:
     if total is not None and received != total:
         raise DownloadError(f"the download of {url} stopped after {received} of {total} bytes; try again")
     return sha256.hexdigest()
+
+
+def _create_partial(destination: Path) -> tuple[int, str]:
+    """A new, empty temporary file beside ``destination`` with the permissions the user's umask gives
+    (``tempfile.mkstemp`` makes them 0600, which the renamed download would keep)."""
+    temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(8)}.partial")
+    return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(temporary)

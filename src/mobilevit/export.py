@@ -4,8 +4,9 @@ a detector's network goes to ONNX with its decoding and NMS beside it (:class:`O
 Exports are of the fused model (every BatchNorm folded into its convolution, see
 :meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
 ``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
-logits named ``logits``. ONNX goes through torch's TorchScript-based exporter (``dynamo=False``),
-which needs no more than the ``onnx`` package.
+logits named ``logits`` (a segmenter's: (B, num_classes, H, W), at the input's size). ONNX goes
+through torch's TorchScript-based exporter (``dynamo=False``), which needs no more than the
+``onnx`` package.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import importlib.util
 import json
 import os
 import warnings
+import zipfile
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +26,7 @@ import torch
 from .apis import init_model
 from .checkpoint import _stage_as_list
 from .data.detection import resize_for_model
-from .models import ImageClassifier, MobileViTBlock, SSDBoxCoding, SSDLite
+from .models import DeepLabV3, ImageClassifier, MobileViTBlock, SSDBoxCoding, SSDLite
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -33,7 +36,7 @@ OUTPUT_NAME = "logits"
 
 
 def export_model(
-    model: ImageClassifier,
+    model: ImageClassifier | DeepLabV3,
     path: str | os.PathLike,
     export_format: str = "onnx",
     height: int = 256,
@@ -70,11 +73,12 @@ def serves_any_size(export_format: str, dynamic: bool) -> bool:
     return dynamic or export_format == "torchscript"
 
 
-def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dynamic: bool) -> None:
+def _export_onnx(model: ImageClassifier | DeepLabV3, example: torch.Tensor, path: Path, dynamic: bool) -> None:
     if importlib.util.find_spec("onnx") is None:
         raise ImportError("exporting to ONNX needs the onnx package: pip install 'mobilevit[export]'")
     image_axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
-    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: {0: "batch"}}
+    # A segmenter's logits take the input's height and width.
+    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: image_axes if isinstance(model, DeepLabV3) else {0: "batch"}}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
@@ -86,37 +90,52 @@ def _export_onnx(model: ImageClassifier, example: torch.Tensor, path: Path, dyna
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)
 
 
-def _export_torchscript(model: ImageClassifier, example: torch.Tensor, path: Path) -> None:
+def _export_torchscript(model: ImageClassifier | DeepLabV3, example: torch.Tensor, path: Path) -> None:
     with torch.no_grad():
         traced = torch.jit.trace(model, example)
     torch.jit.save(traced, str(path))
 
 
 def export_from_name(
-    name_or_config: str | os.PathLike,
+    name_or_config: str | os.PathLike | None,
     checkpoint: str | os.PathLike | None,
     export_format: str = "onnx",
     output: str | os.PathLike | None = None,
     shape: tuple[int, int] | None = None,
     dynamic: bool = False,
+    cfg_options: Sequence[str] = (),
 ) -> Path:
-    """Build a zoo model or a config's model, load ``checkpoint`` and export it.
+    """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
+    checkpoint that describes its model), load ``checkpoint`` and export it.
 
-    ``output`` defaults to the model's name with the format's suffix (``.onnx``, ``.pt``); ``shape``
-    to the model's crop size.
+    ``output`` defaults to the model's (or checkpoint's) name with the format's suffix (``.onnx``,
+    ``.pt``); ``shape`` to the model's crop size.
     """
-    model = init_model(name_or_config, checkpoint)
+    model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if isinstance(model, SSDLite):
         if export_format != "onnx" or dynamic or shape is not None:
             raise ValueError("a detector exports to ONNX at its own input size only (any batch size); "
                              "drop --format, --dynamic and --shape")
-        return export_detector(model, output or Path(name_or_config).stem + SUFFIXES["onnx"])
+        return export_detector(model, output or Path(name_or_config or checkpoint).stem + SUFFIXES["onnx"])
     if shape is None:
         crop = model.preprocessing.crop_size
         shape = (crop, crop)
     if output is None:
-        output = Path(name_or_config).stem + SUFFIXES.get(export_format, "")
+        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     return export_model(model, output, export_format, *shape, dynamic=dynamic)
+
+
+def exported_format(path: str | os.PathLike) -> str | None:
+    """The export format of a file ('onnx', 'torchscript'), from its name or content; None for
+    anything else, such as a checkpoint."""
+    path = Path(path)
+    if path.suffix == SUFFIXES["onnx"]:
+        return "onnx"
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:  # a TorchScript archive holds the model's code
+            if any(name.endswith("/constants.pkl") or "/code/" in name for name in archive.namelist()):
+                return "torchscript"
+    return None
 
 
 class OnnxClassifier:
@@ -243,3 +262,34 @@ class OnnxDetector:
         batch = torch.stack([resize_for_model(image.float(), self.image_size) for image in images])
         sizes = [tuple(image.shape[-2:]) for image in images]
         return self.coding.decode(self.raw_outputs(batch), sizes)
+class TorchScriptClassifier:
+    """Logits of an exported TorchScript classifier, computed by torch.jit on the CPU.
+
+    ``TorchScriptClassifier(path)(batch)`` stands in for ``model(batch)``, as :class:`OnnxClassifier` does.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"TorchScript model not found: {path}")
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*torch.jit.load. is deprecated", category=FutureWarning)
+                self.module = torch.jit.load(str(path), map_location="cpu").eval()
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise ValueError(f"cannot load TorchScript model {path} (is it a `mobilevit export --format "
+                             f"torchscript` file?): {reason}") from None
+        self.path = path
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.module(batch.detach().to("cpu", torch.float32)).float()
+
+
+# The runtimes that `mobilevit predict --backend NAME` runs exported files with: the export format
+# each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
+RUNTIMES: dict[str, tuple[str, Callable[[Path], Callable[[torch.Tensor], torch.Tensor]]]] = {
+    "onnxruntime": ("onnx", OnnxClassifier),
+    "torchscript": ("torchscript", TorchScriptClassifier),
+}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from torch import nn
 
@@ -16,7 +15,6 @@ _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
 _CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
 
-TASKS = ("classification", "segmentation", "detection")
 # The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -66,6 +64,10 @@ class Preprocessing:
     keep_aspect_ratio: bool = True
 
 
+# The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
+SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
+
+
 @dataclass(frozen=True)
 class ZooModel:
     """A named model with its published figures and its official weights.
@@ -109,7 +111,7 @@ def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: flo
         name=f"deeplabv3_mobilevit-{variant}_3rdparty_voc", arch=arch,
         config=f"configs/deeplabv3/deeplabv3_mobilevit-{variant}_4xb32_voc.py", url=_CVNETS_SEGMENTATION_URL + file,
         params_m=params_m, flops_g=flops_g, num_classes=21, input_size=512,
-        preprocessing=Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False),
+        preprocessing=SEGMENTATION_PREPROCESSING,
         task="segmentation", miou=miou, protocol=VOC_PROTOCOL, class_names=VOC_CLASSES)
 
 
@@ -179,6 +181,9 @@ def get_model(
     :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), or a
     segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`, or a detector
     (:func:`~mobilevit.models.build_ssdlite`).
+    As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head (the
+    segmenter's classifier) is left out and the new one starts as initialised, with a warning
+    naming the skipped keys.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
@@ -191,5 +196,5 @@ def get_model(
         from .checkpoint import load_checkpoint
 
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
-        load_checkpoint(model, record.url if pretrained is True else pretrained)
+        load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
     return model  # type: ignore[return-value]

@@ -67,10 +67,10 @@ def test_detection_trains_resumes_exactly_tests_predicts_and_exports(tmp_path):
     config_json = str(tmp_path / "whole" / "config.json")
     checkpoint = str(tmp_path / "whole" / "latest.pth")
     assert cli(["predict", image, "--model", config_json, "--checkpoint", checkpoint, "--score-threshold", "0.2",
-                "--output-dir", str(tmp_path / "drawn"), "--json"]) == 0
+                "--out-dir", str(tmp_path / "drawn"), "--json"]) == 0
     assert (tmp_path / "drawn" / "0000_detections.png").is_file()
 
     onnx_path = tmp_path / "detector.onnx"
     assert cli(["export", config_json, "--checkpoint", checkpoint, "--output", str(onnx_path)]) == 0
     assert cli(["predict", image, "--model", config_json, "--checkpoint", str(onnx_path), "--backend", "onnxruntime",
-                "--score-threshold", "0.2", "--output-dir", str(tmp_path / "drawn_onnx")]) == 0
+                "--score-threshold", "0.2", "--out-dir", str(tmp_path / "drawn_onnx")]) == 0

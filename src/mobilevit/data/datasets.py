@@ -33,11 +33,7 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) 
     lack some classes of the training split, never add any).
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"image folder not found: {directory}")
-    folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
-    if not folders:
-        raise ValueError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
+    folders = class_folders(directory)
     names = tuple(class_names) or tuple(folders)
     labels = {name: label for label, name in enumerate(names)}
     unknown = [folder for folder in folders if folder not in labels]
@@ -52,6 +48,17 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = ()) 
     if not samples:
         raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
     return ImageList(samples, names)
+
+
+def class_folders(directory: str | os.PathLike) -> list[str]:
+    """The sorted names of the class folders in ``directory``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"image folder not found: {directory}")
+    folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
+    if not folders:
+        raise ValueError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
+    return folders
 
 
 def read_annotation(
@@ -106,9 +113,14 @@ def find_images(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data root not found: {root}")
-    if kind == "annotation" or (kind == "auto" and (root / annotation).is_file()):
+    if uses_annotation(kind, root, annotation):
         return read_annotation(root / annotation, root / split, class_names)
     return scan_folders(root / split, class_names)
+
+
+def uses_annotation(kind: str, root: str | os.PathLike, annotation: str) -> bool:
+    """Whether a split's labels come from its annotation file rather than from its class folders."""
+    return kind == "annotation" or (kind == "auto" and Path(root, annotation).is_file())
 
 
 class Sample(NamedTuple):

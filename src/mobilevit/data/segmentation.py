@@ -23,7 +23,6 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
@@ -35,13 +34,9 @@ from .datasets import IMAGE_EXTENSIONS
 from .image import ImageReadError, open_image, read_image
 from .loader import batch_shapes
 from .sampler import BatchShape, SampleRequest, VariableBatchSampler, shard_batches
-from .transforms import normalize
+from .transforms import EvalTransform, normalize
 
 IGNORE_INDEX = 255
-VOC_CLASSES = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
-)
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
 
 
@@ -139,10 +134,10 @@ def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
     A value that is neither below ``num_classes`` nor 255 is a :class:`MaskError` naming the file.
     """
     with open_image(path) as image:
-        if image.mode not in ("P", "L", "I;16", "I"):
-            raise MaskError(f"{path} is a {image.mode} image: a mask must be a single-channel or palette PNG "
-                            "of class indices")
-        mask = np.asarray(image)
+        mode = image.mode
+        mask = np.asarray(image) if mode in ("P", "L", "I;16", "I") else None
+    if mask is None:
+        raise MaskError(f"{path} is a {mode} image: a mask must be a single-channel or palette PNG of class indices")
     values = np.unique(mask)
     bad = values[(values >= num_classes) & (values != IGNORE_INDEX)]
     if len(bad):
@@ -196,23 +191,6 @@ class SegmentationTrainTransform:
         return normalize(image.as_subclass(torch.Tensor), self.preprocessing), target.as_subclass(torch.Tensor).long()
 
 
-class SegmentationEvalTransform:
-    """The published evaluation protocol's input: the whole image resized to ``crop_size`` x
-    ``crop_size`` (aspect ratio not kept, ``preprocessing.interpolation``), in the channel order
-    and scale of ``preprocessing``. The mask stays at the image's own size: predictions are resized
-    back to it (nearest) before they are scored."""
-
-    def __init__(self, preprocessing: Preprocessing) -> None:
-        self.preprocessing = preprocessing
-
-    def __call__(self, rgb: np.ndarray) -> torch.Tensor:
-        size = self.preprocessing.crop_size
-        image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)
-        resized = F.interpolate(image[None].float(), size=(size, size), mode=self.preprocessing.interpolation,
-                                align_corners=False)
-        return normalize(resized[0].round_().clamp_(0, 255).to(torch.uint8), self.preprocessing)
-
-
 class SegmentationSample(NamedTuple):
     """A transformed image, its mask (class indices, 255 ignored) and the files skipped for it."""
 
@@ -235,7 +213,8 @@ class SegmentationDataset(Dataset):
 
     Training items are :class:`SampleRequest` (index, crop size, augmentation seed) read with a
     :class:`SegmentationTrainTransform`; evaluation items are indices read with a
-    :class:`SegmentationEvalTransform`. An unreadable image raises :class:`ImageReadError` naming
+    :class:`EvalTransform` (the whole image resized, ``preprocessing.keep_aspect_ratio=False``), the
+    mask left at the image's own size. An unreadable image raises :class:`ImageReadError` naming
     it, or with ``skip_bad_images`` is replaced by the next readable pair in training and becomes
     an all-ignored mask in evaluation, reported in ``skipped``. Mask errors always raise.
     """
@@ -243,7 +222,7 @@ class SegmentationDataset(Dataset):
     def __init__(
         self,
         pairs: MaskList,
-        transform: SegmentationTrainTransform | SegmentationEvalTransform,
+        transform: SegmentationTrainTransform | EvalTransform,
         num_classes: int,
         skip_bad_images: bool = False,
     ) -> None:
@@ -256,7 +235,7 @@ class SegmentationDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, request: int | SampleRequest) -> SegmentationSample:
-        if isinstance(self.transform, SegmentationEvalTransform):
+        if isinstance(self.transform, EvalTransform):
             image_path, mask_path = self.samples[int(request)]
             try:
                 rgb, mask = read_pair(image_path, mask_path, self.num_classes)
@@ -322,7 +301,7 @@ def build_segmentation_eval_loader(
 ) -> DataLoader:
     """The evaluation loader of process ``rank``: its share of the pairs, each exactly once."""
     return DataLoader(
-        SegmentationDataset(pairs, SegmentationEvalTransform(data.preprocessing), num_classes, data.skip_bad_images),
+        SegmentationDataset(pairs, EvalTransform(data.preprocessing), num_classes, data.skip_bad_images),
         batch_sampler=shard_batches(len(pairs.samples), data.val_batch_size, num_replicas, rank),
         num_workers=data.num_workers,
         collate_fn=collate_eval,

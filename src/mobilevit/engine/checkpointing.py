@@ -16,7 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -151,3 +151,26 @@ def restore(checkpoint: dict[str, Any], run: TrainingRun, context: DistributedCo
             torch.cuda.set_rng_state(own["cuda"], context.device)
     best = checkpoint["best_score"] if "best_score" in checkpoint else checkpoint["best_top1"]  # older checkpoints
     run.state = TrainState(checkpoint["epoch"], checkpoint["batch_in_epoch"], checkpoint["step"], best)
+
+
+def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Mapping[str, Any], path: Path) -> None:
+    """Refuse, in one line, to resume from the checkpoint of another model (arch or class count)
+    than the one ``config`` (the run's resolved config) builds."""
+    ours = model.state_dict()
+    theirs = checkpoint["model"]
+    if theirs.keys() == ours.keys() and all(theirs[key].shape == ours[key].shape for key in ours):
+        return
+    saved = checkpoint.get("config", {}).get("model", {})
+    differences = [f"{key} {saved[key]!r} where this run has {config['model'][key]!r}"
+                   for key in ("arch", "num_classes") if key in saved and saved[key] != config["model"][key]]
+    if not differences:
+        key = next(key for key in sorted(set(ours) | set(theirs))
+                   if key not in ours or key not in theirs or ours[key].shape != theirs[key].shape)
+        differences = [f"{key} is {_shape(theirs.get(key))} where this run's model has {_shape(ours.get(key))}"]
+    raise ValueError(
+        f"{path} is a checkpoint of another model ({'; '.join(differences)}), so this run cannot resume from it. "
+        f"To start fresh, train into another work dir (--work-dir) or move {path} away")
+
+
+def _shape(tensor: torch.Tensor | None) -> str:
+    return "absent" if tensor is None else str(tuple(tensor.shape))

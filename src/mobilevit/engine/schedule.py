@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class LearningRateSchedule:
@@ -28,3 +30,9 @@ class LearningRateSchedule:
             return self.warmup_start_lr + (self.lr - self.warmup_start_lr) * step / self.warmup_iters
         progress = min(max(epochs_done / self.epochs, 0.0), 1.0)
         return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
+    """Give every parameter group ``learning_rate`` times its ``lr_mult`` (1 where it has none)."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate * group.get("lr_mult", 1.0)

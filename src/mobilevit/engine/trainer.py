@@ -26,12 +26,15 @@ from ..config import Config, to_dict
 from ..data.sampler import mixed_seed
 from ..tasks import LossFunction, Task, get_task
 from . import distributed
-from .checkpointing import Checkpointer, TrainingRun, read_training_checkpoint, restore, write_config
+from .checkpointing import (
+    Checkpointer, TrainingRun, check_same_model, read_training_checkpoint, restore, write_config,
+)
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import evaluate, to_device
+from .finetune import describe_parameter_groups, fit_to_classes, load_pretrained, parameter_groups
 from .run_log import RunLog
-from .schedule import LearningRateSchedule
+from .schedule import LearningRateSchedule, set_learning_rate
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,22 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     work_dir = Path(settings.work_dir)
     pin_memory = context.device.type == "cuda"
     data = task.build_data(config, True, context.world_size, context.rank, pin_memory)
-    if len(data.class_names) != config.model.num_classes:
-        raise ValueError(
-            f"the data set under {config.data.root} has {len(data.class_names)} classes but model.num_classes is "
-            f"{config.model.num_classes}; set model.num_classes={len(data.class_names)}")
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=data.class_names))
+    config = dataclasses.replace(config, model=fit_to_classes(config.model, data.class_names, config.data.root))
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
     model = task.build_model(config).to(context.device)
+    log = RunLog(work_dir, context.is_main)
+    latest = work_dir / "latest.pth"
+    if resume is None and settings.auto_resume and latest.is_file():
+        resume = latest
+    if resume is None and config.model.pretrained:  # a resumed run has its weights in the checkpoint
+        for line in load_pretrained(model, config.model.pretrained, config.model.pretrained_keys).describe():
+            log.info(line)
+    groups = parameter_groups(model, config.optim)
+    log.info(describe_parameter_groups(model, groups))
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
+        groups, lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
         weight_decay=config.optim.weight_decay)
     run = TrainingRun(
         model, ModelEma(model, settings.ema_decay) if settings.ema else None, optimizer,
@@ -85,15 +93,11 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     schedule = LearningRateSchedule(
         config.optim.lr, config.schedule.min_lr, config.schedule.epochs, config.schedule.warmup_iters,
         config.schedule.warmup_start_lr)
-    log = RunLog(work_dir, context.is_main)
     checkpointer = Checkpointer(work_dir, to_dict(config), context, settings.keep_checkpoints)
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
-    latest = work_dir / "latest.pth"
-    if resume is None and settings.auto_resume and latest.is_file():
-        resume = latest
     if resume is not None:
-        _resume(run, resume, context, log)
+        _resume(run, resume, context, log, checkpointer.config)
     if context.is_main:
         write_config(work_dir / "config.json", checkpointer.config)
     shapes = [tuple(shape) for shape in data.train.batch_sampler.shapes]
@@ -137,8 +141,10 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     return model
 
 
-def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike, context: DistributedContext, log: RunLog) -> None:
+def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike, context: DistributedContext, log: RunLog,
+            config: dict) -> None:
     checkpoint = read_training_checkpoint(checkpoint_path)
+    check_same_model(checkpoint, run.model, config, Path(checkpoint_path))
     restore(checkpoint, run, context)
     state = run.state
     log.info(f"resumed from {checkpoint_path}: epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}")
@@ -180,8 +186,9 @@ def train_one_epoch(
     state, context = run.state, loop.context
     num_batches = loader.batch_sampler.num_batches
     model.train()
+    # disable=None: no bar where stderr is not a terminal, so redirected logs get no carriage-return updates
     bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
-               disable=not (context.is_main and loop.progress_bar))
+               disable=None if context.is_main and loop.progress_bar else True)
     started, images_done, skipped = time.perf_counter(), 0, 0
     interval_loss, interval_steps = 0.0, 0
     with contextlib.closing(bar):
@@ -235,11 +242,10 @@ def _backward(model: nn.Module, batch: tuple, loss_function: LossFunction, scale
 
 
 def optimizer_step(run: TrainingRun, learning_rate: float, clip_grad: float) -> None:
-    """One optimizer step at ``learning_rate`` on the accumulated gradients (clipped to norm
+    """One optimizer step at ``learning_rate`` (times each parameter group's ``lr_mult``) on the accumulated gradients (clipped to norm
     ``clip_grad`` when > 0), then the EMA update; counts the step in ``run.state``."""
     optimizer, scaler = run.optimizer, run.scaler
-    for group in optimizer.param_groups:
-        group["lr"] = learning_rate
+    set_learning_rate(optimizer, learning_rate)
     if clip_grad > 0:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(run.model.parameters(), clip_grad)

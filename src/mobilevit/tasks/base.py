@@ -13,7 +13,7 @@ it the parts that differ. A task is a small object with:
 Batches are NamedTuples whose first field is ``images`` (B, 3, H, W) and whose last is
 ``skipped`` (the unreadable files replaced to fill the batch); the engine moves their tensors to
 the device and reads nothing else. To add a task, write a module with such an object and add it
-to :data:`mobilevit.tasks.TASKS` (and its name to :data:`mobilevit.config.TASKS`).
+to :data:`mobilevit.tasks.TASKS` (and its data layouts to :data:`mobilevit.config.DATA_KINDS`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..config import Config
+from ..config import Config, ConfigError
 
 # The training loss of a batch: ``loss(model(batch.images), batch)``, a scalar tensor.
 LossFunction = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -98,3 +98,10 @@ def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
     if dist.is_initialized():
         dist.all_reduce(tensor)
     return tensor
+
+
+def require_num_classes(config: Config) -> None:
+    """Refuse to build a model whose class count the config leaves open."""
+    if config.model.num_classes is None:
+        raise ConfigError("model.num_classes is not set: use the config.json a training run saved (training "
+                          "takes the count from the data set) or set model.num_classes")

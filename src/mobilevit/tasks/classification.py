@@ -5,26 +5,29 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from ..config import Config, ConfigError, ModelConfig
-from ..data.datasets import find_images, read_class_names
+from ..config import Config, ConfigError, DataConfig, ModelConfig
+from ..data.datasets import ImageList, class_folders, find_images, read_class_names, uses_annotation
 from ..data.loader import Batch, build_eval_loader, build_train_loader
+from ..imagenet import IMAGENET_SYNSETS
 from ..models import ImageClassifier, build_classifier
-from .base import LossFunction, TaskData, sum_over_processes
+from .base import LossFunction, TaskData, require_num_classes, sum_over_processes
 
 SEGMENTATION_MODEL_KEYS = ("atrous_rates", "aspp_channels", "aspp_dropout")
 
 
 @dataclass(frozen=True)
 class ClassificationMetrics:
-    """Accuracy in percent over ``count`` images; per-class counts in class order."""
+    """Accuracy in percent over ``count`` images; per-class counts in class order. ``top5`` is None
+    for a model of 5 classes or fewer, where every label is among the 5 highest scores."""
 
     top1: float
-    top5: float
+    top5: float | None
     count: int
     class_correct: list[int]
     class_count: list[int]
@@ -36,17 +39,17 @@ class ClassificationMetrics:
         return [100.0 * correct / count if count else None for correct, count in pairs]
 
     def log_values(self) -> dict[str, float | int]:
-        return {"top1": round(self.top1, 3), "top5": round(self.top5, 3), "images": self.count,
-                "skipped_images": len(self.skipped)}
+        top5 = {} if self.top5 is None else {"top5": round(self.top5, 3)}  # only for more than 5 classes
+        return {"top1": round(self.top1, 3), **top5, "images": self.count, "skipped_images": len(self.skipped)}
 
     def summary(self) -> str:
-        return f"top-1 {self.top1:.2f}  top-5 {self.top5:.2f}"
+        return f"top-1 {self.top1:.2f}" + ("" if self.top5 is None else f"  top-5 {self.top5:.2f}")
 
     def report(self, class_names: Sequence[str]) -> dict[str, Any]:
         accuracy = self.class_accuracy()
         return {
             "top1": self.top1,
-            "top5": self.top5,
+            **({} if self.top5 is None else {"top5": self.top5}),  # only for more than 5 classes
             "images": self.count,
             "skipped_images": list(self.skipped),
             "per_class": [
@@ -59,7 +62,7 @@ class ClassificationMetrics:
 
 class ClassificationEvaluator:
     """Top-1, top-5 and per-class counts; top-5 counts an image as right when its label is among
-    the ``min(5, num_classes)`` highest scores."""
+    the 5 highest scores (only for more than 5 classes)."""
 
     def __init__(self, num_classes: int, device: torch.device) -> None:
         self.num_classes = num_classes
@@ -86,12 +89,47 @@ class ClassificationEvaluator:
             raise ValueError("evaluation saw no images")
         return ClassificationMetrics(
             top1=100.0 * int(self.correct1.sum()) / total,
-            top5=100.0 * int(self.correct5.sum()) / total,
+            top5=100.0 * int(self.correct5.sum()) / total if self.num_classes > 5 else None,
             count=total,
             class_correct=self.correct1.tolist(),
             class_count=self.counts.tolist(),
             skipped=tuple(self.skipped),
         )
+
+
+def label_names(data: DataConfig, known: tuple[str, ...], num_classes: int) -> tuple[str, ...]:
+    """The class names that label the validation images, in the model's class order.
+
+    ``data.classes`` when the config gives them; else ``known`` (the names a training checkpoint or
+    config carries) where the class folders are among them; else, for a 1000-class model on folders
+    named by WordNet synset (ImageNet's ``val/n01440764/...``, all classes or some), the ImageNet
+    synsets, so each folder gets its ImageNet index. An empty result labels the class folders by
+    their sorted position.
+    """
+    if data.classes:
+        return read_class_names(data.classes, data.root)
+    if uses_annotation(data.kind, data.root, data.val_annotation):
+        return known
+    folders = set(class_folders(Path(data.root) / data.val_split))
+    if known and folders <= set(known):
+        return known
+    if num_classes == len(IMAGENET_SYNSETS) and folders <= set(IMAGENET_SYNSETS):
+        return IMAGENET_SYNSETS
+    return known
+
+
+def check_labels(images: ImageList, num_classes: int, data: DataConfig, named: bool) -> None:
+    """Refuse labels that cannot be the model's classes: more classes than outputs, or class names
+    (given, or the sorted class folders) that do not count as many as the model's outputs."""
+    count = len(images.class_names)
+    labelled_by_file = uses_annotation(data.kind, data.root, data.val_annotation) and not named
+    if count > num_classes or (count != num_classes and not labelled_by_file):
+        what = f"{count} class names" if named else f"{count} class folders"
+        raise ValueError(
+            f"the validation split under {data.root} has {what} but the model has {num_classes} outputs, so its "
+            "labels cannot be told: give the model's classes in order with data.classes=[...] (or a file of one "
+            "name per line)" + (", or name ImageNet folders by WordNet synset (n01440764 ...)"
+                                if num_classes == len(IMAGENET_SYNSETS) else ""))
 
 
 @dataclass(frozen=True)
@@ -102,8 +140,10 @@ class Classification:
     best_metric: str = "top1"
 
     def build_model(self, config: Config) -> ImageClassifier:
+        require_num_classes(config)
         options = dataclasses.asdict(config.model)
         class_names = options.pop("class_names")
+        del options["pretrained"], options["pretrained_keys"]  # loaded by training, not part of the architecture
         for key in SEGMENTATION_MODEL_KEYS:
             if options.pop(key) != getattr(ModelConfig, key):
                 raise ConfigError(f"model.{key} is a segmentation setting; a classifier has no DeepLabv3 head")
@@ -118,14 +158,18 @@ class Classification:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
-        names = read_class_names(data.classes, data.root) if data.classes else tuple(class_names)
         train_loader, description = None, ""
         if train:
+            names = read_class_names(data.classes, data.root) if data.classes else ()
             train_images = find_images(data.kind, data.root, data.train_split, data.train_annotation, names)
             names = train_images.class_names
             train_loader = build_train_loader(data, train_images, config.train.seed, world_size, rank, pin_memory)
             description = f"{len(train_images.samples)} training images, "
+        else:
+            names = label_names(data, tuple(class_names), config.model.num_classes)
         val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, names)
+        if not train:
+            check_labels(val_images, config.model.num_classes, data, named=bool(names))
         val_loader = build_eval_loader(data, val_images, world_size, rank, pin_memory)
         description += f"{len(val_images.samples)} validation images of {len(val_images.class_names)} classes"
         return TaskData(train_loader, val_loader, val_images.class_names, description)

@@ -19,11 +19,12 @@ import torch.nn.functional as F
 from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
 from ..data.segmentation import (
-    IGNORE_INDEX, VOC_CLASSES, SegmentationBatch, build_segmentation_eval_loader, build_segmentation_train_loader,
+    IGNORE_INDEX, SegmentationBatch, build_segmentation_eval_loader, build_segmentation_train_loader,
     find_pairs,
 )
 from ..models import DeepLabV3, build_segmenter
-from .base import LossFunction, TaskData, sum_over_processes
+from ..zoo import VOC_CLASSES
+from .base import LossFunction, TaskData, require_num_classes, sum_over_processes
 
 DEFAULT_OUTPUT_STRIDE = 16  # the published models'
 
@@ -130,7 +131,19 @@ def class_names_of(config: Config, class_names: Sequence[str] = ()) -> tuple[str
         return read_class_names(data.classes, data.root)
     if data.kind in ("voc", "voc_aug"):
         return VOC_CLASSES
-    return tuple(class_names) or tuple(str(label) for label in range(config.model.num_classes))
+    if class_names:
+        return tuple(class_names)
+    if config.model.num_classes is None:
+        raise ConfigError(f"data.kind={data.kind!r} names no classes: give data.classes=[...] or model.num_classes")
+    return tuple(str(label) for label in range(config.model.num_classes))
+
+
+def _named_classes(config: Config) -> tuple[str, ...]:
+    """The class names a config gives without reading the data set: a ``data.classes`` list, or VOC's."""
+    data = config.data
+    if isinstance(data.classes, (list, tuple)) and data.classes:
+        return tuple(data.classes)
+    return VOC_CLASSES if data.kind in ("voc", "voc_aug") and config.model.num_classes == len(VOC_CLASSES) else ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,7 @@ class Segmentation:
     best_metric: str = "miou"
 
     def build_model(self, config: Config) -> DeepLabV3:
+        require_num_classes(config)
         model_config = config.model
         model = build_segmenter(
             model_config.arch, num_classes=model_config.num_classes,
@@ -149,7 +163,7 @@ class Segmentation:
             aspp_dropout=model_config.aspp_dropout, classifier_dropout=model_config.dropout,
             drop_rate=model_config.drop_rate, out_indices=model_config.out_indices,
             frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval)
-        model.class_names = tuple(model_config.class_names)
+        model.class_names = tuple(model_config.class_names) or _named_classes(config)
         return model
 
     def build_data(
@@ -157,11 +171,10 @@ class Segmentation:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
-        if data.preprocessing.resize_short != data.preprocessing.crop_size:
+        if data.preprocessing.keep_aspect_ratio:
             raise ConfigError(
-                f"segmentation evaluates whole images resized to data.preprocessing.crop_size squared "
-                f"({data.preprocessing.crop_size}); set data.preprocessing.resize_short to the same value "
-                f"(it is {data.preprocessing.resize_short})")
+                "segmentation scores whole images resized to data.preprocessing.crop_size squared, the published "
+                "protocol: set data.preprocessing.keep_aspect_ratio=False (a centre crop would drop mask pixels)")
         names = class_names_of(config, class_names)
         train_loader, description = None, ""
         if train:
