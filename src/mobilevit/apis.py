@@ -335,6 +335,8 @@ def draw_detections(
     rgb = torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1)
     keep = result["scores"] >= score_threshold
     labels = [f"{name} {score:.2f}" for name, score, kept in zip(result["classes"], result["scores"], keep) if kept]
+    if not keep.any():
+        return Image.fromarray(rgb.permute(1, 2, 0).numpy())
     width = max(1, round(max(rgb.shape[1:]) / 200))
     drawn = draw_bounding_boxes(rgb, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red",
                                 width=width)
