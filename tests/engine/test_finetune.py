@@ -66,13 +66,18 @@ def layouts(tmp_path_factory):
     }
 
 
+class Stopped(Exception):
+    """Raised in place of the first training step."""
+
+
 def _stop_before_training(monkeypatch):
-    """Replace the training loop by one that records the weights it was handed (step 0) and stops."""
+    """Replace the training loop by one that records the weights it was handed (step 0) and stops
+    the run with :class:`Stopped`."""
     seen = []
 
-    def record(model, ema, *args, **kwargs):
-        seen.append({key: value.clone() for key, value in model.state_dict().items()})
-        return False
+    def record(run, *args, **kwargs):
+        seen.append({key: value.clone() for key, value in run.model.state_dict().items()})
+        raise Stopped
 
     monkeypatch.setattr(trainer, "train_one_epoch", record)
     return seen
@@ -84,7 +89,8 @@ def test_fine_tuning_starts_from_the_checkpoint_backbone_with_a_new_head(
     folder, expected = layouts
     seen = _stop_before_training(monkeypatch)
     config = load_config(finetune_config, [f"model.pretrained={str(folder / file)!r}"])
-    trainer.main(config)
+    with pytest.raises(Stopped):
+        trainer.main(config)
     start = seen[0]
     for key, value in expected[file].items():
         assert torch.equal(start[key], value), key
@@ -107,7 +113,8 @@ def test_a_zoo_name_loads_the_official_weights(layouts, finetune_config, tmp_pat
         monkeypatch.setenv("MOBILEVIT_HOME", str(tmp_path / "home"))
         assert resolve_pretrained(XXS) == record.url
         seen = _stop_before_training(monkeypatch)
-        trainer.main(load_config(finetune_config, [f"model.pretrained={XXS}"]))
+        with pytest.raises(Stopped):
+            trainer.main(load_config(finetune_config, [f"model.pretrained={XXS}"]))
     finally:
         server.close()
     assert torch.equal(seen[0]["backbone.stem.conv.weight"], expected["mmpretrain.pth"]["backbone.stem.conv.weight"])
@@ -242,7 +249,8 @@ def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_im
              "data.sampler.multiple=8", "data.batch_size=6", "data.num_workers=0", "train.amp=none",
              "data.preprocessing.resize_short=36", "data.preprocessing.crop_size=32", "train.progress_bar=False"]
     seen = _stop_before_training(monkeypatch)
-    trainer.main(load_config(config_path, [f"data.root={tiny_imagenet}", f"train.work_dir={tmp_path / 'work'}",
-                                           f"model.pretrained={str(folder / 'mmpretrain.pth')!r}", *small]))
+    with pytest.raises(Stopped):
+        trainer.main(load_config(config_path, [f"data.root={tiny_imagenet}", f"train.work_dir={tmp_path / 'work'}",
+                                               f"model.pretrained={str(folder / 'mmpretrain.pth')!r}", *small]))
     assert torch.equal(seen[0]["backbone.stem.conv.weight"], expected["mmpretrain.pth"]["backbone.stem.conv.weight"])
     assert seen[0]["head.fc.weight"].shape == (3, 320)
