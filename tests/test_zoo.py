@@ -3,16 +3,18 @@ import torch
 
 import mobilevit
 from mobilevit.analysis import measure_complexity
-from mobilevit.models import DeepLabV3, ImageClassifier
+from mobilevit.models import DeepLabV3, ImageClassifier, SSDLite
 from mobilevit.zoo import VOC_CLASSES, get_record
 
 NAMES = ["mobilevit-xxsmall_3rdparty_in1k", "mobilevit-xsmall_3rdparty_in1k", "mobilevit-small_3rdparty_in1k"]
 SEGMENTATION_NAMES = ["deeplabv3_mobilevit-xxsmall_3rdparty_voc", "deeplabv3_mobilevit-xsmall_3rdparty_voc",
                       "deeplabv3_mobilevit-small_3rdparty_voc"]
+DETECTION_NAMES = ["ssdlite_mobilevit-xxsmall_3rdparty_coco", "ssdlite_mobilevit-xsmall_3rdparty_coco",
+                   "ssdlite_mobilevit-small_3rdparty_coco"]
 
 
 def test_list_models():
-    assert mobilevit.list_models() == NAMES + SEGMENTATION_NAMES
+    assert mobilevit.list_models() == NAMES + SEGMENTATION_NAMES + DETECTION_NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -95,3 +97,19 @@ def test_get_model_loads_a_segmentation_checkpoint(tmp_path):
     assert torch.equal(source(x), loaded(x))
     other_classes = mobilevit.get_model(name, num_classes=3)
     assert other_classes.head.classifier.out_channels == 3 and not hasattr(other_classes, "class_names")
+
+
+@pytest.mark.parametrize("name", DETECTION_NAMES)
+def test_detection_records_build_the_detector_of_their_published_size(name):
+    record = get_record(name)
+    assert (record.task, record.num_classes, record.input_size) == ("detection", 81, 320)
+    assert record.url == ("https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
+                          f"ssd_mobilevit_{ {'xx_small': 'xxs', 'x_small': 'xs', 'small': 's'}[record.arch]}_320.pt")
+    assert (record.preprocessing.crop_size, record.preprocessing.keep_aspect_ratio) == (320, False)
+    assert "320x320" in record.protocol and record.map in (19.9, 24.8, 27.9)
+    model = mobilevit.get_model(name)
+    assert isinstance(model, SSDLite) and model.image_size == 320
+    assert model.class_names[0] == "background" and model.class_names[1] == "person" and len(model.class_names) == 81
+    complexity = measure_complexity(model, 320, 320)
+    assert round(complexity.params / 1e6, 2) == record.params_m
+    assert abs(complexity.macs / 1e9 - record.flops_g) < 0.01

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .models.classifier import ImageClassifier
 from .models.mobilevit import Attention
 
 
@@ -75,7 +76,7 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
         for module in model.modules() if type(module) in _COUNTERS
     ]
     backbone = getattr(model, "backbone", model)
-    if backbone is not model:  # the classifier pools the backbone's last output
+    if isinstance(model, ImageClassifier):  # the classifier pools the backbone's last output
         handles.append(backbone.register_forward_hook(make_hook("pool", lambda m, i, out: out[-1].numel())))
     was_training = model.training
     try:

@@ -27,8 +27,9 @@ from .data.segmentation import voc_palette
 from .data.transforms import EvalTransform
 from .imagenet import IMAGENET_CLASSES
 from .download import is_url
-from .models import DeepLabV3, ImageClassifier, build_classifier, build_segmenter
+from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 from .zoo import MODELS, SEGMENTATION_PREPROCESSING, Preprocessing, get_model, get_record
+from .data.detection import to_model_input
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -152,9 +153,9 @@ def _not_a_model(text: str) -> str:
 
 
 def inference_model(
-    model: ImageClassifier | DeepLabV3, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+    model: ImageClassifier | DeepLabV3 | SSDLite, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """Classify or segment one image or a list of them (one batched forward pass).
+    """Classify, segment or detect objects in one image or a list of them (one batched forward pass).
 
     An image is a file path, a PIL image, or an (H, W, 3) / (H, W) uint8 array whose channels are
     in ``channel_order`` (BGR, as OpenCV reads, by default). A classifier's result holds
@@ -163,9 +164,11 @@ def inference_model(
     size, ``pred_scores``, the (num_classes, H, W) softmax, and ``pred_classes``, the names of the
     classes in the mask: the whole image is resized to the model's ``preprocessing.crop_size``
     squared and the logits back to the image's size with nearest neighbour, the protocol of the
-    published segmentation figures. The model is left as it is (see :func:`torch_logits`): threads
-    may share it.
+    published segmentation figures. A detector's holds boxes instead (see :func:`detect_objects`).
+    The model is left as it is (see :func:`torch_logits`): threads may share it.
     """
+    if isinstance(model, SSDLite):
+        return detect_objects(model, images, channel_order)
     single = not isinstance(images, (list, tuple))
     images = [images] if single else list(images)
     if isinstance(model, DeepLabV3):
@@ -293,3 +296,68 @@ def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None
             "pred_scores": row,
         })
     return results
+
+
+def detect_objects(
+    model: SSDLite, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Detect objects in one image or a list of them (one batched forward pass; the model resizes
+    each image to its input size and maps the boxes back).
+
+    Each result holds numpy ``boxes`` (N, 4) as (x1, y1, x2, y2) in the image's own pixels,
+    ``scores`` (N,) and ``labels`` (N,), best first, and ``classes``, the labels' names.
+    """
+    single = not isinstance(images, (list, tuple))
+    items = [images] if single else list(images)
+    if not items:
+        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+    device = next(model.parameters()).device
+    tensors = [detection_input(image, channel_order).to(device) for image in items]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            detections = model(tensors)
+    finally:
+        model.train(was_training)
+    results = describe_detections(detections, getattr(model, "class_names", None) or None)
+    return results[0] if single else results
+
+
+def detection_input(image: ImageInput, channel_order: str = "BGR") -> torch.Tensor:
+    """An image as detection models take it: a (3, H, W) BGR float tensor in [0, 1], at its own size."""
+    return to_model_input(torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1))
+
+
+def describe_detections(detections: Sequence[dict[str, torch.Tensor]],
+                        class_names: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names."""
+    results = []
+    for detection in detections:
+        labels = detection["labels"].cpu().numpy()
+        results.append({
+            "boxes": detection["boxes"].float().cpu().numpy(),
+            "scores": detection["scores"].float().cpu().numpy(),
+            "labels": labels,
+            "classes": [class_names[label] if class_names is not None and label < len(class_names) else str(label)
+                        for label in labels],
+        })
+    return results
+
+
+def draw_detections(
+    image: ImageInput, result: dict[str, Any], score_threshold: float = 0.3, channel_order: str = "BGR"
+) -> Image.Image:
+    """The image with the detections of ``result`` (from :func:`detect_objects`) scoring at least
+    ``score_threshold`` drawn as labelled boxes (torchvision's ``draw_bounding_boxes``)."""
+    from torchvision.utils import draw_bounding_boxes
+
+    rgb = torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1)
+    keep = result["scores"] >= score_threshold
+    labels = [f"{name} {score:.2f}" for name, score, kept in zip(result["classes"], result["scores"], keep) if kept]
+    if not keep.any():
+        return Image.fromarray(rgb.permute(1, 2, 0).numpy())
+    width = max(1, round(max(rgb.shape[1:]) / 200))
+    drawn = draw_bounding_boxes(rgb, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red",
+                                width=width)
+    return Image.fromarray(drawn.permute(1, 2, 0).numpy())

@@ -17,7 +17,8 @@ from . import zoo
 from .analysis import measure_complexity
 from .apis import (
     LogitsFunction, checkpoint_config, checkpoint_preprocessing, class_names_of, describe_predictions, init_model,
-    is_config_file, overlay_mask, prepare_batch, segment, torch_logits,
+    describe_detections, detect_objects, detection_input, draw_detections, is_config_file, overlay_mask,
+    prepare_batch, segment, torch_logits,
 )
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config, shipped_configs
@@ -26,9 +27,10 @@ from .data.datasets import IMAGE_EXTENSIONS
 from .data.image import read_image
 from .data.segmentation import save_palette_mask
 from .export import (
-    FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, export_from_name, exported_format, load_exported, serves_any_size,
+    FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, OnnxDetector, export_from_name, exported_format, load_exported,
+    serves_any_size,
 )
-from .models import ARCHS, DeepLabV3, ImageClassifier, build_classifier, build_segmenter
+from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 
 
 # What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
@@ -44,9 +46,16 @@ def _list(args: argparse.Namespace) -> None:
     print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
-        figures = (f"mIoU {record.miou:.1f} (VOC 2012 val)" if record.task == "segmentation"
-                   else f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}")
-        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {figures}")
+        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {_published(record)}")
+
+
+def _published(record: zoo.ZooModel) -> str:
+    """A zoo record's published figures, as its task measures them."""
+    if record.task == "segmentation":
+        return f"mIoU {record.miou:.1f} (VOC 2012 val)"
+    if record.task == "detection":
+        return f"mAP {record.map:.1f} (COCO val2017)"
+    return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
 
 
 def _list_configs() -> None:
@@ -145,6 +154,9 @@ def _predict(args: argparse.Namespace) -> None:
     if isinstance(model, DeepLabV3):
         _predict_masks(args, model)
         return
+    if isinstance(model, SSDLite):
+        _predict_detections(args, model)
+        return
     class_names = class_names_of(model)
     paths, failures = _image_paths(args.images)
     classified = 0
@@ -218,6 +230,35 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
             else:
                 print(f"{path}: wrote {mask_path} and {overlay_path}; "
                       + ", ".join(f"{name} {100 * share:.1f}%" for name, share in classes))
+
+
+def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
+    """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn
+    into --out-dir; with --backend onnxruntime the exported file runs and the model's decoding follows."""
+    if args.backend not in ("pytorch", "onnxruntime"):
+        raise ValueError(f"--backend {args.backend} runs classifiers; detect with pytorch or onnxruntime")
+    detector = OnnxDetector(args.checkpoint) if args.backend == "onnxruntime" else model
+    output_dir = Path(args.out_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for image in args.images:
+        if isinstance(detector, OnnxDetector):
+            result = describe_detections(detector([detection_input(image)]), detector.class_names or None)[0]
+        else:
+            result = detect_objects(detector, image)
+        keep = result["scores"] >= args.score_threshold
+        found = [{"box": [round(float(value), 2) for value in box], "score": float(score), "label": int(label),
+                  "class": name}
+                 for box, score, label, name, kept in zip(result["boxes"], result["scores"], result["labels"],
+                                                          result["classes"], keep) if kept]
+        path = output_dir / f"{Path(image).stem}_detections.png"
+        draw_detections(image, result, args.score_threshold).save(path)
+        if args.json:
+            print(json.dumps({"image": image, "detections": found, "drawn": str(path)}))
+            continue
+        print(f"{image}: {len(found)} detections with score >= {args.score_threshold} (drawn in {path})")
+        for item in found:
+            x1, y1, x2, y2 = item["box"]
+            print(f"  {item['class']:<16} {item['score']:.3f}  ({x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f})")
 
 
 def _print_prediction(image: str, result: dict, class_names: Sequence[str] | None, topk: int, as_json: bool) -> None:
@@ -329,6 +370,10 @@ def _export(args: argparse.Namespace) -> None:
     _refuse_exported(weights)
     path = export_from_name(args.model, weights, args.format, args.output, args.shape, args.dynamic,
                             args.cfg_options, args.precision, args.calibration)
+    if path.suffix == ".onnx" and _is_detector(path):
+        print(f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
+              "'cls_logits'; decode with mobilevit.export.OnnxDetector)")
+        return
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
              else "any batch size at the exported height and width")
     precision = args.precision or PRECISIONS[args.format][0]
@@ -339,6 +384,14 @@ def _export(args: argparse.Namespace) -> None:
               f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)")
         return
     print(f"wrote {path} ({args.format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
+
+
+def _is_detector(path: Path) -> bool:
+    import onnx
+
+    from .export import DETECTION_METADATA_KEY
+
+    return any(entry.key == DETECTION_METADATA_KEY for entry in onnx.load(str(path), load_external_data=False).metadata_props)
 
 
 def _positive(text: str) -> int:
@@ -388,7 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           for name, (export_format, _) in RUNTIMES.items()))
     predict.add_argument("--out-dir", default="predictions",
                          help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
-                              "indices) and NAME_overlay.png go (default predictions)")
+                              "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
+                              "image with its boxes drawn (default predictions)")
+    predict.add_argument("--score-threshold", type=float, default=0.3,
+                         help="detection models: the lowest score shown and drawn (default 0.3)")
     _add_cfg_options(predict)
     predict.set_defaults(run=_predict)
 

@@ -137,7 +137,11 @@ class SamplerConfig:
 
 
 # The data layouts each task reads (data.kind).
-DATA_KINDS = {"classification": ("auto", "folder", "annotation"), "segmentation": ("voc", "voc_aug", "pairs")}
+DATA_KINDS = {
+    "classification": ("auto", "folder", "annotation"),
+    "segmentation": ("voc", "voc_aug", "pairs"),
+    "detection": ("coco", "boxes", "auto"),
+}
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,9 @@ class DataConfig:
     # listed with labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation
     # files if present. Segmentation (see mobilevit.data.segmentation): 'voc' (VOC2012 as released),
     # 'voc_aug' (list files such as list/train_aug.txt, given as the annotation), 'pairs'
-    # (<root>/images/<split>/ beside <root>/masks/<split>/).
+    # (<root>/images/<split>/ beside <root>/masks/<split>/). Detection (see mobilevit.data.detection):
+    # 'coco' (<root>/<annotation> an instances_*.json of the images in <root>/<split>), 'boxes' (a
+    # boxes file), 'auto' (COCO when the file lists categories).
     kind: str = "auto"
     root: str = "data/imagenet"
     train_split: str = "train"
@@ -287,6 +293,25 @@ def _check_device(device: str) -> None:
         raise expected("device", "'auto', 'cpu', 'cuda' or 'cuda:N'", device)
 
 
+@dataclass(frozen=True)
+class DetectionConfig:
+    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings), its augmentation,
+    and the checkpoint that seeds its MobileViT stages (:func:`mobilevit.checkpoint.load_backbone`)."""
+
+    image_size: int = 320
+    score_thresh: float = 0.01
+    nms_thresh: float = 0.5
+    topk_candidates: int = 400  # per class, before NMS
+    detections_per_img: int = 200
+    random_crop: bool = True  # SSD's random IoU crop
+    photometric_distort: bool = True
+    backbone_checkpoint: str = ""  # e.g. a classification checkpoint; '' leaves the stages random
+
+    def __post_init__(self) -> None:
+        if self.image_size < 32:
+            raise ConfigError(f"detection.image_size must be at least 32, got {self.image_size}")
+
+
 # The tasks a config may name (each is a module of mobilevit.tasks).
 TASKS = tuple(DATA_KINDS)
 
@@ -301,6 +326,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
 
     def __post_init__(self) -> None:
         check_types(self)

@@ -4,7 +4,8 @@ Our parameter names are those of the official mmpretrain checkpoints (``backbone
 ``backbone.layers...``, ``head.fc...``). Each other layout has an explicit rename table of rows
 ``(their module prefix, our module prefix)``; a row matches a key whose remainder is one
 parameter name (``weight``, ``running_mean`` ...). Placeholders: ``{stage}`` (0-4), ``{stage1}``
-(1-5, ml-cvnets counts stages from one), ``{block}``, ``{layer}`` (a transformer layer) and, on our
+(1-5, ml-cvnets counts stages from one), ``{block}``, ``{layer}`` (a transformer layer), ``{level}``
+(a detection head's feature level) and, on our
 side only, ``{depth}``: our final LayerNorm of a stage sits at index ``depth`` of ``global_rep``.
 
 Conversion is a pure function ``state_dict -> state_dict`` that fails, listing the keys, when a
@@ -28,7 +29,8 @@ import torch
 Rows = tuple[tuple[str, str], ...]
 StateDict = dict[str, torch.Tensor]
 
-LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_deeplabv3", "huggingface_deeplabv3")
+LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_deeplabv3", "huggingface_deeplabv3",
+           "cvnets_ssd")
 
 
 class CheckpointError(ValueError):
@@ -161,6 +163,24 @@ HUGGINGFACE_DEEPLABV3_ROWS: Rows = (
         "segmentation_head.aspp.project.", "segmentation_head.classifier.", "convolution", "normalization"),
 )
 
+# ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification backbone,
+# without conv_1x1_exp and classifier, under ``encoder.``; the SSD layers are ``extra_layers.os_*``
+# and ``ssd_heads.{level}`` (six levels, the last a plain 1x1 predictor on the pooled map).
+CVNETS_SSD_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *_cvnets_unit("extra_layers.os_64.dw_conv.", "backbone.extra_layers.0.depthwise."),
+    *_cvnets_unit("extra_layers.os_64.pw_conv.", "backbone.extra_layers.0.pointwise."),
+    *_cvnets_unit("extra_layers.os_128.dw_conv.", "backbone.extra_layers.1.depthwise."),
+    *_cvnets_unit("extra_layers.os_128.pw_conv.", "backbone.extra_layers.1.pointwise."),
+    *_cvnets_unit("extra_layers.os_256.dw_conv.", "backbone.extra_layers.2.depthwise."),
+    *_cvnets_unit("extra_layers.os_256.pw_conv.", "backbone.extra_layers.2.pointwise."),
+    ("extra_layers.os_-1.1.block.conv.", "backbone.extra_layers.3.1.conv."),  # index 0 is the pool
+    *_cvnets_unit("ssd_heads.{level}.proj_layer.", "head.levels.{level}.projection."),
+    *_cvnets_unit("ssd_heads.{level}.loc_cls_layer.dw_conv.", "head.levels.{level}.predictor.depthwise."),
+    ("ssd_heads.{level}.loc_cls_layer.pw_conv.block.conv.", "head.levels.{level}.predictor.pointwise.conv."),
+    ("ssd_heads.{level}.loc_cls_layer.block.conv.", "head.levels.{level}.predictor.conv."),
+)
+
 # Hugging Face keeps three attention input projections; ours is one, its rows ordered q, k, v.
 _QKV = ("query", "key", "value")
 _HUGGINGFACE_PROJECTION = re.compile(
@@ -174,6 +194,8 @@ _HUGGINGFACE_LAYER = re.compile(r"^mobilevit\.encoder\.layer\.(?P<stage>\d+)\.tr
 def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Name the layout of a bare state dict from its stem's key (``mobilevit`` for ours)."""
     keys = set(state_dict)
+    if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("ssd_heads.") for key in keys):
+        return "cvnets_ssd"
     if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("seg_head.") for key in keys):
         return "cvnets_deeplabv3"
     if "mobilevit.conv_stem.convolution.weight" in keys and any(key.startswith("segmentation_head.") for key in keys):
@@ -191,7 +213,7 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
         "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
         "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm), "
         "mobilevit.conv_stem.convolution.weight (Hugging Face), or encoder.conv_1.block.conv.weight with "
-        f"seg_head.* (ml-cvnets DeepLabv3); found {len(keys)} keys such as {sample}")
+        f"seg_head.* (ml-cvnets DeepLabv3) or ssd_heads.* (ml-cvnets SSD); found {len(keys)} keys such as {sample}")
 
 
 def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDict:
@@ -200,6 +222,7 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
         "mobilevit": from_mobilevit, "mmpretrain": from_mobilevit, "cvnets": from_cvnets,
         "timm": from_timm, "huggingface": from_huggingface,
         "cvnets_deeplabv3": from_cvnets_deeplabv3, "huggingface_deeplabv3": from_huggingface_deeplabv3,
+        "cvnets_ssd": from_cvnets_ssd,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -245,6 +268,12 @@ def from_huggingface_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateD
     """Hugging Face's ``MobileViTForSemanticSegmentation``; query, key and value fused as for classification."""
     fused = fuse_qkv(state_dict)
     return rename(fused, HUGGINGFACE_DEEPLABV3_ROWS, depths=_depths(fused, _HUGGINGFACE_LAYER))
+
+
+def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets v0.1's SSDLite layout (``ssd_mobilevit_*_320.pt``: ``encoder.``, ``extra_layers.``,
+    ``ssd_heads.``)."""
+    return rename(state_dict, CVNETS_SSD_ROWS, depths={})
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
@@ -299,7 +328,7 @@ def rename(state_dict: Mapping[str, torch.Tensor], rows: Rows, depths: Mapping[i
 @functools.lru_cache(maxsize=None)
 def _compile(template: str) -> re.Pattern[str]:
     pattern = re.escape(template)
-    for name in ("stage1", "stage", "block", "layer"):
+    for name in ("stage1", "stage", "block", "layer", "level"):
         pattern = pattern.replace(re.escape(f"{{{name}}}"), f"(?P<{name}>\\d+)")
     return re.compile(f"^{pattern}(?P<param>[A-Za-z_]+)$")
 

@@ -10,10 +10,11 @@ from torch import nn
 
 from .checks import at_least, at_most, check_types, expected, one_of
 from .download import hash_prefix
-from .models import DeepLabV3, ImageClassifier, build_classifier, build_segmenter
+from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter, build_ssdlite
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
+_CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
 
 # The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
 VOC_CLASSES = (
@@ -25,6 +26,24 @@ VOC_PROTOCOL = (
     "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bilinear, aspect ratio "
     "not kept), BGR, /255; logits upsampled x16 to 512x512 (bilinear), resized to the original size "
     "(nearest), argmax; mIoU over 21 classes from one confusion matrix over the set, label 255 ignored")
+
+# COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
+COCO_CLASSES = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
+    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
+    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
+    "hair drier", "toothbrush",
+)
+# How ml-cvnets v0.1 measured the published mAP of its SSDLite weights (eval_detection.py).
+COCO_PROTOCOL = (
+    "COCO val2017 (5,000 images): each whole image resized to 320x320 (bilinear, aspect ratio not kept), "
+    "BGR, /255; boxes scaled back to the image; score threshold 0.01, NMS IoU 0.5, at most 200 per image; "
+    "pycocotools box mAP@[.5:.95]")
 
 
 @dataclass(frozen=True)
@@ -72,8 +91,9 @@ class ZooModel:
     """A named model with its published figures and its official weights.
 
     ``task`` says which model the weights are for: ``classification`` (figures ``top1``/``top5``
-    on ImageNet-1k val) or ``segmentation`` (a DeepLabv3 at output stride 16; ``miou`` on PASCAL
-    VOC 2012 val, measured as ``protocol`` says).
+    on ImageNet-1k val), ``segmentation`` (a DeepLabv3 at output stride 16; ``miou`` on PASCAL
+    VOC 2012 val, measured as ``protocol`` says) or ``detection`` (an SSDLite at 320x320; box
+    ``map`` on COCO val2017, as ``protocol`` says).
     """
 
     name: str
@@ -89,6 +109,7 @@ class ZooModel:
     preprocessing: Preprocessing = Preprocessing()
     task: str = "classification"
     miou: float | None = None
+    map: float | None = None
     protocol: str = ""
     class_names: tuple[str, ...] | None = None
 
@@ -110,6 +131,16 @@ def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: flo
         params_m=params_m, flops_g=flops_g, num_classes=21, input_size=512,
         preprocessing=SEGMENTATION_PREPROCESSING,
         task="segmentation", miou=miou, protocol=VOC_PROTOCOL, class_names=VOC_CLASSES)
+
+
+def _ssdlite(variant: str, arch: str, file: str, params_m: float, flops_g: float, box_map: float) -> ZooModel:
+    """An SSDLite-MobileViT of ml-cvnets v0.1 (COCO 2017 train, 80 classes and the background)."""
+    return ZooModel(
+        name=f"ssdlite_mobilevit-{variant}_3rdparty_coco", arch=arch,
+        config=f"configs/ssdlite/ssdlite_mobilevit-{variant}_4xb32_coco.py", url=_CVNETS_DETECTION_URL + file,
+        params_m=params_m, flops_g=flops_g, num_classes=81, input_size=320,
+        preprocessing=Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False),
+        task="detection", map=box_map, protocol=COCO_PROTOCOL, class_names=("background", *COCO_CLASSES))
 
 
 MODELS: dict[str, ZooModel] = {
@@ -136,6 +167,11 @@ MODELS: dict[str, ZooModel] = {
         _deeplabv3("xxsmall", "xx_small", "deeplabv3_mobilevit_xxs.pt", params_m=1.85, flops_g=4.00, miou=72.8),
         _deeplabv3("xsmall", "x_small", "deeplabv3_mobilevit_xs.pt", params_m=2.94, flops_g=7.49, miou=77.1),
         _deeplabv3("small", "small", "deeplabv3_mobilevit_s.pt", params_m=6.36, flops_g=13.83, miou=79.3),
+        # mAP of these files as the ml-cvnets v0.1 release states it (the paper: 24.8 / 27.7 for XS / S).
+        # Multiply-adds at 320x320 as `mobilevit flops` counts them.
+        _ssdlite("xxsmall", "xx_small", "ssd_mobilevit_xxs_320.pt", params_m=1.76, flops_g=0.86, box_map=19.9),
+        _ssdlite("xsmall", "x_small", "ssd_mobilevit_xs_320.pt", params_m=2.74, flops_g=1.89, box_map=24.8),
+        _ssdlite("small", "small", "ssd_mobilevit_s_320.pt", params_m=5.74, flops_g=3.48, box_map=27.9),
     )
 }
 
@@ -156,19 +192,20 @@ def get_record(name: str) -> ZooModel:
 
 def get_model(
     name: str, pretrained: bool | str | os.PathLike = False, **options
-) -> ImageClassifier | DeepLabV3:
+) -> ImageClassifier | DeepLabV3 | SSDLite:
     """Build a zoo model; ``pretrained`` is False, True (the official weights) or a checkpoint path/URL.
 
     The record's task picks the model: a classifier, whose ``options`` go to
     :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), or a
-    segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`.
+    segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`, or a detector
+    (:func:`~mobilevit.models.build_ssdlite`).
     As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head (the
     segmenter's classifier) is left out and the new one starts as initialised, with a warning
     naming the skipped keys.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
-    builders = {"classification": build_classifier, "segmentation": build_segmenter}
+    builders = {"classification": build_classifier, "segmentation": build_segmenter, "detection": build_ssdlite}
     model: nn.Module = builders[record.task](record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
     if record.class_names is not None and options["num_classes"] == record.num_classes:

@@ -20,9 +20,10 @@ from typing import Callable, Sequence
 import torch
 
 from ..apis import LogitsFunction, init_model, preprocessing_of
-from ..models import MobileViTBlock
+from ..models import MobileViTBlock, SSDLite
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
+from .detection import DETECTION_METADATA_KEY, DETECTION_OUTPUTS, OnnxDetector, export_detector
 from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
 from .openvino import OpenVinoClassifier, export_openvino
 from .torchscript import TorchScriptClassifier, export_torchscript
@@ -41,9 +42,10 @@ RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
 }
 
 __all__ = [
-    "CALIBRATION_IMAGES", "FORMATS", "INPUT_NAME", "ONNX_OPSET", "OUTPUT_NAME", "PRECISIONS", "RUNTIMES",
-    "SUFFIXES", "OnnxClassifier", "OpenVinoClassifier", "TorchScriptClassifier", "calibration_images",
-    "check_options", "export_from_name", "export_model", "exported_format", "load_exported", "serves_any_size",
+    "CALIBRATION_IMAGES", "DETECTION_METADATA_KEY", "DETECTION_OUTPUTS", "FORMATS", "INPUT_NAME", "ONNX_OPSET",
+    "OUTPUT_NAME", "PRECISIONS", "RUNTIMES", "SUFFIXES", "OnnxClassifier", "OnnxDetector", "OpenVinoClassifier",
+    "TorchScriptClassifier", "calibration_images", "check_options", "export_detector", "export_from_name",
+    "export_model", "exported_format", "load_exported", "serves_any_size",
 ]
 
 
@@ -127,6 +129,11 @@ def export_from_name(
     """
     check_options(export_format, dynamic, precision, calibration is not None)
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
+    if isinstance(model, SSDLite):
+        if export_format != "onnx" or dynamic or shape is not None or precision or calibration is not None:
+            raise ValueError("a detector exports to ONNX at its own input size only (any batch size, float32); "
+                             "drop --format, --dynamic, --shape, --precision and --quantize")
+        return export_detector(model, output or Path(name_or_config or checkpoint).stem + SUFFIXES["onnx"])
     if shape is None:
         crop = model.preprocessing.crop_size
         shape = (crop, crop)

@@ -7,12 +7,13 @@ from torch import nn
 from ..config import Config
 from .base import Evaluator, LossFunction, Metrics, Task, TaskData, sum_over_processes
 from .classification import CLASSIFICATION
+from .detection import DETECTION
 from .segmentation import SEGMENTATION
 
-TASKS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION, SEGMENTATION)}
+TASKS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION, SEGMENTATION, DETECTION)}
 
 __all__ = [
-    "CLASSIFICATION", "Evaluator", "LossFunction", "Metrics", "SEGMENTATION", "TASKS", "Task", "TaskData",
+    "CLASSIFICATION", "DETECTION", "Evaluator", "LossFunction", "Metrics", "SEGMENTATION", "TASKS", "Task", "TaskData",
     "build_model", "get_task", "sum_over_processes",
 ]
 

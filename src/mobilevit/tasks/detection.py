@@ -1,0 +1,251 @@
+"""Object detection: SSDLite-MobileViT, COCO or boxes-file data with SSD's augmentation, SSD's
+multibox loss, COCO mAP@[.5:.95] by pycocotools; ``best.pth`` is the best mAP.
+
+Class names carry the background first (label 0), so that ``class_names[label]`` names a
+detection and ``len(class_names)`` is the model's ``num_classes`` (81 for COCO).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+
+from ..checkpoint import load_backbone
+from ..config import Config
+from ..data.detection import (DetectionBatch, DetectionDataset, DetectionList, DetectionTrainTransform,
+                              collate_detections, find_detections)
+from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
+from ..models import SSDBoxCoding, SSDLite, build_ssdlite
+from ..zoo import MODELS
+from .base import LossFunction, TaskData
+
+BACKGROUND = "background"
+# COCOeval's summary, in its order: (name, IoU thresholds, area range)
+AP_NAMES = ("map", "ap50", "ap75", "ap_small", "ap_medium", "ap_large")
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    """COCO box AP in percent (None where the ground truth has no box of that size), per-class AP
+    (IoU .5:.95, all sizes; label order, background left out) and the images evaluated."""
+
+    map: float
+    ap50: float
+    ap75: float
+    ap_small: float | None
+    ap_medium: float | None
+    ap_large: float | None
+    class_ap: list[float | None]
+    count: int
+    skipped: tuple[str, ...] = ()
+
+    def log_values(self) -> dict[str, Any]:
+        values = {name: None if getattr(self, name) is None else round(getattr(self, name), 3) for name in AP_NAMES}
+        return {**values, "images": self.count, "skipped_images": len(self.skipped)}
+
+    def summary(self) -> str:
+        return f"mAP {self.map:.2f}  AP50 {self.ap50:.2f}  AP75 {self.ap75:.2f}"
+
+    def report(self, class_names: Sequence[str]) -> dict[str, Any]:
+        names = [name for name in class_names if name != BACKGROUND] if class_names else []
+        return {
+            **{name: getattr(self, name) for name in AP_NAMES},
+            "images": self.count,
+            "skipped_images": list(self.skipped),
+            "per_class": [{"class": names[index] if index < len(names) else str(index + 1), "ap": ap}
+                          for index, ap in enumerate(self.class_ap)],
+        }
+
+
+class DetectionEvaluator:
+    """COCO box AP of detections over a :class:`DetectionList`, with pycocotools.
+
+    Every process adds the detections of its share of the images; ``compute`` gathers them (a
+    collective) so each image counts exactly once, and scores them against the list's ground
+    truth, crowd regions included as COCO's ignore regions, category ids as in the file.
+    """
+
+    def __init__(self, detections: DetectionList, coding: SSDBoxCoding | None = None) -> None:
+        self.detections = detections
+        self.coding = coding
+        self.rows: list[np.ndarray] = []  # (image_id, x, y, w, h, score, category_id) per detection
+        self.image_ids: list[int] = []
+        self.skipped: list[str] = []
+
+    def update(self, output: dict[str, torch.Tensor], batch: DetectionBatch) -> None:
+        """Decode the model's raw outputs on ``batch`` to its images' pixels and add them."""
+        if self.coding is None:
+            raise ValueError("an evaluator built without a box coding cannot decode raw outputs; use add()")
+        self.skipped += batch.skipped
+        sizes = [tuple(size) for size in batch.image_sizes.tolist()]
+        self.add(batch.image_ids.tolist(), self.coding.decode(output, sizes))
+
+    def add(self, image_ids: Sequence[int], detections: Sequence[dict[str, torch.Tensor]]) -> None:
+        """Add per-image ``{'boxes' (xyxy pixels), 'scores', 'labels' (contiguous)}``; image id -1 (a
+        skipped unreadable image) is left out."""
+        category_ids = np.array((0, *self.detections.category_ids))
+        for image_id, detection in zip(image_ids, detections):
+            if image_id < 0:
+                continue
+            self.image_ids.append(int(image_id))
+            boxes = detection["boxes"].detach().float().cpu().numpy().reshape(-1, 4)
+            rows = np.empty((len(boxes), 7))
+            rows[:, 0] = image_id
+            rows[:, 1:3] = boxes[:, :2]
+            rows[:, 3:5] = boxes[:, 2:] - boxes[:, :2]
+            rows[:, 5] = detection["scores"].detach().float().cpu().numpy()
+            rows[:, 6] = category_ids[detection["labels"].cpu().numpy()]
+            self.rows.append(rows)
+
+    def compute(self) -> DetectionMetrics:
+        rows = np.concatenate(self.rows) if self.rows else np.empty((0, 7))
+        image_ids, skipped = self.image_ids, self.skipped
+        if dist.is_initialized():
+            gathered: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, (rows, image_ids, skipped))
+            rows = np.concatenate([part[0] for part in gathered])
+            image_ids = [image_id for part in gathered for image_id in part[1]]
+            skipped = [reason for part in gathered for reason in part[2]]
+        if not image_ids:
+            raise ValueError("evaluation saw no images")
+        if len(set(image_ids)) != len(image_ids):
+            raise ValueError("an image was evaluated more than once")
+        stats, class_ap = coco_box_ap(self.detections, rows, sorted(image_ids))
+        return DetectionMetrics(*stats, class_ap=class_ap, count=len(image_ids), skipped=tuple(skipped))
+
+
+def coco_ground_truth(detections: DetectionList, image_ids: Sequence[int]) -> dict[str, Any]:
+    """The COCO-format ground truth of the listed images (crowd regions flagged ``iscrowd``)."""
+    wanted = set(image_ids)
+    images, annotations = [], []
+    for image in detections.images:
+        if image.image_id not in wanted:
+            continue
+        images.append({"id": image.image_id, "width": image.width, "height": image.height})
+        for box, label, area, crowd in zip(image.boxes, image.labels, image.areas, image.crowd):
+            x1, y1, x2, y2 = (float(value) for value in box)
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image.image_id, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "category_id": detections.category_ids[int(label) - 1], "area": float(area), "iscrowd": int(crowd)})
+    categories = [{"id": category, "name": name} for category, name in zip(detections.category_ids, detections.class_names)]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def coco_box_ap(detections: DetectionList, rows: np.ndarray,
+                image_ids: Sequence[int]) -> tuple[list[float | None], list[float | None]]:
+    """COCOeval's six box APs (percent) and the per-category AP of ``rows`` (image_id, x, y, w, h,
+    score, category_id) over ``image_ids``; pycocotools' console output is kept off the terminal."""
+    try:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    except ImportError:
+        raise ImportError("COCO evaluation needs pycocotools: pip install 'mobilevit[detection]'") from None
+    num_classes = len(detections.category_ids)
+    if len(rows) == 0:
+        return [0.0] * len(AP_NAMES), [0.0] * num_classes
+    with contextlib.redirect_stdout(io.StringIO()):
+        ground_truth = COCO()
+        ground_truth.dataset = coco_ground_truth(detections, image_ids)
+        ground_truth.createIndex()
+        evaluation = COCOeval(ground_truth, ground_truth.loadRes(rows), "bbox")
+        evaluation.params.imgIds = list(image_ids)
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    stats = [None if value < 0 else 100.0 * float(value) for value in evaluation.stats[:len(AP_NAMES)]]
+    precision = evaluation.eval["precision"][:, :, :, 0, -1]  # IoUs, recalls, categories; all areas, 100 dets
+    class_ap = []
+    for index in range(num_classes):
+        values = precision[:, :, index]
+        values = values[values > -1]
+        class_ap.append(100.0 * float(values.mean()) if values.size else None)
+    return [0.0 if value is None and name in ("map", "ap50", "ap75") else value
+            for name, value in zip(AP_NAMES, stats)], class_ap
+
+
+def box_coding(config: Config) -> SSDBoxCoding:
+    """The anchors, matching, loss and decoding of the config's detector."""
+    settings = config.detection
+    return SSDBoxCoding(config.model.num_classes, settings.image_size, settings.score_thresh, settings.nms_thresh,
+                        settings.topk_candidates, settings.detections_per_img, config.model.arch)
+
+
+def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> DetectionList:
+    data = config.data
+    split, annotation = (data.train_split, data.train_annotation) if train else (data.val_split, data.val_annotation)
+    names = [name for name in class_names if name != BACKGROUND]
+    return find_detections(data.kind, f"{data.root}/{annotation}", f"{data.root}/{split}", names)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The detection task (see :class:`mobilevit.tasks.base.Task`)."""
+
+    name: str = "detection"
+    best_metric: str = "map"
+
+    def build_model(self, config: Config) -> SSDLite:
+        """SSDLite-MobileViT as the config describes it; ``detection.backbone_checkpoint`` (a zoo
+        name, or a path or URL of a classification or any other checkpoint) seeds its MobileViT
+        stages; the official weights of a zoo name are downloaded once."""
+        model_config, settings = config.model, config.detection
+        model = build_ssdlite(
+            model_config.arch, model_config.num_classes, settings.image_size, settings.score_thresh,
+            settings.nms_thresh, settings.topk_candidates, settings.detections_per_img,
+            frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval,
+            drop_rate=model_config.drop_rate)
+        if settings.backbone_checkpoint:
+            source = settings.backbone_checkpoint
+            load_backbone(model, MODELS[source].url if source in MODELS else source)
+        model.class_names = tuple(model_config.class_names)
+        return model
+
+    def build_data(
+        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        class_names: Sequence[str] = (),
+    ) -> TaskData:
+        data, size = config.data, config.detection.image_size
+        train_loader, names, description = None, tuple(class_names), ""
+        if train:
+            train_list = _split(config, True, names).with_boxes()
+            names = (BACKGROUND, *train_list.class_names)
+            settings = config.detection
+            transform = DetectionTrainTransform(size, settings.random_crop, settings.photometric_distort,
+                                                data.horizontal_flip)
+            sampler = VariableBatchSampler(
+                len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank)
+            train_loader = DataLoader(
+                DetectionDataset(train_list, size, transform, data.skip_bad_images), batch_sampler=sampler,
+                num_workers=data.num_workers, collate_fn=collate_detections, pin_memory=pin_memory,
+                persistent_workers=data.num_workers > 0, generator=torch.Generator())
+            description = f"{len(train_list.images)} training images, "
+        val_list = _split(config, False, names)
+        names = (BACKGROUND, *val_list.class_names)
+        val_loader = DataLoader(
+            DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images),
+            batch_sampler=shard_batches(len(val_list.images), data.val_batch_size, world_size, rank),
+            num_workers=data.num_workers, collate_fn=collate_detections, pin_memory=pin_memory,
+            generator=torch.Generator())
+        description += f"{len(val_list.images)} validation images of {len(names) - 1} classes"
+        return TaskData(train_loader, val_loader, names, description)
+
+    def loss_function(self, config: Config) -> LossFunction:
+        coding = box_coding(config)
+
+        def loss(outputs: dict[str, torch.Tensor], batch: DetectionBatch) -> torch.Tensor:
+            losses = coding.loss({key: value.float() for key, value in outputs.items()}, batch.boxes, batch.labels)
+            return losses["bbox_regression"] + losses["classification"]
+        return loss
+
+    def evaluator(self, config: Config, device: torch.device) -> DetectionEvaluator:
+        return DetectionEvaluator(_split(config, False, config.model.class_names), box_coding(config))
+
+
+DETECTION = Detection()

@@ -1,0 +1,37 @@
+"""An exported detector (ONNX network + our decoding) gives the PyTorch model's detections."""
+
+import pytest
+import torch
+
+from mobilevit.export import OnnxDetector, export_detector
+from mobilevit.models import build_ssdlite
+
+pytest.importorskip("onnxruntime")
+
+TINY_ARCH = [["mobilenetv2", 8, 1, 1, 2], ["mobilenetv2", 16, 2, 1, 2], ["mobilevit", 24, 2, 24, 48, 1, 2],
+             ["mobilevit", 32, 2, 32, 64, 1, 2], ["mobilevit", 40, 2, 40, 80, 1, 2]]
+
+
+@pytest.mark.slow
+def test_onnx_detector_equals_pytorch(tmp_path):
+    torch.manual_seed(0)
+    model = build_ssdlite(TINY_ARCH, num_classes=4, image_size=96, score_thresh=0.2, detections_per_img=20).eval()
+    model.class_names = ("background", "a", "b", "c")
+    path = export_detector(model, tmp_path / "detector.onnx")
+    detector = OnnxDetector(path)
+    assert detector.class_names == model.class_names
+    batch = torch.rand(3, 3, 96, 96)  # a batch size other than the export's
+    with torch.no_grad():
+        expected = model(batch)
+    outputs = detector.raw_outputs(batch)
+    for key in ("bbox_regression", "cls_logits"):
+        assert (outputs[key] - expected[key]).abs().max() < 1e-4
+    images = [torch.rand(3, 80, 120), torch.rand(3, 150, 100)]
+    with torch.no_grad():
+        reference = model(images)
+    detections = detector(images)
+    assert sum(len(item["boxes"]) for item in reference) > 0
+    for ours, theirs in zip(detections, reference):
+        assert torch.equal(ours["labels"], theirs["labels"])
+        torch.testing.assert_close(ours["boxes"], theirs["boxes"], atol=1e-3, rtol=0)
+        torch.testing.assert_close(ours["scores"], theirs["scores"], atol=1e-5, rtol=0)
