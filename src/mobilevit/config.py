@@ -177,7 +177,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        one_of(self, "kind", sum(DATA_KINDS.values(), ()))
+        one_of(self, "kind", tuple(dict.fromkeys(sum(DATA_KINDS.values(), ()))))
         if not self.root:
             raise expected("root", "the data set's folder", self.root)
         names = [self.classes] if isinstance(self.classes, str) else self.classes
@@ -308,8 +308,12 @@ class DetectionConfig:
     backbone_checkpoint: str = ""  # e.g. a classification checkpoint; '' leaves the stages random
 
     def __post_init__(self) -> None:
-        if self.image_size < 32:
-            raise ConfigError(f"detection.image_size must be at least 32, got {self.image_size}")
+        check_types(self)
+        at_least(self, "image_size", 32)
+        for name in ("score_thresh", "nms_thresh"):
+            fraction(self, name)
+        for name in ("topk_candidates", "detections_per_img"):
+            at_least(self, name, 1)
 
 
 # The tasks a config may name (each is a module of mobilevit.tasks).
