@@ -36,7 +36,9 @@ def evaluate(model: Scorer, loader: Iterable[NamedTuple], device: torch.device, 
     try:
         for batch in loader:
             batch = to_device(batch, device)
-            evaluator.update(model(batch.images).to(device), batch)
+            output = model(batch.images)
+            # an exported model's logits come back on the CPU; a detector's outputs are a dict
+            evaluator.update(output.to(device) if isinstance(output, torch.Tensor) else output, batch)
     finally:
         if is_module:
             model.train(was_training)
