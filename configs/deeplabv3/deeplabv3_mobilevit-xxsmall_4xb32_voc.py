@@ -4,14 +4,9 @@
 #   torchrun --nproc-per-node 4 tools/train.py configs/deeplabv3/deeplabv3_mobilevit-xxsmall_4xb32_voc.py
 #   mobilevit test configs/deeplabv3/deeplabv3_mobilevit-xxsmall_4xb32_voc.py work_dirs/deeplabv3_mobilevit-xxsmall_4xb32_voc/best.pth
 _base_ = [
+    "../_base_/models/deeplabv3_mobilevit.py",
     "../_base_/datasets/voc_aug_bs32_deeplabv3.py",
     "../_base_/schedules/voc_bs128_adamw_cosine_50e.py",
     "../_base_/default_runtime.py",
 ]
-task = "segmentation"
-model = dict(
-    arch="xx_small", num_classes=21, output_stride=16, atrous_rates=(6, 12, 18), aspp_channels=256,
-    aspp_dropout=0.1, dropout=0.1, drop_rate=0.05,
-    pretrained="mobilevit-xxsmall_3rdparty_in1k", pretrained_keys="backbone",
-)
-train = dict(ema=True, ema_decay=0.9995)
+model = dict(arch="xx_small", drop_rate=0.05, pretrained="mobilevit-xxsmall_3rdparty_in1k")
