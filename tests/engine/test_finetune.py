@@ -260,3 +260,17 @@ def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_im
     assert cli(["list", "--configs"]) == 0
     listed = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert ["configs/mobilevit/mobilevit-xxsmall_finetune_custom.py", "xx_small", "folders", "data/custom"] in listed
+
+
+def test_a_classifier_seeds_a_detectors_stages_and_its_extra_layers_are_skipped(tmp_path):
+    from mobilevit.models import build_ssdlite
+
+    classifier = build_classifier("xx_small")
+    torch.save(classifier.state_dict(), tmp_path / "classifier.pth")
+    detector = build_ssdlite("xx_small")
+    report = load_pretrained(detector, tmp_path / "classifier.pth", keys="backbone")
+    ours, theirs = detector.state_dict(), classifier.state_dict()
+    assert all(torch.equal(ours[key], theirs[key]) for key in ours if key.startswith("backbone.layers."))
+    assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the model"
+    assert any(key.startswith("backbone.extra_layers.") and reason == "not in the checkpoint"
+               for key, reason in report.skipped.items())

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import zoo
-from ..checkpoint import Checkpoint, CheckpointError, read_checkpoint
+from ..checkpoint import BACKBONE_PREFIXES, Checkpoint, CheckpointError, read_checkpoint
 from ..config import ModelConfig, OptimConfig
 from ..convert import infer_arch
 
@@ -97,7 +97,7 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
             skipped[key] = f"shape differs: checkpoint {tuple(theirs[key].shape)}, model {tuple(ours[key].shape)}"
     backbone_misfits = [
         f"{key} ({reason})" for key, reason in skipped.items()
-        if key.startswith(BACKBONE) and key.startswith(prefix) and not _expansion_on_one_side(key, reason)]
+        if key.startswith(BACKBONE) and key.startswith(prefix) and not _outside_the_stages_on_one_side(key, reason)]
     if backbone_misfits:
         raise CheckpointError(
             f"pretrained checkpoint {source} ({checkpoint.layout} layout) does not fit the model's backbone: "
@@ -110,10 +110,11 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
                             tuple(loaded), skipped, len(ours))
 
 
-def _expansion_on_one_side(key: str, reason: str) -> bool:
-    """Whether ``key`` is of the final 1x1 expansion that only one side has: dense-task backbones
-    (segmentation, detection) are built without it, so it is skipped between them and classifiers."""
-    return key.startswith(f"{BACKBONE}conv_1x1_exp.") and reason in ("not in the model", "not in the checkpoint")
+def _outside_the_stages_on_one_side(key: str, reason: str) -> bool:
+    """Whether ``key`` is a backbone module beyond the MobileViT stages that only one side has: a
+    classifier's final 1x1 expansion, which dense backbones are built without, or a detector's
+    extra layers. Such keys are skipped between classifiers and dense models; the stages must fit."""
+    return not key.startswith(BACKBONE_PREFIXES) and reason in ("not in the model", "not in the checkpoint")
 
 
 def _arch_hint(state_dict: dict[str, torch.Tensor]) -> str:
