@@ -27,8 +27,8 @@ from .data.datasets import IMAGE_EXTENSIONS
 from .data.image import read_image
 from .data.segmentation import save_palette_mask
 from .export import (
-    FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, OnnxDetector, export_from_name, exported_format, load_exported,
-    serves_any_size,
+    FIXED_BATCH, FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, OnnxDetector, export_from_name, exported_format,
+    load_exported, serves_any_size,
 )
 from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 
@@ -369,12 +369,13 @@ def _export(args: argparse.Namespace) -> None:
     _refuse_exported(args.model)
     _refuse_exported(weights)
     path = export_from_name(args.model, weights, args.format, args.output, args.shape, args.dynamic,
-                            args.cfg_options, args.precision, args.calibration)
+                            args.cfg_options, args.precision, args.calibration, args.batch_size)
     if path.suffix == ".onnx" and _is_detector(path):
         print(f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
               "'cls_logits'; decode with mobilevit.export.OnnxDetector)")
         return
     sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
+             else f"batches of {args.batch_size} at the exported height and width" if args.format in FIXED_BATCH
              else "any batch size at the exported height and width")
     precision = args.precision or PRECISIONS[args.format][0]
     if args.quantize:
@@ -483,8 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        for name, (export_format, _) in RUNTIMES.items()))
     test.set_defaults(run=_test)
 
-    export = commands.add_parser("export", help="export a model with its weights to ONNX, TorchScript, OpenVINO "
-                                                 "or Core ML")
+    export = commands.add_parser("export", help="export a model with its weights to ONNX, TorchScript, OpenVINO, "
+                                                 "Core ML, LiteRT (tflite) or ExecuTorch")
     export.add_argument("model", nargs="?", metavar="MODEL",
                         help="a zoo model name, a config file or a checkpoint (default: the --checkpoint)")
     export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
@@ -495,13 +496,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--precision", choices=sorted({name for names in PRECISIONS.values() for name in names}),
                         help="what the exported model computes in: OpenVINO fp32 (default) or bf16, "
                              "Core ML fp16 (default) or fp32; the others are fp32")
-    export.add_argument("--quantize", choices=["int8"], help="OpenVINO: int8 weights and activations (NNCF)")
+    export.add_argument("--quantize", choices=["int8"],
+                        help="OpenVINO (NNCF), tflite, executorch (PT2E): int8 weights and activations")
     export.add_argument("--calibration", metavar="DIR_OR_CONFIG",
                         help="--quantize: a folder of images, or a config whose training split is used")
+    export.add_argument("--batch-size", type=_positive, default=1,
+                        help="tflite, executorch: the batch size the file takes (default 1; the others take any)")
     export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
                         help="example input size (default: the model's crop size)")
     export.add_argument("--output", help="the file to write (default: MODEL and the format's suffix: .onnx, .pt, "
-                                         ".xml, .mlpackage, from the model's name)")
+                                         ".xml, .mlpackage, .tflite, .pte, from the model's name)")
     _add_cfg_options(export)
     export.set_defaults(run=_export)
     return parser

@@ -1,12 +1,13 @@
-"""Export a classifier to ONNX, TorchScript, OpenVINO (float32, bfloat16 or int8) or Core ML
-(float16 or float32), and run the exported files in their runtimes as stand-ins for the PyTorch model.
+"""Export a classifier to ONNX, TorchScript, OpenVINO (float32, bfloat16 or int8), Core ML (float16
+or float32), LiteRT or ExecuTorch (float32 or int8), and run the exported files in their runtimes as
+stand-ins for the PyTorch model.
 
 Exports are of the fused model (every BatchNorm folded into its convolution, see
 :meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
 ``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
 logits named ``logits`` (Core ML: one image, see :mod:`.coreml`). One module per runtime:
-:mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.pt2e` (int8 in PyTorch); the runtimes are
-optional extras, imported only when used.
+:mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.tflite`, :mod:`.executorch`, :mod:`.pt2e`
+(int8 in PyTorch); the runtimes are optional extras, imported only when used.
 """
 
 from __future__ import annotations
@@ -24,27 +25,34 @@ from ..models import MobileViTBlock, SSDLite
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
 from .detection import DETECTION_METADATA_KEY, DETECTION_OUTPUTS, OnnxDetector, export_detector
+from .executorch import ExecuTorchClassifier, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
 from .openvino import OpenVinoClassifier, export_openvino
+from .tflite import TFLiteClassifier, export_tflite
 from .torchscript import TorchScriptClassifier, export_torchscript
 
-FORMATS = ("onnx", "torchscript", "openvino", "coreml")
-SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "openvino": ".xml", "coreml": ".mlpackage"}
+FORMATS = ("onnx", "torchscript", "openvino", "coreml", "tflite", "executorch")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "openvino": ".xml", "coreml": ".mlpackage", "tflite": ".tflite",
+            "executorch": ".pte"}
 # The precisions each format computes in, its default first.
-PRECISIONS = {"onnx": ("fp32",), "torchscript": ("fp32",), "openvino": ("fp32", "bf16"), "coreml": ("fp16", "fp32")}
-QUANTIZABLE = ("openvino",)  # the formats ``--quantize int8`` applies to
+PRECISIONS = {"onnx": ("fp32",), "torchscript": ("fp32",), "openvino": ("fp32", "bf16"), "coreml": ("fp16", "fp32"),
+              "tflite": ("fp32",), "executorch": ("fp32",)}
+QUANTIZABLE = ("openvino", "tflite", "executorch")  # the formats ``--quantize int8`` applies to
+FIXED_BATCH = ("tflite", "executorch")  # the formats whose files take batches of one size (``batch_size``)
 # The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
 # format each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
 RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
     "onnxruntime": ("onnx", OnnxClassifier),
     "torchscript": ("torchscript", TorchScriptClassifier),
     "openvino": ("openvino", OpenVinoClassifier),
+    "tflite": ("tflite", TFLiteClassifier),
+    "executorch": ("executorch", ExecuTorchClassifier),
 }
 
 __all__ = [
-    "CALIBRATION_IMAGES", "DETECTION_METADATA_KEY", "DETECTION_OUTPUTS", "FORMATS", "INPUT_NAME", "ONNX_OPSET",
-    "OUTPUT_NAME", "PRECISIONS", "RUNTIMES", "SUFFIXES", "OnnxClassifier", "OnnxDetector", "OpenVinoClassifier",
-    "TorchScriptClassifier", "calibration_images", "check_options", "export_detector", "export_from_name",
+    "CALIBRATION_IMAGES", "DETECTION_METADATA_KEY", "DETECTION_OUTPUTS", "FIXED_BATCH", "FORMATS", "INPUT_NAME",
+    "ONNX_OPSET", "OUTPUT_NAME", "PRECISIONS", "RUNTIMES", "SUFFIXES", "ExecuTorchClassifier", "OnnxClassifier",
+    "OnnxDetector", "OpenVinoClassifier", "TFLiteClassifier", "TorchScriptClassifier", "calibration_images", "check_options", "export_detector", "export_from_name",
     "export_model", "exported_format", "load_exported", "serves_any_size",
 ]
 
@@ -58,6 +66,7 @@ def export_model(
     dynamic: bool = False,
     precision: str | None = None,
     calibration: torch.Tensor | None = None,
+    batch_size: int = 1,
 ) -> Path:
     """Write a fused copy of ``model`` to ``path``; the model itself is left unchanged.
 
@@ -65,30 +74,38 @@ def export_model(
     height and width vary too, at the cost of a resize up and back around each MobileViT block's
     transformer (an identity where the sides divide the patch; it is what makes other sides work).
     A TorchScript file is a trace that serves any batch and image size; a Core ML file takes one
-    image of the exported size. ``precision`` is one of the format's :data:`PRECISIONS` (default
-    the first); int8 quantization on ``calibration`` images (preprocessed, see
-    :func:`calibration_images`) applies to OpenVINO.
+    image of the exported size. A LiteRT or ExecuTorch file takes batches of ``batch_size`` images
+    of the exported size (:class:`TFLiteClassifier` and :class:`ExecuTorchClassifier` run larger
+    batches in slices). ``precision`` is one of the format's :data:`PRECISIONS` (default the
+    first); int8 quantization on ``calibration`` images (preprocessed, see
+    :func:`calibration_images`) applies to OpenVINO, LiteRT and ExecuTorch.
     """
-    precision = check_options(export_format, dynamic, precision, calibration is not None)
+    precision = check_options(export_format, dynamic, precision, calibration is not None, batch_size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
     for module in fused.modules():
         if isinstance(module, MobileViTBlock):
             module.always_resize = serves_any_size(export_format, dynamic)
-    example = torch.rand(1, 3, height, width)
+    example = torch.rand(batch_size, 3, height, width)
     if export_format == "onnx":
         export_onnx(fused, example, path, dynamic)
     elif export_format == "openvino":
         export_openvino(fused, example, path, dynamic, precision, calibration)
     elif export_format == "coreml":
         export_coreml(fused, example, path, preprocessing_of(model), precision)
+    elif export_format == "tflite":
+        export_tflite(fused, example, path, calibration)
+    elif export_format == "executorch":
+        export_executorch(fused, example, path, calibration)
     else:
         export_torchscript(fused, example, path)
     return path
 
 
-def check_options(export_format: str, dynamic: bool, precision: str | None, quantize: bool) -> str:
+def check_options(
+    export_format: str, dynamic: bool, precision: str | None, quantize: bool, batch_size: int = 1
+) -> str:
     """Refuse options that do not apply to ``export_format``; return the precision (its default if None)."""
     if export_format not in FORMATS:
         raise ValueError(f"unknown export format {export_format!r}; expected one of {', '.join(FORMATS)}")
@@ -100,6 +117,11 @@ def check_options(export_format: str, dynamic: bool, precision: str | None, quan
                          f"expected one of {', '.join(PRECISIONS[export_format])}")
     if quantize and export_format not in QUANTIZABLE:
         raise ValueError(f"int8 quantization applies to {', '.join(QUANTIZABLE)}, not {export_format}")
+    if batch_size != 1 and export_format not in FIXED_BATCH:
+        raise ValueError(f"--batch-size applies to {', '.join(FIXED_BATCH)}, whose files take one batch size; "
+                         f"a {export_format} file takes any")
+    if batch_size < 1:
+        raise ValueError(f"the batch size must be a positive integer, got {batch_size}")
     return precision
 
 
@@ -118,16 +140,17 @@ def export_from_name(
     cfg_options: Sequence[str] = (),
     precision: str | None = None,
     calibration: str | os.PathLike | None = None,
+    batch_size: int = 1,
 ) -> Path:
     """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
     checkpoint that describes its model), load ``checkpoint`` and export it.
 
     ``output`` defaults to the model's (or checkpoint's) name with the format's suffix (``.onnx``,
-    ``.pt``, ``.xml``, ``.mlpackage``); ``shape`` to the model's crop size. ``calibration`` (a
+    ``.pt``, ``.xml``, ``.mlpackage``, ``.tflite``, ``.pte``); ``shape`` to the model's crop size. ``calibration`` (a
     folder of images, or a config file whose training split is used) quantizes to int8 on
     :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
     """
-    check_options(export_format, dynamic, precision, calibration is not None)
+    check_options(export_format, dynamic, precision, calibration is not None, batch_size)
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if isinstance(model, SSDLite):
         if export_format != "onnx" or dynamic or shape is not None or precision or calibration is not None:
@@ -140,14 +163,15 @@ def export_from_name(
     if output is None:
         output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     images = calibration_images(calibration, model.preprocessing) if calibration is not None else None
-    return export_model(model, output, export_format, *shape, dynamic=dynamic, precision=precision, calibration=images)
+    return export_model(model, output, export_format, *shape, dynamic=dynamic, precision=precision, calibration=images,
+                        batch_size=batch_size)
 
 
 def exported_format(path: str | os.PathLike) -> str | None:
-    """The export format of a file ('onnx', 'torchscript', 'openvino', 'coreml'), from its name or
-    content; None for anything else, such as a checkpoint."""
+    """The export format of a file ('onnx', 'torchscript', 'openvino', 'coreml', 'tflite',
+    'executorch'), from its name or content; None for anything else, such as a checkpoint."""
     path = Path(path)
-    for export_format in ("onnx", "openvino", "coreml"):
+    for export_format in ("onnx", "openvino", "coreml", "tflite", "executorch"):
         if path.suffix == SUFFIXES[export_format]:
             return export_format
     if path.is_file() and zipfile.is_zipfile(path):

@@ -21,18 +21,28 @@ def quantize_pt2e(model: torch.nn.Module, calibration: torch.Tensor, compile: bo
     is torchao's reference model, which computes with the same rounding but in float32 (slow).
     """
     xiq = import_runtime("torchao.quantization.pt2e.quantizer.x86_inductor_quantizer", "PT2E int8 quantization")
-    pt2e = import_runtime("torchao.quantization.pt2e.quantize_pt2e", "PT2E int8 quantization")
     fused = copy.deepcopy(model).cpu().float().fuse()
     quantizer = xiq.X86InductorQuantizer().set_global(xiq.get_default_x86_inductor_quantization_config())
-    example = calibration[:2].float()
-    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     with torch.no_grad():
-        program = torch.export.export(fused, (example,), dynamic_shapes=({0: batch},)).module()
-        prepared = pt2e.prepare_pt2e(program, quantizer)
-        for chunk in calibration.float().split(16):
-            prepared(chunk)
-        converted = pt2e.convert_pt2e(prepared)
+        converted = calibrated(fused, quantizer, calibration, "PT2E int8 quantization")
     return FrozenCompiled(converted) if compile else converted
+
+
+def calibrated(
+    model: torch.nn.Module, quantizer, calibration: torch.Tensor, purpose: str, fold_quantize: bool = True
+) -> torch.nn.Module:
+    """torchao's PT2E post-training quantization of ``model`` as ``quantizer`` annotates it: the
+    graph exported with a free batch size, observed on the ``calibration`` images, converted
+    (``fold_quantize=False`` keeps the weights' quantize steps in the graph, for converters that read them)."""
+    pt2e = import_runtime("torchao.quantization.pt2e.quantize_pt2e", purpose)
+    utils = import_runtime("torchao.quantization.pt2e", purpose)
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    example = calibration[[0, -1]].float()  # two images: a batch of one would fix the batch size
+    program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
+    prepared = pt2e.prepare_pt2e(utils.move_exported_model_to_eval(program), quantizer)
+    for chunk in calibration.float().split(16):
+        prepared(chunk)
+    return utils.move_exported_model_to_eval(pt2e.convert_pt2e(prepared, fold_quantize=fold_quantize))
 
 
 class FrozenCompiled(torch.nn.Module):

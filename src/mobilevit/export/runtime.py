@@ -13,7 +13,7 @@ import torch
 
 # Where each optional runtime comes from: the extra of pyproject.toml that installs it.
 EXTRAS = {"onnx": "export", "onnxruntime": "export", "openvino": "openvino", "nncf": "openvino", "torchao": "pt2e",
-          "coremltools": "coreml"}
+          "coremltools": "coreml", "litert_torch": "tflite", "ai_edge_litert": "tflite", "executorch": "executorch"}
 
 
 def import_runtime(module: str, purpose: str) -> ModuleType:
