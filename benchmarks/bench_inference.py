@@ -5,7 +5,8 @@ gets them through ``mobilevit.convert`` (checked: equal logits); the Hugging Fac
 random weights, whose conversion onto ours is checked the same way. Paths run interleaved, one call
 of each per round, after a warm-up; figures are medians. Each ONNX Runtime session and each
 OpenVINO model takes turns with torch's paths in blocks of rounds instead (see
-``_thread_pool_groups``). Batch-1 latency and batch-32 throughput at 256x256, eval mode,
+``_thread_pool_groups``), as do the LiteRT and ExecuTorch files, which take one batch size each
+(a file per batch size is exported). Batch-1 latency and batch-32 throughput at 256x256, eval mode,
 ``torch.inference_mode``; float32 unless the path says bf16 or int8 (the int8 paths calibrate on
 random images: their speed stands, their random-weight logits do not). ``--digits RUN_DIR`` adds
 the top-1 of every one of our paths built from the demo's trained model (``scripts/demo.sh``) on
@@ -42,7 +43,9 @@ from mobilevit.apis import init_model, prepare_batch
 from mobilevit.convert import to_mobilevit
 from mobilevit.data.datasets import scan_folders
 from mobilevit.engine.tester import load_weights
-from mobilevit.export import OnnxClassifier, OpenVinoClassifier, calibration_images, export_model
+from mobilevit.export import (
+    ExecuTorchClassifier, OnnxClassifier, OpenVinoClassifier, TFLiteClassifier, calibration_images, export_model,
+)
 from mobilevit.export.onnx import export_onnx
 from mobilevit.models import ImageClassifier, build_classifier
 
@@ -66,13 +69,19 @@ VARIANTS = {
 }
 PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager", "timm ONNX Runtime")
 OUR_PATHS = ("eager", "fused", "fused compiled", "TorchScript", "ONNX Runtime", "bf16", "bf16 compiled",
-             "PT2E int8 compiled", "OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8")
+             "PT2E int8 compiled", "OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8", "LiteRT fp32", "LiteRT int8",
+             "ExecuTorch fp32", "ExecuTorch int8", "ExecuTorch fp32 unrewritten")
 SHORTHANDS = {  # --skip names for several paths
     "compiled": ("fused compiled", "bf16 compiled", "PT2E int8 compiled"),
     "torchscript": ("TorchScript",),
     "onnx": ("ONNX Runtime", "timm ONNX Runtime"),
     "openvino": ("OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8"),
+    "tflite": ("LiteRT fp32", "LiteRT int8"),
+    "executorch": ("ExecuTorch fp32", "ExecuTorch int8", "ExecuTorch fp32 unrewritten"),
 }
+# The paths whose files take one batch size: (file suffix, exported format), one file per batch size
+FIXED_BATCH_PATHS = {"LiteRT fp32": ".tflite", "LiteRT int8": ".tflite", "ExecuTorch fp32": ".pte",
+                     "ExecuTorch int8": ".pte", "ExecuTorch fp32 unrewritten": ".pte"}
 CHANNELS_LAST = torch.channels_last
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -106,7 +115,8 @@ def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingfac
 
 
 def our_paths(
-    model: ImageClassifier, selected: set[str], threads: int, workdir: Path, size: int, calibration: torch.Tensor
+    model: ImageClassifier, selected: set[str], threads: int, workdir: Path, size: int, calibration: torch.Tensor,
+    batches: tuple[int, ...] = (1,),
 ) -> tuple[dict[str, Forward], dict[str, float]]:
     """Our forward functions by path name (as built, fused, compiled, exported, in low precision),
     and the size in MB of each exported file.
@@ -116,7 +126,10 @@ def our_paths(
     ``freezing``, for inference). The exports are ``mobilevit export``'s files, loaded as users
     load them: TorchScript with ``torch.jit.load``, ONNX (``size`` square images, any batch size)
     with ONNX Runtime, OpenVINO IRs with :class:`OpenVinoClassifier`. bf16 is
-    ``init_model(..., dtype=torch.bfloat16)``; the int8 paths calibrate on ``calibration``.
+    ``init_model(..., dtype=torch.bfloat16)``; the int8 paths calibrate on ``calibration``. LiteRT
+    and ExecuTorch files are exported for each of ``batches`` (other batch sizes run in slices of
+    the batch-1 file); "ExecuTorch fp32 unrewritten" lowers the fused model as built, without the
+    rewrite that lets XNNPACK take every operator (:func:`mobilevit.export.executorch.delegable`).
     """
     from mobilevit.export.pt2e import quantize_pt2e
 
@@ -134,14 +147,52 @@ def our_paths(
         "OpenVINO fp32": lambda: _openvino(model, workdir / "fp32.xml", size, threads, "fp32"),
         "OpenVINO bf16": lambda: _openvino(model, workdir / "bf16.xml", size, threads, "bf16"),
         "OpenVINO int8": lambda: _openvino(model, workdir / "int8.xml", size, threads, "fp32", calibration),
+        "LiteRT fp32": lambda: _by_batch(
+            batches, lambda batch: TFLiteClassifier(export_model(
+                model, workdir / f"LiteRT fp32-{batch}.tflite", "tflite", size, size, batch_size=batch),
+                threads=threads)),
+        "LiteRT int8": lambda: _by_batch(
+            batches, lambda batch: TFLiteClassifier(export_model(
+                model, workdir / f"LiteRT int8-{batch}.tflite", "tflite", size, size, calibration=calibration,
+                batch_size=batch), threads=threads)),
+        "ExecuTorch fp32": lambda: _by_batch(
+            batches, lambda batch: ExecuTorchClassifier(export_model(
+                model, workdir / f"ExecuTorch fp32-{batch}.pte", "executorch", size, size, batch_size=batch))),
+        "ExecuTorch int8": lambda: _by_batch(
+            batches, lambda batch: ExecuTorchClassifier(export_model(
+                model, workdir / f"ExecuTorch int8-{batch}.pte", "executorch", size, size, calibration=calibration,
+                batch_size=batch))),
+        "ExecuTorch fp32 unrewritten": lambda: _by_batch(
+            batches, lambda batch: _executorch_as_built(model, workdir / f"ExecuTorch fp32 unrewritten-{batch}.pte",
+                                                        size, batch)),
     }
     torch._inductor.config.freezing = True
     paths = {name: build() for name, build in builders.items() if name in selected}
     files = {"TorchScript": ["model.pt"], "ONNX Runtime": ["model.onnx"], "OpenVINO fp32": ["fp32.xml", "fp32.bin"],
              "OpenVINO bf16": ["bf16.xml", "bf16.bin"], "OpenVINO int8": ["int8.xml", "int8.bin"]}
+    files.update({name: [f"{name}-1{suffix}"] for name, suffix in FIXED_BATCH_PATHS.items()})
     file_mb = {name: sum((workdir / file).stat().st_size for file in names) / 1e6
                for name, names in files.items() if name in paths}
     return paths, file_mb
+
+
+def _by_batch(batches: tuple[int, ...], build: Callable[[int], Forward]) -> Forward:
+    """One runner per batch size (each file takes one), chosen by the batch given; the batch-1
+    runner, which runs any batch in slices, for the others."""
+    runners = {batch: build(batch) for batch in dict.fromkeys((1, *batches))}
+    return lambda images: runners.get(len(images), runners[1])(images)
+
+
+def _executorch_as_built(model: ImageClassifier, path: Path, size: int, batch: int) -> Forward:
+    """The fused model lowered to XNNPACK as it is, for comparison with the rewritten export."""
+    from mobilevit.export.executorch import to_xnnpack, undelegated_operators
+
+    lowered = to_xnnpack(copy.deepcopy(model).fuse(), torch.rand(batch, 3, size, size))
+    outside = undelegated_operators(lowered)
+    print(f"ExecuTorch as built: {sum(outside.values())} operators outside the XNNPACK delegate "
+          f"({', '.join(f'{name} {count}' for name, count in outside.most_common())})", file=sys.stderr)
+    path.write_bytes(lowered.to_executorch().buffer)
+    return ExecuTorchClassifier(path)
 
 
 def _in_bfloat16(model: Forward) -> Forward:
@@ -182,7 +233,7 @@ def measure_variant(
     complexity = measure_complexity(ours, 256, 256)
     macs = sum(complexity.breakdown[kind] for kind in ("conv", "linear", "attention"))
     calibration = torch.rand(calibration_count, 3, 256, 256, generator=torch.Generator().manual_seed(777))
-    ours_paths, file_mb = our_paths(ours, selected, threads, workdir, 256, calibration)
+    ours_paths, file_mb = our_paths(ours, selected, threads, workdir, 256, calibration, batches=(1, batch))
     paths = {
         **peer_paths(timm_model, huggingface, selected, threads, workdir),
         **{f"mobilevit {path}": forward for path, forward in ours_paths.items()},
@@ -234,8 +285,8 @@ def digits_accuracy(run_dir: Path, selected: set[str], threads: int, workdir: Pa
 
 
 def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
-    """Each ONNX Runtime session and each OpenVINO model on its own, and the paths run by torch's
-    threads together, timed in turns.
+    """Each ONNX Runtime session, OpenVINO model, LiteRT interpreter and ExecuTorch program on its
+    own, and the paths run by torch's threads together, timed in turns.
 
     Each runtime's worker threads spin for a while after a call; interleaved call by call, two
     pools slow each other down (here by 1.5 to 2 times; two ONNX Runtime sessions, by up to 3
@@ -243,7 +294,8 @@ def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
     spells (ONNX Runtime's batch-1 latency moved from 9 to 14 ms within one run), so they take
     turns in blocks of rounds, each block after a warm-up.
     """
-    alone = [path for path in paths if "ONNX Runtime" in path or "OpenVINO" in path]
+    alone = [path for path in paths if any(runtime in path for runtime in ("ONNX Runtime", "OpenVINO", "LiteRT",
+                                                                          "ExecuTorch"))]
     torch_paths = [path for path in paths if path not in alone]
     return [[path] for path in alone] + ([torch_paths] if torch_paths else [])
 
@@ -296,6 +348,11 @@ def report(rows: list[dict], batch: int, peak: float) -> str:
     return markdown_table(headers, lines)
 
 
+def skipped_paths(skip: list[str]) -> set[str]:
+    """The path names that ``--skip`` names, shorthands expanded."""
+    return {name for path in skip for name in SHORTHANDS.get(path, (path,))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
@@ -304,7 +361,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="the throughput batch size (default 32)")
     parser.add_argument("--rounds", type=int, default=30, help="timed batch-1 rounds (default 30)")
     parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch, ONNX Runtime and OpenVINO threads")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="torch, ONNX Runtime, OpenVINO, LiteRT and ExecuTorch threads")
     parser.add_argument("--digits", type=Path, metavar="RUN_DIR",
                         help="the demo's training run (config.json, best.pth): add each path's top-1 on its "
                              "test images")
@@ -316,7 +374,11 @@ def main() -> None:
     allocator = apply_keep_freed_memory_option(parser, args)
 
     torch.set_num_threads(args.threads)
-    skipped = {name for path in args.skip for name in SHORTHANDS.get(path, (path,))}
+    if not {"ExecuTorch fp32", "ExecuTorch int8", "ExecuTorch fp32 unrewritten"} <= skipped_paths(args.skip):
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+        _unsafe_reset_threadpool(args.threads)  # ExecuTorch's XNNPACK thread pool, one per process
+    skipped = skipped_paths(args.skip)
     selected = {*PEER_PATHS, *OUR_PATHS} - skipped
     peak = matmul_peak_gflops()
     rows = []

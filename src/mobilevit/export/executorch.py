@@ -10,7 +10,9 @@ masking of the decomposed ``scaled_dot_product_attention``, its scaling, ``squee
 from __future__ import annotations
 
 import copy
+import operator
 import os
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -108,18 +110,32 @@ def delegable(model: ImageClassifier) -> nn.Module:
 def export_executorch(
     model: ImageClassifier, example: torch.Tensor, path: Path, calibration: torch.Tensor | None = None
 ) -> None:
-    """Write ``model`` (already fused) as an ExecuTorch program for ``example``'s shape, its
-    :func:`delegable` copy lowered to XNNPACK; int8 (XNNPACK's quantizer: per-channel symmetric
+    """Write ``model`` (already fused) as an ExecuTorch program for ``example``'s shape: its
+    :func:`delegable` copy lowered to XNNPACK, int8 (XNNPACK's quantizer: per-channel symmetric
     weights, static activations) when ``calibration`` images are given."""
+    path.write_bytes(to_xnnpack(delegable(model), example, calibration).to_executorch().buffer)
+
+
+def to_xnnpack(network: nn.Module, example: torch.Tensor, calibration: torch.Tensor | None = None):
+    """``network`` exported for ``example``'s shape (int8 when ``calibration`` images are given) and
+    lowered to the XNNPACK delegate: ExecuTorch's ``EdgeProgramManager``, before serialization."""
     xnnpack = import_runtime("executorch.backends.xnnpack.partition.xnnpack_partitioner", "exporting to ExecuTorch")
     exir = import_runtime("executorch.exir", "exporting to ExecuTorch")
-    network = delegable(model)
     with torch.no_grad():
         if calibration is not None:
             network = _quantize(network, calibration)
         program = torch.export.export(network, (example,))
-        lowered = exir.to_edge_transform_and_lower(program, partitioner=[xnnpack.XnnpackPartitioner()])
-        path.write_bytes(lowered.to_executorch().buffer)
+        return exir.to_edge_transform_and_lower(program, partitioner=[xnnpack.XnnpackPartitioner()])
+
+
+def undelegated_operators(lowered) -> Counter[str]:
+    """How many times each operator of a :func:`to_xnnpack` program runs outside the delegate, in
+    ExecuTorch's portable kernels (empty when XNNPACK runs the whole graph)."""
+    graph = lowered.exported_program().graph_module.graph
+    return Counter(
+        getattr(node.target, "__name__", str(node.target)) for node in graph.nodes
+        if node.op == "call_function" and node.target is not operator.getitem
+        and "executorch_call_delegate" not in str(node.target))
 
 
 def _quantize(network: nn.Module, calibration: torch.Tensor) -> torch.nn.Module:
