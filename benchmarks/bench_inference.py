@@ -79,7 +79,7 @@ SHORTHANDS = {  # --skip names for several paths
     "tflite": ("LiteRT fp32", "LiteRT int8"),
     "executorch": ("ExecuTorch fp32", "ExecuTorch int8", "ExecuTorch fp32 unrewritten"),
 }
-# The paths whose files take one batch size: (file suffix, exported format), one file per batch size
+# The paths whose files take one batch size (one file per batch size is exported), and their files' suffix
 FIXED_BATCH_PATHS = {"LiteRT fp32": ".tflite", "LiteRT int8": ".tflite", "ExecuTorch fp32": ".pte",
                      "ExecuTorch int8": ".pte", "ExecuTorch fp32 unrewritten": ".pte"}
 CHANNELS_LAST = torch.channels_last
