@@ -11,7 +11,7 @@ from PIL import Image
 
 import mobilevit
 from mobilevit.apis import prepare_batch
-from mobilevit.checkpoint import save_checkpoint
+from mobilevit.checkpoint import load_checkpoint, save_checkpoint
 from mobilevit.data import EvalTransform, ImageReadError
 from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
@@ -62,7 +62,7 @@ def test_the_package_exports_the_class_names_and_synsets_as_tuples():
 
 
 def test_init_model_from_a_zoo_name(checkpoint):
-    model = mobilevit.init_model(NAME, checkpoint)
+    model = mobilevit.init_model(NAME, checkpoint, fuse=False)
     assert not model.training and model.device == torch.device("cpu")
     assert model.preprocessing == get_record(NAME).preprocessing
     expected = torch.load(checkpoint, weights_only=True)["state_dict"]
@@ -149,7 +149,20 @@ def test_class_names_of_a_fine_tuned_model(tmp_path, rgb):
     assert mobilevit.inference_model(loaded, rgb)["pred_class"] in ("a", "b", "c")
 
 
-def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(model, rgb):
+def test_init_model_fuses_for_inference_unless_told(checkpoint, rgb):
+    fused, unfused = mobilevit.init_model(NAME, checkpoint), mobilevit.init_model(NAME, checkpoint, fuse=False)
+    assert fused.backbone.fused and not unfused.backbone.fused
+    assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in fused.modules())
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(fused(x), unfused(x), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="cannot load weights into a fused model"):
+        load_checkpoint(fused, checkpoint)
+
+
+def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(checkpoint, rgb):
+    model = mobilevit.init_model(NAME, checkpoint, fuse=False)
+    model.preprocessing = QUICK
     model.train()
     try:
         first = mobilevit.inference_model(model, [rgb, rgb[::-1].copy()])
@@ -172,7 +185,7 @@ def test_thin_arrays_are_refused_before_their_resize(model):
 
 
 def test_threads_on_a_model_in_train_mode_get_the_sequential_results_and_change_nothing(checkpoint, rgb):
-    model = mobilevit.init_model(NAME, checkpoint)
+    model = mobilevit.init_model(NAME, checkpoint, fuse=False)
     model.preprocessing = Preprocessing(resize_short=40, crop_size=32)
     model.train()
     before = {key: value.clone() for key, value in model.state_dict().items()}

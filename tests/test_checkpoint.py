@@ -101,7 +101,7 @@ def test_a_training_checkpoint_with_foreign_objects_and_numpy_values_loads(tmp_p
             "message_hub": hub,
         }, tmp_path / "epoch_300.pth")
     assert "mmengine" not in sys.modules
-    model = mobilevit.init_model(NAME, tmp_path / "epoch_300.pth")
+    model = mobilevit.init_model(NAME, tmp_path / "epoch_300.pth", fuse=False)
     assert "mmengine" not in sys.modules  # read inertly, never imported
     reference = build_classifier("xx_small").eval()
     reference.load_state_dict(xxs_state)
@@ -249,7 +249,7 @@ def test_get_model_pretrained_goes_through_the_download(served, monkeypatch):
     monkeypatch.setitem(zoo.MODELS, NAME, record)
     model = mobilevit.get_model(NAME, pretrained=True).eval()
     assert server.requests[f"/{filename}"] == 1
-    assert torch.equal(logits_of(model), logits_of(mobilevit.init_model(NAME, folder / filename)))
+    assert torch.equal(logits_of(model), logits_of(mobilevit.init_model(NAME, folder / filename, fuse=False)))
 
 
 def test_an_unreachable_url_says_how_to_use_a_local_file(tmp_path, monkeypatch):

@@ -145,6 +145,9 @@ def load_checkpoint(
     checkpoint's differs in shape or is absent, for fine-tuning on another number of classes; the
     skipped keys are returned and warned about. Everything else must still match.
     """
+    if getattr(getattr(model, "backbone", model), "fused", False):
+        raise ValueError("cannot load weights into a fused model (its BatchNorms are folded away; init_model "
+                         "fuses unless fuse=False): load them first, then fuse()")
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
     state_dict = dict(checkpoint.state_dict)
     ours = model.state_dict()

@@ -83,7 +83,7 @@ def _shown_path(path: Path) -> str:
 
 def _flops(args: argparse.Namespace) -> None:
     record = zoo.MODELS.get(args.model)
-    model = init_model(args.model, cfg_options=args.cfg_options)
+    model = init_model(args.model, cfg_options=args.cfg_options, fuse=False)  # count the BatchNorms too
     crop = model.preprocessing.crop_size
     height, width = args.shape or (crop, crop)
     complexity = measure_complexity(model, height, width)

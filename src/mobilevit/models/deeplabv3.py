@@ -70,14 +70,15 @@ class DeepLabV3(nn.Module):
 
     def forward_low_res(self, x: torch.Tensor) -> torch.Tensor:
         """Logits at 1/output_stride of the input: (B, num_classes, ceil(H/os), ceil(W/os))."""
-        return self.head(self.backbone(x)[-1])
+        return self.head(self.backbone(x)[-1]).contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upsample_logits(self.forward_low_res(x), x.shape[-2:])
 
     def fuse(self) -> "DeepLabV3":
         """Fold the backbone's BatchNorms into its convolutions for inference (see :meth:`MobileViT.fuse`)."""
-        self.backbone.fuse()
+        if self.backbone.fuse().channels_last:
+            self.head.to(memory_format=torch.channels_last)
         return self.eval()
 
     @torch.no_grad()
@@ -105,7 +106,9 @@ def build_segmenter(
     **backbone_options: Any,
 ) -> DeepLabV3:
     """Build a DeepLabv3-MobileViT; the defaults are the published models'. ``backbone_options``
-    go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...)."""
+    go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...); the backbone
+    computes channels-last unless told otherwise, and the logits come out in the usual layout."""
+    backbone_options.setdefault("channels_last", True)
     backbone = MobileViT(arch, output_stride=output_stride, expand_output=False, **backbone_options)
     return DeepLabV3(
         backbone, num_classes, atrous_rates=atrous_rates, aspp_channels=aspp_channels,

@@ -211,7 +211,8 @@ class SSDLite(SSD):
         for module in self.head.modules():
             if isinstance(module, ConvNormAct):
                 module.fuse()
-        self.backbone.fuse()
+        if self.backbone.fuse().channels_last:
+            self.head.to(memory_format=torch.channels_last)
         return self
 
 
@@ -305,6 +306,10 @@ def build_ssdlite(
     detections_per_img: int = 200,
     **backbone_options: Any,
 ) -> SSDLite:
-    """Build SSDLite-MobileViT; ``backbone_options`` go to :class:`MobileViT` (``frozen_stages`` ...)."""
+    """Build SSDLite-MobileViT; ``backbone_options`` go to :class:`MobileViT` (``frozen_stages`` ...).
+
+    The backbone computes channels-last unless told otherwise; the head flattens its maps anyway.
+    """
+    backbone_options.setdefault("channels_last", True)
     return SSDLite(SSDLiteBackbone(arch, **backbone_options), num_classes, image_size, score_thresh,
                    nms_thresh, topk_candidates, detections_per_img)
