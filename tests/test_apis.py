@@ -15,7 +15,8 @@ from mobilevit.checkpoint import save_checkpoint
 from mobilevit.data import EvalTransform, ImageReadError
 from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing, get_record
+from mobilevit.data.transforms import Preprocessing
+from mobilevit.zoo import get_record
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
 CONFIG = Path(__file__).parents[1] / "configs" / "mobilevit" / "mobilevit-xxsmall_8xb128_in1k.py"

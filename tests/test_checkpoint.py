@@ -25,6 +25,7 @@ import mobilevit.integrity
 from mobilevit import zoo
 from mobilevit.checkpoint import (
     CheckpointError, UnsafeCheckpointError, read_checkpoint, read_metadata, resolve_checkpoint, save_checkpoint)
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.download import DownloadError, cached_path, hash_prefix
 from mobilevit.models import build_classifier
 
@@ -486,7 +487,7 @@ def save_with_header(path, state_dict, entry):
 
 def good_entry(**changes):
     entry = {"format_version": 1, "arch": "xx_small", "num_classes": 2,
-             "preprocessing": dataclasses.asdict(zoo.Preprocessing()), "source_layout": "mobilevit",
+             "preprocessing": dataclasses.asdict(Preprocessing()), "source_layout": "mobilevit",
              "class_names": ["ant", "bee"]}
     entry.update(changes)
     return {key: value for key, value in entry.items() if value is not ...}
@@ -504,9 +505,9 @@ def good_entry(**changes):
     (good_entry(num_classes=0), "needs num_classes, a positive integer or null; got 0"),
     (good_entry(num_classes=3, class_names=["a", "b", "c"]), "header says num_classes 3, but the head .*\\(2, 320\\)"),
     (good_entry(preprocessing={"crop_size": 256}), "has a bad preprocessing: expected an object with the keys"),
-    (good_entry(preprocessing={**dataclasses.asdict(zoo.Preprocessing()), "channel_order": "XYZ"}),
+    (good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "channel_order": "XYZ"}),
      "channel_order must be RGB or BGR"),
-    (good_entry(preprocessing={**dataclasses.asdict(zoo.Preprocessing()), "mean": [0, 0]}),
+    (good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "mean": [0, 0]}),
      "mean must be a list of 3 numbers"),
     (good_entry(source_layout=5), "needs source_layout, one of mobilevit, "),
     (good_entry(format_version=2), "needs sha256, 64 hex digits; got None"),

@@ -20,7 +20,7 @@ from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from mobilevit.convert import detect_layout, from_timm, infer_arch, to_mobilevit
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")

@@ -15,7 +15,7 @@ from mobilevit.cli import main
 from mobilevit.config import load_config
 from mobilevit.engine import trainer
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 FOLDERS = [f"n0{label}_{name}" for label, name in enumerate(CLASSES)]
 

@@ -24,7 +24,7 @@ from PIL import Image
 
 import mobilevit
 from mobilevit.data.datasets import scan_folders
-from mobilevit.engine.tester import load_weights
+from mobilevit.checkpoint import load_weights
 
 
 def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,

@@ -10,7 +10,7 @@ from mobilevit.data.segmentation import (
     save_palette_mask, voc_palette,
 )
 from mobilevit.data.transforms import EvalTransform
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 # pixel values kept as they are; whole images resized for evaluation
 RAW = Preprocessing(resize_short=16, crop_size=16, channel_order="RGB", std=(1.0, 1.0, 1.0), keep_aspect_ratio=False)

@@ -8,7 +8,7 @@ from PIL import Image
 from mobilevit.cli import main
 from mobilevit.data.transforms import EvalTransform
 from mobilevit.export import calibration_images
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 
 def write_images(folder, count):

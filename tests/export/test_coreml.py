@@ -7,7 +7,7 @@ import pytest
 from mobilevit.cli import main
 from mobilevit.export import export_model
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 ct = pytest.importorskip("coremltools")
 
