@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import socket
+import subprocess
 import sys
 import threading
 import types
@@ -534,3 +535,14 @@ def test_save_checkpoint_refuses_class_names_that_are_a_string(tmp_path):
     state_dict = build_classifier("xx_small", num_classes=2).state_dict()
     with pytest.raises(ValueError, match="class_names must be a list of strings, got 'ab'"):
         save_checkpoint(tmp_path / "x.safetensors", state_dict, "xx_small", class_names="ab")
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+def test_the_checkpoint_module_imports_without_the_zoo():
+    # the package's __init__ imports everything, so a stand-in package lets only checkpoint's own imports run
+    code = (f"import sys, types; package = types.ModuleType('mobilevit'); package.__path__ = "
+            f"[{str(Path(mobilevit.__file__).parent)!r}]; sys.modules['mobilevit'] = package; "
+            "import mobilevit.checkpoint; assert 'mobilevit.zoo' not in sys.modules, 'mobilevit.zoo was imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
