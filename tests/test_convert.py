@@ -19,8 +19,8 @@ import mobilevit
 from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from mobilevit.convert import detect_layout, from_timm, infer_arch, to_mobilevit
-from mobilevit.models import build_classifier
 from mobilevit.data.transforms import Preprocessing
+from mobilevit.models import build_classifier
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")

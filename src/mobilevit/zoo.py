@@ -100,8 +100,7 @@ def _ssdlite(variant: str, arch: str, file: str, params_m: float, flops_g: float
         name=f"ssdlite_mobilevit-{variant}_3rdparty_coco", arch=arch,
         config=f"configs/ssdlite/ssdlite_mobilevit-{variant}_4xb32_coco.py", url=_CVNETS_DETECTION_URL + file,
         params_m=params_m, flops_g=flops_g, class_names=("background", *COCO_CLASSES),
-        preprocessing=DETECTION_PREPROCESSING,
-        task="detection", map=box_map, protocol=COCO_PROTOCOL)
+        preprocessing=DETECTION_PREPROCESSING, task="detection", map=box_map, protocol=COCO_PROTOCOL)
 
 
 MODELS: dict[str, ZooModel] = {
