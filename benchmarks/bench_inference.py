@@ -39,9 +39,9 @@ from common import (
 )
 from mobilevit.analysis import measure_complexity
 from mobilevit.apis import init_model, prepare_batch
+from mobilevit.checkpoint import load_weights
 from mobilevit.convert import to_mobilevit
 from mobilevit.data.datasets import scan_folders
-from mobilevit.engine.tester import load_weights
 from mobilevit.export import OnnxClassifier, OpenVinoClassifier, calibration_images, export_model
 from mobilevit.export.onnx import export_onnx
 from mobilevit.models import ImageClassifier, build_classifier

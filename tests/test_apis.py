@@ -1,5 +1,6 @@
 """init_model and inference_model: building with weights and preprocessing, images in every form."""
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,12 +11,14 @@ import torch
 from PIL import Image
 
 import mobilevit
-from mobilevit.apis import prepare_batch
+from mobilevit import zoo
+from mobilevit.apis import prepare_batch, preprocessing_of
 from mobilevit.checkpoint import load_checkpoint, save_checkpoint
 from mobilevit.data import EvalTransform, ImageReadError
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.imagenet import IMAGENET_CLASSES
-from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing, get_record
+from mobilevit.models import build_classifier, build_segmenter, build_ssdlite
+from mobilevit.zoo import get_record
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
 CONFIG = Path(__file__).parents[1] / "configs" / "mobilevit" / "mobilevit-xxsmall_8xb128_in1k.py"
@@ -158,6 +161,28 @@ def test_init_model_fuses_for_inference_unless_told(checkpoint, rgb):
         assert torch.allclose(fused(x), unfused(x), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="cannot load weights into a fused model"):
         load_checkpoint(fused, checkpoint)
+
+
+def test_the_class_names_of_a_zoo_model_are_its_records(monkeypatch, rgb):
+    names = tuple(f"class {index}" for index in range(1000))
+    monkeypatch.setitem(zoo.MODELS, NAME, dataclasses.replace(get_record(NAME), class_names=names))
+    model = mobilevit.init_model(NAME)
+    model.preprocessing = QUICK
+    result = mobilevit.inference_model(model, rgb)
+    assert model.class_names == names and result["pred_class"] == f"class {result['pred_label']}"
+
+
+def test_a_model_built_without_the_zoo_takes_the_official_input_and_names_no_classes(checkpoint, rgb):
+    classifier = build_classifier("xx_small").eval()
+    assert classifier.preprocessing is None and classifier.class_names == ()
+    assert preprocessing_of(classifier) == Preprocessing()
+    result = mobilevit.inference_model(classifier, rgb)
+    assert result["pred_class"] == str(result["pred_label"]) and result["pred_scores"].shape == (1000,)
+    assert preprocessing_of(build_segmenter("xx_small")) == zoo.SEGMENTATION_PREPROCESSING
+    assert preprocessing_of(build_ssdlite("xx_small")) == zoo.DETECTION_PREPROCESSING
+    # a 1000-class checkpoint that names no classes holds ImageNet-1k weights, as every published one
+    assert mobilevit.init_model(str(CONFIG), checkpoint).class_names == IMAGENET_CLASSES
+    assert mobilevit.init_model(str(CONFIG)).class_names == ()
 
 
 def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(checkpoint, rgb):

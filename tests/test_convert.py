@@ -20,8 +20,8 @@ from mobilevit.apis import prepare_batch
 from arch_table import ARCH_NAMES, PUBLISHED
 from mobilevit.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from mobilevit.convert import detect_layout, from_timm, infer_arch, to_mobilevit
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")

@@ -13,9 +13,9 @@ import mobilevit
 from mobilevit.checkpoint import save_checkpoint
 from mobilevit.cli import main
 from mobilevit.config import load_config
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.engine import trainer
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
 
 FOLDERS = [f"n0{label}_{name}" for label, name in enumerate(CLASSES)]
 

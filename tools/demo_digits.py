@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 import mobilevit
+from mobilevit.checkpoint import load_weights
 from mobilevit.data.datasets import scan_folders
-from mobilevit.engine.tester import load_weights
 
 
 def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from mobilevit.apis import init_model, prepare_batch
+from mobilevit.checkpoint import load_weights
 from mobilevit.config import load_config
 from mobilevit.data.datasets import scan_folders
 from mobilevit.engine import trainer
-from mobilevit.engine.tester import load_weights
 from mobilevit.models import ImageClassifier
 
 ROOT = Path(__file__).parents[2]

@@ -7,7 +7,7 @@ the backbone at output stride 16 (or 8) without its final expansion, torchvision
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +15,9 @@ from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from .mobilevit import MobileViT, Stage
+
+if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
+    from ..data.transforms import Preprocessing
 
 
 class DeepLabV3Head(nn.Module):
@@ -53,6 +56,9 @@ class DeepLabV3(nn.Module):
     post-processing convention; at 512x512 and output stride 16 it equals ml-cvnets v0.1's x16
     upsampling inside the model). ``forward_low_res(x)`` gives the logits before that upsampling,
     Hugging Face's ``logits`` (32x32 at 512x512), for losses computed at any resolution.
+    ``preprocessing`` (how images are prepared for the weights; None: as for the official ones) and
+    ``class_names`` (the outputs' names, in order; empty: unnamed) describe the weights: the zoo,
+    configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
     def __init__(self, backbone: MobileViT, num_classes: int = 21, **head_options: Any) -> None:
@@ -62,6 +68,8 @@ class DeepLabV3(nn.Module):
                              "with expand_output=False and the last stage last in out_indices")
         self.backbone = backbone
         self.num_classes = num_classes
+        self.preprocessing: Preprocessing | None = None
+        self.class_names: tuple[str, ...] = ()
         self.head = DeepLabV3Head(backbone.stage_channels[-1], num_classes, **head_options)
 
     @property
