@@ -95,7 +95,8 @@ class PooledClassifier(nn.Module):
 def delegable(model: ImageClassifier) -> nn.Module:
     """A copy of ``model`` (fused) computing the same logits (within float rounding, 1e-7 on XXS)
     with operators XNNPACK takes: :class:`MatmulAttention`, :class:`MeanLayerNorm`,
-    :class:`PooledClassifier`, and the input left in its own memory layout (no copy to channels-last)."""
+    :class:`PooledClassifier`, and the input and weights in the default memory layout (no copy to
+    channels-last; XNNPACK picks its own)."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
         for name, child in module.named_children():
@@ -104,7 +105,8 @@ def delegable(model: ImageClassifier) -> nn.Module:
             elif isinstance(child, nn.LayerNorm):
                 setattr(module, name, MeanLayerNorm(child))
     model.backbone.channels_last = False
-    return PooledClassifier(model).eval()
+    # fuse() lays the weights out channels-last; XNNPACK's layout pass takes the default layout
+    return PooledClassifier(model.to(memory_format=torch.contiguous_format)).eval()
 
 
 def export_executorch(
