@@ -1,12 +1,13 @@
-# A detector to try on a laptop CPU: a narrow SSDLite-MobileViT (0.5 M parameters) on handwritten
+# A detector to try on a laptop CPU: a narrow SSDLite-MobileViT (0.56 M parameters) on handwritten
 # digit scans pasted on 160x160 canvases (tools/demo_detection.py writes them to data/digit_boxes as
 # a COCO data set), its MobileViT stages seeded from the demo's digit classifier (same arch,
-# work_dirs/demo/best.pth), in minutes on two cores. The published recipe scaled down: 160x160
-# inputs (the digits, 24-56 pixels, fall on the three largest maps, 10x10 to 3x3), no random crop,
+# work_dirs/demo/best.pth), on two CPU cores. The published recipe scaled down: 160x160 inputs
+# (stage 5 at stride 1, as in the demo's arch: maps of 10, 10, 5, 3, 2 and 1 pooled, so no
+# BatchNorm sees a 1x1 map; the digits, 24-56 pixels, fall on the first three), no random crop,
 # photometric distortion or flips (the held-out canvases are drawn alike, and a mirrored 2 is no 2),
 # a short schedule with a higher learning rate that ends low so that BatchNorm's running statistics
 # settle, no EMA (the run is 250 steps of 16 images), full precision (bfloat16 is slow on most CPUs).
-#   mobilevit train configs/mobilevit/mobilevit-tiny_1xb64_digits.py     # the demo: work_dirs/demo/best.pth
+#   python tools/demo_digits.py write data/digits && mobilevit train configs/mobilevit/mobilevit-tiny_1xb64_digits.py
 #   python tools/demo_detection.py data/digit_boxes
 #   mobilevit train configs/ssdlite/ssdlite_mobilevit-tiny_1xb16_digit-boxes.py
 #   mobilevit test configs/ssdlite/ssdlite_mobilevit-tiny_1xb16_digit-boxes.py work_dirs/digit_boxes/best.pth
