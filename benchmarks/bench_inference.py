@@ -39,9 +39,9 @@ from common import (
 )
 from mobilevit.analysis import measure_complexity
 from mobilevit.apis import init_model, prepare_batch
+from mobilevit.checkpoint import load_weights
 from mobilevit.convert import to_mobilevit
 from mobilevit.data.datasets import scan_folders
-from mobilevit.engine.tester import load_weights
 from mobilevit.export import OnnxClassifier, OpenVinoClassifier, calibration_images, export_model
 from mobilevit.export.onnx import export_onnx
 from mobilevit.models import ImageClassifier, build_classifier
@@ -111,8 +111,9 @@ def our_paths(
     """Our forward functions by path name (as built, fused, compiled, exported, in low precision),
     and the size in MB of each exported file.
 
-    As built, the model computes channels-last and folds its BatchNorms on the fly in inference;
-    ``fuse()`` folds them for good. Compilation freezes the weights into the graph (inductor's
+    "eager" is the model as ``build_classifier`` / ``get_model`` give it, in eval mode: it computes
+    channels-last and runs every BatchNorm; "fused" is what ``init_model`` returns, its BatchNorms
+    folded into the convolutions by ``fuse()``. Compilation freezes the weights into the graph (inductor's
     ``freezing``, for inference). The exports are ``mobilevit export``'s files, loaded as users
     load them: TorchScript with ``torch.jit.load``, ONNX (``size`` square images, any batch size)
     with ONNX Runtime, OpenVINO IRs with :class:`OpenVinoClassifier`. bf16 is
@@ -216,7 +217,7 @@ def measure_variant(
 def digits_accuracy(run_dir: Path, selected: set[str], threads: int, workdir: Path) -> dict[str, float]:
     """Top-1 of each of our paths built from the demo's trained model, on its held-out test images;
     the int8 paths calibrate on 300 of its training images, as `mobilevit export` does."""
-    model = init_model(run_dir / "config.json")
+    model = init_model(run_dir / "config.json", fuse=False)
     load_weights(model, run_dir / "best.pth")
     config = run_dir / "config.json"
     test = scan_folders(Path(json.loads(config.read_text())["data"]["root"]) / "test", model.class_names)

@@ -8,10 +8,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/reference_weig
 
 torch.set_num_threads(2)
 
-ARCHS = ("small", "x_small", "xx_small")
-POOLED_CHANNELS = {"small": 640, "x_small": 384, "xx_small": 320}
 
 
 @pytest.fixture(scope="session")
 def seed_archs() -> tuple[str, ...]:
-    return ARCHS
+    from arch_table import ARCH_NAMES
+    return ARCH_NAMES

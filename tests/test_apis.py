@@ -1,5 +1,6 @@
 """init_model and inference_model: building with weights and preprocessing, images in every form."""
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,12 +11,14 @@ import torch
 from PIL import Image
 
 import mobilevit
-from mobilevit.apis import prepare_batch
-from mobilevit.checkpoint import save_checkpoint
+from mobilevit import zoo
+from mobilevit.apis import prepare_batch, preprocessing_of
+from mobilevit.checkpoint import load_checkpoint, save_checkpoint
 from mobilevit.data import EvalTransform, ImageReadError
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.imagenet import IMAGENET_CLASSES
-from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing, get_record
+from mobilevit.models import build_classifier, build_segmenter, build_ssdlite
+from mobilevit.zoo import get_record
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
 CONFIG = Path(__file__).parents[1] / "configs" / "mobilevit" / "mobilevit-xxsmall_8xb128_in1k.py"
@@ -62,7 +65,7 @@ def test_the_package_exports_the_class_names_and_synsets_as_tuples():
 
 
 def test_init_model_from_a_zoo_name(checkpoint):
-    model = mobilevit.init_model(NAME, checkpoint)
+    model = mobilevit.init_model(NAME, checkpoint, fuse=False)
     assert not model.training and model.device == torch.device("cpu")
     assert model.preprocessing == get_record(NAME).preprocessing
     expected = torch.load(checkpoint, weights_only=True)["state_dict"]
@@ -149,7 +152,42 @@ def test_class_names_of_a_fine_tuned_model(tmp_path, rgb):
     assert mobilevit.inference_model(loaded, rgb)["pred_class"] in ("a", "b", "c")
 
 
-def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(model, rgb):
+def test_init_model_fuses_for_inference_unless_told(checkpoint, rgb):
+    fused, unfused = mobilevit.init_model(NAME, checkpoint), mobilevit.init_model(NAME, checkpoint, fuse=False)
+    assert fused.backbone.fused and not unfused.backbone.fused
+    assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in fused.modules())
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(fused(x), unfused(x), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="cannot load weights into a fused model"):
+        load_checkpoint(fused, checkpoint)
+
+
+def test_the_class_names_of_a_zoo_model_are_its_records(monkeypatch, rgb):
+    names = tuple(f"class {index}" for index in range(1000))
+    monkeypatch.setitem(zoo.MODELS, NAME, dataclasses.replace(get_record(NAME), class_names=names))
+    model = mobilevit.init_model(NAME)
+    model.preprocessing = QUICK
+    result = mobilevit.inference_model(model, rgb)
+    assert model.class_names == names and result["pred_class"] == f"class {result['pred_label']}"
+
+
+def test_a_model_built_without_the_zoo_takes_the_official_input_and_names_no_classes(checkpoint, rgb):
+    classifier = build_classifier("xx_small").eval()
+    assert classifier.preprocessing is None and classifier.class_names == ()
+    assert preprocessing_of(classifier) == Preprocessing()
+    result = mobilevit.inference_model(classifier, rgb)
+    assert result["pred_class"] == str(result["pred_label"]) and result["pred_scores"].shape == (1000,)
+    assert preprocessing_of(build_segmenter("xx_small")) == zoo.SEGMENTATION_PREPROCESSING
+    assert preprocessing_of(build_ssdlite("xx_small")) == zoo.DETECTION_PREPROCESSING
+    # a 1000-class checkpoint that names no classes holds ImageNet-1k weights, as every published one
+    assert mobilevit.init_model(str(CONFIG), checkpoint).class_names == IMAGENET_CLASSES
+    assert mobilevit.init_model(str(CONFIG)).class_names == ()
+
+
+def test_a_model_in_training_mode_is_run_in_eval_mode_and_left_as_it_was(checkpoint, rgb):
+    model = mobilevit.init_model(NAME, checkpoint, fuse=False)
+    model.preprocessing = QUICK
     model.train()
     try:
         first = mobilevit.inference_model(model, [rgb, rgb[::-1].copy()])
@@ -172,7 +210,7 @@ def test_thin_arrays_are_refused_before_their_resize(model):
 
 
 def test_threads_on_a_model_in_train_mode_get_the_sequential_results_and_change_nothing(checkpoint, rgb):
-    model = mobilevit.init_model(NAME, checkpoint)
+    model = mobilevit.init_model(NAME, checkpoint, fuse=False)
     model.preprocessing = Preprocessing(resize_short=40, crop_size=32)
     model.train()
     before = {key: value.clone() for key, value in model.state_dict().items()}

@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import socket
+import subprocess
 import sys
 import threading
 import types
@@ -25,6 +26,7 @@ import mobilevit.integrity
 from mobilevit import zoo
 from mobilevit.checkpoint import (
     CheckpointError, UnsafeCheckpointError, read_checkpoint, read_metadata, resolve_checkpoint, save_checkpoint)
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.download import DownloadError, cached_path, hash_prefix
 from mobilevit.models import build_classifier
 
@@ -101,7 +103,7 @@ def test_a_training_checkpoint_with_foreign_objects_and_numpy_values_loads(tmp_p
             "message_hub": hub,
         }, tmp_path / "epoch_300.pth")
     assert "mmengine" not in sys.modules
-    model = mobilevit.init_model(NAME, tmp_path / "epoch_300.pth")
+    model = mobilevit.init_model(NAME, tmp_path / "epoch_300.pth", fuse=False)
     assert "mmengine" not in sys.modules  # read inertly, never imported
     reference = build_classifier("xx_small").eval()
     reference.load_state_dict(xxs_state)
@@ -249,7 +251,7 @@ def test_get_model_pretrained_goes_through_the_download(served, monkeypatch):
     monkeypatch.setitem(zoo.MODELS, NAME, record)
     model = mobilevit.get_model(NAME, pretrained=True).eval()
     assert server.requests[f"/{filename}"] == 1
-    assert torch.equal(logits_of(model), logits_of(mobilevit.init_model(NAME, folder / filename)))
+    assert torch.equal(logits_of(model), logits_of(mobilevit.init_model(NAME, folder / filename, fuse=False)))
 
 
 def test_an_unreachable_url_says_how_to_use_a_local_file(tmp_path, monkeypatch):
@@ -486,7 +488,7 @@ def save_with_header(path, state_dict, entry):
 
 def good_entry(**changes):
     entry = {"format_version": 1, "arch": "xx_small", "num_classes": 2,
-             "preprocessing": dataclasses.asdict(zoo.Preprocessing()), "source_layout": "mobilevit",
+             "preprocessing": dataclasses.asdict(Preprocessing()), "source_layout": "mobilevit",
              "class_names": ["ant", "bee"]}
     entry.update(changes)
     return {key: value for key, value in entry.items() if value is not ...}
@@ -504,9 +506,9 @@ def good_entry(**changes):
     (good_entry(num_classes=0), "needs num_classes, a positive integer or null; got 0"),
     (good_entry(num_classes=3, class_names=["a", "b", "c"]), "header says num_classes 3, but the head .*\\(2, 320\\)"),
     (good_entry(preprocessing={"crop_size": 256}), "has a bad preprocessing: expected an object with the keys"),
-    (good_entry(preprocessing={**dataclasses.asdict(zoo.Preprocessing()), "channel_order": "XYZ"}),
+    (good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "channel_order": "XYZ"}),
      "channel_order must be RGB or BGR"),
-    (good_entry(preprocessing={**dataclasses.asdict(zoo.Preprocessing()), "mean": [0, 0]}),
+    (good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "mean": [0, 0]}),
      "mean must be a list of 3 numbers"),
     (good_entry(source_layout=5), "needs source_layout, one of mobilevit, "),
     (good_entry(format_version=2), "needs sha256, 64 hex digits; got None"),
@@ -533,3 +535,14 @@ def test_save_checkpoint_refuses_class_names_that_are_a_string(tmp_path):
     state_dict = build_classifier("xx_small", num_classes=2).state_dict()
     with pytest.raises(ValueError, match="class_names must be a list of strings, got 'ab'"):
         save_checkpoint(tmp_path / "x.safetensors", state_dict, "xx_small", class_names="ab")
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+def test_the_checkpoint_module_imports_without_the_zoo():
+    # the package's __init__ imports everything, so a stand-in package lets only checkpoint's own imports run
+    code = (f"import sys, types; package = types.ModuleType('mobilevit'); package.__path__ = "
+            f"[{str(Path(mobilevit.__file__).parent)!r}]; sys.modules['mobilevit'] = package; "
+            "import mobilevit.checkpoint; assert 'mobilevit.zoo' not in sys.modules, 'mobilevit.zoo was imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -13,6 +13,7 @@ from PIL import Image
 
 from mobilevit.checkpoint import read_checkpoint
 from mobilevit.cli import main
+from mobilevit.download import cached_path
 from mobilevit.imagenet import IMAGENET_CLASSES
 from mobilevit.models import build_classifier
 from mobilevit.zoo import get_record
@@ -57,8 +58,9 @@ def test_predict_json_lines(files, capsys):
 
 def test_predict_with_a_zoo_name_uses_the_cached_official_weights(files, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MOBILEVIT_HOME", str(tmp_path))
-    (tmp_path / "checkpoints").mkdir()
-    shutil.copy(files / "xxs.pth", tmp_path / "checkpoints" / get_record(NAME).filename)
+    cached = cached_path(get_record(NAME).url)
+    cached.parent.mkdir(parents=True)
+    shutil.copy(files / "xxs.pth", cached)
     assert main(["predict", str(files / "a.png"), "--model", NAME, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["pred_class"] in IMAGENET_CLASSES
 

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from mobilevit.config import Config, ConfigError, load_config
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 # Bad values of every field, as command-line overrides, and the start of the message each must give.
 BAD_VALUES = [

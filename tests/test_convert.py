@@ -17,22 +17,15 @@ from safetensors.torch import save_file
 
 import mobilevit
 from mobilevit.apis import prepare_batch
+from arch_table import ARCH_NAMES, PUBLISHED
 from mobilevit.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from mobilevit.convert import detect_layout, from_timm, infer_arch, to_mobilevit
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")
 
-VARIANTS = {
-    "xx_small": ("mobilevit-xxsmall_3rdparty_in1k", "mobilevit_xxs",
-                 dict(neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0)),
-    "x_small": ("mobilevit-xsmall_3rdparty_in1k", "mobilevit_xs",
-                dict(neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144], expand_ratio=4.0)),
-    "small": ("mobilevit-small_3rdparty_in1k", "mobilevit_s",
-              dict(neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0)),
-}
 TOLERANCE = 1e-4
 # A 256x256 input: our preprocessing then only reorders channels and scales.
 IDENTITY_GEOMETRY = Preprocessing(resize_short=256, crop_size=256)
@@ -123,11 +116,12 @@ def inputs(image):
     return rgb, bgr
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
+@pytest.fixture(scope="module", params=ARCH_NAMES)
 def references(request, inputs, tmp_path_factory):
     """Files of every layout for one arch, and the logits each reference gives."""
     arch = request.param
-    name, timm_name, hf_sizes = VARIANTS[arch]
+    published = PUBLISHED[arch]
+    name, timm_name, hf_sizes = published.zoo_name, published.timm_name, published.huggingface
     rgb, bgr = inputs
     folder = tmp_path_factory.mktemp(arch)
 

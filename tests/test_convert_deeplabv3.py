@@ -17,15 +17,11 @@ from mobilevit.cli import main
 from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, task_of, to_mobilevit
 from mobilevit.engine.finetune import load_pretrained
 from mobilevit.models import build_classifier, build_segmenter
+from arch_table import PUBLISHED
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
 
-HF_SIZES = {
-    "xx_small": dict(neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0),
-    "x_small": dict(neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144]),
-    "small": dict(neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240]),
-}
 TOLERANCE = 1e-4
 
 # Hugging Face -> ml-cvnets v0.1, the reverse of convert_mlcvnets_to_pytorch.py's rename_key.
@@ -85,14 +81,14 @@ def huggingface_to_cvnets(state_dict):
 
 
 CASES = [pytest.param((arch, stride), id=f"{arch}-os{stride}", marks=[pytest.mark.slow] if stride == 8 else [])
-         for arch in HF_SIZES for stride in (16, 8)]
+         for arch in PUBLISHED for stride in (16, 8)]
 
 
 @pytest.fixture(scope="module", params=CASES)
 def reference(request, tmp_path_factory):
     """A randomised Hugging Face segmenter of one arch and output stride, and its save_pretrained folder."""
     arch, output_stride = request.param
-    config = transformers.MobileViTConfig(num_labels=21, output_stride=output_stride, **HF_SIZES[arch])
+    config = transformers.MobileViTConfig(num_labels=21, output_stride=output_stride, **PUBLISHED[arch].huggingface)
     model = transformers.MobileViTForSemanticSegmentation(config).eval()
     model.load_state_dict(deterministic_state_dict(model.state_dict()))
     folder = tmp_path_factory.mktemp(f"{arch}-os{output_stride}")
@@ -178,7 +174,7 @@ def test_get_model_replaces_the_classifier_of_a_segmentation_checkpoint(tmp_path
 
 
 def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
-    config = transformers.MobileViTConfig(num_labels=21, output_stride=16, **HF_SIZES["xx_small"])
+    config = transformers.MobileViTConfig(num_labels=21, output_stride=16, **PUBLISHED["xx_small"].huggingface)
     reference = transformers.MobileViTForSemanticSegmentation(config).eval()
     reference.load_state_dict(deterministic_state_dict(reference.state_dict()))
     torch.save(huggingface_to_cvnets(reference.state_dict()), tmp_path / "deeplabv3_mobilevit_xxs.pt")

@@ -13,9 +13,9 @@ import mobilevit
 from mobilevit.checkpoint import save_checkpoint
 from mobilevit.cli import main
 from mobilevit.config import load_config
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.engine import trainer
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
 
 FOLDERS = [f"n0{label}_{name}" for label, name in enumerate(CLASSES)]
 
@@ -65,7 +65,7 @@ def test_init_model_from_our_safetensors_alone(tmp_path):
     preprocessing = Preprocessing(resize_short=40, crop_size=32, channel_order="RGB", mean=(1.0, 2.0, 3.0))
     path = save_checkpoint(tmp_path / "model.safetensors", model.state_dict(), model.backbone.arch,
                            preprocessing=preprocessing, class_names=["a", "b", "c"])
-    loaded = mobilevit.init_model(path)
+    loaded = mobilevit.init_model(path, fuse=False)
     assert torch.equal(_logits(loaded), _logits(model))
     assert loaded.preprocessing == preprocessing and loaded.class_names == ("a", "b", "c")
     with pytest.raises(ValueError, match="carries no config for cfg_options to change"):
@@ -84,7 +84,7 @@ def test_init_model_infers_the_arch_of_another_layout(tmp_path):
     torch.manual_seed(0)
     model = build_classifier("xx_small", num_classes=7).eval()
     torch.save({"meta": {}, "state_dict": model.state_dict()}, tmp_path / "mmpretrain.pth")
-    loaded = mobilevit.init_model(tmp_path / "mmpretrain.pth")
+    loaded = mobilevit.init_model(tmp_path / "mmpretrain.pth", fuse=False)
     assert torch.equal(_logits(loaded, 64), _logits(model, 64)) and loaded.preprocessing == Preprocessing()
     with pytest.raises(ValueError, match="carries no config, as only training checkpoints do"):
         mobilevit.apis.checkpoint_config(tmp_path / "mmpretrain.pth")

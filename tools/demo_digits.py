@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 import mobilevit
+from mobilevit.checkpoint import load_weights
 from mobilevit.data.datasets import scan_folders
-from mobilevit.engine.tester import load_weights
 
 
 def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,
@@ -54,8 +54,10 @@ def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,
 def predict(config: Path, checkpoint: Path, image_dir: Path, shown: int, min_accuracy: float) -> bool:
     """Classify every image under ``image_dir`` with ``mobilevit.inference_model``, show a few, and
     check the accuracy; True if it reaches ``min_accuracy`` percent."""
-    model = mobilevit.init_model(config)  # the architecture, class names and preprocessing of the run
+    # the architecture, class names and preprocessing of the run; fused once the weights are in
+    model = mobilevit.init_model(config, fuse=False)
     print(f"loaded the {load_weights(model, checkpoint).description}")
+    model.fuse()
     images = scan_folders(image_dir, model.class_names)
     paths = [str(path) for path, _ in images.samples]
     results = []

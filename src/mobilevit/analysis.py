@@ -81,9 +81,7 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
     was_training = model.training
     try:
         model.eval()
-        # With gradients on, every module runs as itself: without, the model folds its BatchNorms
-        # into the convolutions and calls neither (see ConvNormAct.forward).
-        with torch.enable_grad():
+        with torch.no_grad():
             model(torch.zeros(1, getattr(backbone, "in_channels", 3), height, width, device=_device_of(model)))
     finally:
         for handle in handles:

@@ -24,11 +24,11 @@ from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from
 from .convert import infer_arch, num_classes_of, task_of
 from .data.image import read_image, to_rgb_array
 from .data.segmentation import voc_palette
-from .data.transforms import EvalTransform
+from .data.transforms import EvalTransform, Preprocessing
 from .imagenet import IMAGENET_CLASSES
 from .download import is_url
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
-from .zoo import MODELS, SEGMENTATION_PREPROCESSING, Preprocessing, get_model, get_record
+from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record
 from .data.detection import to_model_input
 
 ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
@@ -43,8 +43,12 @@ def init_model(
     device: str | torch.device = "cpu",
     cfg_options: Sequence[str] = (),
     dtype: torch.dtype = torch.float32,
+    fuse: bool = True,
 ) -> ImageClassifier | DeepLabV3:
-    """Build a classifier or a segmenter, load a checkpoint and return it in eval mode on ``device``.
+    """Build a classifier or a segmenter, load a checkpoint and return it for inference on ``device``:
+    in eval mode and, unless ``fuse=False``, with its BatchNorms folded into the convolutions
+    (``model.fuse()``: the same outputs to float rounding, fewer passes over memory; no more
+    training or loading of other weights).
 
     ``config_or_name`` is a zoo name, a config file (``.py``, or a run's ``config.json``), a
     :class:`Config`, or a checkpoint that describes its own model: one of our training checkpoints
@@ -57,7 +61,9 @@ def init_model(
     ``--cfg-options`` does.
 
     The model's ``preprocessing`` is its zoo record's, its config's ``data.preprocessing`` or its
-    checkpoint's; class names saved in the checkpoint become its ``class_names``.
+    checkpoint's; its ``class_names`` are its zoo record's or config's, or those the checkpoint
+    carries; a 1000-class classifier whose checkpoint and config name no classes gets the ImageNet-1k
+    names (every published classification checkpoint is an ImageNet-1k one).
 
     ``dtype=torch.bfloat16`` gives a bfloat16 model for inference (``inference_model`` and
     :func:`torch_logits` cast the images to it): about 1.3-1.4 times the float32 throughput at
@@ -92,8 +98,13 @@ def init_model(
         class_names = load_checkpoint(model, checkpoint).metadata.get("class_names")
         if class_names:
             model.class_names = tuple(class_names)
+        elif (not model.class_names and isinstance(model, ImageClassifier)
+              and model.num_classes == len(IMAGENET_CLASSES)):
+            model.class_names = IMAGENET_CLASSES
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
+    if fuse:
+        model.fuse()
     return model.to(device, dtype).eval()
 
 
@@ -175,7 +186,7 @@ def inference_model(
         results = segment(model, [to_rgb(image, channel_order) for image in images])
     else:
         batch = prepare_batch(images, preprocessing_of(model), channel_order)
-        results = describe_predictions(torch_logits(model)(batch), class_names_of(model))
+        results = describe_predictions(torch_logits(model)(batch), model.class_names)
     return results[0] if single else results
 
 
@@ -185,7 +196,7 @@ def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, An
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing_of(model))
     logits = torch_logits(model)(torch.stack([transform(image) for image in images]))
-    names = class_names_of(model)
+    names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
         full = torch.nn.functional.interpolate(image_logits[None], size=image.shape[:2], mode="nearest")[0]
@@ -195,7 +206,7 @@ def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, An
         results.append({
             "pred_mask": mask,
             "pred_scores": scores.numpy(),
-            "pred_classes": [names[label] if names is not None else str(label) for label in present],
+            "pred_classes": [names[label] if names else str(label) for label in present],
         })
     return results
 
@@ -223,18 +234,13 @@ def torch_logits(model: torch.nn.Module) -> LogitsFunction:
     return logits
 
 
-def preprocessing_of(model: torch.nn.Module) -> Preprocessing:
+def preprocessing_of(model: ImageClassifier | DeepLabV3 | SSDLite) -> Preprocessing:
     """The model's preprocessing, or the official weights' one for a model built without it."""
-    default = SEGMENTATION_PREPROCESSING if isinstance(model, DeepLabV3) else Preprocessing()
-    return getattr(model, "preprocessing", None) or default
-
-
-def class_names_of(model: torch.nn.Module) -> Sequence[str] | None:
-    """The model's ``class_names``; the ImageNet-1k names for a 1000-class model without them."""
-    names = getattr(model, "class_names", None)
-    if names:
-        return names
-    return IMAGENET_CLASSES if getattr(model, "num_classes", None) == len(IMAGENET_CLASSES) else None
+    if model.preprocessing is not None:
+        return model.preprocessing
+    if isinstance(model, DeepLabV3):
+        return SEGMENTATION_PREPROCESSING
+    return DETECTION_PREPROCESSING if isinstance(model, SSDLite) else Preprocessing()
 
 
 def prepare_batch(
@@ -282,9 +288,10 @@ def _array_to_rgb(array: np.ndarray, channel_order: str) -> np.ndarray:
 
 
 def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None) -> list[dict[str, Any]]:
-    """Per image: ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (all classes)."""
+    """Per image: ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (all classes);
+    without ``class_names`` (None or empty) a class is named by its label."""
     scores = logits.float().softmax(dim=1)
-    if class_names is not None and len(class_names) != scores.shape[1]:
+    if class_names and len(class_names) != scores.shape[1]:
         raise ValueError(f"{len(class_names)} class names for a model with {scores.shape[1]} classes")
     results = []
     for row in scores.numpy():
@@ -292,7 +299,7 @@ def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None
         results.append({
             "pred_label": label,
             "pred_score": float(row[label]),
-            "pred_class": class_names[label] if class_names is not None else str(label),
+            "pred_class": class_names[label] if class_names else str(label),
             "pred_scores": row,
         })
     return results
@@ -320,7 +327,7 @@ def detect_objects(
             detections = model(tensors)
     finally:
         model.train(was_training)
-    results = describe_detections(detections, getattr(model, "class_names", None) or None)
+    results = describe_detections(detections, model.class_names)
     return results[0] if single else results
 
 
@@ -331,7 +338,8 @@ def detection_input(image: ImageInput, channel_order: str = "BGR") -> torch.Tens
 
 def describe_detections(detections: Sequence[dict[str, torch.Tensor]],
                         class_names: Sequence[str] | None) -> list[dict[str, Any]]:
-    """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names."""
+    """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names (the
+    labels themselves without ``class_names``)."""
     results = []
     for detection in detections:
         labels = detection["labels"].cpu().numpy()
@@ -339,7 +347,7 @@ def describe_detections(detections: Sequence[dict[str, torch.Tensor]],
             "boxes": detection["boxes"].float().cpu().numpy(),
             "scores": detection["scores"].float().cpu().numpy(),
             "labels": labels,
-            "classes": [class_names[label] if class_names is not None and label < len(class_names) else str(label)
+            "classes": [class_names[label] if class_names and label < len(class_names) else str(label)
                         for label in labels],
         })
     return results

@@ -43,10 +43,10 @@ from safetensors.torch import save as serialize_safetensors
 from torch import nn
 
 from .convert import LAYOUTS, CheckpointError, detect_layout, num_classes_of, to_mobilevit
+from .data.transforms import Preprocessing
 from .download import download_checkpoint, is_url
 from .integrity import first_bad_zip_record, payload_digest, tensors_digest, write_atomic
 from .models import resolve_arch
-from .zoo import Preprocessing
 
 FORMAT_VERSION = 2  # 2: the header entry carries a sha256; 1 (still read): without
 METADATA_KEY = "mobilevit"
@@ -60,8 +60,9 @@ DIRECTORY_FILES = ("model.safetensors", "pytorch_model.bin", "model.pth", "weigh
 _STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict")
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "LoadReport", "UnsafeCheckpointError", "check_digest",
-    "load_checkpoint", "read_checkpoint", "read_metadata", "read_pickle", "resolve_checkpoint", "save_checkpoint",
+    "Checkpoint", "CheckpointError", "LoadReport", "LoadedWeights", "UnsafeCheckpointError", "check_digest",
+    "load_checkpoint", "load_weights", "read_checkpoint", "read_metadata", "read_pickle",
+    "resolve_checkpoint", "save_checkpoint",
 ]
 
 
@@ -145,6 +146,9 @@ def load_checkpoint(
     checkpoint's differs in shape or is absent, for fine-tuning on another number of classes; the
     skipped keys are returned and warned about. Everything else must still match.
     """
+    if getattr(getattr(model, "backbone", model), "fused", False):
+        raise ValueError("cannot load weights into a fused model (its BatchNorms are folded away; init_model "
+                         "fuses unless fuse=False): load them first, then fuse()")
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
     state_dict = dict(checkpoint.state_dict)
     ours = model.state_dict()
@@ -163,6 +167,30 @@ def load_checkpoint(
             for key in skipped)
         warnings.warn(f"not loaded from {checkpoint.path}, left as initialised: {details}", stacklevel=2)
     return LoadReport(checkpoint.path, checkpoint.layout, checkpoint.metadata, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """What was loaded, in words, and the class names a training checkpoint carries."""
+
+    description: str
+    class_names: tuple[str, ...] = ()
+
+
+def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str = "ema") -> LoadedWeights:
+    """Load a checkpoint into ``model`` for evaluation.
+
+    Our training checkpoints give their EMA weights (the recipe reports the EMA model) unless
+    ``weights='model'`` or the run kept no EMA; any other checkpoint (path, directory or URL, in
+    any layout :mod:`mobilevit.checkpoint` knows) is loaded as it is.
+    """
+    report = load_checkpoint(model, read_checkpoint(checkpoint, training_weights=weights))
+    metadata = report.metadata
+    if report.layout != "training":
+        return LoadedWeights(f"{report.layout} weights of {report.path}", tuple(metadata.get("class_names", ())))
+    which = "EMA weights" if metadata["weights"] == "ema" else "weights"
+    description = f"{which} of {report.path}, epoch {metadata['epoch']}, step {metadata['step']}"
+    return LoadedWeights(description, tuple(metadata.get("class_names", ())))
 
 
 # The MobileViT stages every task's model shares under ``backbone.``: what seeds another task's model.

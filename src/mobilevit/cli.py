@@ -16,7 +16,7 @@ import torch
 from . import zoo
 from .analysis import measure_complexity
 from .apis import (
-    LogitsFunction, checkpoint_config, checkpoint_preprocessing, class_names_of, describe_predictions, init_model,
+    LogitsFunction, checkpoint_config, checkpoint_preprocessing, describe_predictions, init_model,
     describe_detections, detect_objects, detection_input, draw_detections, is_config_file, overlay_mask,
     prepare_batch, segment, torch_logits,
 )
@@ -26,6 +26,7 @@ from .convert import infer_arch, num_classes_of, task_of
 from .data.datasets import IMAGE_EXTENSIONS
 from .data.image import read_image
 from .data.segmentation import save_palette_mask
+from .data.transforms import Preprocessing
 from .export import (
     FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, OnnxDetector, export_from_name, exported_format, load_exported,
     serves_any_size,
@@ -83,7 +84,7 @@ def _shown_path(path: Path) -> str:
 
 def _flops(args: argparse.Namespace) -> None:
     record = zoo.MODELS.get(args.model)
-    model = init_model(args.model, cfg_options=args.cfg_options)
+    model = init_model(args.model, cfg_options=args.cfg_options, fuse=False)  # count the BatchNorms too
     crop = model.preprocessing.crop_size
     height, width = args.shape or (crop, crop)
     complexity = measure_complexity(model, height, width)
@@ -94,7 +95,7 @@ def _flops(args: argparse.Namespace) -> None:
     else:
         print(f"{'':<22} {'measured':>10} {'published':>10}")
         print(f"{'params (M)':<22} {complexity.params / 1e6:>10.3f} {record.params_m:>10.2f}")
-        size = record.input_size
+        size = record.preprocessing.crop_size
         published = f"{record.flops_g:>10.2f}" if (height, width) == (size, size) else f"{f'({size}x{size})':>10}"
         print(f"{'multiply-adds (G)':<22} {complexity.macs / 1e9:>10.3f} {published}")
     for kind, count in complexity.breakdown.items():
@@ -157,7 +158,7 @@ def _predict(args: argparse.Namespace) -> None:
     if isinstance(model, SSDLite):
         _predict_detections(args, model)
         return
-    class_names = class_names_of(model)
+    class_names = model.class_names or None
     paths, failures = _image_paths(args.images)
     classified = 0
     for start in range(0, len(paths), args.batch_size):
@@ -172,7 +173,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _read_images(
-    paths: Sequence[str], preprocessing: zoo.Preprocessing, failures: list[str]
+    paths: Sequence[str], preprocessing: Preprocessing, failures: list[str]
 ) -> tuple[list[str], torch.Tensor | None]:
     """The readable ones of ``paths`` and their batch; each unreadable one is reported, and
     added to ``failures``, and the others go on."""

@@ -27,8 +27,8 @@ import torch
 
 from . import checks
 from .checks import FieldError, at_least, at_most, check_types, expected, fraction, one_of, positive
+from .data.transforms import Preprocessing
 from .models import ARCHS, ImageClassifier, MobileViTStage, build_classifier, resolve_arch
-from .zoo import Preprocessing
 
 
 # What a config file is named (a run saves its resolved config as config.json).

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .checks import at_least, at_most, check_types, expected, one_of
-from .download import hash_prefix
+from .checkpoint import load_checkpoint
+from .data.transforms import Preprocessing
+from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter, build_ssdlite
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
@@ -46,44 +47,10 @@ COCO_PROTOCOL = (
     "pycocotools box mAP@[.5:.95]")
 
 
-@dataclass(frozen=True)
-class Preprocessing:
-    """How images are turned into the tensor a set of weights expects.
-
-    Resize the short edge to ``resize_short`` (``interpolation``), centre-crop ``crop_size``,
-    order the channels as ``channel_order`` and map pixel values ``v`` to ``(v - mean) / std``.
-    With ``keep_aspect_ratio=False`` the whole image is resized to ``crop_size`` x ``crop_size``
-    instead, with no crop (the segmentation weights' protocol).
-    """
-
-    resize_short: int = 288
-    crop_size: int = 256
-    interpolation: str = "bilinear"
-    channel_order: str = "BGR"
-    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    std: tuple[float, float, float] = (255.0, 255.0, 255.0)
-    keep_aspect_ratio: bool = True
-
-
-    def __post_init__(self) -> None:
-        check_types(self)
-        at_least(self, "crop_size", 1)
-        at_least(self, "resize_short", self.crop_size, f"crop_size ({self.crop_size})")
-        at_most(self, "resize_short", MAX_RESIZE_SHORT)
-        one_of(self, "interpolation", INTERPOLATIONS)
-        one_of(self, "channel_order", ("RGB", "BGR"))
-        if not all(value > 0 for value in self.std):
-            raise expected("std", "three positive numbers", self.std)
-
-
-# The resize modes of mobilevit.data.transforms.resize_short_edge (half-pixel centres, no antialiasing).
-INTERPOLATIONS = ("bilinear", "bicubic")
-# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS.
-MAX_RESIZE_SHORT = 4096
-
-
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
 SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
+# The published detection weights' input: the whole image resized to 320x320, BGR, /255.
+DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
 
 
 @dataclass(frozen=True)
@@ -93,34 +60,29 @@ class ZooModel:
     ``task`` says which model the weights are for: ``classification`` (figures ``top1``/``top5``
     on ImageNet-1k val), ``segmentation`` (a DeepLabv3 at output stride 16; ``miou`` on PASCAL
     VOC 2012 val, measured as ``protocol`` says) or ``detection`` (an SSDLite at 320x320; box
-    ``map`` on COCO val2017, as ``protocol`` says).
+    ``map`` on COCO val2017, as ``protocol`` says). ``class_names`` name the weights' outputs in
+    order; ``preprocessing.crop_size`` is the input size the figures were measured at. A sha256
+    prefix in the URL's file name (``...-cb4f741c.pth``) is checked on download.
     """
 
     name: str
     arch: str
-    config: str
+    config: str  # the recipe that trains such weights
     url: str
     params_m: float
     flops_g: float
+    class_names: tuple[str, ...]
     top1: float | None = None
     top5: float | None = None
-    num_classes: int = 1000
-    input_size: int = 256
     preprocessing: Preprocessing = Preprocessing()
     task: str = "classification"
     miou: float | None = None
     map: float | None = None
     protocol: str = ""
-    class_names: tuple[str, ...] | None = None
 
     @property
-    def filename(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
-
-    @property
-    def hash_prefix(self) -> str | None:
-        """The sha256 prefix that the checkpoint's file name carries (``...-cb4f741c.pth``), if any."""
-        return hash_prefix(self.filename)
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
 
 def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: float, miou: float) -> ZooModel:
@@ -128,9 +90,8 @@ def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: flo
     return ZooModel(
         name=f"deeplabv3_mobilevit-{variant}_3rdparty_voc", arch=arch,
         config=f"configs/deeplabv3/deeplabv3_mobilevit-{variant}_4xb32_voc.py", url=_CVNETS_SEGMENTATION_URL + file,
-        params_m=params_m, flops_g=flops_g, num_classes=21, input_size=512,
-        preprocessing=SEGMENTATION_PREPROCESSING,
-        task="segmentation", miou=miou, protocol=VOC_PROTOCOL, class_names=VOC_CLASSES)
+        params_m=params_m, flops_g=flops_g, class_names=VOC_CLASSES, preprocessing=SEGMENTATION_PREPROCESSING,
+        task="segmentation", miou=miou, protocol=VOC_PROTOCOL)
 
 
 def _ssdlite(variant: str, arch: str, file: str, params_m: float, flops_g: float, box_map: float) -> ZooModel:
@@ -138,9 +99,8 @@ def _ssdlite(variant: str, arch: str, file: str, params_m: float, flops_g: float
     return ZooModel(
         name=f"ssdlite_mobilevit-{variant}_3rdparty_coco", arch=arch,
         config=f"configs/ssdlite/ssdlite_mobilevit-{variant}_4xb32_coco.py", url=_CVNETS_DETECTION_URL + file,
-        params_m=params_m, flops_g=flops_g, num_classes=81, input_size=320,
-        preprocessing=Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False),
-        task="detection", map=box_map, protocol=COCO_PROTOCOL, class_names=("background", *COCO_CLASSES))
+        params_m=params_m, flops_g=flops_g, class_names=("background", *COCO_CLASSES),
+        preprocessing=DETECTION_PREPROCESSING, task="detection", map=box_map, protocol=COCO_PROTOCOL)
 
 
 MODELS: dict[str, ZooModel] = {
@@ -150,17 +110,17 @@ MODELS: dict[str, ZooModel] = {
             name="mobilevit-xxsmall_3rdparty_in1k", arch="xx_small",
             config="configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-xxsmall_3rdparty_in1k_20221018-77835605.pth",
-            params_m=1.27, flops_g=0.42, top1=69.02, top5=88.91),
+            params_m=1.27, flops_g=0.42, class_names=IMAGENET_CLASSES, top1=69.02, top5=88.91),
         ZooModel(
             name="mobilevit-xsmall_3rdparty_in1k", arch="x_small",
             config="configs/mobilevit/mobilevit-xsmall_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-xsmall_3rdparty_in1k_20221018-be39a6e7.pth",
-            params_m=2.32, flops_g=1.05, top1=74.75, top5=92.32),
+            params_m=2.32, flops_g=1.05, class_names=IMAGENET_CLASSES, top1=74.75, top5=92.32),
         ZooModel(
             name="mobilevit-small_3rdparty_in1k", arch="small",
             config="configs/mobilevit/mobilevit-small_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-small_3rdparty_in1k_20221018-cb4f741c.pth",
-            params_m=5.58, flops_g=2.03, top1=78.25, top5=94.09),
+            params_m=5.58, flops_g=2.03, class_names=IMAGENET_CLASSES, top1=78.25, top5=94.09),
         # mIoU of these files as the ml-cvnets v0.1 release states it (the paper: 73.6 / 77.1 / 79.1).
         # Multiply-adds at 512x512 as `mobilevit flops` counts them; only XS has a published figure,
         # 5.7 G in the paper's Table 10c, counted its own way (ours: 7.49 G, 2.09 G of it attention).
@@ -208,11 +168,9 @@ def get_model(
     builders = {"classification": build_classifier, "segmentation": build_segmenter, "detection": build_ssdlite}
     model: nn.Module = builders[record.task](record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
-    if record.class_names is not None and options["num_classes"] == record.num_classes:
+    if options["num_classes"] == record.num_classes:
         model.class_names = record.class_names
     if pretrained is not False:
-        from .checkpoint import load_checkpoint
-
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
         load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
     return model  # type: ignore[return-value]

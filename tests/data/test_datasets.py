@@ -7,8 +7,7 @@ from mobilevit.data.datasets import ImageDataset, find_images, read_annotation, 
 from mobilevit.data.image import ImageReadError
 from mobilevit.data.loader import collate
 from mobilevit.data.sampler import SampleRequest
-from mobilevit.data.transforms import EvalTransform, TrainTransform, random_resized_crop_box
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import EvalTransform, Preprocessing, TrainTransform, random_resized_crop_box
 
 SMALL = Preprocessing(resize_short=36, crop_size=32)
 

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from mobilevit.data import EvalTransform, ImageReadError, read_image
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import Preprocessing
 
 
 def test_eval_transform_resizes_crops_and_flips_to_bgr():

@@ -9,8 +9,7 @@ from mobilevit.data.segmentation import (
     IGNORE_INDEX, MaskError, SegmentationTrainTransform, find_pairs, read_pair,
     save_palette_mask, voc_palette,
 )
-from mobilevit.data.transforms import EvalTransform
-from mobilevit.zoo import Preprocessing
+from mobilevit.data.transforms import EvalTransform, Preprocessing
 
 # pixel values kept as they are; whole images resized for evaluation
 RAW = Preprocessing(resize_short=16, crop_size=16, channel_order="RGB", std=(1.0, 1.0, 1.0), keep_aspect_ratio=False)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from mobilevit.apis import init_model, prepare_batch
+from mobilevit.checkpoint import load_weights
 from mobilevit.config import load_config
 from mobilevit.data.datasets import scan_folders
 from mobilevit.engine import trainer
-from mobilevit.engine.tester import load_weights
 from mobilevit.models import ImageClassifier
 
 ROOT = Path(__file__).parents[2]
@@ -42,7 +42,7 @@ def trained_demo(tmp_path_factory) -> TrainedDemo:
     work = root / "work"
     trainer.main(load_config(DEMO_CONFIG, [f"data.root={root / 'digits'}", f"train.work_dir={work}",
                                            "train.progress_bar=False", "data.num_workers=0"]))
-    model = init_model(work / "config.json")
+    model = init_model(work / "config.json", fuse=False)
     load_weights(model, work / "best.pth")
     samples = [*scan_folders(root / "digits" / "val", model.class_names).samples,
                *scan_folders(root / "digits" / "test", model.class_names).samples]

@@ -6,9 +6,8 @@ import torch
 from PIL import Image
 
 from mobilevit.cli import main
-from mobilevit.data.transforms import EvalTransform
+from mobilevit.data.transforms import EvalTransform, Preprocessing
 from mobilevit.export import calibration_images
-from mobilevit.zoo import Preprocessing
 
 
 def write_images(folder, count):

@@ -5,9 +5,9 @@ Core ML predicts on macOS only, so these tests check the converted program, not 
 import pytest
 
 from mobilevit.cli import main
+from mobilevit.data.transforms import Preprocessing
 from mobilevit.export import export_model
 from mobilevit.models import build_classifier
-from mobilevit.zoo import Preprocessing
 
 ct = pytest.importorskip("coremltools")
 

@@ -6,15 +6,10 @@ from torch import nn
 
 from mobilevit.models import MobileNetV2Stage, MobileViT, MobileViTStage
 
-ARCHS = ("small", "x_small", "xx_small")
-STAGE_CHANNELS = {
-    "small": (32, 64, 96, 128, 640),
-    "x_small": (32, 48, 64, 80, 384),
-    "xx_small": (16, 24, 48, 64, 320),
-}
+from arch_table import ARCH_NAMES, PUBLISHED
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", ARCH_NAMES)
 @pytest.mark.parametrize("size", [(224, 224), (250, 333), (64, 64), (320, 192)])
 def test_all_stage_outputs_have_their_strides(arch, size):
     backbone = MobileViT(arch, out_indices=(0, 1, 2, 3, 4)).eval()
@@ -22,7 +17,7 @@ def test_all_stage_outputs_have_their_strides(arch, size):
         outs = backbone(torch.rand(1, 3, *size))
     assert len(outs) == 5
     height, width = size
-    for index, (feature, channels) in enumerate(zip(outs, STAGE_CHANNELS[arch])):
+    for index, (feature, channels) in enumerate(zip(outs, PUBLISHED[arch].stage_channels)):
         stride = 2 ** (index + 1)
         # every stride-2 convolution with padding 1 maps n to ceil(n / 2)
         expected_h, expected_w = height, width

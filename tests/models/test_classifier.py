@@ -3,12 +3,11 @@
 import pytest
 import torch
 
+from arch_table import ARCH_NAMES, PUBLISHED
 from mobilevit.models import build_classifier
 
-POOLED_CHANNELS = {"small": 640, "x_small": 384, "xx_small": 320}
 
-
-@pytest.fixture(scope="module", params=list(POOLED_CHANNELS))
+@pytest.fixture(scope="module", params=ARCH_NAMES)
 def arch_and_model(request):
     return request.param, build_classifier(request.param)
 
@@ -24,7 +23,7 @@ def test_forward_and_extract_feat_shapes(arch_and_model, size, batch, training):
         assert model(x).shape == (batch, 1000)
         features = model.extract_feat(x)
     assert isinstance(features, tuple)
-    assert features[0].shape == (batch, POOLED_CHANNELS[arch])
+    assert features[0].shape == (batch, PUBLISHED[arch].pooled_channels)
 
 
 def test_every_parameter_gets_a_gradient(arch_and_model):

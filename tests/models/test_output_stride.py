@@ -6,15 +6,11 @@ import torch
 from mobilevit.convert import to_mobilevit
 from mobilevit.models import MobileViT
 from mobilevit.models.mobilevit import ARCHS, stage_strides
+from arch_table import ARCH_NAMES, PUBLISHED
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
 
-HF_SIZES = {
-    "xx_small": dict(neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0),
-    "x_small": dict(neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144]),
-    "small": dict(neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240]),
-}
 
 
 def test_stage_strides_follow_the_dilation_rule():
@@ -27,16 +23,16 @@ def test_stage_strides_follow_the_dilation_rule():
 
 
 @pytest.mark.parametrize("output_stride", [16, 8])
-@pytest.mark.parametrize("arch", list(HF_SIZES))
+@pytest.mark.parametrize("arch", ARCH_NAMES)
 def test_dense_backbone_gives_hugging_faces_feature_map(arch, output_stride):
-    config = transformers.MobileViTConfig(output_stride=output_stride, **HF_SIZES[arch])
+    config = transformers.MobileViTConfig(output_stride=output_stride, **PUBLISHED[arch].huggingface)
     reference = transformers.MobileViTModel(config, expand_output=False).eval()
     reference.load_state_dict(deterministic_state_dict(reference.state_dict()))
     theirs = {f"mobilevit.{key}": value for key, value in reference.state_dict().items()}
     ours = {key.removeprefix("backbone."): value for key, value in to_mobilevit(theirs, "huggingface").items()}
     model = MobileViT(arch, output_stride=output_stride, expand_output=False, out_indices=(3, 4)).eval()
     model.load_state_dict(ours)  # strict: no conv_1x1_exp on either side
-    assert model.stage_channels[-1] == HF_SIZES[arch]["neck_hidden_sizes"][5]
+    assert model.stage_channels[-1] == PUBLISHED[arch].huggingface["neck_hidden_sizes"][5]
 
     image = deterministic_input(batch=1, height=250, width=187)
     with torch.no_grad():

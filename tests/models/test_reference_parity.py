@@ -12,18 +12,19 @@ import pytest
 import torch
 
 from mobilevit.models import build_classifier
+from arch_table import ARCH_NAMES
 from reference_weights import deterministic_input, deterministic_state_dict
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "mmpretrain_reference.json").read_text())
 
 
-@pytest.mark.parametrize("arch", ["small", "x_small", "xx_small"])
+@pytest.mark.parametrize("arch", ARCH_NAMES)
 def test_parameter_and_buffer_names_match_the_official_layout(arch):
     ours = [[name, list(value.shape)] for name, value in build_classifier(arch).state_dict().items()]
     assert ours == REFERENCE[arch]["keys"]
 
 
-@pytest.mark.parametrize("arch", ["small", "x_small", "xx_small"])
+@pytest.mark.parametrize("arch", ARCH_NAMES)
 def test_logits_match_mmpretrain(arch):
     model = build_classifier(arch)
     model.load_state_dict(deterministic_state_dict(model.state_dict()), strict=True)

@@ -29,12 +29,11 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 
 from ..config import DataConfig
-from ..zoo import Preprocessing
 from .datasets import IMAGE_EXTENSIONS
 from .image import ImageReadError, open_image, read_image
 from .loader import batch_shapes
 from .sampler import BatchShape, SampleRequest, VariableBatchSampler, shard_batches
-from .transforms import EvalTransform, normalize
+from .transforms import EvalTransform, Preprocessing, normalize
 
 IGNORE_INDEX = 255
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")

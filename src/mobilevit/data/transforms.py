@@ -1,19 +1,56 @@
-"""Image transforms. The evaluation transform is built from a zoo record's preprocessing, so
-prediction and testing cannot disagree; the training transform (random resized crop and flip,
-as the published weights were trained) ends in the same channel order and scale."""
+"""Image transforms and the :class:`Preprocessing` they follow. The evaluation transform is built
+from a zoo record's (or a config's) preprocessing, so prediction and testing cannot disagree; the
+training transform (random resized crop and flip, as the published weights were trained) ends in
+the same channel order and scale."""
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from ..zoo import Preprocessing
+from ..checks import at_least, at_most, check_types, expected, one_of
 from .image import check_image_size, check_resized_size, open_image, to_rgb_array
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How images are turned into the tensor a set of weights expects.
+
+    Resize the short edge to ``resize_short`` (``interpolation``), centre-crop ``crop_size``,
+    order the channels as ``channel_order`` and map pixel values ``v`` to ``(v - mean) / std``.
+    With ``keep_aspect_ratio=False`` the whole image is resized to ``crop_size`` x ``crop_size``
+    instead, with no crop (the segmentation weights' protocol).
+    """
+
+    resize_short: int = 288
+    crop_size: int = 256
+    interpolation: str = "bilinear"
+    channel_order: str = "BGR"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (255.0, 255.0, 255.0)
+    keep_aspect_ratio: bool = True
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        at_least(self, "crop_size", 1)
+        at_least(self, "resize_short", self.crop_size, f"crop_size ({self.crop_size})")
+        at_most(self, "resize_short", MAX_RESIZE_SHORT)
+        one_of(self, "interpolation", INTERPOLATIONS)
+        one_of(self, "channel_order", ("RGB", "BGR"))
+        if not all(value > 0 for value in self.std):
+            raise expected("std", "three positive numbers", self.std)
+
+
+# The resize modes of mobilevit.data.transforms.resize_short_edge (half-pixel centres, no antialiasing).
+INTERPOLATIONS = ("bilinear", "bicubic")
+# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS.
+MAX_RESIZE_SHORT = 4096
 
 
 def short_edge_size(height: int, width: int, size: int) -> tuple[int, int]:

@@ -3,6 +3,7 @@ task's evaluator, which sums over all processes so every sample counts once."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Iterable, NamedTuple, Union
 
 import torch
@@ -27,19 +28,21 @@ def to_device(batch: NamedTuple, device: torch.device) -> Any:
 
 @torch.no_grad()
 def evaluate(model: Scorer, loader: Iterable[NamedTuple], device: torch.device, evaluator: Evaluator) -> Metrics:
-    """``evaluator``'s metrics of ``model`` on the loader's batches: a module (not a DDP wrapper), run
-    in eval mode and left in its mode, or a logits function such as an exported model's."""
-    is_module = isinstance(model, nn.Module)
-    was_training = is_module and model.training
-    if is_module:
-        model.eval()
-    try:
-        for batch in loader:
-            batch = to_device(batch, device)
-            output = model(batch.images)
-            # an exported model's logits come back on the CPU; a detector's outputs are a dict
-            evaluator.update(output.to(device) if isinstance(output, torch.Tensor) else output, batch)
-    finally:
-        if is_module:
-            model.train(was_training)
+    """``evaluator``'s metrics of ``model`` on the loader's batches: a module (not a DDP wrapper)
+    runs as a fused copy in eval mode (see ``fuse()``), the module itself untouched; or a logits
+    function such as an exported model's."""
+    if isinstance(model, nn.Module):
+        model = inference_copy(model)
+    for batch in loader:
+        batch = to_device(batch, device)
+        output = model(batch.images)
+        # an exported model's logits come back on the CPU; a detector's outputs are a dict
+        evaluator.update(output.to(device) if isinstance(output, torch.Tensor) else output, batch)
     return evaluator.compute()
+
+
+def inference_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` in eval mode with its BatchNorms folded into the convolutions, where it
+    has a ``fuse()`` (every mobilevit model does)."""
+    model = copy.deepcopy(model)
+    return model.fuse() if callable(getattr(model, "fuse", None)) else model.eval()

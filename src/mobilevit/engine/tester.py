@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from torch import nn
-
-from ..checkpoint import load_checkpoint, read_checkpoint
+from ..checkpoint import LoadedWeights, load_weights
 from ..config import Config
 from ..tasks import Metrics, get_task
 from . import distributed
 from .checkpointing import write_atomic
 from .evaluator import Scorer, evaluate
-
-
-@dataclass(frozen=True)
-class LoadedWeights:
-    """What was loaded, in words, and the class names a training checkpoint carries."""
-
-    description: str
-    class_names: tuple[str, ...] = ()
 
 
 def main(
@@ -69,19 +58,3 @@ def main(
         return metrics
     finally:
         distributed.cleanup()
-
-
-def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str = "ema") -> LoadedWeights:
-    """Load a checkpoint into ``model`` for evaluation.
-
-    Our training checkpoints give their EMA weights (the recipe reports the EMA model) unless
-    ``weights='model'`` or the run kept no EMA; any other checkpoint (path, directory or URL, in
-    any layout :mod:`mobilevit.checkpoint` knows) is loaded as it is.
-    """
-    report = load_checkpoint(model, read_checkpoint(checkpoint, training_weights=weights))
-    metadata = report.metadata
-    if report.layout != "training":
-        return LoadedWeights(f"{report.layout} weights of {report.path}", tuple(metadata.get("class_names", ())))
-    which = "EMA weights" if metadata["weights"] == "ema" else "weights"
-    description = f"{which} of {report.path}, epoch {metadata['epoch']}, step {metadata['step']}"
-    return LoadedWeights(description, tuple(metadata.get("class_names", ())))

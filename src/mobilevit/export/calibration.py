@@ -11,8 +11,7 @@ import torch
 from ..config import load_config
 from ..data.datasets import IMAGE_EXTENSIONS, find_images
 from ..data.image import ImageReadError, read_image
-from ..data.transforms import EvalTransform
-from ..zoo import Preprocessing
+from ..data.transforms import EvalTransform, Preprocessing
 
 CALIBRATION_IMAGES = 300
 CONFIG_SUFFIXES = (".py", ".json")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..zoo import Preprocessing
+from ..data.transforms import Preprocessing
 from .runtime import import_runtime
 
 PRECISIONS = ("fp16", "fp32")

@@ -58,7 +58,7 @@ def export_detector(model: SSDLite, path: str | os.PathLike) -> Path:
         "nms_thresh": model.nms_thresh, "topk_candidates": model.topk_candidates,
         "detections_per_img": model.detections_per_img,
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
-        "class_names": list(getattr(model, "class_names", ()) or ()),
+        "class_names": list(model.class_names),
     }
     entry = graph.metadata_props.add()
     entry.key, entry.value = DETECTION_METADATA_KEY, json.dumps(settings)

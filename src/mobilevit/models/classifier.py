@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .mobilevit import MobileViT, Stage
+
+if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
+    from ..data.transforms import Preprocessing
 
 
 class LinearHead(nn.Module):
@@ -32,6 +35,9 @@ class ImageClassifier(nn.Module):
 
     ``model(x)`` gives class scores (logits); ``extract_feat(x)`` the pooled features of the
     backbone's ``out_indices``; ``loss`` and ``predict`` are the training and inference paths.
+    ``preprocessing`` (how images are prepared for the weights; None: as for the official ones) and
+    ``class_names`` (the outputs' names, in order; empty: unnamed) describe the weights: the zoo,
+    configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
     def __init__(self, backbone: MobileViT, num_classes: int = 1000, dropout: float = 0.0,
@@ -40,6 +46,8 @@ class ImageClassifier(nn.Module):
         self.backbone = backbone
         self.num_classes = num_classes
         self.label_smoothing = label_smoothing
+        self.preprocessing: Preprocessing | None = None
+        self.class_names: tuple[str, ...] = ()
         self.head = LinearHead(backbone.stage_channels[backbone.out_indices[-1]], num_classes, dropout)
 
     @property
@@ -76,5 +84,9 @@ def build_classifier(
     label_smoothing: float = 0.0,
     **backbone_options: Any,
 ) -> ImageClassifier:
-    """Build a MobileViT classifier; ``backbone_options`` go to :class:`MobileViT`."""
+    """Build a MobileViT classifier; ``backbone_options`` go to :class:`MobileViT`.
+
+    Its backbone computes channels-last unless told otherwise (faster, and unseen behind the pooling).
+    """
+    backbone_options.setdefault("channels_last", True)
     return ImageClassifier(MobileViT(arch, **backbone_options), num_classes, dropout, label_smoothing)

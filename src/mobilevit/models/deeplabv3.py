@@ -7,7 +7,7 @@ the backbone at output stride 16 (or 8) without its final expansion, torchvision
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +15,9 @@ from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from .mobilevit import MobileViT, Stage
+
+if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
+    from ..data.transforms import Preprocessing
 
 
 class DeepLabV3Head(nn.Module):
@@ -53,6 +56,9 @@ class DeepLabV3(nn.Module):
     post-processing convention; at 512x512 and output stride 16 it equals ml-cvnets v0.1's x16
     upsampling inside the model). ``forward_low_res(x)`` gives the logits before that upsampling,
     Hugging Face's ``logits`` (32x32 at 512x512), for losses computed at any resolution.
+    ``preprocessing`` (how images are prepared for the weights; None: as for the official ones) and
+    ``class_names`` (the outputs' names, in order; empty: unnamed) describe the weights: the zoo,
+    configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
     def __init__(self, backbone: MobileViT, num_classes: int = 21, **head_options: Any) -> None:
@@ -62,6 +68,8 @@ class DeepLabV3(nn.Module):
                              "with expand_output=False and the last stage last in out_indices")
         self.backbone = backbone
         self.num_classes = num_classes
+        self.preprocessing: Preprocessing | None = None
+        self.class_names: tuple[str, ...] = ()
         self.head = DeepLabV3Head(backbone.stage_channels[-1], num_classes, **head_options)
 
     @property
@@ -70,14 +78,15 @@ class DeepLabV3(nn.Module):
 
     def forward_low_res(self, x: torch.Tensor) -> torch.Tensor:
         """Logits at 1/output_stride of the input: (B, num_classes, ceil(H/os), ceil(W/os))."""
-        return self.head(self.backbone(x)[-1])
+        return self.head(self.backbone(x)[-1]).contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upsample_logits(self.forward_low_res(x), x.shape[-2:])
 
     def fuse(self) -> "DeepLabV3":
         """Fold the backbone's BatchNorms into its convolutions for inference (see :meth:`MobileViT.fuse`)."""
-        self.backbone.fuse()
+        if self.backbone.fuse().channels_last:
+            self.head.to(memory_format=torch.channels_last)
         return self.eval()
 
     @torch.no_grad()
@@ -105,7 +114,9 @@ def build_segmenter(
     **backbone_options: Any,
 ) -> DeepLabV3:
     """Build a DeepLabv3-MobileViT; the defaults are the published models'. ``backbone_options``
-    go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...)."""
+    go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...); the backbone
+    computes channels-last unless told otherwise, and the logits come out in the usual layout."""
+    backbone_options.setdefault("channels_last", True)
     backbone = MobileViT(arch, output_stride=output_stride, expand_output=False, **backbone_options)
     return DeepLabV3(
         backbone, num_classes, atrous_rates=atrous_rates, aspp_channels=aspp_channels,

@@ -130,47 +130,10 @@ class ConvNormAct(nn.Module):
         if norm_layer is not None:
             self.bn = norm_layer(out_channels)
         self.act = act_layer() if act_layer is not None else nn.Identity()
-        self._folded: tuple | None = None  # see _folded_weights
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        norm = getattr(self, "bn", None)
-        if norm is None:
-            return self.act(self.conv(x))
-        if _uses_running_statistics(norm) and not torch.is_grad_enabled():
-            # Inference: one pass over the feature map instead of two, as fuse() would give.
-            weight, bias = self._folded_weights(_memory_format(x))
-            return self.act(self.conv._conv_forward(x, weight, bias))
-        return self.act(norm(self.conv(x)))
-
-    def _folded_weights(self, memory_format: torch.memory_format) -> tuple[torch.Tensor, torch.Tensor]:
-        """The convolution's weight (in the input's memory format, which spares oneDNN a reorder
-        per call) and bias with the BatchNorm folded in, cached until either changes.
-
-        The cache is keyed by each tensor's storage and version counter, which every in-place
-        change (an optimizer step, ``load_state_dict``) bumps; ``_apply`` (``.to()``, ``.half()``)
-        clears it. Compiled and traced graphs compute the folding themselves, as do inference
-        tensors, which keep no version counter.
-        """
-        conv, norm = self.conv, self.bn
-        if torch.compiler.is_compiling() or torch.jit.is_tracing():
-            return fold_batch_norm(conv, norm)
-        key: list = [memory_format, norm.eps]
-        try:  # read from the modules' dicts: attribute access costs more than the rest (batch 1)
-            for tensor in (*conv._parameters.values(), *norm._parameters.values(), *norm._buffers.values()):
-                if tensor is not None:
-                    key += (tensor.data_ptr(), tensor._version)
-        except RuntimeError:  # an inference tensor: no version counter
-            return fold_batch_norm(conv, norm)
-        cached = self._folded
-        if cached is None or cached[0] != key:
-            with torch.no_grad():
-                weight, bias = fold_batch_norm(conv, norm)
-                cached = self._folded = (key, (weight.contiguous(memory_format=memory_format), bias))
-        return cached[1]
-
-    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
-        self._folded = None
-        return super()._apply(fn, recurse)
+        norm = getattr(self, "bn", None)  # absent once fused
+        return self.act(self.conv(x) if norm is None else norm(self.conv(x)))
 
     @torch.no_grad()
     def fuse(self) -> None:
@@ -187,16 +150,11 @@ class ConvNormAct(nn.Module):
         self.conv.weight.copy_(weight)  # in place keeps the weight's memory format
         self.conv.bias = nn.Parameter(bias)
         del self.bn
-        self._folded = None
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:
     channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
     return torch.channels_last if channels_last else torch.contiguous_format
-
-
-def _uses_running_statistics(norm: nn.Module) -> bool:
-    return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not norm.training and norm.running_var is not None
 
 
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
@@ -406,7 +364,9 @@ class MobileViT(nn.Module):
         norm_eval: keep every BatchNorm in eval mode while training.
         drop_rate: dropout inside the transformer layers.
         channels_last: compute in channels-last memory whatever the input's layout (faster with
-            oneDNN on CPUs and with cuDNN on GPUs); the feature maps come out channels-last.
+            oneDNN on CPUs and with cuDNN on GPUs); the feature maps then come out channels-last.
+            Off here, so a backbone hands out maps in the usual layout; the classifier and the
+            dense models turn it on inside, where their outputs are pooled or decoded.
     """
 
     def __init__(
@@ -421,7 +381,7 @@ class MobileViT(nn.Module):
         frozen_stages: int = -1,
         norm_eval: bool = False,
         drop_rate: float = 0.0,
-        channels_last: bool = True,
+        channels_last: bool = False,
         norm_layer: NormLayer = nn.BatchNorm2d,
         act_layer: ActLayer = Swish,
     ) -> None:
@@ -515,13 +475,17 @@ class MobileViT(nn.Module):
         """Fold every BatchNorm into its convolution for inference, in place; returns the model.
 
         The outputs stay the same (to float rounding) and each forward skips one pass over every
-        feature map per BatchNorm. The fused model is inference-only (``train()`` raises) and its
-        state dict differs: the ``...bn.*`` keys are gone and each such convolution has a ``conv.bias``.
+        feature map per BatchNorm; a backbone that computes channels-last also gets channels-last
+        convolution weights, which spares oneDNN a reorder per call. The fused model is
+        inference-only (``train()`` raises) and its state dict differs: the ``...bn.*`` keys are
+        gone and each such convolution has a ``conv.bias``.
         """
         self.eval()
         for module in self.modules():
             if isinstance(module, ConvNormAct):
                 module.fuse()
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
         self.fused = True
         return self
 

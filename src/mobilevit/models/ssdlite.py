@@ -14,7 +14,7 @@ background (81 for COCO, not torchvision's 91 with gaps).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import box_iou
 
 from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch, resolve_arch
+
+if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
+    from ..data.transforms import Preprocessing
 
 # Output channels of the six levels (ml-cvnets' ``proj_channels``): the first two are 1x1
 # projections of the backbone's stride-16 and stride-32 maps, the other four the extra layers'.
@@ -161,6 +164,9 @@ class SSDLite(SSD):
     batch already resized gives the network's raw outputs ``{'bbox_regression' (B, anchors, 4),
     'cls_logits' (B, anchors, num_classes)}`` in either mode: what the training loop, exports and
     :class:`SSDBoxCoding` (matching, loss and decoding apart from the network) work with.
+    ``preprocessing`` (how images are prepared for the weights; None: as for the official ones) and
+    ``class_names`` (the labels' names, the background first; empty: unnamed) describe the
+    weights: the zoo, configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
     def __init__(
@@ -185,6 +191,8 @@ class SSDLite(SSD):
             detections_per_img=detections_per_img, topk_candidates=topk_candidates)
         self.num_classes = num_classes
         self.image_size = image_size
+        self.preprocessing: Preprocessing | None = None
+        self.class_names: tuple[str, ...] = ()
 
     @property
     def device(self) -> torch.device:
@@ -211,7 +219,8 @@ class SSDLite(SSD):
         for module in self.head.modules():
             if isinstance(module, ConvNormAct):
                 module.fuse()
-        self.backbone.fuse()
+        if self.backbone.fuse().channels_last:
+            self.head.to(memory_format=torch.channels_last)
         return self
 
 
@@ -305,6 +314,10 @@ def build_ssdlite(
     detections_per_img: int = 200,
     **backbone_options: Any,
 ) -> SSDLite:
-    """Build SSDLite-MobileViT; ``backbone_options`` go to :class:`MobileViT` (``frozen_stages`` ...)."""
+    """Build SSDLite-MobileViT; ``backbone_options`` go to :class:`MobileViT` (``frozen_stages`` ...).
+
+    The backbone computes channels-last unless told otherwise; the head flattens its maps anyway.
+    """
+    backbone_options.setdefault("channels_last", True)
     return SSDLite(SSDLiteBackbone(arch, **backbone_options), num_classes, image_size, score_thresh,
                    nms_thresh, topk_candidates, detections_per_img)
