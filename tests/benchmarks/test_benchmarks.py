@@ -50,6 +50,21 @@ def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
     assert all(row["step_ms"] > 0 and row["peak_memory_mb"] >= 0 for row in rows.values())
 
 
+@pytest.mark.slow
+def test_before_after_benchmark_runs_another_checkouts_models_beside_these(tmp_path):
+    pytest.importorskip("timm")
+    source = Path(__file__).parents[2] / "src"  # this checkout stands in for the earlier one
+    command = [sys.executable, str(BENCHMARKS / "bench_before_after.py"), "--before", str(source), "--variants",
+               "xxs", "--rounds", "1", "--batch-rounds", "1", "--out", str(tmp_path / "before_after.json")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| XXS | now: init_model (fused) |" in result.stdout
+    figures = json.loads((tmp_path / "before_after.json").read_text())["results"]["xxs"]
+    assert set(figures["batch1_ms"]) == {"timm channels_last", "before: eval()", "before: fuse()",
+                                         "now: get_model().eval()", "now: init_model (fused)"}
+    assert all(value > 0 for value in figures["batch32_img_s"].values())
+
+
 def test_alternating_medians_takes_turns_in_blocks_and_times_every_call():
     log = []
     groups = [{"a": lambda: log.append("a"), "b": lambda: log.append("b")}, {"c": lambda: log.append("c")}]
