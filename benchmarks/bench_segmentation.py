@@ -63,9 +63,9 @@ def main() -> None:
                 expected = reference(pixel_values=batch).logits
                 differences[f"{arch} batch {batch_size}"] = float((ours.forward_low_res(batch) - expected).abs().max())
                 calls = {
-                    "transformers": lambda: reference(pixel_values=batch).logits,
-                    "mobilevit forward_low_res": lambda: ours.forward_low_res(batch),
-                    "mobilevit model(x), full size": lambda: ours(batch),
+                    "transformers": lambda reference=reference, batch=batch: reference(pixel_values=batch).logits,
+                    "mobilevit forward_low_res": lambda ours=ours, batch=batch: ours.forward_low_res(batch),
+                    "mobilevit model(x), full size": lambda ours=ours, batch=batch: ours(batch),
                 }
                 medians = interleaved_medians(calls, args.rounds)
             seconds[f"{arch} batch {batch_size}"] = medians

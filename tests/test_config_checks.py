@@ -43,7 +43,6 @@ BAD_VALUES = [
     ("detection.detections_per_img", "0", "detection.detections_per_img must be at least 1, got 0"),
     ("detection.random_crop", "'no'", "detection.random_crop must be True or False"),
     ("detection.photometric_distort", "1", "detection.photometric_distort must be True or False"),
-    ("detection.backbone_checkpoint", "5", "detection.backbone_checkpoint must be a string, got 5"),
     ("optim.backbone_lr_mult", "0", "optim.backbone_lr_mult must be positive (freeze parameters with model.frozen_stages), got 0"),
     ("optim.head_lr_mult", "-1", "optim.head_lr_mult must be positive (freeze parameters with model.frozen_stages), got -1"),
     ("model.class_names", "[1, 2]", "model.class_names must be a list of strings, got (1, 2)"),

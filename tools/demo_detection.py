@@ -6,7 +6,7 @@ places and sizes, written as a COCO data set: <root>/images/{train,val}/<n>.png 
 <root>/annotations/instances_{train,val}.json, one category per digit.
 
     python tools/demo_detection.py data/digit_boxes
-    mobilevit train configs/ssdlite/ssdlite_mobilevit-tiny_1xb32_digit-boxes.py
+    mobilevit train configs/ssdlite/ssdlite_mobilevit-tiny_1xb16_digit-boxes.py
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 
 
-def write(root: Path, train_images: int = 600, val_images: int = 150, canvas: int = 96,
-          digits: tuple[int, ...] = (0, 1, 2, 3), digit_sizes: tuple[int, int] = (20, 44), seed: int = 0) -> Path:
+def write(root: Path, train_images: int = 1000, val_images: int = 200, canvas: int = 160,
+          digits: tuple[int, ...] = (0, 1, 2, 3), digit_sizes: tuple[int, int] = (24, 56), seed: int = 0) -> Path:
     """Write the data set under ``root`` and return it: COCO files whose category ids are the
     digits plus one (0 is no valid COCO id), so labels map back to ids as on COCO itself."""
     from sklearn.datasets import load_digits
@@ -61,10 +61,17 @@ def write(root: Path, train_images: int = 600, val_images: int = 150, canvas: in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path)
-    parser.add_argument("--train-images", type=int, default=600)
-    parser.add_argument("--val-images", type=int, default=150)
+    parser.add_argument("--train-images", type=int, default=1000)
+    parser.add_argument("--val-images", type=int, default=200)
+    parser.add_argument("--canvas", type=int, default=160, help="canvas side in pixels")
+    parser.add_argument("--digit-sizes", type=int, nargs=2, default=(24, 56), metavar=("MIN", "MAX"),
+                        help="the range of a pasted scan's side in pixels")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    write(args.root, args.train_images, args.val_images)
+    if not 8 <= args.digit_sizes[0] <= args.digit_sizes[1] <= args.canvas:
+        parser.error(f"--digit-sizes must be 8 <= MIN <= MAX <= --canvas ({args.canvas}), got {args.digit_sizes}")
+    write(args.root, args.train_images, args.val_images, args.canvas, digit_sizes=tuple(args.digit_sizes),
+          seed=args.seed)
     return 0
 
 

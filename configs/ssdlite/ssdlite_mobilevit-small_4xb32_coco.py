@@ -6,6 +6,10 @@ _base_ = [
     "../_base_/schedules/coco_200e_adamw_ssdlite.py",
     "../_base_/default_runtime.py",
 ]
-model = dict(arch="small", num_classes=81)  # the background and COCO's 80 classes
-detection = dict(backbone_checkpoint="mobilevit-small_3rdparty_in1k")
+model = dict(
+    arch="small",
+    num_classes=81,  # the background and COCO's 80 classes
+    pretrained="mobilevit-small_3rdparty_in1k",  # the MobileViT stages of the ImageNet-1k classifier
+    pretrained_keys="backbone",
+)
 train = dict(ema_decay=0.9995)

@@ -61,7 +61,7 @@ _STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict")
 
 __all__ = [
     "Checkpoint", "CheckpointError", "LoadReport", "LoadedWeights", "UnsafeCheckpointError", "check_digest",
-    "load_backbone", "load_checkpoint", "load_weights", "read_checkpoint", "read_metadata", "read_pickle",
+    "load_checkpoint", "load_weights", "read_checkpoint", "read_metadata", "read_pickle",
     "resolve_checkpoint", "save_checkpoint",
 ]
 
@@ -195,25 +195,6 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str =
 
 # The MobileViT stages every task's model shares under ``backbone.``: what seeds another task's model.
 BACKBONE_PREFIXES = ("backbone.stem.", "backbone.layers.")
-
-
-def load_backbone(model: nn.Module, source: str | os.PathLike | Checkpoint) -> LoadReport:
-    """Load the MobileViT stages (``backbone.stem.*``, ``backbone.layers.*``) of any checkpoint into
-    the same stages of ``model``, every such key and shape matching; the rest is left as it is.
-
-    A classification checkpoint seeds a detector or a segmenter this way, and a dense-task
-    checkpoint (ml-cvnets nests its backbone under ``encoder.``) seeds a classifier's stages (its
-    ``conv_1x1_exp`` and head stay as initialised). The keys not loaded are in ``skipped``.
-    """
-    checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
-    stages = {key: value for key, value in checkpoint.state_dict.items() if key.startswith(BACKBONE_PREFIXES)}
-    ours = model.state_dict()
-    wanted = {key: value for key, value in ours.items() if key.startswith(BACKBONE_PREFIXES)}
-    if not wanted:
-        raise CheckpointError(f"the model has no MobileViT stages under {' or '.join(BACKBONE_PREFIXES)} to load")
-    _check_fits(wanted, stages, set(), checkpoint)
-    model.load_state_dict(stages, strict=False)
-    return LoadReport(checkpoint.path, checkpoint.layout, checkpoint.metadata, tuple(sorted(set(ours) - set(stages))))
 
 
 def save_checkpoint(

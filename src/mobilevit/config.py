@@ -295,8 +295,9 @@ def _check_device(device: str) -> None:
 
 @dataclass(frozen=True)
 class DetectionConfig:
-    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings), its augmentation,
-    and the checkpoint that seeds its MobileViT stages (:func:`mobilevit.checkpoint.load_backbone`)."""
+    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings) and its augmentation.
+    The checkpoint that seeds its MobileViT stages is ``model.pretrained`` with
+    ``model.pretrained_keys='backbone'``, as for every task."""
 
     image_size: int = 320
     score_thresh: float = 0.01
@@ -305,7 +306,6 @@ class DetectionConfig:
     detections_per_img: int = 200
     random_crop: bool = True  # SSD's random IoU crop
     photometric_distort: bool = True
-    backbone_checkpoint: str = ""  # e.g. a classification checkpoint; '' leaves the stages random
 
     def __post_init__(self) -> None:
         check_types(self)

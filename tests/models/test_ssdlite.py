@@ -183,10 +183,11 @@ def test_a_batch_tensor_of_another_size_is_refused():
 
 
 def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoint_the_classifier(tmp_path):
-    """The ``encoder.`` prefix of ml-cvnets' detection checkpoints, both ways."""
+    """``model.pretrained`` with ``pretrained_keys='backbone'`` (what training calls), across the
+    ``encoder.`` prefix of ml-cvnets' detection checkpoints, both ways."""
     from test_convert import timm_to_cvnets
 
-    from mobilevit.checkpoint import load_backbone
+    from mobilevit.engine.finetune import load_pretrained
     from mobilevit.models import build_classifier
 
     timm = pytest.importorskip("timm")
@@ -194,16 +195,22 @@ def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoi
     torch.save(classification, tmp_path / "mobilevit_xxs.pt")
     detector = build_ssdlite("xx_small")
     head_before = detector.head.levels[0].projection.conv.weight.clone()
-    report = load_backbone(detector, tmp_path / "mobilevit_xxs.pt")
+    report = load_pretrained(detector, tmp_path / "mobilevit_xxs.pt", keys="backbone")
+    assert report.layout == "cvnets"
     assert torch.equal(detector.backbone.stem.conv.weight, classification["conv_1.block.conv.weight"])
+    assert torch.equal(detector.backbone.layers[4][1].conv_fusion.conv.weight,
+                       classification["layer_5.1.fusion.block.conv.weight"])
     assert torch.equal(detector.head.levels[0].projection.conv.weight, head_before)
-    assert "head.levels.0.projection.conv.weight" in report.skipped
+    assert report.skipped["head.levels.0.projection.conv.weight"] == "outside model.pretrained_keys='backbone'"
+    assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the model"
 
     detection = cvnets_ssd_state_dict("xx_small")
     torch.save(detection, tmp_path / "ssd_mobilevit_xxs_320.pt")
     classifier = build_classifier("xx_small")
-    load_backbone(classifier, tmp_path / "ssd_mobilevit_xxs_320.pt")
+    report = load_pretrained(classifier, tmp_path / "ssd_mobilevit_xxs_320.pt", keys="backbone")
+    assert report.layout == "cvnets_ssd"
     assert torch.equal(classifier.backbone.layers[4][1].conv_fusion.conv.weight,
                        detection["encoder.layer_5.1.fusion.block.conv.weight"])
-    with pytest.raises(CheckpointError, match="does not match the model"):
-        load_backbone(build_classifier("x_small"), tmp_path / "ssd_mobilevit_xxs_320.pt")
+    assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the checkpoint"
+    with pytest.raises(CheckpointError, match="does not fit the model's backbone"):
+        load_pretrained(build_classifier("x_small"), tmp_path / "ssd_mobilevit_xxs_320.pt", keys="backbone")

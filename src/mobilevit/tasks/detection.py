@@ -17,13 +17,11 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
-from ..checkpoint import load_backbone
 from ..config import Config
 from ..data.detection import (DetectionBatch, DetectionDataset, DetectionList, DetectionTrainTransform,
                               collate_detections, find_detections)
 from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
-from ..zoo import MODELS
 from .base import LossFunction, TaskData
 
 BACKGROUND = "background"
@@ -192,18 +190,15 @@ class Detection:
     best_metric: str = "map"
 
     def build_model(self, config: Config) -> SSDLite:
-        """SSDLite-MobileViT as the config describes it; ``detection.backbone_checkpoint`` (a zoo
-        name, or a path or URL of a classification or any other checkpoint) seeds its MobileViT
-        stages; the official weights of a zoo name are downloaded once."""
+        """SSDLite-MobileViT as the config describes it, with freshly initialised weights (training
+        seeds them from ``model.pretrained``: with ``model.pretrained_keys='backbone'`` a
+        classification checkpoint seeds the MobileViT stages)."""
         model_config, settings = config.model, config.detection
         model = build_ssdlite(
             model_config.arch, model_config.num_classes, settings.image_size, settings.score_thresh,
             settings.nms_thresh, settings.topk_candidates, settings.detections_per_img,
             frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval,
             drop_rate=model_config.drop_rate)
-        if settings.backbone_checkpoint:
-            source = settings.backbone_checkpoint
-            load_backbone(model, MODELS[source].url if source in MODELS else source)
         model.class_names = tuple(model_config.class_names)
         return model
 
