@@ -26,17 +26,22 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch._inductor.config
 from torch import nn
 
 from common import (
-    add_keep_freed_memory_option, alternating_medians, apply_keep_freed_memory_option, machine, markdown_table,
-    matmul_peak_gflops, write_json,
+    add_keep_freed_memory_option,
+    alternating_medians,
+    apply_keep_freed_memory_option,
+    machine,
+    markdown_table,
+    matmul_peak_gflops,
+    write_json,
 )
 from mobilevit.analysis import measure_complexity
 from mobilevit.apis import init_model, prepare_batch
@@ -44,7 +49,12 @@ from mobilevit.checkpoint import load_weights
 from mobilevit.convert import to_mobilevit
 from mobilevit.data.datasets import scan_folders
 from mobilevit.export import (
-    ExecuTorchClassifier, OnnxClassifier, OpenVinoClassifier, TFLiteClassifier, calibration_images, export_model,
+    ExecuTorchClassifier,
+    OnnxClassifier,
+    OpenVinoClassifier,
+    TFLiteClassifier,
+    calibration_images,
+    export_model,
 )
 from mobilevit.export.onnx import export_onnx
 from mobilevit.models import ImageClassifier, build_classifier

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from demo_model import argmax_agreement, top1
 from PIL import Image
 
-from demo_model import argmax_agreement, top1
 from mobilevit.cli import main
-from mobilevit.export import ExecuTorchClassifier, export_model
+from mobilevit.export import ExecuTorchClassifier
 from mobilevit.export.executorch import delegable
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from demo_model import argmax_agreement, top1
 from PIL import Image
 
-from demo_model import argmax_agreement, top1
 from mobilevit.cli import main
 from mobilevit.export import TFLiteClassifier, export_model
 from mobilevit.models import build_classifier

@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import os
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
