@@ -24,7 +24,9 @@ def run_benchmark(script: str, *args: str, out: Path) -> dict:
 @pytest.mark.slow
 def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
     pytest.importorskip("openvino")
-    figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "--rounds", "2",
+    # LiteRT and ExecuTorch (minutes to export at 256x256) are tested in tests/export
+    figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "tflite", "executorch",
+                            "--rounds", "2",
                             "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory",
                             "--calibration-images", "4", out=tmp_path / "inference.json")
     rows = {row["path"]: row for row in figures["results"]}
