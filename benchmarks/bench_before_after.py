@@ -74,8 +74,10 @@ def measure(models: dict[str, nn.Module], batch: int, rounds: int) -> dict[str, 
         if name != PEER and not torch.allclose(model(images), reference, atol=1e-4, rtol=0):
             raise RuntimeError(f"{name} gives other logits than the eager model")
     peer_images = images.flip(1).contiguous(memory_format=torch.channels_last)
-    calls = {name: (lambda model=model, name=name: model(peer_images if name == PEER else images))
-             for name, model in models.items()}
+    calls = {
+        name: (lambda model=model, name=name: model(peer_images if name == PEER else images))
+        for name, model in models.items()
+    }
     return interleaved_medians(calls, rounds)
 
 
@@ -98,8 +100,14 @@ def main() -> None:
         results[variant] = {"batch1_ms": {k: v * 1000 for k, v in latency.items()}, "batch32_img_s": throughput}
         for name in models:
             ratio = f"{latency[PEER] / latency[name]:.2f}x / {throughput[name] / throughput[PEER]:.2f}x"
-            rows.append([variant.upper(), name, f"{latency[name] * 1000:.1f} / {throughput[name]:.1f}",
-                         "" if name == PEER else ratio])
+            rows.append(
+                [
+                    variant.upper(),
+                    name,
+                    f"{latency[name] * 1000:.1f} / {throughput[name]:.1f}",
+                    "" if name == PEER else ratio,
+                ]
+            )
         print(f"{variant} done", file=sys.stderr)
     print(markdown_table(["variant", "path", "ms / img/s", "vs timm channels_last"], rows))
     if args.out:

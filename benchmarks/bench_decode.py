@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -51,7 +51,8 @@ def pil_full(data: bytes, box: Box, size: int) -> torch.Tensor:
     left, top, width, height = box
     with Image.open(io.BytesIO(data)) as image:
         crop = image.convert("RGB").resize(
-            (size, size), Image.Resampling.BILINEAR, box=(left, top, left + width, top + height))
+            (size, size), Image.Resampling.BILINEAR, box=(left, top, left + width, top + height)
+        )
     return torch.from_numpy(np.asarray(crop)).permute(2, 0, 1)
 
 
@@ -64,8 +65,11 @@ def pil_draft(data: bytes, box: Box, size: int) -> torch.Tensor:
         reduction = min(width, height) / size
         image.draft("RGB", (math.ceil(full_width / reduction), math.ceil(full_height / reduction)))
         x_factor, y_factor = image.width / full_width, image.height / full_height
-        crop = image.resize((size, size), Image.Resampling.BILINEAR, box=(
-            left * x_factor, top * y_factor, (left + width) * x_factor, (top + height) * y_factor))
+        crop = image.resize(
+            (size, size),
+            Image.Resampling.BILINEAR,
+            box=(left * x_factor, top * y_factor, (left + width) * x_factor, (top + height) * y_factor),
+        )
     return torch.from_numpy(np.asarray(crop)).permute(2, 0, 1)
 
 
@@ -73,7 +77,7 @@ def torchvision_decode(data: bytes, box: Box, size: int) -> torch.Tensor:
     """torchvision.io.decode_jpeg to a uint8 (3, H, W) tensor, then crop and antialiased resize."""
     left, top, width, height = box
     image = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
-    crop = image[:, top:top + height, left:left + width]
+    crop = image[:, top : top + height, left : left + width]
     return TF.resize(crop, [size, size], interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
 
 
@@ -83,7 +87,9 @@ def decode_only(decode: Callable[[bytes], object]) -> Callable[[bytes, Box, int]
 
 PATHS: dict[str, Callable[[bytes, Box, int], torch.Tensor]] = {
     "PIL decode": decode_only(lambda data: np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))),
-    "torchvision decode_jpeg": decode_only(lambda data: decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))),
+    "torchvision decode_jpeg": decode_only(
+        lambda data: decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+    ),
     "PIL decode + crop": pil_full,
     "PIL draft decode + crop": pil_draft,
     "torchvision decode_jpeg + crop": torchvision_decode,
@@ -111,10 +117,16 @@ def main() -> None:
 
     seconds = interleaved_medians({name: run_all(path) for name, path in PATHS.items()}, args.rounds, warmup=1)
     rows = [{"path": name, "images_per_second": len(files) / seconds[name]} for name in PATHS]
-    print(f"{len(files)} JPEGs of {args.width}x{args.height} (quality {args.quality}, "
-          f"{sum(map(len, files)) / len(files) / 1024:.0f} KiB each), random resized crop to {args.size}, "
-          f"1 thread, torchvision {torchvision.__version__}\n")
-    print(markdown_table(["path", "images/s per core"], [[row["path"], f"{row['images_per_second']:.0f}"] for row in rows]))
+    print(
+        f"{len(files)} JPEGs of {args.width}x{args.height} (quality {args.quality}, "
+        f"{sum(map(len, files)) / len(files) / 1024:.0f} KiB each), random resized crop to {args.size}, "
+        f"1 thread, torchvision {torchvision.__version__}\n"
+    )
+    print(
+        markdown_table(
+            ["path", "images/s per core"], [[row["path"], f"{row['images_per_second']:.0f}"] for row in rows]
+        )
+    )
     if args.out:
         write_json(args.out, {"machine": machine(), "settings": vars(args) | {"out": str(args.out)}, "results": rows})
 

@@ -39,8 +39,10 @@ def main() -> None:
         features = list(reference.backbone(batch).values())
         return reference.head(features)
 
-    calls = {"torchvision ssdlite320_mobilenet_v3_large network": reference_network,
-             "torchvision ssdlite320_mobilenet_v3_large whole": lambda: reference([image])}
+    calls = {
+        "torchvision ssdlite320_mobilenet_v3_large network": reference_network,
+        "torchvision ssdlite320_mobilenet_v3_large whole": lambda: reference([image]),
+    }
     for name, model in models.items():
         calls[f"{name} network"] = lambda model=model: model(batch)
         calls[f"{name} whole"] = lambda model=model: model([image])
@@ -54,13 +56,29 @@ def main() -> None:
         network, whole = medians[f"{name} network"], medians[f"{name} whole"]
         base_network = medians["torchvision ssdlite320_mobilenet_v3_large network"]
         base_whole = medians["torchvision ssdlite320_mobilenet_v3_large whole"]
-        rows.append([name, f"{params[name] / 1e6:.2f}", f"{network * 1e3:.1f}", f"{network / base_network:.2f}",
-                     f"{whole * 1e3:.1f}", f"{whole / base_whole:.2f}"])
+        rows.append(
+            [
+                name,
+                f"{params[name] / 1e6:.2f}",
+                f"{network * 1e3:.1f}",
+                f"{network / base_network:.2f}",
+                f"{whole * 1e3:.1f}",
+                f"{whole / base_whole:.2f}",
+            ]
+        )
     print(f"{args.threads} thread(s), batch 1, medians of {args.rounds} interleaved rounds")
     print(markdown_table(["model", "params (M)", "network ms", "x torchvision", "whole ms", "x torchvision"], rows))
     if args.out:
-        write_json(args.out, {"machine": machine(), "threads": args.threads, "rounds": args.rounds,
-                              "seconds": medians, "params": params})
+        write_json(
+            args.out,
+            {
+                "machine": machine(),
+                "threads": args.threads,
+                "rounds": args.rounds,
+                "seconds": medians,
+                "params": params,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -70,17 +70,41 @@ class Variant:
 
 
 VARIANTS = {
-    "xxs": Variant("xx_small", "mobilevit_xxs", dict(
-        neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0)),
-    "xs": Variant("x_small", "mobilevit_xs", dict(
-        neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144], expand_ratio=4.0)),
-    "s": Variant("small", "mobilevit_s", dict(
-        neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0)),
+    "xxs": Variant(
+        "xx_small",
+        "mobilevit_xxs",
+        dict(neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0),
+    ),
+    "xs": Variant(
+        "x_small",
+        "mobilevit_xs",
+        dict(neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144], expand_ratio=4.0),
+    ),
+    "s": Variant(
+        "small",
+        "mobilevit_s",
+        dict(neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0),
+    ),
 }
 PEER_PATHS = ("timm eager", "timm channels_last", "transformers eager", "timm ONNX Runtime")
-OUR_PATHS = ("eager", "fused", "fused compiled", "TorchScript", "ONNX Runtime", "bf16", "bf16 compiled",
-             "PT2E int8 compiled", "OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8", "LiteRT fp32", "LiteRT int8",
-             "ExecuTorch fp32", "ExecuTorch int8", "ExecuTorch fp32 unrewritten")
+OUR_PATHS = (
+    "eager",
+    "fused",
+    "fused compiled",
+    "TorchScript",
+    "ONNX Runtime",
+    "bf16",
+    "bf16 compiled",
+    "PT2E int8 compiled",
+    "OpenVINO fp32",
+    "OpenVINO bf16",
+    "OpenVINO int8",
+    "LiteRT fp32",
+    "LiteRT int8",
+    "ExecuTorch fp32",
+    "ExecuTorch int8",
+    "ExecuTorch fp32 unrewritten",
+)
 SHORTHANDS = {  # --skip names for several paths
     "compiled": ("fused compiled", "bf16 compiled", "PT2E int8 compiled"),
     "torchscript": ("TorchScript",),
@@ -90,8 +114,13 @@ SHORTHANDS = {  # --skip names for several paths
     "executorch": ("ExecuTorch fp32", "ExecuTorch int8", "ExecuTorch fp32 unrewritten"),
 }
 # The paths whose files take one batch size (one file per batch size is exported), and their files' suffix
-FIXED_BATCH_PATHS = {"LiteRT fp32": ".tflite", "LiteRT int8": ".tflite", "ExecuTorch fp32": ".pte",
-                     "ExecuTorch int8": ".pte", "ExecuTorch fp32 unrewritten": ".pte"}
+FIXED_BATCH_PATHS = {
+    "LiteRT fp32": ".tflite",
+    "LiteRT int8": ".tflite",
+    "ExecuTorch fp32": ".pte",
+    "ExecuTorch int8": ".pte",
+    "ExecuTorch fp32 unrewritten": ".pte",
+}
 CHANNELS_LAST = torch.channels_last
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -125,7 +154,12 @@ def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingfac
 
 
 def our_paths(
-    model: ImageClassifier, selected: set[str], threads: int, workdir: Path, size: int, calibration: torch.Tensor,
+    model: ImageClassifier,
+    selected: set[str],
+    threads: int,
+    workdir: Path,
+    size: int,
+    calibration: torch.Tensor,
     batches: tuple[int, ...] = (1,),
 ) -> tuple[dict[str, Forward], dict[str, float]]:
     """Our forward functions by path name (as built, fused, compiled, exported, in low precision),
@@ -150,8 +184,9 @@ def our_paths(
         "fused": lambda: fused,
         "fused compiled": lambda: torch.compile(copy.deepcopy(fused), dynamic=False),
         "TorchScript": lambda: torch.jit.load(export_model(model, workdir / "model.pt", "torchscript")).eval(),
-        "ONNX Runtime": lambda: OnnxClassifier(export_model(model, workdir / "model.onnx", height=size, width=size),
-                                               threads=threads),
+        "ONNX Runtime": lambda: OnnxClassifier(
+            export_model(model, workdir / "model.onnx", height=size, width=size), threads=threads
+        ),
         "bf16": lambda: _in_bfloat16(copy.deepcopy(model).to(torch.bfloat16)),
         "bf16 compiled": lambda: _in_bfloat16(torch.compile(copy.deepcopy(fused).to(torch.bfloat16), dynamic=False)),
         "PT2E int8 compiled": lambda: quantize_pt2e(model, calibration),
@@ -159,31 +194,71 @@ def our_paths(
         "OpenVINO bf16": lambda: _openvino(model, workdir / "bf16.xml", size, threads, "bf16"),
         "OpenVINO int8": lambda: _openvino(model, workdir / "int8.xml", size, threads, "fp32", calibration),
         "LiteRT fp32": lambda: _by_batch(
-            batches, lambda batch: TFLiteClassifier(export_model(
-                model, workdir / f"LiteRT fp32-{batch}.tflite", "tflite", size, size, batch_size=batch),
-                threads=threads)),
+            batches,
+            lambda batch: TFLiteClassifier(
+                export_model(model, workdir / f"LiteRT fp32-{batch}.tflite", "tflite", size, size, batch_size=batch),
+                threads=threads,
+            ),
+        ),
         "LiteRT int8": lambda: _by_batch(
-            batches, lambda batch: TFLiteClassifier(export_model(
-                model, workdir / f"LiteRT int8-{batch}.tflite", "tflite", size, size, calibration=calibration,
-                batch_size=batch), threads=threads)),
+            batches,
+            lambda batch: TFLiteClassifier(
+                export_model(
+                    model,
+                    workdir / f"LiteRT int8-{batch}.tflite",
+                    "tflite",
+                    size,
+                    size,
+                    calibration=calibration,
+                    batch_size=batch,
+                ),
+                threads=threads,
+            ),
+        ),
         "ExecuTorch fp32": lambda: _by_batch(
-            batches, lambda batch: ExecuTorchClassifier(export_model(
-                model, workdir / f"ExecuTorch fp32-{batch}.pte", "executorch", size, size, batch_size=batch))),
+            batches,
+            lambda batch: ExecuTorchClassifier(
+                export_model(
+                    model, workdir / f"ExecuTorch fp32-{batch}.pte", "executorch", size, size, batch_size=batch
+                )
+            ),
+        ),
         "ExecuTorch int8": lambda: _by_batch(
-            batches, lambda batch: ExecuTorchClassifier(export_model(
-                model, workdir / f"ExecuTorch int8-{batch}.pte", "executorch", size, size, calibration=calibration,
-                batch_size=batch))),
+            batches,
+            lambda batch: ExecuTorchClassifier(
+                export_model(
+                    model,
+                    workdir / f"ExecuTorch int8-{batch}.pte",
+                    "executorch",
+                    size,
+                    size,
+                    calibration=calibration,
+                    batch_size=batch,
+                )
+            ),
+        ),
         "ExecuTorch fp32 unrewritten": lambda: _by_batch(
-            batches, lambda batch: _executorch_as_built(model, workdir / f"ExecuTorch fp32 unrewritten-{batch}.pte",
-                                                        size, batch)),
+            batches,
+            lambda batch: _executorch_as_built(
+                model, workdir / f"ExecuTorch fp32 unrewritten-{batch}.pte", size, batch
+            ),
+        ),
     }
     torch._inductor.config.freezing = True
     paths = {name: build() for name, build in builders.items() if name in selected}
-    files = {"TorchScript": ["model.pt"], "ONNX Runtime": ["model.onnx"], "OpenVINO fp32": ["fp32.xml", "fp32.bin"],
-             "OpenVINO bf16": ["bf16.xml", "bf16.bin"], "OpenVINO int8": ["int8.xml", "int8.bin"]}
+    files = {
+        "TorchScript": ["model.pt"],
+        "ONNX Runtime": ["model.onnx"],
+        "OpenVINO fp32": ["fp32.xml", "fp32.bin"],
+        "OpenVINO bf16": ["bf16.xml", "bf16.bin"],
+        "OpenVINO int8": ["int8.xml", "int8.bin"],
+    }
     files.update({name: [f"{name}-1{suffix}"] for name, suffix in FIXED_BATCH_PATHS.items()})
-    file_mb = {name: sum((workdir / file).stat().st_size for file in names) / 1e6
-               for name, names in files.items() if name in paths}
+    file_mb = {
+        name: sum((workdir / file).stat().st_size for file in names) / 1e6
+        for name, names in files.items()
+        if name in paths
+    }
     return paths, file_mb
 
 
@@ -202,8 +277,11 @@ def _executorch_as_built(model: ImageClassifier, path: Path, size: int, batch: i
     fused = copy.deepcopy(model).fuse().to(memory_format=torch.contiguous_format)
     lowered = to_xnnpack(fused, torch.rand(batch, 3, size, size))
     outside = undelegated_operators(lowered)
-    print(f"ExecuTorch as built: {sum(outside.values())} operators outside the XNNPACK delegate "
-          f"({', '.join(f'{name} {count}' for name, count in outside.most_common())})", file=sys.stderr)
+    print(
+        f"ExecuTorch as built: {sum(outside.values())} operators outside the XNNPACK delegate "
+        f"({', '.join(f'{name} {count}' for name, count in outside.most_common())})",
+        file=sys.stderr,
+    )
     path.write_bytes(lowered.to_executorch().buffer)
     return ExecuTorchClassifier(path)
 
@@ -212,8 +290,9 @@ def _in_bfloat16(model: Forward) -> Forward:
     return lambda images: model(images.to(torch.bfloat16)).float()
 
 
-def _openvino(model: ImageClassifier, path: Path, size: int, threads: int, precision: str,
-              calibration: torch.Tensor | None = None) -> Forward:
+def _openvino(
+    model: ImageClassifier, path: Path, size: int, threads: int, precision: str, calibration: torch.Tensor | None = None
+) -> Forward:
     export_model(model, path, "openvino", size, size, precision=precision, calibration=calibration)
     return OpenVinoClassifier(path, threads=threads)
 
@@ -238,8 +317,15 @@ def peer_paths(
 
 
 def measure_variant(
-    name: str, selected: set[str], batch: int, rounds: int, batch_rounds: int, threads: int, workdir: Path,
-    digits: dict[str, float], calibration_count: int,
+    name: str,
+    selected: set[str],
+    batch: int,
+    rounds: int,
+    batch_rounds: int,
+    threads: int,
+    workdir: Path,
+    digits: dict[str, float],
+    calibration_count: int,
 ) -> list[dict]:
     variant = VARIANTS[name]
     timm_model, huggingface, ours = build_peers(variant)
@@ -257,23 +343,38 @@ def measure_variant(
         inputs = {size: _inputs(paths, size) for size in (1, batch)}
         groups = _thread_pool_groups(paths)
         warm_seconds = {path: _first_calls(paths[path], inputs, path) for group in groups for path in group}
-        calls = {size: [{path: _call(paths[path], inputs[size][path]) for path in group} for group in groups]
-                 for size in (1, batch)}
+        calls = {
+            size: [{path: _call(paths[path], inputs[size][path]) for path in group} for group in groups]
+            for size in (1, batch)
+        }
         latency = alternating_medians(calls[1], rounds, block=max(1, rounds // 3), warmup=5)
         throughput = alternating_medians(calls[batch], batch_rounds, block=max(1, batch_rounds // 3), warmup=1)
         for path, forward in paths.items():
             ours_path = path.removeprefix("mobilevit ") if path.startswith("mobilevit") else None
             difference = (forward(inputs[batch][path]) - reference[batch]).abs().max().item() if ours_path else None
-            rows.append({
-                "variant": name, "path": path, "latency_ms": latency[path] * 1e3,
-                "throughput": batch / throughput[path], "gflops": 2 * macs * batch / throughput[path] / 1e9,
-                "first_calls_s": warm_seconds[path], "max_abs_difference": difference,
-                "file_mb": file_mb.get(ours_path), "digits_top1": digits.get(ours_path),
-            })
-    exact = [row["max_abs_difference"] for row in rows if row["max_abs_difference"] is not None and
-             not any(low in row["path"] for low in ("bf16", "int8"))]
-    print(f"{name}: {macs / 1e9:.3f} G multiply-adds (conv, linear, attention); our float32 paths' logits are within "
-          f"{max(exact, default=0):.1e} of the eager model's", file=sys.stderr)
+            rows.append(
+                {
+                    "variant": name,
+                    "path": path,
+                    "latency_ms": latency[path] * 1e3,
+                    "throughput": batch / throughput[path],
+                    "gflops": 2 * macs * batch / throughput[path] / 1e9,
+                    "first_calls_s": warm_seconds[path],
+                    "max_abs_difference": difference,
+                    "file_mb": file_mb.get(ours_path),
+                    "digits_top1": digits.get(ours_path),
+                }
+            )
+    exact = [
+        row["max_abs_difference"]
+        for row in rows
+        if row["max_abs_difference"] is not None and not any(low in row["path"] for low in ("bf16", "int8"))
+    ]
+    print(
+        f"{name}: {macs / 1e9:.3f} G multiply-adds (conv, linear, attention); our float32 paths' logits are within "
+        f"{max(exact, default=0):.1e} of the eager model's",
+        file=sys.stderr,
+    )
     return rows
 
 
@@ -307,8 +408,11 @@ def _thread_pool_groups(paths: dict[str, Forward]) -> list[list[str]]:
     spells (ONNX Runtime's batch-1 latency moved from 9 to 14 ms within one run), so they take
     turns in blocks of rounds, each block after a warm-up.
     """
-    alone = [path for path in paths if any(runtime in path for runtime in ("ONNX Runtime", "OpenVINO", "LiteRT",
-                                                                          "ExecuTorch"))]
+    alone = [
+        path
+        for path in paths
+        if any(runtime in path for runtime in ("ONNX Runtime", "OpenVINO", "LiteRT", "ExecuTorch"))
+    ]
     torch_paths = [path for path in paths if path not in alone]
     return [[path] for path in alone] + ([torch_paths] if torch_paths else [])
 
@@ -350,14 +454,28 @@ def report(rows: list[dict], batch: int, peak: float) -> str:
             ratio = ""
             if best_latency is not None and row["path"].startswith("mobilevit"):
                 ratio = f"{best_latency / row['latency_ms']:.2f}x / {row['throughput'] / best_throughput:.2f}x"
-            lines.append([
-                variant, row["path"], f"{row['latency_ms']:.1f}", f"{row['throughput']:.1f}",
-                f"{row['gflops']:.1f} ({100 * row['gflops'] / peak:.0f} %)", ratio,
-                "" if row.get("file_mb") is None else f"{row['file_mb']:.1f}",
-                "" if row.get("digits_top1") is None else f"{row['digits_top1']:.1f}"])
-    headers = ["variant", "path", "batch-1 latency (ms)", f"batch-{batch} throughput (img/s)",
-               f"GFLOP/s at batch {batch} (of peak)", "vs fastest peer (latency / throughput)", "file (MB)",
-               "digits top-1"]
+            lines.append(
+                [
+                    variant,
+                    row["path"],
+                    f"{row['latency_ms']:.1f}",
+                    f"{row['throughput']:.1f}",
+                    f"{row['gflops']:.1f} ({100 * row['gflops'] / peak:.0f} %)",
+                    ratio,
+                    "" if row.get("file_mb") is None else f"{row['file_mb']:.1f}",
+                    "" if row.get("digits_top1") is None else f"{row['digits_top1']:.1f}",
+                ]
+            )
+    headers = [
+        "variant",
+        "path",
+        "batch-1 latency (ms)",
+        f"batch-{batch} throughput (img/s)",
+        f"GFLOP/s at batch {batch} (of peak)",
+        "vs fastest peer (latency / throughput)",
+        "file (MB)",
+        "digits top-1",
+    ]
     return markdown_table(headers, lines)
 
 
@@ -369,18 +487,34 @@ def skipped_paths(skip: list[str]) -> set[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--skip", nargs="*", default=[], choices=[*PEER_PATHS, *OUR_PATHS, *SHORTHANDS],
-                        help=f"paths to leave out ({', '.join(f'{key!r}' for key in SHORTHANDS)} name several)")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=[*PEER_PATHS, *OUR_PATHS, *SHORTHANDS],
+        help=f"paths to leave out ({', '.join(f'{key!r}' for key in SHORTHANDS)} name several)",
+    )
     parser.add_argument("--batch", type=int, default=32, help="the throughput batch size (default 32)")
     parser.add_argument("--rounds", type=int, default=30, help="timed batch-1 rounds (default 30)")
     parser.add_argument("--batch-rounds", type=int, default=6, help="timed large-batch rounds (default 6)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="torch, ONNX Runtime, OpenVINO, LiteRT and ExecuTorch threads")
-    parser.add_argument("--digits", type=Path, metavar="RUN_DIR",
-                        help="the demo's training run (config.json, best.pth): add each path's top-1 on its "
-                             "test images")
-    parser.add_argument("--calibration-images", type=int, default=100,
-                        help="random images the int8 paths calibrate on at 256x256 (default 100)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="torch, ONNX Runtime, OpenVINO, LiteRT and ExecuTorch threads",
+    )
+    parser.add_argument(
+        "--digits",
+        type=Path,
+        metavar="RUN_DIR",
+        help="the demo's training run (config.json, best.pth): add each path's top-1 on its test images",
+    )
+    parser.add_argument(
+        "--calibration-images",
+        type=int,
+        default=100,
+        help="random images the int8 paths calibrate on at 256x256 (default 100)",
+    )
     add_keep_freed_memory_option(parser, "test")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
@@ -398,14 +532,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         digits = digits_accuracy(args.digits, selected, args.threads, Path(workdir)) if args.digits else {}
         for name in args.variants:
-            rows += measure_variant(name, selected, args.batch, args.rounds, args.batch_rounds, args.threads,
-                                    Path(workdir), digits, args.calibration_images)
+            rows += measure_variant(
+                name,
+                selected,
+                args.batch,
+                args.rounds,
+                args.batch_rounds,
+                args.threads,
+                Path(workdir),
+                digits,
+                args.calibration_images,
+            )
     print(f"peak (2048x2048 matmul): {peak:.1f} GFLOP/s on {args.threads} threads{allocator}\n")
     print(report(rows, args.batch, peak))
     if args.out:
-        write_json(args.out, {"machine": machine(), "peak_gflops": peak, "batch": args.batch, "rounds": args.rounds,
-                              "batch_rounds": args.batch_rounds, "keep_freed_memory": args.keep_freed_memory,
-                              "results": rows})
+        write_json(
+            args.out,
+            {
+                "machine": machine(),
+                "peak_gflops": peak,
+                "batch": args.batch,
+                "rounds": args.rounds,
+                "batch_rounds": args.batch_rounds,
+                "keep_freed_memory": args.keep_freed_memory,
+                "results": rows,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -72,12 +72,22 @@ def main() -> None:
             base = medians["transformers"]
             for name, value in medians.items():
                 rows.append([arch, batch_size, name, f"{value * 1e3:.1f}", f"{base / value:.2f}x"])
-    print(f"{args.threads} thread(s), 512x512, medians of {args.rounds} interleaved rounds; "
-          f"largest logit difference to transformers: {max(differences.values()):.1e}")
+    print(
+        f"{args.threads} thread(s), 512x512, medians of {args.rounds} interleaved rounds; "
+        f"largest logit difference to transformers: {max(differences.values()):.1e}"
+    )
     print(markdown_table(["arch", "batch", "path", "ms per call", "speed vs transformers"], rows))
     if args.out:
-        write_json(args.out, {"machine": machine(), "threads": args.threads, "rounds": args.rounds,
-                              "seconds": seconds, "max_abs_difference": differences})
+        write_json(
+            args.out,
+            {
+                "machine": machine(),
+                "threads": args.threads,
+                "rounds": args.rounds,
+                "seconds": seconds,
+                "max_abs_difference": differences,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -20,15 +20,19 @@ import os
 import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from common import (
-    add_keep_freed_memory_option, apply_keep_freed_memory_option, interleaved_medians, machine, markdown_table,
+    add_keep_freed_memory_option,
+    apply_keep_freed_memory_option,
+    interleaved_medians,
+    machine,
+    markdown_table,
     write_json,
 )
 from mobilevit.convert import to_mobilevit
@@ -72,6 +76,7 @@ def make_step(model: nn.Module, path: str, batch: int, size: int, device: torch.
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
+
     return step
 
 
@@ -123,10 +128,20 @@ def measure_variant(
     seconds = interleaved_medians(steps, rounds, warmup=1)
     rows = []
     for path in PATHS:
-        memory = (peak_memory_mb(variant, path, batch, size, device) if device.type == "cuda"
-                  else cpu_peak_memory_mb(variant, path, batch, size, keep_memory))
-        rows.append({"variant": variant, "path": path, "step_ms": seconds[path] * 1e3,
-                     "images_per_second": batch / seconds[path], "peak_memory_mb": memory})
+        memory = (
+            peak_memory_mb(variant, path, batch, size, device)
+            if device.type == "cuda"
+            else cpu_peak_memory_mb(variant, path, batch, size, keep_memory)
+        )
+        rows.append(
+            {
+                "variant": variant,
+                "path": path,
+                "step_ms": seconds[path] * 1e3,
+                "images_per_second": batch / seconds[path],
+                "peak_memory_mb": memory,
+            }
+        )
     return rows
 
 
@@ -138,8 +153,16 @@ def report(rows: list[dict]) -> str:
         best_timm = max(row["images_per_second"] for row in variant_rows if row["path"].startswith("timm"))
         for row in variant_rows:
             ratio = f"{row['images_per_second'] / best_timm:.2f}x" if row["path"].startswith("mobilevit") else ""
-            lines.append([variant, row["path"], f"{row['step_ms']:.0f}", f"{row['images_per_second']:.1f}",
-                          f"{row['peak_memory_mb']:.0f}", ratio])
+            lines.append(
+                [
+                    variant,
+                    row["path"],
+                    f"{row['step_ms']:.0f}",
+                    f"{row['images_per_second']:.1f}",
+                    f"{row['peak_memory_mb']:.0f}",
+                    ratio,
+                ]
+            )
     headers = ["variant", "path", "step (ms)", "images/s", "peak memory (MiB)", "vs faster timm path"]
     return markdown_table(headers, lines)
 
@@ -166,12 +189,24 @@ def main() -> None:
     for variant in args.variants:
         rows += measure_variant(variant, args.batch, args.size, args.rounds, device, args.keep_freed_memory)
     precision = "bfloat16 autocast" if device.type == "cuda" else "float32"
-    print(f"one training step, batch {args.batch} at {args.size}x{args.size}, {precision}, "
-          f"{device.type} ({args.threads} threads{allocator})\n")
+    print(
+        f"one training step, batch {args.batch} at {args.size}x{args.size}, {precision}, "
+        f"{device.type} ({args.threads} threads{allocator})\n"
+    )
     print(report(rows))
     if args.out:
-        write_json(args.out, {"machine": machine(), "device": device.type, "batch": args.batch, "size": args.size,
-                              "rounds": args.rounds, "keep_freed_memory": args.keep_freed_memory, "results": rows})
+        write_json(
+            args.out,
+            {
+                "machine": machine(),
+                "device": device.type,
+                "batch": args.batch,
+                "size": args.size,
+                "rounds": args.rounds,
+                "keep_freed_memory": args.keep_freed_memory,
+                "results": rows,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -8,17 +8,16 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
 from mobilevit.engine.allocator import keep_freed_memory
 
 
-def interleaved_medians(
-    calls: dict[str, Callable[[], object]], rounds: int, warmup: int = 2
-) -> dict[str, float]:
+def interleaved_medians(calls: dict[str, Callable[[], object]], rounds: int, warmup: int = 2) -> dict[str, float]:
     """Median seconds per call of each entry.
 
     Every round calls each entry once in turn, so a slow spell of a shared machine hits all of
@@ -96,8 +95,11 @@ def write_json(path: str | os.PathLike, content: dict[str, Any]) -> None:
 
 def add_keep_freed_memory_option(parser: argparse.ArgumentParser, command: str) -> None:
     """``--keep-freed-memory``: glibc's malloc set as ``mobilevit COMMAND`` sets it."""
-    parser.add_argument("--keep-freed-memory", action="store_true",
-                        help=f"set glibc's malloc as `mobilevit {command}` does (for every path: it is process-wide)")
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help=f"set glibc's malloc as `mobilevit {command}` does (for every path: it is process-wide)",
+    )
 
 
 def apply_keep_freed_memory_option(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:

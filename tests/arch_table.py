@@ -23,17 +23,23 @@ class PublishedArch:
 
 PUBLISHED = {
     "small": PublishedArch(
-        "mobilevit-small_3rdparty_in1k", "mobilevit_s",
+        "mobilevit-small_3rdparty_in1k",
+        "mobilevit_s",
         dict(neck_hidden_sizes=[16, 32, 64, 96, 128, 160, 640], hidden_sizes=[144, 192, 240], expand_ratio=4.0),
-        (32, 64, 96, 128, 640)),
+        (32, 64, 96, 128, 640),
+    ),
     "x_small": PublishedArch(
-        "mobilevit-xsmall_3rdparty_in1k", "mobilevit_xs",
+        "mobilevit-xsmall_3rdparty_in1k",
+        "mobilevit_xs",
         dict(neck_hidden_sizes=[16, 32, 48, 64, 80, 96, 384], hidden_sizes=[96, 120, 144], expand_ratio=4.0),
-        (32, 48, 64, 80, 384)),
+        (32, 48, 64, 80, 384),
+    ),
     "xx_small": PublishedArch(
-        "mobilevit-xxsmall_3rdparty_in1k", "mobilevit_xxs",
+        "mobilevit-xxsmall_3rdparty_in1k",
+        "mobilevit_xxs",
         dict(neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0),
-        (16, 24, 48, 64, 320)),
+        (16, 24, 48, 64, 320),
+    ),
 }
 ARCH_NAMES = tuple(ARCHS)
 assert set(PUBLISHED) == set(ARCH_NAMES), "every named arch of the library needs its row here"

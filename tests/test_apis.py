@@ -119,8 +119,11 @@ def test_grayscale_and_alpha_arrays(model, rgb):
     same = mobilevit.inference_model(model, np.repeat(rgb[..., :1], 3, axis=2))
     assert np.allclose(gray["pred_scores"], same["pred_scores"], atol=1e-6)
     bgra = np.concatenate([rgb[..., ::-1], np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
-    assert np.allclose(mobilevit.inference_model(model, bgra)["pred_scores"],
-                       mobilevit.inference_model(model, rgb, channel_order="RGB")["pred_scores"], atol=1e-6)
+    assert np.allclose(
+        mobilevit.inference_model(model, bgra)["pred_scores"],
+        mobilevit.inference_model(model, rgb, channel_order="RGB")["pred_scores"],
+        atol=1e-6,
+    )
 
 
 def test_bad_inputs_are_named(model, rgb, tmp_path):

@@ -7,8 +7,13 @@ import mobilevit
 from mobilevit.apis import draw_detections
 from mobilevit.models import build_ssdlite
 
-TINY_ARCH = [["mobilenetv2", 8, 1, 1, 2], ["mobilenetv2", 16, 2, 1, 2], ["mobilevit", 24, 2, 24, 48, 1, 2],
-             ["mobilevit", 32, 2, 32, 64, 1, 2], ["mobilevit", 40, 2, 40, 80, 1, 2]]
+TINY_ARCH = [
+    ["mobilenetv2", 8, 1, 1, 2],
+    ["mobilenetv2", 16, 2, 1, 2],
+    ["mobilevit", 24, 2, 24, 48, 1, 2],
+    ["mobilevit", 32, 2, 32, 64, 1, 2],
+    ["mobilevit", 40, 2, 40, 80, 1, 2],
+]
 
 
 def test_inference_model_detects_in_the_images_own_pixels_and_draws_the_boxes():

@@ -49,8 +49,17 @@ def test_inference_model_gives_the_mask_at_the_image_size(segmenter):
         present = sorted(set(result["pred_mask"].ravel().tolist()))
         assert result["pred_classes"] == [("background", "cat", "dog")[label] for label in present]
     # the protocol: the whole image at 32x32, the logits back to the image's size with nearest
-    batch = torch.nn.functional.interpolate(torch.from_numpy(_image()).permute(2, 0, 1)[None].float(), size=(32, 32),
-                                            mode="bilinear", align_corners=False).round().flip(1) / 255
+    batch = (
+        torch.nn.functional.interpolate(
+            torch.from_numpy(_image()).permute(2, 0, 1)[None].float(),
+            size=(32, 32),
+            mode="bilinear",
+            align_corners=False,
+        )
+        .round()
+        .flip(1)
+        / 255
+    )
     with torch.no_grad():
         logits = torch.nn.functional.interpolate(model(batch), size=(37, 53), mode="nearest")
     assert np.array_equal(results[0]["pred_mask"], logits.argmax(1)[0].numpy())
@@ -60,8 +69,22 @@ def test_predict_writes_a_palette_mask_and_an_overlay(segmenter, tmp_path, capsy
     config, weights = segmenter
     Image.fromarray(_image()).save(tmp_path / "scene.png")
     out = tmp_path / "out"
-    assert cli(["predict", str(tmp_path / "scene.png"), "--model", str(config), "--checkpoint", str(weights),
-                "--out-dir", str(out), "--json"]) == 0
+    assert (
+        cli(
+            [
+                "predict",
+                str(tmp_path / "scene.png"),
+                "--model",
+                str(config),
+                "--checkpoint",
+                str(weights),
+                "--out-dir",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
     line = json.loads(capsys.readouterr().out)
     assert sum(entry["share"] for entry in line["classes"]) == pytest.approx(1.0)
     expected = mobilevit.inference_model(mobilevit.init_model(config, weights), str(tmp_path / "scene.png"))

@@ -25,7 +25,13 @@ import mobilevit.download
 import mobilevit.integrity
 from mobilevit import zoo
 from mobilevit.checkpoint import (
-    CheckpointError, UnsafeCheckpointError, read_checkpoint, read_metadata, resolve_checkpoint, save_checkpoint)
+    CheckpointError,
+    UnsafeCheckpointError,
+    read_checkpoint,
+    read_metadata,
+    resolve_checkpoint,
+    save_checkpoint,
+)
 from mobilevit.data.transforms import Preprocessing
 from mobilevit.download import DownloadError, cached_path, hash_prefix
 from mobilevit.models import build_classifier
@@ -45,6 +51,7 @@ def logits_of(model):
 
 
 # --- safe unpickling -------------------------------------------------------------------------
+
 
 def write_marker(path):
     """A payload: what a malicious checkpoint would make torch.load run."""
@@ -97,11 +104,14 @@ def test_a_training_checkpoint_with_foreign_objects_and_numpy_values_loads(tmp_p
     with monkeypatch.context() as patch:
         for name, module in modules.items():
             patch.setitem(sys.modules, name, module)
-        torch.save({
-            "meta": {"epoch": np.int64(300), "seed": np.array([1, 2], dtype=np.int32), "hub": hub},
-            "state_dict": collections.OrderedDict(xxs_state),
-            "message_hub": hub,
-        }, tmp_path / "epoch_300.pth")
+        torch.save(
+            {
+                "meta": {"epoch": np.int64(300), "seed": np.array([1, 2], dtype=np.int32), "hub": hub},
+                "state_dict": collections.OrderedDict(xxs_state),
+                "message_hub": hub,
+            },
+            tmp_path / "epoch_300.pth",
+        )
     assert "mmengine" not in sys.modules
     model = mobilevit.init_model(NAME, tmp_path / "epoch_300.pth", fuse=False)
     assert "mmengine" not in sys.modules  # read inertly, never imported
@@ -113,13 +123,27 @@ def test_a_training_checkpoint_with_foreign_objects_and_numpy_values_loads(tmp_p
 def test_our_training_checkpoint_gives_its_ema_weights_and_class_names(tmp_path, xxs_state):
     model = build_classifier("xx_small", num_classes=2)
     ema = {key: value + 1 if value.is_floating_point() else value for key, value in model.state_dict().items()}
-    torch.save({"model": model.state_dict(), "ema": ema, "optimizer": {"state": {}}, "step": 10, "epoch": 1,
-                "rng": [{"cpu": torch.get_rng_state()}], "config": {"model": {"class_names": ["ant", "bee"]}}},
-               tmp_path / "latest.pth")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "ema": ema,
+            "optimizer": {"state": {}},
+            "step": 10,
+            "epoch": 1,
+            "rng": [{"cpu": torch.get_rng_state()}],
+            "config": {"model": {"class_names": ["ant", "bee"]}},
+        },
+        tmp_path / "latest.pth",
+    )
     checkpoint = read_checkpoint(tmp_path / "latest.pth")
     assert checkpoint.layout == "training"
-    assert checkpoint.metadata == {"class_names": ["ant", "bee"], "weights": "ema", "epoch": 1, "step": 10,
-                                   "config": {"model": {"class_names": ["ant", "bee"]}}}
+    assert checkpoint.metadata == {
+        "class_names": ["ant", "bee"],
+        "weights": "ema",
+        "epoch": 1,
+        "step": 10,
+        "config": {"model": {"class_names": ["ant", "bee"]}},
+    }
     assert torch.equal(checkpoint.state_dict["head.fc.bias"], ema["head.fc.bias"])
     raw = read_checkpoint(tmp_path / "latest.pth", training_weights="model")
     assert raw.metadata["weights"] == "model"
@@ -143,11 +167,13 @@ def test_missing_and_directory_sources(tmp_path):
 
 # --- our format ------------------------------------------------------------------------------
 
+
 def test_our_format_round_trip_with_metadata(tmp_path):
     model = build_classifier("xx_small", num_classes=3).eval()
     names = ["cat", "dog", "sea snake"]
-    path = save_checkpoint(tmp_path / "pets.safetensors", model.state_dict(), "xx_small",
-                           source_layout="timm", class_names=names)
+    path = save_checkpoint(
+        tmp_path / "pets.safetensors", model.state_dict(), "xx_small", source_layout="timm", class_names=names
+    )
     checkpoint = read_checkpoint(path)
     assert checkpoint.layout == "mobilevit"
     assert checkpoint.metadata["arch"] == "xx_small" and checkpoint.metadata["num_classes"] == 3
@@ -166,6 +192,7 @@ def test_our_format_refuses_wrong_names(tmp_path, xxs_state):
 
 
 # --- downloads -------------------------------------------------------------------------------
+
 
 class CountingServer:
     """Serves a folder on 127.0.0.1 and counts the GET requests per path."""
@@ -314,6 +341,7 @@ def raw_server(tmp_path, monkeypatch):
     def start(response: bytes) -> RawServer:
         servers.append(RawServer(response))
         return servers[-1]
+
     yield start
     for server in servers:
         server.close()
@@ -324,21 +352,31 @@ HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection
 
 
 def cache_files():
-    return sorted(str(path.relative_to(os.environ["MOBILEVIT_HOME"]))
-                  for path in Path(os.environ["MOBILEVIT_HOME"]).rglob("*") if path.is_file())
+    return sorted(
+        str(path.relative_to(os.environ["MOBILEVIT_HOME"]))
+        for path in Path(os.environ["MOBILEVIT_HOME"]).rglob("*")
+        if path.is_file()
+    )
 
 
-@pytest.mark.parametrize("response, message", [
-    (HEAD + b"\r\n" + BODY[:5000], "neither a Content-Length nor chunked encoding.*not kept"),
-    (HEAD + b"Content-Length: 16384\r\n\r\n" + BODY[:5000], "stopped after 5000 of 16384 bytes"),
-    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"4000\r\n" + BODY[:5000],
-     "broke off \\(the connection closed before the end"),
-    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1000\r\n" + BODY[:4096] + b"\r\n",
-     "broke off \\(the connection closed before the end of the chunked transfer\\); the partial file was deleted"),
-    (HEAD + b"Content-Length: lots\r\n\r\n" + BODY, "with a bad Content-Length 'lots'"),
-    (b"HTTP/1.1 2", "cannot download .*: the server's answer is no HTTP response .*pass its local path instead"),
-    (b"", "cannot download .*Remote end closed"),
-])
+@pytest.mark.parametrize(
+    "response, message",
+    [
+        (HEAD + b"\r\n" + BODY[:5000], "neither a Content-Length nor chunked encoding.*not kept"),
+        (HEAD + b"Content-Length: 16384\r\n\r\n" + BODY[:5000], "stopped after 5000 of 16384 bytes"),
+        (
+            HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"4000\r\n" + BODY[:5000],
+            "broke off \\(the connection closed before the end",
+        ),
+        (
+            HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1000\r\n" + BODY[:4096] + b"\r\n",
+            "broke off \\(the connection closed before the end of the chunked transfer\\); the partial file was deleted",
+        ),
+        (HEAD + b"Content-Length: lots\r\n\r\n" + BODY, "with a bad Content-Length 'lots'"),
+        (b"HTTP/1.1 2", "cannot download .*: the server's answer is no HTTP response .*pass its local path instead"),
+        (b"", "cannot download .*Remote end closed"),
+    ],
+)
 def test_a_transfer_cut_short_is_a_clear_error_and_caches_nothing(raw_server, response, message):
     server = raw_server(response)
     with pytest.raises(DownloadError, match=message):
@@ -346,11 +384,12 @@ def test_a_transfer_cut_short_is_a_clear_error_and_caches_nothing(raw_server, re
     assert cache_files() == []
 
 
-CHUNKS = b"".join(b"%x\r\n%s\r\n" % (4096, BODY[start:start + 4096]) for start in range(0, len(BODY), 4096))
+CHUNKS = b"".join(b"%x\r\n%s\r\n" % (4096, BODY[start : start + 4096]) for start in range(0, len(BODY), 4096))
 
 
-@pytest.mark.parametrize("framing", [b"Content-Length: 16384\r\n\r\n" + BODY,
-                                     b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKS + b"0\r\n\r\n"])
+@pytest.mark.parametrize(
+    "framing", [b"Content-Length: 16384\r\n\r\n" + BODY, b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKS + b"0\r\n\r\n"]
+)
 def test_a_transfer_that_ends_cleanly_is_cached(raw_server, framing):
     server = raw_server(HEAD + framing)
     path = mobilevit.download.download_checkpoint(f"{server.url}/models/model.pth", progress=False)
@@ -408,6 +447,7 @@ def test_a_full_disk_during_a_download_says_so_and_leaves_no_partial_file(raw_se
 
 # --- damaged and malformed files -------------------------------------------------------------
 
+
 def flip_bit(path, offset):
     data = bytearray(Path(path).read_bytes())
     data[offset] ^= 0x01
@@ -418,7 +458,7 @@ def tensor_data_offset(path, name):
     """Where the bytes of a named tensor begin in a safetensors file."""
     data = Path(path).read_bytes()
     header_size = int.from_bytes(data[:8], "little")
-    return 8 + header_size + json.loads(data[8:8 + header_size])[name]["data_offsets"][0]
+    return 8 + header_size + json.loads(data[8 : 8 + header_size])[name]["data_offsets"][0]
 
 
 def test_a_flipped_bit_in_a_zip_checkpoint_fails_its_crc(tmp_path, xxs_state):
@@ -442,6 +482,7 @@ def test_our_format_is_written_atomically_and_a_full_disk_keeps_the_old_file(tmp
 
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(mobilevit.integrity.os, "fsync", full)
     with pytest.raises(OSError, match=f"no space left on .* while writing {path}"):
         save_checkpoint(path, {key: value + 1 for key, value in xxs_state.items()}, "xx_small")
@@ -453,14 +494,21 @@ def write_protocol_0_zip(path):
     torch.save({"a": collections.OrderedDict(b=1)}, path, pickle_protocol=0)
 
 
-@pytest.mark.parametrize("write, message", [
-    (lambda path: path.write_text("hello, not a checkpoint\n"),
-     "neither a zip-format PyTorch file nor a pickle of protocol 2 or higher \\(it starts with b'hello, n'\\)"),
-    (lambda path: path.write_bytes(pickle.dumps({"a": 1}, protocol=0)), "neither a zip-format PyTorch file"),
-    (write_protocol_0_zip,
-     "the safe unpickler does not understand it \\(Unsupported operand 100\\); the file is corrupt"),
-    (lambda path: path.write_bytes(b""), "neither a zip-format PyTorch file"),
-])
+@pytest.mark.parametrize(
+    "write, message",
+    [
+        (
+            lambda path: path.write_text("hello, not a checkpoint\n"),
+            "neither a zip-format PyTorch file nor a pickle of protocol 2 or higher \\(it starts with b'hello, n'\\)",
+        ),
+        (lambda path: path.write_bytes(pickle.dumps({"a": 1}, protocol=0)), "neither a zip-format PyTorch file"),
+        (
+            write_protocol_0_zip,
+            "the safe unpickler does not understand it \\(Unsupported operand 100\\); the file is corrupt",
+        ),
+        (lambda path: path.write_bytes(b""), "neither a zip-format PyTorch file"),
+    ],
+)
 def test_files_that_are_no_checkpoint_are_named(tmp_path, write, message):
     write(tmp_path / "bad.pth")
     with pytest.raises(CheckpointError, match=f"cannot read checkpoint .*bad.pth.*{message}"):
@@ -487,32 +535,47 @@ def save_with_header(path, state_dict, entry):
 
 
 def good_entry(**changes):
-    entry = {"format_version": 1, "arch": "xx_small", "num_classes": 2,
-             "preprocessing": dataclasses.asdict(Preprocessing()), "source_layout": "mobilevit",
-             "class_names": ["ant", "bee"]}
+    entry = {
+        "format_version": 1,
+        "arch": "xx_small",
+        "num_classes": 2,
+        "preprocessing": dataclasses.asdict(Preprocessing()),
+        "source_layout": "mobilevit",
+        "class_names": ["ant", "bee"],
+    }
     entry.update(changes)
     return {key: value for key, value in entry.items() if value is not ...}
 
 
-@pytest.mark.parametrize("entry, message", [
-    (["xx_small"], "must be a JSON object, got list"),
-    (good_entry(class_names=3), "needs class_names, a list of strings; got 3"),
-    (good_entry(class_names="ab"), "needs class_names, a list of strings; got 'ab'"),
-    (good_entry(class_names=["ant"]), "has 1 class_names for num_classes 2"),
-    (good_entry(format_version=7), "has format_version 7, newer than the 2 this mobilevit reads"),
-    (good_entry(format_version="1"), "needs format_version, a positive integer; got '1'"),
-    (good_entry(arch="huge"), "has an arch that cannot be read: unknown MobileViT arch 'huge'"),
-    (good_entry(arch=...), "has no arch"),
-    (good_entry(num_classes=0), "needs num_classes, a positive integer or null; got 0"),
-    (good_entry(num_classes=3, class_names=["a", "b", "c"]), "header says num_classes 3, but the head .*\\(2, 320\\)"),
-    (good_entry(preprocessing={"crop_size": 256}), "has a bad preprocessing: expected an object with the keys"),
-    (good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "channel_order": "XYZ"}),
-     "channel_order must be RGB or BGR"),
-    (good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "mean": [0, 0]}),
-     "mean must be a list of 3 numbers"),
-    (good_entry(source_layout=5), "needs source_layout, one of mobilevit, "),
-    (good_entry(format_version=2), "needs sha256, 64 hex digits; got None"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (["xx_small"], "must be a JSON object, got list"),
+        (good_entry(class_names=3), "needs class_names, a list of strings; got 3"),
+        (good_entry(class_names="ab"), "needs class_names, a list of strings; got 'ab'"),
+        (good_entry(class_names=["ant"]), "has 1 class_names for num_classes 2"),
+        (good_entry(format_version=7), "has format_version 7, newer than the 2 this mobilevit reads"),
+        (good_entry(format_version="1"), "needs format_version, a positive integer; got '1'"),
+        (good_entry(arch="huge"), "has an arch that cannot be read: unknown MobileViT arch 'huge'"),
+        (good_entry(arch=...), "has no arch"),
+        (good_entry(num_classes=0), "needs num_classes, a positive integer or null; got 0"),
+        (
+            good_entry(num_classes=3, class_names=["a", "b", "c"]),
+            "header says num_classes 3, but the head .*\\(2, 320\\)",
+        ),
+        (good_entry(preprocessing={"crop_size": 256}), "has a bad preprocessing: expected an object with the keys"),
+        (
+            good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "channel_order": "XYZ"}),
+            "channel_order must be RGB or BGR",
+        ),
+        (
+            good_entry(preprocessing={**dataclasses.asdict(Preprocessing()), "mean": [0, 0]}),
+            "mean must be a list of 3 numbers",
+        ),
+        (good_entry(source_layout=5), "needs source_layout, one of mobilevit, "),
+        (good_entry(format_version=2), "needs sha256, 64 hex digits; got None"),
+    ],
+)
 def test_a_malformed_header_entry_of_our_format_is_named(tmp_path, entry, message):
     state_dict = build_classifier("xx_small", num_classes=2).state_dict()
     save_with_header(tmp_path / "ours.safetensors", state_dict, entry)
@@ -539,10 +602,13 @@ def test_save_checkpoint_refuses_class_names_that_are_a_string(tmp_path):
 
 # --- imports ---------------------------------------------------------------------------------
 
+
 def test_the_checkpoint_module_imports_without_the_zoo():
     # the package's __init__ imports everything, so a stand-in package lets only checkpoint's own imports run
-    code = (f"import sys, types; package = types.ModuleType('mobilevit'); package.__path__ = "
-            f"[{str(Path(mobilevit.__file__).parent)!r}]; sys.modules['mobilevit'] = package; "
-            "import mobilevit.checkpoint; assert 'mobilevit.zoo' not in sys.modules, 'mobilevit.zoo was imported'")
+    code = (
+        f"import sys, types; package = types.ModuleType('mobilevit'); package.__path__ = "
+        f"[{str(Path(mobilevit.__file__).parent)!r}]; sys.modules['mobilevit'] = package; "
+        "import mobilevit.checkpoint; assert 'mobilevit.zoo' not in sys.modules, 'mobilevit.zoo was imported'"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

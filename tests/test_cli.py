@@ -58,7 +58,8 @@ def test_config_and_checkpoint_errors_end_as_one_line_with_status_2(tmp_path, ca
     config = "configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py"
     assert main(["train", config, "--cfg-options", "train.val_interval=0"]) == 2
     assert capsys.readouterr().err == (
-        f"mobilevit train: error: {config}: train.val_interval must be at least 1, got 0\n")
+        f"mobilevit train: error: {config}: train.val_interval must be at least 1, got 0\n"
+    )
     (tmp_path / "text.pth").write_text("not a checkpoint")
     assert main(["test", config, str(tmp_path / "text.pth")]) == 2
     err = capsys.readouterr().err

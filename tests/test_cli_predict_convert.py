@@ -35,8 +35,22 @@ def files(tmp_path_factory):
 
 
 def test_predict_prints_a_top_k_table(files, capsys):
-    assert main(["predict", str(files / "a.png"), str(files / "b.jpg"), "--model", NAME,
-                 "--checkpoint", str(files / "xxs.pth"), "--topk", "3"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(files / "a.png"),
+                str(files / "b.jpg"),
+                "--model",
+                NAME,
+                "--checkpoint",
+                str(files / "xxs.pth"),
+                "--topk",
+                "3",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("a.png") and out[5].endswith("b.jpg") and len(out) == 10
     assert out[1].split() == ["rank", "label", "score", "class"]
@@ -45,8 +59,25 @@ def test_predict_prints_a_top_k_table(files, capsys):
 
 
 def test_predict_json_lines(files, capsys):
-    assert main(["predict", str(files / "a.png"), str(files / "b.jpg"), "--model", str(CONFIG),
-                 "--checkpoint", str(files / "xxs.pth"), "--json", "--topk", "2", "--batch-size", "1"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(files / "a.png"),
+                str(files / "b.jpg"),
+                "--model",
+                str(CONFIG),
+                "--checkpoint",
+                str(files / "xxs.pth"),
+                "--json",
+                "--topk",
+                "2",
+                "--batch-size",
+                "1",
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [Path(line["image"]).name for line in lines] == ["a.png", "b.jpg"]
     for line in lines:
@@ -96,7 +127,8 @@ def test_the_console_command_runs_convert(files, tmp_path):
     command = Path(sys.executable).parent / "mobilevit"
     argv = [str(command)] if command.exists() else [sys.executable, "-m", "mobilevit.cli"]
     result = subprocess.run(
-        argv + ["convert", str(files / "xxs.pth"), str(tmp_path / "xxs.safetensors")], capture_output=True, text=True)
+        argv + ["convert", str(files / "xxs.pth"), str(tmp_path / "xxs.safetensors")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "mmpretrain layout, arch xx_small, 1000 classes" in result.stdout
 
@@ -117,10 +149,20 @@ def test_predict_reports_each_bad_input_and_classifies_the_others(files, tmp_pat
     (tmp_path / "bad.jpg").write_text("not an image")
     Image.new("RGB", (3000, 2)).save(tmp_path / "thin.png")
     (tmp_path / "empty").mkdir()
-    inputs = [str(files / "a.png"), str(tmp_path / "bad.jpg"), str(tmp_path / "missing.png"),
-              str(tmp_path / "empty"), str(tmp_path / "thin.png"), str(files / "b.jpg")]
-    assert main(["predict", *inputs, "--model", NAME, "--checkpoint", str(files / "xxs.pth"), "--json",
-                 "--batch-size", "2"]) == 2
+    inputs = [
+        str(files / "a.png"),
+        str(tmp_path / "bad.jpg"),
+        str(tmp_path / "missing.png"),
+        str(tmp_path / "empty"),
+        str(tmp_path / "thin.png"),
+        str(files / "b.jpg"),
+    ]
+    assert (
+        main(
+            ["predict", *inputs, "--model", NAME, "--checkpoint", str(files / "xxs.pth"), "--json", "--batch-size", "2"]
+        )
+        == 2
+    )
     captured = capsys.readouterr()
     assert [json.loads(line)["image"] for line in captured.out.splitlines()] == [inputs[0], inputs[-1]]
     errors = captured.err.splitlines()
@@ -133,12 +175,21 @@ def test_predict_reports_each_bad_input_and_classifies_the_others(files, tmp_pat
 def test_convert_writes_a_custom_arch_from_a_training_checkpoint_or_a_config(tmp_path, capsys):
     arch = [["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]]
     model = build_classifier(arch, num_classes=3)
-    preprocessing = {"resize_short": 36, "crop_size": 32, "interpolation": "bilinear", "channel_order": "BGR",
-                     "mean": [0, 0, 0], "std": [255, 255, 255]}
-    config = {"model": {"arch": arch, "num_classes": 3, "class_names": ["x", "y", "z"]},
-              "data": {"preprocessing": preprocessing}}
-    torch.save({"model": model.state_dict(), "ema": None, "step": 4, "epoch": 1, "config": config},
-               tmp_path / "latest.pth")
+    preprocessing = {
+        "resize_short": 36,
+        "crop_size": 32,
+        "interpolation": "bilinear",
+        "channel_order": "BGR",
+        "mean": [0, 0, 0],
+        "std": [255, 255, 255],
+    }
+    config = {
+        "model": {"arch": arch, "num_classes": 3, "class_names": ["x", "y", "z"]},
+        "data": {"preprocessing": preprocessing},
+    }
+    torch.save(
+        {"model": model.state_dict(), "ema": None, "step": 4, "epoch": 1, "config": config}, tmp_path / "latest.pth"
+    )
     assert main(["convert", str(tmp_path / "latest.pth"), str(tmp_path / "tiny.safetensors")]) == 0
     assert "training layout, arch custom (2 stages), 3 classes" in capsys.readouterr().out
     written = read_checkpoint(tmp_path / "tiny.safetensors")
@@ -147,8 +198,19 @@ def test_convert_writes_a_custom_arch_from_a_training_checkpoint_or_a_config(tmp
     torch.save(model.state_dict(), tmp_path / "bare.pth")
     assert main(["convert", str(tmp_path / "bare.pth"), str(tmp_path / "bare.safetensors")]) == 2
     assert "matches none of the archs" in capsys.readouterr().err
-    (tmp_path / "tiny.py").write_text(f"model = dict(arch={arch!r}, num_classes=3)\n"
-                                      "data = dict(preprocessing=dict(resize_short=36, crop_size=32))\n")
-    assert main(["convert", str(tmp_path / "bare.pth"), str(tmp_path / "bare.safetensors"),
-                 "--config", str(tmp_path / "tiny.py")]) == 0
+    (tmp_path / "tiny.py").write_text(
+        f"model = dict(arch={arch!r}, num_classes=3)\ndata = dict(preprocessing=dict(resize_short=36, crop_size=32))\n"
+    )
+    assert (
+        main(
+            [
+                "convert",
+                str(tmp_path / "bare.pth"),
+                str(tmp_path / "bare.safetensors"),
+                "--config",
+                str(tmp_path / "tiny.py"),
+            ]
+        )
+        == 0
+    )
     assert read_checkpoint(tmp_path / "bare.safetensors").metadata["arch"] == arch

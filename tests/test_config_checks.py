@@ -43,10 +43,22 @@ BAD_VALUES = [
     ("detection.detections_per_img", "0", "detection.detections_per_img must be at least 1, got 0"),
     ("detection.random_crop", "'no'", "detection.random_crop must be True or False"),
     ("detection.photometric_distort", "1", "detection.photometric_distort must be True or False"),
-    ("optim.backbone_lr_mult", "0", "optim.backbone_lr_mult must be positive (freeze parameters with model.frozen_stages), got 0"),
-    ("optim.head_lr_mult", "-1", "optim.head_lr_mult must be positive (freeze parameters with model.frozen_stages), got -1"),
+    (
+        "optim.backbone_lr_mult",
+        "0",
+        "optim.backbone_lr_mult must be positive (freeze parameters with model.frozen_stages), got 0",
+    ),
+    (
+        "optim.head_lr_mult",
+        "-1",
+        "optim.head_lr_mult must be positive (freeze parameters with model.frozen_stages), got -1",
+    ),
     ("model.class_names", "[1, 2]", "model.class_names must be a list of strings, got (1, 2)"),
-    ("data.kind", "'files'", "data.kind must be one of 'auto', 'folder', 'annotation', 'voc', 'voc_aug', 'pairs', 'coco', 'boxes', got 'files'"),
+    (
+        "data.kind",
+        "'files'",
+        "data.kind must be one of 'auto', 'folder', 'annotation', 'voc', 'voc_aug', 'pairs', 'coco', 'boxes', got 'files'",
+    ),
     ("data.root", "''", "data.root must be the data set's folder, got ''"),
     ("data.root", "3", "data.root must be a string, got 3"),
     ("data.train_split", "None", "data.train_split must be a string, got None"),
@@ -78,13 +90,28 @@ BAD_VALUES = [
     ("data.preprocessing", "[]", "data.preprocessing must be a dict, got []"),
     ("data.preprocessing.resize_short", "100", "data.preprocessing.resize_short must be at least crop_size (256)"),
     ("data.preprocessing.resize_short", "5000", "data.preprocessing.resize_short must be at most 4096, got 5000"),
-    ("data.preprocessing.crop_size", "300", "data.preprocessing.resize_short must be at least crop_size (300), got 288"),
+    (
+        "data.preprocessing.crop_size",
+        "300",
+        "data.preprocessing.resize_short must be at least crop_size (300), got 288",
+    ),
     ("data.preprocessing.crop_size", "0", "data.preprocessing.crop_size must be at least 1, got 0"),
-    ("data.preprocessing.interpolation", "'nearest'", "data.preprocessing.interpolation must be one of 'bilinear', "
-                                                      "'bicubic', got 'nearest'"),
-    ("data.preprocessing.channel_order", "XYZ", "data.preprocessing.channel_order must be one of 'RGB', 'BGR', got 'XYZ'"),
+    (
+        "data.preprocessing.interpolation",
+        "'nearest'",
+        "data.preprocessing.interpolation must be one of 'bilinear', 'bicubic', got 'nearest'",
+    ),
+    (
+        "data.preprocessing.channel_order",
+        "XYZ",
+        "data.preprocessing.channel_order must be one of 'RGB', 'BGR', got 'XYZ'",
+    ),
     ("data.preprocessing.mean", "[0.5, 0.5]", "data.preprocessing.mean must be a list of 3 numbers, got (0.5, 0.5)"),
-    ("data.preprocessing.std", "[1, 0, 1]", "data.preprocessing.std must be three positive numbers, got (1.0, 0.0, 1.0)"),
+    (
+        "data.preprocessing.std",
+        "[1, 0, 1]",
+        "data.preprocessing.std must be three positive numbers, got (1.0, 0.0, 1.0)",
+    ),
     ("optim.lr", "0", "optim.lr must be positive, got 0.0"),
     ("optim.weight_decay", "-1", "optim.weight_decay must be at least 0, got -1.0"),
     ("optim.betas", "[0.9, 1.0]", "optim.betas must be two numbers in [0, 1), got (0.9, 1.0)"),
@@ -129,7 +156,7 @@ def test_a_bad_value_is_refused_naming_its_key(config_file, key, value, message)
         load_config(config_file, [f"{key}={value}"])
     text = str(caught.value)
     assert text.startswith(f"{config_file}: ") and "\n" not in text
-    assert text[len(f"{config_file}: "):].startswith(message)
+    assert text[len(f"{config_file}: ") :].startswith(message)
 
 
 def _keys(schema, prefix=""):
@@ -148,9 +175,18 @@ def test_every_field_of_every_section_has_a_bad_value_above():
 
 
 def test_good_values_still_pass(config_file):
-    config = load_config(config_file, [
-        "data.crop_scale=[0.5, 1]", "data.preprocessing.mean=[1, 2, 3]", "train.device=cpu", "train.device=cuda:1",
-        "model.out_indices=[-1, 2]", "data.classes=classes.txt", "optim.lr=1"])
+    config = load_config(
+        config_file,
+        [
+            "data.crop_scale=[0.5, 1]",
+            "data.preprocessing.mean=[1, 2, 3]",
+            "train.device=cpu",
+            "train.device=cuda:1",
+            "model.out_indices=[-1, 2]",
+            "data.classes=classes.txt",
+            "optim.lr=1",
+        ],
+    )
     assert config.data.crop_scale == (0.5, 1.0) and isinstance(config.data.crop_scale[1], float)
     assert config.data.preprocessing.mean == (1.0, 2.0, 3.0) and config.optim.lr == 1.0
     assert load_config(config_file, ["train.amp=float16", "train.device=cuda"]).train.amp == "float16"

@@ -16,8 +16,8 @@ import torch
 from safetensors.torch import save_file
 
 import mobilevit
-from mobilevit.apis import prepare_batch
 from arch_table import ARCH_NAMES, PUBLISHED
+from mobilevit.apis import prepare_batch
 from mobilevit.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from mobilevit.convert import detect_layout, from_timm, infer_arch, to_mobilevit
 from mobilevit.data.transforms import Preprocessing
@@ -104,7 +104,8 @@ def image():
     changes the picture a lot."""
     y, x = np.mgrid[0:256, 0:256] / 256.0
     waves = np.stack(
-        [200 + 50 * np.sin(12 * x), 120 + 60 * np.cos(9 * y) * np.sin(5 * x), 30 + 25 * np.sin(20 * (x + y))], -1)
+        [200 + 50 * np.sin(12 * x), 120 + 60 * np.cos(9 * y) * np.sin(5 * x), 30 + 25 * np.sin(20 * (x + y))], -1
+    )
     return np.clip(waves + np.random.default_rng(0).normal(0, 10, waves.shape), 0, 255).astype(np.uint8)
 
 
@@ -146,16 +147,26 @@ def references(request, inputs, tmp_path_factory):
     # A parity test needs logits that depend on the input: here on its channel order.
     assert (timm_swapped - timm_logits).abs().max() > 0.1 and (hf_swapped - hf_logits).abs().max() > 0.1
     timm_logits, hf_logits = timm_logits[None], hf_logits[None]
-    return {"arch": arch, "name": name, "folder": folder, "timm": timm_logits, "huggingface": hf_logits,
-            "timm_state": timm_state, "hf_state": hf_model.state_dict()}
+    return {
+        "arch": arch,
+        "name": name,
+        "folder": folder,
+        "timm": timm_logits,
+        "huggingface": hf_logits,
+        "timm_state": timm_state,
+        "hf_state": hf_model.state_dict(),
+    }
 
 
-@pytest.mark.parametrize("file, layout, reference", [
-    ("timm.pth", "timm", "timm"),
-    ("cvnets.pt", "cvnets", "timm"),
-    ("mmpretrain.pth", "mmpretrain", "timm"),
-    ("hf", "huggingface", "huggingface"),
-])
+@pytest.mark.parametrize(
+    "file, layout, reference",
+    [
+        ("timm.pth", "timm", "timm"),
+        ("cvnets.pt", "cvnets", "timm"),
+        ("mmpretrain.pth", "mmpretrain", "timm"),
+        ("hf", "huggingface", "huggingface"),
+    ],
+)
 def test_every_layout_gives_the_reference_logits(references, inputs, file, layout, reference):
     model = mobilevit.init_model(references["name"], references["folder"] / file)
     assert read_checkpoint(references["folder"] / file).layout == layout

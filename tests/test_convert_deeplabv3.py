@@ -12,12 +12,12 @@ import pytest
 import torch
 
 import mobilevit
+from arch_table import PUBLISHED
 from mobilevit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mobilevit.cli import main
 from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, task_of, to_mobilevit
 from mobilevit.engine.finetune import load_pretrained
 from mobilevit.models import build_classifier, build_segmenter
-from arch_table import PUBLISHED
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
@@ -36,8 +36,10 @@ HF_TO_CVNETS = [
     (r"^mobilevit\.encoder\.layer\.(\d)\.conv_1x1\.", lambda m: f"encoder.layer_{int(m[1]) + 1}.1.local_rep.conv_1x1."),
     (r"^mobilevit\.encoder\.layer\.(\d)\.conv_projection\.", lambda m: f"encoder.layer_{int(m[1]) + 1}.1.conv_proj."),
     (r"^mobilevit\.encoder\.layer\.(\d)\.fusion\.", lambda m: f"encoder.layer_{int(m[1]) + 1}.1.fusion."),
-    (r"^mobilevit\.encoder\.layer\.(\d)\.transformer\.layer\.(\d+)\.",
-     lambda m: f"encoder.layer_{int(m[1]) + 1}.1.global_rep.{m[2]}."),
+    (
+        r"^mobilevit\.encoder\.layer\.(\d)\.transformer\.layer\.(\d+)\.",
+        lambda m: f"encoder.layer_{int(m[1]) + 1}.1.global_rep.{m[2]}.",
+    ),
     (r"\.layernorm_before\.", ".pre_norm_mha.0."),
     (r"\.attention\.output\.dense\.", ".pre_norm_mha.1.out_proj."),
     (r"\.layernorm_after\.", ".pre_norm_ffn.0."),
@@ -66,8 +68,9 @@ def huggingface_to_cvnets(state_dict):
             projections.setdefault((projection["module"], projection["param"]), {})[projection["part"]] = value
             continue
         final = _FINAL_NORM.match(key)
-        new = (f"encoder.layer_{int(final[1]) + 1}.1.global_rep.{depths[final[1]]}.{key[final.end():]}"
-               if final else key)
+        new = (
+            f"encoder.layer_{int(final[1]) + 1}.1.global_rep.{depths[final[1]]}.{key[final.end() :]}" if final else key
+        )
         for pattern, replacement in HF_TO_CVNETS:
             new = re.sub(pattern, replacement, new)
         result[new] = value
@@ -76,12 +79,16 @@ def huggingface_to_cvnets(state_dict):
         for pattern, replacement in HF_TO_CVNETS:
             new = re.sub(pattern, replacement, new)
         result[new.replace(".qkv", ".pre_norm_mha.1.qkv_proj.") + param] = torch.cat(
-            [parts["query"], parts["key"], parts["value"]])
+            [parts["query"], parts["key"], parts["value"]]
+        )
     return result
 
 
-CASES = [pytest.param((arch, stride), id=f"{arch}-os{stride}", marks=[pytest.mark.slow] if stride == 8 else [])
-         for arch in PUBLISHED for stride in (16, 8)]
+CASES = [
+    pytest.param((arch, stride), id=f"{arch}-os{stride}", marks=[pytest.mark.slow] if stride == 8 else [])
+    for arch in PUBLISHED
+    for stride in (16, 8)
+]
 
 
 @pytest.fixture(scope="module", params=CASES)
@@ -157,7 +164,8 @@ def test_a_classification_checkpoint_seeds_the_backbone_of_a_new_segmenter(tmp_p
     assert set(report.loaded) == {key for key in ours if key.startswith("backbone.")}
     assert all(torch.equal(ours[key], classifier.state_dict()[key]) for key in report.loaded)
     assert {key for key, reason in report.skipped.items() if reason == "not in the model"} == {
-        key for key in classifier.state_dict() if key.startswith("backbone.conv_1x1_exp.")}
+        key for key in classifier.state_dict() if key.startswith("backbone.conv_1x1_exp.")
+    }
     assert all(torch.equal(model.head.state_dict()[key], value) for key, value in head_before.items())
     with pytest.raises(CheckpointError, match="does not match the model"):  # the strict loader refuses it
         load_checkpoint(model, tmp_path / "classifier.pth")
@@ -186,14 +194,16 @@ def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
     assert model.backbone.output_stride == 16 and not model.preprocessing.keep_aspect_ratio
     image = deterministic_input(batch=1, height=128, width=96)
     with torch.no_grad():
-        torch.testing.assert_close(model.forward_low_res(image), reference(pixel_values=image).logits,
-                                   atol=TOLERANCE, rtol=0)
+        torch.testing.assert_close(
+            model.forward_low_res(image), reference(pixel_values=image).logits, atol=TOLERANCE, rtol=0
+        )
 
 
 def test_our_format_keeps_a_segmenters_output_stride_and_classes(tmp_path):
     model = build_segmenter("xx_small", num_classes=2, output_stride=8)
-    save_checkpoint(tmp_path / "os8.safetensors", model.state_dict(), "xx_small", output_stride=8,
-                    class_names=["sky", "ground"])
+    save_checkpoint(
+        tmp_path / "os8.safetensors", model.state_dict(), "xx_small", output_stride=8, class_names=["sky", "ground"]
+    )
     loaded = mobilevit.init_model(tmp_path / "os8.safetensors")
     assert loaded.backbone.output_stride == 8 and loaded.class_names == ("sky", "ground")
     assert read_checkpoint(tmp_path / "os8.safetensors").metadata["num_classes"] == 2

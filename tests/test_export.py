@@ -37,8 +37,10 @@ def checkpoint(model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dynamic_onnx(checkpoint, tmp_path_factory):
     path = tmp_path_factory.mktemp("export") / "xxs.onnx"
-    assert main(["export", NAME, "--checkpoint", str(checkpoint), "--format", "onnx", "--dynamic",
-                 "--output", str(path)]) == 0
+    assert (
+        main(["export", NAME, "--checkpoint", str(checkpoint), "--format", "onnx", "--dynamic", "--output", str(path)])
+        == 0
+    )
     return path
 
 
@@ -86,8 +88,10 @@ def test_export_leaves_the_model_unfused(model, tmp_path):
 
 def test_torchscript_serves_any_size(model, checkpoint, tmp_path, capsys):
     path = tmp_path / "xxs.pt"
-    assert main(["export", str(CONFIG), "--checkpoint", str(checkpoint), "--format", "torchscript",
-                 "--output", str(path)]) == 0
+    assert (
+        main(["export", str(CONFIG), "--checkpoint", str(checkpoint), "--format", "torchscript", "--output", str(path)])
+        == 0
+    )
     assert str(path) in capsys.readouterr().out
     traced = torch.jit.load(str(path))
     for shape in [(1, 256, 256), (2, 250, 333)]:
@@ -97,8 +101,22 @@ def test_torchscript_serves_any_size(model, checkpoint, tmp_path, capsys):
 
 
 def test_user_errors_are_one_line(checkpoint, tmp_path, capsys):
-    assert main(["export", NAME, "--checkpoint", str(checkpoint), "--format", "torchscript", "--dynamic",
-                 "--output", str(tmp_path / "x.pt")]) == 2
+    assert (
+        main(
+            [
+                "export",
+                NAME,
+                "--checkpoint",
+                str(checkpoint),
+                "--format",
+                "torchscript",
+                "--dynamic",
+                "--output",
+                str(tmp_path / "x.pt"),
+            ]
+        )
+        == 2
+    )
     assert "--dynamic applies to ONNX" in capsys.readouterr().err
     assert main(["export", "configs/nope.py", "--checkpoint", str(checkpoint)]) == 2
     assert "config file not found" in capsys.readouterr().err

@@ -26,8 +26,9 @@ def dynamic_onnx(model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     torch.save(model.state_dict(), folder / "deeplabv3.pth")
     path = folder / "deeplabv3.onnx"
-    assert main(["export", NAME, "--checkpoint", str(folder / "deeplabv3.pth"), "--dynamic",
-                 "--output", str(path)]) == 0
+    assert (
+        main(["export", NAME, "--checkpoint", str(folder / "deeplabv3.pth"), "--dynamic", "--output", str(path)]) == 0
+    )
     return path
 
 

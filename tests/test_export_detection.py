@@ -8,8 +8,13 @@ from mobilevit.models import build_ssdlite
 
 pytest.importorskip("onnxruntime")
 
-TINY_ARCH = [["mobilenetv2", 8, 1, 1, 2], ["mobilenetv2", 16, 2, 1, 2], ["mobilevit", 24, 2, 24, 48, 1, 2],
-             ["mobilevit", 32, 2, 32, 64, 1, 2], ["mobilevit", 40, 2, 40, 80, 1, 2]]
+TINY_ARCH = [
+    ["mobilenetv2", 8, 1, 1, 2],
+    ["mobilenetv2", 16, 2, 1, 2],
+    ["mobilevit", 24, 2, 24, 48, 1, 2],
+    ["mobilevit", 32, 2, 32, 64, 1, 2],
+    ["mobilevit", 40, 2, 40, 80, 1, 2],
+]
 
 
 @pytest.mark.slow

@@ -62,7 +62,8 @@ def test_the_torchscript_backend_runs_an_export_and_refuses_other_files(files, c
     common = ["predict", str(folder / "image.png"), "--backend", "torchscript"]
     assert main([*common, "--checkpoint", str(folder / "tiny.pth"), "--model", NAME]) == 2
     assert "--backend torchscript runs an exported torchscript model: pass --checkpoint FILE.pt" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert main([*common, "--checkpoint", str(folder / "tiny.pt")]) == 2
     assert "holds no preprocessing or class names: pass --model" in capsys.readouterr().err
     with pytest.raises(ValueError, match="cannot load TorchScript model .*tiny.pth"):

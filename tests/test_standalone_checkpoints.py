@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tiny_run import CLASSES, tiny_config, tiny_imagenet  # noqa: F401 (fixtures)
 
 import mobilevit
 from mobilevit.checkpoint import save_checkpoint
@@ -16,6 +15,7 @@ from mobilevit.config import load_config
 from mobilevit.data.transforms import Preprocessing
 from mobilevit.engine import trainer
 from mobilevit.models import build_classifier
+from tiny_run import CLASSES, tiny_config, tiny_imagenet  # noqa: F401 (fixtures)
 
 FOLDERS = [f"n0{label}_{name}" for label, name in enumerate(CLASSES)]
 
@@ -63,8 +63,13 @@ def test_init_model_from_our_safetensors_alone(tmp_path):
     torch.manual_seed(0)
     model = build_classifier(arch, num_classes=3).eval()
     preprocessing = Preprocessing(resize_short=40, crop_size=32, channel_order="RGB", mean=(1.0, 2.0, 3.0))
-    path = save_checkpoint(tmp_path / "model.safetensors", model.state_dict(), model.backbone.arch,
-                           preprocessing=preprocessing, class_names=["a", "b", "c"])
+    path = save_checkpoint(
+        tmp_path / "model.safetensors",
+        model.state_dict(),
+        model.backbone.arch,
+        preprocessing=preprocessing,
+        class_names=["a", "b", "c"],
+    )
     loaded = mobilevit.init_model(path, fuse=False)
     assert torch.equal(_logits(loaded), _logits(model))
     assert loaded.preprocessing == preprocessing and loaded.class_names == ("a", "b", "c")
@@ -94,8 +99,22 @@ def test_predict_test_and_export_take_the_checkpoint_alone(run, image, tmp_path,
     checkpoint = str(run / "latest.pth")
     assert main(["predict", str(image), "--checkpoint", checkpoint, "--json", "--topk", "3"]) == 0
     alone = json.loads(capsys.readouterr().out)
-    assert main(["predict", str(image), "--model", str(run / "config.json"), "--checkpoint", checkpoint,
-                 "--json", "--topk", "3"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(image),
+                "--model",
+                str(run / "config.json"),
+                "--checkpoint",
+                checkpoint,
+                "--json",
+                "--topk",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out) == alone and alone["pred_class"] in FOLDERS
 
     assert main(["test", checkpoint, "--out", str(tmp_path / "alone.json")]) == 0
@@ -105,11 +124,41 @@ def test_predict_test_and_export_take_the_checkpoint_alone(run, image, tmp_path,
 
     exported = tmp_path / "latest.pt"
     assert main(["export", checkpoint, "--format", "torchscript", "--output", str(exported)]) == 0
-    assert main(["export", "--checkpoint", checkpoint, "--format", "torchscript", "--output",
-                 str(tmp_path / "second.pt"), "--cfg-options", "data.preprocessing.crop_size=24"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                checkpoint,
+                "--format",
+                "torchscript",
+                "--output",
+                str(tmp_path / "second.pt"),
+                "--cfg-options",
+                "data.preprocessing.crop_size=24",
+            ]
+        )
+        == 0
+    )
     assert "wrote" in capsys.readouterr().out
-    assert main(["predict", str(image), "--backend", "torchscript", "--checkpoint", str(exported),
-                 "--model", checkpoint, "--json", "--topk", "3"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(image),
+                "--backend",
+                "torchscript",
+                "--checkpoint",
+                str(exported),
+                "--model",
+                checkpoint,
+                "--json",
+                "--topk",
+                "3",
+            ]
+        )
+        == 0
+    )
     scripted = json.loads(capsys.readouterr().out)
     assert scripted["pred_label"] == alone["pred_label"]
     assert scripted["pred_score"] == pytest.approx(alone["pred_score"], abs=1e-5)
@@ -127,8 +176,21 @@ def test_the_standalone_forms_name_what_is_missing(run, image, tmp_path, capsys)
     assert "test needs a checkpoint: mobilevit test" in capsys.readouterr().err
     assert main(["predict", str(image)]) == 2
     assert "predict needs a model: pass --checkpoint CHECKPOINT" in capsys.readouterr().err
-    assert main(["predict", str(image), "--model", "mobilevit-xxsmall_3rdparty_in1k", "--checkpoint",
-                 str(tmp_path / "bare.pth"), "--cfg-options", "model.dropout=0.1"]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                str(image),
+                "--model",
+                "mobilevit-xxsmall_3rdparty_in1k",
+                "--checkpoint",
+                str(tmp_path / "bare.pth"),
+                "--cfg-options",
+                "model.dropout=0.1",
+            ]
+        )
+        == 2
+    )
     assert "cfg_options change a config, and mobilevit-xxsmall_3rdparty_in1k is a zoo model" in capsys.readouterr().err
     assert main(["export"]) == 2
     assert "export needs a model" in capsys.readouterr().err

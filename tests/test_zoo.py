@@ -8,10 +8,16 @@ from mobilevit.models import DeepLabV3, ImageClassifier, SSDLite
 from mobilevit.zoo import VOC_CLASSES, get_record
 
 NAMES = ["mobilevit-xxsmall_3rdparty_in1k", "mobilevit-xsmall_3rdparty_in1k", "mobilevit-small_3rdparty_in1k"]
-SEGMENTATION_NAMES = ["deeplabv3_mobilevit-xxsmall_3rdparty_voc", "deeplabv3_mobilevit-xsmall_3rdparty_voc",
-                      "deeplabv3_mobilevit-small_3rdparty_voc"]
-DETECTION_NAMES = ["ssdlite_mobilevit-xxsmall_3rdparty_coco", "ssdlite_mobilevit-xsmall_3rdparty_coco",
-                   "ssdlite_mobilevit-small_3rdparty_coco"]
+SEGMENTATION_NAMES = [
+    "deeplabv3_mobilevit-xxsmall_3rdparty_voc",
+    "deeplabv3_mobilevit-xsmall_3rdparty_voc",
+    "deeplabv3_mobilevit-small_3rdparty_voc",
+]
+DETECTION_NAMES = [
+    "ssdlite_mobilevit-xxsmall_3rdparty_coco",
+    "ssdlite_mobilevit-xsmall_3rdparty_coco",
+    "ssdlite_mobilevit-small_3rdparty_coco",
+]
 
 
 def test_list_models():
@@ -61,11 +67,16 @@ def test_a_checkpoint_of_another_arch_is_refused(tmp_path):
 def test_segmentation_records_carry_the_published_protocol():
     record = get_record("deeplabv3_mobilevit-small_3rdparty_voc")
     assert (record.task, record.arch, record.num_classes, record.miou) == ("segmentation", "small", 21, 79.3)
-    assert record.url == ("https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
-                          "deeplabv3_mobilevit_s.pt")
+    assert record.url == (
+        "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/deeplabv3_mobilevit_s.pt"
+    )
     assert hash_prefix(cached_path(record.url).name) is None  # the file name carries no hash
     preprocessing = record.preprocessing
-    assert (preprocessing.crop_size, preprocessing.keep_aspect_ratio, preprocessing.channel_order) == (512, False, "BGR")
+    assert (preprocessing.crop_size, preprocessing.keep_aspect_ratio, preprocessing.channel_order) == (
+        512,
+        False,
+        "BGR",
+    )
     assert preprocessing.mean == (0.0, 0.0, 0.0) and preprocessing.std == (255.0, 255.0, 255.0)
     assert "nearest" in record.protocol and "512x512" in record.protocol
     assert record.class_names == VOC_CLASSES and len(VOC_CLASSES) == 21
@@ -81,8 +92,9 @@ def test_segmentation_records_build_the_segmenter_of_their_parameter_count(name)
     assert isinstance(mobilevit.get_model(NAMES[0]), ImageClassifier)
 
 
-@pytest.mark.parametrize("name", [
-    SEGMENTATION_NAMES[0], SEGMENTATION_NAMES[1], pytest.param(SEGMENTATION_NAMES[2], marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name", [SEGMENTATION_NAMES[0], SEGMENTATION_NAMES[1], pytest.param(SEGMENTATION_NAMES[2], marks=pytest.mark.slow)]
+)
 def test_segmentation_records_multiply_adds_are_measured(name):
     record = get_record(name)
     complexity = measure_complexity(mobilevit.get_model(name), 512, 512)
@@ -104,8 +116,10 @@ def test_get_model_loads_a_segmentation_checkpoint(tmp_path):
 def test_detection_records_build_the_detector_of_their_published_size(name):
     record = get_record(name)
     assert (record.task, record.num_classes) == ("detection", 81)
-    assert record.url == ("https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
-                          f"ssd_mobilevit_{ {'xx_small': 'xxs', 'x_small': 'xs', 'small': 's'}[record.arch]}_320.pt")
+    assert record.url == (
+        "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
+        f"ssd_mobilevit_{ {'xx_small': 'xxs', 'x_small': 'xs', 'small': 's'}[record.arch] }_320.pt"
+    )
     assert (record.preprocessing.crop_size, record.preprocessing.keep_aspect_ratio) == (320, False)
     assert "320x320" in record.protocol and record.map in (19.9, 24.8, 27.9)
     model = mobilevit.get_model(name)

@@ -51,8 +51,10 @@ def tiny_imagenet(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_config(tmp_path, tiny_imagenet):
     """Write the tiny config (training into tmp_path/work) and return its path."""
+
     def write(name: str = "tiny.py", work_dir: Path | None = None) -> Path:
         path = tmp_path / name
         path.write_text(TINY_CONFIG.format(root=str(tiny_imagenet), work_dir=str(work_dir or tmp_path / "work")))
         return path
+
     return write

@@ -19,8 +19,15 @@ import numpy as np
 from PIL import Image
 
 
-def write(root: Path, train_images: int = 1000, val_images: int = 200, canvas: int = 160,
-          digits: tuple[int, ...] = (0, 1, 2, 3), digit_sizes: tuple[int, int] = (24, 56), seed: int = 0) -> Path:
+def write(
+    root: Path,
+    train_images: int = 1000,
+    val_images: int = 200,
+    canvas: int = 160,
+    digits: tuple[int, ...] = (0, 1, 2, 3),
+    digit_sizes: tuple[int, int] = (24, 56),
+    seed: int = 0,
+) -> Path:
     """Write the data set under ``root`` and return it: COCO files whose category ids are the
     digits plus one (0 is no valid COCO id), so labels map back to ids as on COCO itself."""
     from sklearn.datasets import load_digits
@@ -38,15 +45,31 @@ def write(root: Path, train_images: int = 1000, val_images: int = 200, canvas: i
                 digit = int(rng.choice(digits))
                 scan = scans.images[int(rng.choice(pool[digit]))] / 16.0  # ink 0-1
                 size = int(rng.integers(digit_sizes[0], digit_sizes[1] + 1))
-                ink = np.asarray(Image.fromarray((scan * 255).astype(np.uint8)).resize(
-                    (size, size), Image.Resampling.BILINEAR)) / 255.0
+                ink = (
+                    np.asarray(
+                        Image.fromarray((scan * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
+                    )
+                    / 255.0
+                )
                 x, y = (int(value) for value in rng.integers(0, canvas - size + 1, 2))
-                paper[y:y + size, x:x + size] *= 1.0 - 0.85 * ink
+                paper[y : y + size, x : x + size] *= 1.0 - 0.85 * ink
                 rows, columns = np.nonzero(ink > 0.25)  # the box of the ink, not of the scan's margin
-                box = [x + int(columns.min()), y + int(rows.min()), int(columns.max() - columns.min() + 1),
-                       int(rows.max() - rows.min() + 1)]
-                annotations.append({"id": len(annotations) + 1, "image_id": number, "category_id": digit + 1,
-                                    "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+                box = [
+                    x + int(columns.min()),
+                    y + int(rows.min()),
+                    int(columns.max() - columns.min() + 1),
+                    int(rows.max() - rows.min() + 1),
+                ]
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": number,
+                        "category_id": digit + 1,
+                        "bbox": box,
+                        "area": box[2] * box[3],
+                        "iscrowd": 0,
+                    }
+                )
             name = f"{number:04d}.png"
             Image.fromarray(paper.astype(np.uint8)).convert("RGB").save(folder / name)
             images.append({"id": number, "file_name": name, "width": canvas, "height": canvas})
@@ -64,14 +87,21 @@ def main() -> int:
     parser.add_argument("--train-images", type=int, default=1000)
     parser.add_argument("--val-images", type=int, default=200)
     parser.add_argument("--canvas", type=int, default=160, help="canvas side in pixels")
-    parser.add_argument("--digit-sizes", type=int, nargs=2, default=(24, 56), metavar=("MIN", "MAX"),
-                        help="the range of a pasted scan's side in pixels")
+    parser.add_argument(
+        "--digit-sizes",
+        type=int,
+        nargs=2,
+        default=(24, 56),
+        metavar=("MIN", "MAX"),
+        help="the range of a pasted scan's side in pixels",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not 8 <= args.digit_sizes[0] <= args.digit_sizes[1] <= args.canvas:
         parser.error(f"--digit-sizes must be 8 <= MIN <= MAX <= --canvas ({args.canvas}), got {args.digit_sizes}")
-    write(args.root, args.train_images, args.val_images, args.canvas, digit_sizes=tuple(args.digit_sizes),
-          seed=args.seed)
+    write(
+        args.root, args.train_images, args.val_images, args.canvas, digit_sizes=tuple(args.digit_sizes), seed=args.seed
+    )
     return 0
 
 

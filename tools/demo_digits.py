@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -27,8 +27,14 @@ from mobilevit.checkpoint import load_weights
 from mobilevit.data.datasets import scan_folders
 
 
-def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,
-          digits_kept: Sequence[int] = tuple(range(10)), train_per_class: int = 0) -> None:
+def write(
+    root: Path,
+    size: int = 32,
+    held_out: int = 250,
+    seed: int = 0,
+    digits_kept: Sequence[int] = tuple(range(10)),
+    train_per_class: int = 0,
+) -> None:
     """Write the digits as PNGs of ``size`` pixels: ``held_out`` each for test and val, the rest for
     train; only the digits in ``digits_kept``, and at most ``train_per_class`` training images of
     each (0: all)."""
@@ -36,12 +42,13 @@ def write(root: Path, size: int = 32, held_out: int = 250, seed: int = 0,
 
     digits = load_digits()
     order = np.random.default_rng(seed).permutation(len(digits.target))
-    splits = {"test": order[:held_out], "val": order[held_out:2 * held_out], "train": order[2 * held_out:]}
+    splits = {"test": order[:held_out], "val": order[held_out : 2 * held_out], "train": order[2 * held_out :]}
     splits = {split: indices[np.isin(digits.target[indices], digits_kept)] for split, indices in splits.items()}
     if train_per_class:
         train = splits["train"]
         splits["train"] = np.concatenate(
-            [train[digits.target[train] == digit][:train_per_class] for digit in sorted(set(digits_kept))])
+            [train[digits.target[train] == digit][:train_per_class] for digit in sorted(set(digits_kept))]
+        )
     for split, indices in splits.items():
         for index in indices:
             folder = root / split / str(digits.target[index])
@@ -62,7 +69,7 @@ def predict(config: Path, checkpoint: Path, image_dir: Path, shown: int, min_acc
     paths = [str(path) for path, _ in images.samples]
     results = []
     for start in range(0, len(paths), 64):
-        results += mobilevit.inference_model(model, paths[start:start + 64])
+        results += mobilevit.inference_model(model, paths[start : start + 64])
     correct = sum(result["pred_label"] == label for result, (_, label) in zip(results, images.samples))
     for index in np.linspace(0, len(paths) - 1, shown).round().astype(int):
         result, (path, label) = results[index], images.samples[index]
@@ -78,10 +85,22 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     write_parser = commands.add_parser("write", help="write the digits in an ImageNet-style folder tree")
     write_parser.add_argument("root", type=Path)
-    write_parser.add_argument("--digits", type=int, nargs="+", choices=range(10), default=list(range(10)),
-                              metavar="DIGIT", help="the digits written (default all ten)")
-    write_parser.add_argument("--train-per-class", type=int, default=0, metavar="N",
-                              help="keep only N training images of each digit (default: all)")
+    write_parser.add_argument(
+        "--digits",
+        type=int,
+        nargs="+",
+        choices=range(10),
+        default=list(range(10)),
+        metavar="DIGIT",
+        help="the digits written (default all ten)",
+    )
+    write_parser.add_argument(
+        "--train-per-class",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep only N training images of each digit (default: all)",
+    )
     predict_parser = commands.add_parser("predict", help="classify held-out images with a trained checkpoint")
     predict_parser.add_argument("config", type=Path)
     predict_parser.add_argument("checkpoint", type=Path)

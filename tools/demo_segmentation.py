@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -23,7 +23,11 @@ from mobilevit.data.segmentation import IGNORE_INDEX, save_palette_mask
 
 
 def paste_digits(
-    scans: np.ndarray, labels: np.ndarray, rng: np.random.Generator, size: int, digits_per_image: tuple[int, int],
+    scans: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    size: int,
+    digits_per_image: tuple[int, int],
     digit_side: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
     """One canvas (size, size, 3) uint8 with a few digit scans pasted on it (each a square of a
@@ -38,17 +42,23 @@ def paste_digits(
         ink = np.asarray(scan, np.float64) / 255.0
         top, left = (int(value) for value in rng.integers(0, size - side + 1, 2))
         colour = rng.integers(150, 256, 3)
-        window = image[top:top + side, left:left + side]
+        window = image[top : top + side, left : left + side]
         window[:] = window * (1 - ink[..., None]) + colour * ink[..., None]
-        region = mask[top:top + side, left:left + side]
+        region = mask[top : top + side, left : left + side]
         region[ink > 0.25] = IGNORE_INDEX  # the soft rim of the stroke
         region[ink > 0.5] = labels[index] + 1
     return image.clip(0, 255).astype(np.uint8), mask
 
 
 def write(
-    root: Path, train: int = 400, val: int = 100, size: int = 64, digits: Sequence[int] = range(10),
-    digits_per_image: tuple[int, int] = (1, 3), digit_side: tuple[float, float] = (0.25, 0.5), seed: int = 0,
+    root: Path,
+    train: int = 400,
+    val: int = 100,
+    size: int = 64,
+    digits: Sequence[int] = range(10),
+    digits_per_image: tuple[int, int] = (1, 3),
+    digit_side: tuple[float, float] = (0.25, 0.5),
+    seed: int = 0,
 ) -> None:
     """Write ``train`` and ``val`` canvases of ``size`` pixels holding the scans of ``digits``."""
     from sklearn.datasets import load_digits
@@ -58,8 +68,8 @@ def write(
     images, labels = scans.images[keep], np.searchsorted(sorted(digits), scans.target[keep])
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(labels))
-    held_out = order[:len(order) // 5]  # val canvases use scans that training never saw
-    pools = {"train": order[len(order) // 5:], "val": held_out}
+    held_out = order[: len(order) // 5]  # val canvases use scans that training never saw
+    pools = {"train": order[len(order) // 5 :], "val": held_out}
     for split, count in (("train", train), ("val", val)):
         (root / "images" / split).mkdir(parents=True, exist_ok=True)
         (root / "masks" / split).mkdir(parents=True, exist_ok=True)
@@ -77,10 +87,21 @@ def main() -> int:
     parser.add_argument("--train", type=int, default=400, help="training canvases (default 400)")
     parser.add_argument("--val", type=int, default=100, help="validation canvases (default 100)")
     parser.add_argument("--size", type=int, default=64, help="canvas side in pixels (default 64)")
-    parser.add_argument("--digits", type=int, nargs="+", default=list(range(10)),
-                        help="the digits pasted, class d + 1 the d-th of them (default 0-9)")
-    parser.add_argument("--digit-side", type=float, nargs=2, default=(0.25, 0.5), metavar=("LOW", "HIGH"),
-                        help="a pasted digit's side as a fraction of the canvas (default 0.25 0.5)")
+    parser.add_argument(
+        "--digits",
+        type=int,
+        nargs="+",
+        default=list(range(10)),
+        help="the digits pasted, class d + 1 the d-th of them (default 0-9)",
+    )
+    parser.add_argument(
+        "--digit-side",
+        type=float,
+        nargs=2,
+        default=(0.25, 0.5),
+        metavar=("LOW", "HIGH"),
+        help="a pasted digit's side as a fraction of the canvas (default 0.25 0.5)",
+    )
     args = parser.parse_args()
     write(args.root, args.train, args.val, args.size, args.digits, digit_side=tuple(args.digit_side))
     return 0

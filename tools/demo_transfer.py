@@ -17,8 +17,8 @@ import json
 import shlex
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import demo_digits
 
@@ -49,13 +49,25 @@ def train_and_test(work_dir: Path, options: Sequence[str]) -> dict[str, dict]:
 def test(work_dir: Path, weights: str) -> dict:
     """Test the ``weights`` (``ema`` or ``model``) of ``work_dir``'s last checkpoint on the held-out split."""
     out = work_dir / f"test-{weights}.json"
-    run(["test", str(work_dir / "config.json"), str(work_dir / "latest.pth"), "--weights", weights,
-         "--out", str(out), "--cfg-options", "data.val_split=test"])
+    run(
+        [
+            "test",
+            str(work_dir / "config.json"),
+            str(work_dir / "latest.pth"),
+            "--weights",
+            weights,
+            "--out",
+            str(out),
+            "--cfg-options",
+            "data.val_split=test",
+        ]
+    )
     return json.loads(out.read_text())
 
 
-def transfer(data: Path, work_dir: Path, shots: int, epochs: int, seeds: Sequence[int],
-             extra: Sequence[str] = ()) -> list[dict]:
+def transfer(
+    data: Path, work_dir: Path, shots: int, epochs: int, seeds: Sequence[int], extra: Sequence[str] = ()
+) -> list[dict]:
     """The whole experiment; one row per seed with both held-out top-1 figures."""
     source_data, target_data = data / "digits-0to4", data / f"digits-5to9-{shots}shot"
     print(f"$ python tools/demo_digits.py write {source_data} --digits 0 1 2 3 4")
@@ -63,33 +75,59 @@ def transfer(data: Path, work_dir: Path, shots: int, epochs: int, seeds: Sequenc
     print(f"$ python tools/demo_digits.py write {target_data} --digits 5 6 7 8 9 --train-per-class {shots}")
     demo_digits.write(target_data, digits_kept=range(5, 10), train_per_class=shots)
     source = work_dir / "source-0to4"
-    train_and_test(source, [f"data.root={source_data}", "model.num_classes=5", f"schedule.epochs={SOURCE_EPOCHS}",
-                            *extra])
+    train_and_test(
+        source, [f"data.root={source_data}", "model.num_classes=5", f"schedule.epochs={SOURCE_EPOCHS}", *extra]
+    )
     rows = []
     for seed in seeds:
-        options = [f"data.root={target_data}", "model.num_classes=5", f"schedule.epochs={epochs}", f"train.seed={seed}",
-                   *FEW_SHOT_OPTIONS, *extra]
+        options = [
+            f"data.root={target_data}",
+            "model.num_classes=5",
+            f"schedule.epochs={epochs}",
+            f"train.seed={seed}",
+            *FEW_SHOT_OPTIONS,
+            *extra,
+        ]
         # the backbone alone: the source's head has as many classes (5), but for other digits
-        finetuned = train_and_test(work_dir / f"finetuned-seed{seed}",
-                                   [*options, f"model.pretrained={source / 'latest.pth'}", "model.pretrained_keys=backbone"])
+        finetuned = train_and_test(
+            work_dir / f"finetuned-seed{seed}",
+            [*options, f"model.pretrained={source / 'latest.pth'}", "model.pretrained_keys=backbone"],
+        )
         scratch = train_and_test(work_dir / f"scratch-seed{seed}", options)
-        rows.append({"seed": seed, "images": finetuned["ema"]["images"], "steps": finetuned["ema"]["weights"],
-                     **{f"{arm}_{weights}_top1": result[weights]["top1"]
-                        for arm, result in (("finetuned", finetuned), ("scratch", scratch))
-                        for weights in ("ema", "model")}})
+        rows.append(
+            {
+                "seed": seed,
+                "images": finetuned["ema"]["images"],
+                "steps": finetuned["ema"]["weights"],
+                **{
+                    f"{arm}_{weights}_top1": result[weights]["top1"]
+                    for arm, result in (("finetuned", finetuned), ("scratch", scratch))
+                    for weights in ("ema", "model")
+                },
+            }
+        )
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data"), help="where the digit trees go (default data)")
-    parser.add_argument("--work-dir", type=Path, default=Path("work_dirs/transfer"),
-                        help="where the runs go (default work_dirs/transfer)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path("work_dirs/transfer"),
+        help="where the runs go (default work_dirs/transfer)",
+    )
     parser.add_argument("--shots", type=int, default=10, help="training images per class of digits 5-9 (default 10)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of the few-shot runs (default 30)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="train.seed of the few-shot runs")
-    parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="more overrides for every training run, e.g. train.max_steps=2")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="more overrides for every training run, e.g. train.max_steps=2",
+    )
     args = parser.parse_args(argv)
     rows = transfer(args.data, args.work_dir, args.shots, args.epochs, args.seeds, args.cfg_options)
     (args.work_dir / "transfer.json").write_text(json.dumps(rows, indent=2) + "\n")

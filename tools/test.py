@@ -1,7 +1,7 @@
 """Top-1 and top-5 accuracy of a checkpoint on a config's validation split (the same as ``mobilevit test``).
 
-    python tools/test.py configs/mobilevit/mobilevit-small_8xb128_in1k.py CHECKPOINT [--out results.json]
-    torchrun --nproc-per-node 8 tools/test.py CONFIG CHECKPOINT
+python tools/test.py configs/mobilevit/mobilevit-small_8xb128_in1k.py CHECKPOINT [--out results.json]
+torchrun --nproc-per-node 8 tools/test.py CONFIG CHECKPOINT
 """
 
 import sys

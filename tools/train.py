@@ -1,7 +1,7 @@
 """Train a MobileViT as a config file says (the same as ``mobilevit train``).
 
-    python tools/train.py configs/mobilevit/mobilevit-small_8xb128_in1k.py
-    torchrun --nproc-per-node 8 tools/train.py configs/mobilevit/mobilevit-small_8xb128_in1k.py
+python tools/train.py configs/mobilevit/mobilevit-small_8xb128_in1k.py
+torchrun --nproc-per-node 8 tools/train.py configs/mobilevit/mobilevit-small_8xb128_in1k.py
 """
 
 import sys

@@ -10,7 +10,10 @@
 task = "segmentation"
 model = dict(
     arch=[["mobilenetv2", 8, 1, 1, 2], ["mobilenetv2", 16, 2, 1, 2], ["mobilevit", 24, 2, 24, 48, 1, 2]],
-    num_classes=2, aspp_channels=16, atrous_rates=(1, 2, 3), dropout=0.0,
+    num_classes=2,
+    aspp_channels=16,
+    atrous_rates=(1, 2, 3),
+    dropout=0.0,
 )
 data = dict(
     kind="pairs",
@@ -27,5 +30,11 @@ data = dict(
 optim = dict(lr=0.015, weight_decay=0.01)
 schedule = dict(epochs=12, warmup_iters=8, warmup_start_lr=0.001, min_lr=0.005)
 # EMA decay 0.8: this run is about 100 steps; a slower average would still carry the initial weights
-train = dict(work_dir="work_dirs/segmentation_demo", amp="none", ema_decay=0.8, log_interval=8,
-             checkpoint_steps=0, keep_checkpoints=1)
+train = dict(
+    work_dir="work_dirs/segmentation_demo",
+    amp="none",
+    ema_decay=0.8,
+    log_interval=8,
+    checkpoint_steps=0,
+    keep_checkpoints=1,
+)

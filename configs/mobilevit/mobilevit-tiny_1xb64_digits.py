@@ -16,7 +16,10 @@ model = dict(
         ["mobilevit", 48, 2, 64, 128, 1, 2],
         ["mobilevit", 64, 1, 80, 160, 1, 2],
     ],
-    num_classes=10, dropout=0.1, drop_rate=0.05, label_smoothing=0.1,
+    num_classes=10,
+    dropout=0.1,
+    drop_rate=0.05,
+    label_smoothing=0.1,
 )
 data = dict(
     kind="folder",

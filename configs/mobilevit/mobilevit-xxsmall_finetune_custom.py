@@ -15,7 +15,9 @@ model = dict(
     pretrained="mobilevit-xxsmall_3rdparty_in1k",  # a zoo name, a file, a directory or an http(s) URL
     pretrained_keys="",  # '' all that fits; 'backbone' only backbone.* (e.g. from a segmentation checkpoint)
     frozen_stages=-1,  # e.g. 2: keep the stem and stages 1-2 as they are (small data sets)
-    dropout=0.1, drop_rate=0.05, label_smoothing=0.1,
+    dropout=0.1,
+    drop_rate=0.05,
+    label_smoothing=0.1,
 )
 data = dict(
     kind="folder",

@@ -43,5 +43,12 @@ data = dict(
 detection = dict(image_size=160, random_crop=False, photometric_distort=False, detections_per_img=20)
 optim = dict(lr=0.003)
 schedule = dict(epochs=4, warmup_iters=20, warmup_start_lr=0.0004, min_lr=0.00001)
-train = dict(work_dir="work_dirs/digit_boxes", amp="none", ema=False, log_interval=20, val_interval=4,
-             checkpoint_steps=0, keep_checkpoints=1)
+train = dict(
+    work_dir="work_dirs/digit_boxes",
+    amp="none",
+    ema=False,
+    log_interval=20,
+    val_interval=4,
+    checkpoint_steps=0,
+    keep_checkpoints=1,
+)

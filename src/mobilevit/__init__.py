@@ -10,6 +10,17 @@ from .zoo import get_model, list_models
 __version__ = "0.1.0"
 
 __all__ = [
-    "DeepLabV3", "ImageClassifier", "MobileViT", "Preprocessing", "build_classifier", "build_segmenter", "get_model",
-    "imagenet_classes", "imagenet_synsets", "inference_model", "init_model", "list_models", "__version__",
+    "DeepLabV3",
+    "ImageClassifier",
+    "MobileViT",
+    "Preprocessing",
+    "build_classifier",
+    "build_segmenter",
+    "get_model",
+    "imagenet_classes",
+    "imagenet_synsets",
+    "inference_model",
+    "init_model",
+    "list_models",
+    "__version__",
 ]

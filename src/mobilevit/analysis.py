@@ -69,11 +69,13 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
     def make_hook(kind: str, counter):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             breakdown[kind] += counter(module, inputs, output)
+
         return hook
 
     handles = [
         module.register_forward_hook(make_hook(*_COUNTERS[type(module)]))
-        for module in model.modules() if type(module) in _COUNTERS
+        for module in model.modules()
+        if type(module) in _COUNTERS
     ]
     backbone = getattr(model, "backbone", model)
     if isinstance(model, ImageClassifier):  # the classifier pools the backbone's last output

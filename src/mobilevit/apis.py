@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,16 +23,16 @@ from PIL import Image, ImageOps
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
 from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from_dict, load_config, to_dict
 from .convert import infer_arch, num_classes_of, task_of
+from .data.detection import to_model_input
 from .data.image import read_image, to_rgb_array
 from .data.segmentation import voc_palette
 from .data.transforms import EvalTransform, Preprocessing
-from .imagenet import IMAGENET_CLASSES
 from .download import is_url
+from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record
-from .data.detection import to_model_input
 
-ImageInput = Union[str, os.PathLike, np.ndarray, Image.Image]
+ImageInput = str | os.PathLike | np.ndarray | Image.Image
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
 # PyTorch (an exported model) plugs in here.
 LogitsFunction = Callable[[torch.Tensor], torch.Tensor]
@@ -78,8 +79,10 @@ def init_model(
         model, preprocessing = build_model(config), config.data.preprocessing
     elif isinstance(config_or_name, str) and config_or_name in MODELS:
         if cfg_options:
-            raise ValueError(f"cfg_options change a config, and {config_or_name} is a zoo model: pass the config "
-                             f"file {get_record(config_or_name).config} instead")
+            raise ValueError(
+                f"cfg_options change a config, and {config_or_name} is a zoo model: pass the config "
+                f"file {get_record(config_or_name).config} instead"
+            )
         model, preprocessing = get_model(config_or_name), get_record(config_or_name).preprocessing
     elif is_config_file(config_or_name):
         if not Path(config_or_name).is_file():
@@ -98,8 +101,9 @@ def init_model(
         class_names = load_checkpoint(model, checkpoint).metadata.get("class_names")
         if class_names:
             model.class_names = tuple(class_names)
-        elif (not model.class_names and isinstance(model, ImageClassifier)
-              and model.num_classes == len(IMAGENET_CLASSES)):
+        elif (
+            not model.class_names and isinstance(model, ImageClassifier) and model.num_classes == len(IMAGENET_CLASSES)
+        ):
             model.class_names = IMAGENET_CLASSES
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
@@ -118,8 +122,10 @@ def checkpoint_config(checkpoint: str | os.PathLike | Checkpoint, cfg_options: S
     """The resolved config one of our training checkpoints carries, with ``cfg_options`` applied."""
     checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
     if "config" not in checkpoint.metadata:
-        raise ValueError(f"{checkpoint.path} ({checkpoint.layout} layout) carries no config, as only training "
-                         "checkpoints do: give its config file as well")
+        raise ValueError(
+            f"{checkpoint.path} ({checkpoint.layout} layout) carries no config, as only training "
+            "checkpoints do: give its config file as well"
+        )
     return config_from_dict(checkpoint.metadata["config"], cfg_options, where=f"the config in {checkpoint.path}")
 
 
@@ -131,8 +137,10 @@ def _model_described_by(
         config = checkpoint_config(checkpoint, cfg_options)
         return build_model(config), config.data.preprocessing
     if cfg_options:
-        raise ValueError(f"{checkpoint.path} ({checkpoint.layout} layout) carries no config for cfg_options to "
-                         "change: give the config file as well")
+        raise ValueError(
+            f"{checkpoint.path} ({checkpoint.layout} layout) carries no config for cfg_options to "
+            "change: give the config file as well"
+        )
     # our format's header names the arch; another layout's shapes show it
     arch = checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
     num_classes = num_classes_of(checkpoint.state_dict)
@@ -140,8 +148,10 @@ def _model_described_by(
         output_stride = checkpoint.metadata.get("output_stride", 16)
         return build_segmenter(arch, num_classes, output_stride), checkpoint_preprocessing(checkpoint)
     if num_classes is None:
-        raise ValueError(f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
-                         "the classifier from a zoo name or config and load it with strict_head=False")
+        raise ValueError(
+            f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
+            "the classifier from a zoo name or config and load it with strict_head=False"
+        )
     return build_classifier(arch, num_classes=num_classes), checkpoint_preprocessing(checkpoint)
 
 
@@ -159,8 +169,10 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
 def _not_a_model(text: str) -> str:
     close = difflib.get_close_matches(text, MODELS, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return (f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{hint} "
-            f"Zoo models: {', '.join(MODELS)}")
+    return (
+        f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{hint} "
+        f"Zoo models: {', '.join(MODELS)}"
+    )
 
 
 def inference_model(
@@ -203,11 +215,13 @@ def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, An
         scores = full.softmax(dim=0)
         mask = scores.argmax(dim=0).numpy()
         present = np.unique(mask).tolist()
-        results.append({
-            "pred_mask": mask,
-            "pred_scores": scores.numpy(),
-            "pred_classes": [names[label] if names else str(label) for label in present],
-        })
+        results.append(
+            {
+                "pred_mask": mask,
+                "pred_scores": scores.numpy(),
+                "pred_classes": [names[label] if names else str(label) for label in present],
+            }
+        )
     return results
 
 
@@ -226,11 +240,13 @@ def torch_logits(model: torch.nn.Module) -> LogitsFunction:
     weights (flipping the shared module would race with other threads and update BatchNorm
     statistics), so calls from several threads give the results of sequential calls.
     """
+
     def logits(batch: torch.Tensor) -> torch.Tensor:
         network = copy.deepcopy(model).eval() if model.training else model
         parameter = next(network.parameters())
         with torch.inference_mode():
             return network(batch.to(parameter.device, parameter.dtype)).float().cpu()
+
     return logits
 
 
@@ -250,8 +266,12 @@ def prepare_batch(
     if not images:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing)
-    return torch.stack([transform(to_rgb(image, channel_order), _describe(image, index, len(images)))
-                        for index, image in enumerate(images)])
+    return torch.stack(
+        [
+            transform(to_rgb(image, channel_order), _describe(image, index, len(images)))
+            for index, image in enumerate(images)
+        ]
+    )
 
 
 def _describe(image: ImageInput, index: int, count: int) -> str:
@@ -273,7 +293,8 @@ def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image, channel_order)
     raise TypeError(
-        f"cannot read an image from a {type(image).__name__}: expected a path, a numpy array or a PIL image")
+        f"cannot read an image from a {type(image).__name__}: expected a path, a numpy array or a PIL image"
+    )
 
 
 def _array_to_rgb(array: np.ndarray, channel_order: str) -> np.ndarray:
@@ -296,12 +317,14 @@ def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None
     results = []
     for row in scores.numpy():
         label = int(row.argmax())
-        results.append({
-            "pred_label": label,
-            "pred_score": float(row[label]),
-            "pred_class": class_names[label] if class_names else str(label),
-            "pred_scores": row,
-        })
+        results.append(
+            {
+                "pred_label": label,
+                "pred_score": float(row[label]),
+                "pred_class": class_names[label] if class_names else str(label),
+                "pred_scores": row,
+            }
+        )
     return results
 
 
@@ -336,20 +359,24 @@ def detection_input(image: ImageInput, channel_order: str = "BGR") -> torch.Tens
     return to_model_input(torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1))
 
 
-def describe_detections(detections: Sequence[dict[str, torch.Tensor]],
-                        class_names: Sequence[str] | None) -> list[dict[str, Any]]:
+def describe_detections(
+    detections: Sequence[dict[str, torch.Tensor]], class_names: Sequence[str] | None
+) -> list[dict[str, Any]]:
     """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names (the
     labels themselves without ``class_names``)."""
     results = []
     for detection in detections:
         labels = detection["labels"].cpu().numpy()
-        results.append({
-            "boxes": detection["boxes"].float().cpu().numpy(),
-            "scores": detection["scores"].float().cpu().numpy(),
-            "labels": labels,
-            "classes": [class_names[label] if class_names and label < len(class_names) else str(label)
-                        for label in labels],
-        })
+        results.append(
+            {
+                "boxes": detection["boxes"].float().cpu().numpy(),
+                "scores": detection["scores"].float().cpu().numpy(),
+                "labels": labels,
+                "classes": [
+                    class_names[label] if class_names and label < len(class_names) else str(label) for label in labels
+                ],
+            }
+        )
     return results
 
 
@@ -366,6 +393,5 @@ def draw_detections(
     if not keep.any():
         return Image.fromarray(rgb.permute(1, 2, 0).numpy())
     width = max(1, round(max(rgb.shape[1:]) / 200))
-    drawn = draw_bounding_boxes(rgb, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red",
-                                width=width)
+    drawn = draw_bounding_boxes(rgb, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red", width=width)
     return Image.fromarray(drawn.permute(1, 2, 0).numpy())

@@ -31,9 +31,10 @@ import pickle
 import re
 import warnings
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,9 +61,19 @@ DIRECTORY_FILES = ("model.safetensors", "pytorch_model.bin", "model.pth", "weigh
 _STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict")
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "LoadReport", "LoadedWeights", "UnsafeCheckpointError", "check_digest",
-    "load_checkpoint", "load_weights", "read_checkpoint", "read_metadata", "read_pickle",
-    "resolve_checkpoint", "save_checkpoint",
+    "Checkpoint",
+    "CheckpointError",
+    "LoadReport",
+    "LoadedWeights",
+    "UnsafeCheckpointError",
+    "check_digest",
+    "load_checkpoint",
+    "load_weights",
+    "read_checkpoint",
+    "read_metadata",
+    "read_pickle",
+    "resolve_checkpoint",
+    "save_checkpoint",
 ]
 
 
@@ -137,9 +148,7 @@ def read_checkpoint(source: str | os.PathLike, training_weights: str = "ema") ->
     return Checkpoint(converted, layout, path, metadata)
 
 
-def load_checkpoint(
-    model: nn.Module, source: str | os.PathLike | Checkpoint, strict_head: bool = True
-) -> LoadReport:
+def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, strict_head: bool = True) -> LoadReport:
     """Load a checkpoint into ``model``, every key and shape matching.
 
     With ``strict_head=False`` the classification head (``head.*``) is skipped where the
@@ -147,8 +156,10 @@ def load_checkpoint(
     skipped keys are returned and warned about. Everything else must still match.
     """
     if getattr(getattr(model, "backbone", model), "fused", False):
-        raise ValueError("cannot load weights into a fused model (its BatchNorms are folded away; init_model "
-                         "fuses unless fuse=False): load them first, then fuse()")
+        raise ValueError(
+            "cannot load weights into a fused model (its BatchNorms are folded away; init_model "
+            "fuses unless fuse=False): load them first, then fuse()"
+        )
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
     state_dict = dict(checkpoint.state_dict)
     ours = model.state_dict()
@@ -156,7 +167,8 @@ def load_checkpoint(
     if not strict_head:
         for key in sorted(set(ours) | set(state_dict)):
             if key.startswith("head.") and (
-                    key not in ours or key not in state_dict or state_dict[key].shape != ours[key].shape):
+                key not in ours or key not in state_dict or state_dict[key].shape != ours[key].shape
+            ):
                 skipped.append(key)
                 state_dict.pop(key, None)
     _check_fits(ours, state_dict, set(skipped), checkpoint)
@@ -164,7 +176,8 @@ def load_checkpoint(
     if skipped:
         details = ", ".join(
             f"{key} (checkpoint {_shape(checkpoint.state_dict.get(key))}, model {_shape(ours.get(key))})"
-            for key in skipped)
+            for key in skipped
+        )
         warnings.warn(f"not loaded from {checkpoint.path}, left as initialised: {details}", stacklevel=2)
     return LoadReport(checkpoint.path, checkpoint.layout, checkpoint.metadata, tuple(skipped))
 
@@ -255,13 +268,15 @@ def _stage_as_list(stage: Any) -> list:
     return [kind, *dataclasses.astuple(stage)]
 
 
-def _check_fits(ours: Mapping[str, torch.Tensor], theirs: Mapping[str, torch.Tensor], skipped: set[str],
-                checkpoint: Checkpoint) -> None:
+def _check_fits(
+    ours: Mapping[str, torch.Tensor], theirs: Mapping[str, torch.Tensor], skipped: set[str], checkpoint: Checkpoint
+) -> None:
     missing = sorted(set(ours) - set(theirs) - skipped)
     unexpected = sorted(set(theirs) - set(ours))
     mismatched = [
         f"{key}: checkpoint {_shape(theirs[key])}, model {_shape(ours[key])}"
-        for key in ours if key in theirs and theirs[key].shape != ours[key].shape
+        for key in ours
+        if key in theirs and theirs[key].shape != ours[key].shape
     ]
     if missing or unexpected or mismatched:
         hint = ""
@@ -270,7 +285,8 @@ def _check_fits(ours: Mapping[str, torch.Tensor], theirs: Mapping[str, torch.Ten
         raise CheckpointError(
             f"checkpoint {checkpoint.path} ({checkpoint.layout} layout) does not match the model: "
             f"{len(missing)} missing keys {missing[:5]}, {len(unexpected)} unexpected keys {unexpected[:5]}, "
-            f"{len(mismatched)} shape mismatches {mismatched[:5]}.{hint}")
+            f"{len(mismatched)} shape mismatches {mismatched[:5]}.{hint}"
+        )
 
 
 def _shape(tensor: torch.Tensor | None) -> str:
@@ -306,8 +322,7 @@ def _metadata_problem(metadata: Any) -> str | None:
     if not _is_int(version) or version < 1:
         return f"needs format_version, a positive integer; got {version!r}"
     if version > FORMAT_VERSION:
-        return (f"has format_version {version}, newer than the {FORMAT_VERSION} this mobilevit reads: "
-                "upgrade mobilevit")
+        return f"has format_version {version}, newer than the {FORMAT_VERSION} this mobilevit reads: upgrade mobilevit"
     if "arch" not in metadata:
         return "has no arch"
     try:
@@ -347,8 +362,11 @@ def _preprocessing_problem(preprocessing: Any) -> str | None:
         return f"interpolation must be a string; got {preprocessing['interpolation']!r}"
     for key in ("mean", "std"):
         values = preprocessing[key]
-        if not (isinstance(values, list) and len(values) == 3
-                and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)):
+        if not (
+            isinstance(values, list)
+            and len(values) == 3
+            and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
+        ):
             return f"{key} must be a list of 3 numbers; got {values!r}"
     if 0 in preprocessing["std"]:
         return f"std must not be 0; got {preprocessing['std']}"
@@ -368,13 +386,18 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     if metadata is None:
         return state_dict, {}
     if DIGEST_KEY in metadata and _safetensors_digest(state_dict, metadata) != metadata[DIGEST_KEY]:
-        raise CheckpointError(f"{path} is corrupt: its tensors or header do not match the sha256 its header "
-                              "records (the file was damaged after it was written); copy or convert it again")
+        raise CheckpointError(
+            f"{path} is corrupt: its tensors or header do not match the sha256 its header "
+            "records (the file was damaged after it was written); copy or convert it again"
+        )
     if metadata.get("num_classes") != num_classes_of(state_dict):
-        head_key = next((key for key in ("head.fc.weight", "head.classifier.weight") if key in state_dict),
-                        "head.fc.weight")
-        raise CheckpointError(f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
-                              f"{head_key} is {_shape(state_dict.get(head_key))}")
+        head_key = next(
+            (key for key in ("head.fc.weight", "head.classifier.weight") if key in state_dict), "head.fc.weight"
+        )
+        raise CheckpointError(
+            f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
+            f"{head_key} is {_shape(state_dict.get(head_key))}"
+        )
     return state_dict, metadata
 
 
@@ -402,18 +425,23 @@ def _unwrap(content: Any, path: Path, training_weights: str) -> tuple[dict[str, 
 
 def _check_state_dict(content: Any, path: Path) -> dict[str, torch.Tensor]:
     if isinstance(content, _Inert):
-        raise CheckpointError(f"{path} holds a pickled {content.original_name} object rather than a state dict; "
-                              "save its state_dict() instead")
+        raise CheckpointError(
+            f"{path} holds a pickled {content.original_name} object rather than a state dict; "
+            "save its state_dict() instead"
+        )
     if not isinstance(content, Mapping) or not content:
-        raise CheckpointError(f"{path} holds no state dict: expected a dict of tensors, possibly under "
-                              f"one of the keys {', '.join(_STATE_DICT_KEYS)}; got {type(content).__name__}")
+        raise CheckpointError(
+            f"{path} holds no state dict: expected a dict of tensors, possibly under "
+            f"one of the keys {', '.join(_STATE_DICT_KEYS)}; got {type(content).__name__}"
+        )
     not_tensors = [key for key, value in content.items() if not isinstance(value, torch.Tensor)]
     if not_tensors:
-        raise CheckpointError(f"{path}: the state dict holds {len(not_tensors)} entries that are not tensors, "
-                              f"such as {not_tensors[:5]}")
+        raise CheckpointError(
+            f"{path}: the state dict holds {len(not_tensors)} entries that are not tensors, such as {not_tensors[:5]}"
+        )
     state_dict = dict(content)
     if all(key.startswith("module.") for key in state_dict):  # saved from a DistributedDataParallel wrapper
-        state_dict = {key[len("module."):]: value for key, value in state_dict.items()}
+        state_dict = {key[len("module.") :]: value for key, value in state_dict.items()}
     return state_dict
 
 
@@ -434,7 +462,7 @@ class _Inert(metaclass=_InertType):
 
     original_name = ""
 
-    def __new__(cls, *args: Any) -> "_Inert":
+    def __new__(cls, *args: Any) -> _Inert:
         instance = object.__new__(cls)
         instance.__dict__["pickled_args"] = args
         return instance
@@ -480,8 +508,10 @@ def check_digest(content: Mapping[str, Any], path: Path) -> None:
     except TypeError as error:
         raise CheckpointError(f"{path} is not a mobilevit training checkpoint as written: {error}") from None
     if actual != expected:
-        raise CheckpointError(f"{path} is corrupt: its content does not match the sha256 it records "
-                              "(the file was damaged after it was written)")
+        raise CheckpointError(
+            f"{path} is corrupt: its content does not match the sha256 it records "
+            "(the file was damaged after it was written)"
+        )
 
 
 def read_pickle(path: str | os.PathLike) -> Any:
@@ -494,11 +524,15 @@ def read_pickle(path: str | os.PathLike) -> Any:
     if zipfile.is_zipfile(path):
         _check_zip(path)
     elif start.startswith(b"PK\x03\x04"):
-        raise CheckpointError(f"cannot read checkpoint {path}: it is a zip-format PyTorch file cut short or damaged "
-                              "(its zip directory, at the end, is missing); download or copy it again")
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: it is a zip-format PyTorch file cut short or damaged "
+            "(its zip directory, at the end, is missing); download or copy it again"
+        )
     elif not start.startswith(b"\x80"):  # the first opcode of every pickle of protocol 2 or higher
-        raise CheckpointError(f"cannot read checkpoint {path}: it is neither a zip-format PyTorch file nor a pickle "
-                              f"of protocol 2 or higher (it starts with {start!r})")
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: it is neither a zip-format PyTorch file nor a pickle "
+            f"of protocol 2 or higher (it starts with {start!r})"
+        )
     try:
         named = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     except ValueError:  # not a zip checkpoint (the legacy format): torch's own allow-list decides
@@ -516,7 +550,8 @@ def read_pickle(path: str | os.PathLike) -> Any:
             f"refusing to load {path}: unpickling it would call {call.args[0]}, which could run arbitrary "
             "code. Only tensors, plain containers, numpy values and inert objects are read from pickles. "
             "If you trust where the file comes from, save its state dict with torch.save or as "
-            "safetensors and load that.") from None
+            "safetensors and load that."
+        ) from None
     except pickle.UnpicklingError as error:
         reason = _unpickling_reason(str(error))
         if "global" not in reason.lower():
@@ -524,7 +559,8 @@ def read_pickle(path: str | os.PathLike) -> Any:
         raise UnsafeCheckpointError(
             f"refusing to load {path}: the safe unpickler cannot read it ({reason}), and "
             "unpickling it fully could run code. If you trust where the file comes from, load it with "
-            "torch.load(..., weights_only=False) yourself and save its state dict.") from None
+            "torch.load(..., weights_only=False) yourself and save its state dict."
+        ) from None
     except Exception as error:  # noqa: BLE001 (whatever a damaged file makes torch raise)
         raise _unreadable(path, error) from None
 
@@ -535,7 +571,8 @@ def _unreadable(path: Path, error: Exception) -> CheckpointError:
     if isinstance(error, pickle.UnpicklingError):
         return CheckpointError(
             f"cannot read checkpoint {path}: the safe unpickler does not understand it ({reason}); the file is "
-            "corrupt, or pickled with protocol 0 or 1, which torch.save never writes")
+            "corrupt, or pickled with protocol 0 or 1, which torch.save never writes"
+        )
     if not isinstance(error, (RuntimeError, OSError)):
         reason = f"{type(error).__name__}: {reason}"
     return CheckpointError(f"cannot read checkpoint {path} (corrupt, truncated or not a PyTorch file): {reason}")
@@ -547,8 +584,10 @@ def _check_zip(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise CheckpointError(f"{path} is a damaged zip file: {error}") from None
     if bad_record is not None:
-        raise CheckpointError(f"{path} is corrupt: its record {bad_record} fails its CRC-32 check (the file was "
-                              "damaged after it was written); download or copy it again")
+        raise CheckpointError(
+            f"{path} is corrupt: its record {bad_record} fails its CRC-32 check (the file was "
+            "damaged after it was written); download or copy it again"
+        )
 
 
 def _unpickling_reason(message: str) -> str:

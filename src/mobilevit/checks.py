@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 _TYPE_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string"}
 _PLURAL_WORDS = {int: "integers", float: "numbers", str: "strings"}
@@ -30,7 +31,7 @@ def expected(field: str, what: str, value: Any) -> FieldError:
     return FieldError(field, f"must be {what}, got {value!r}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

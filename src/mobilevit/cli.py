@@ -7,8 +7,8 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -16,9 +16,20 @@ import torch
 from . import zoo
 from .analysis import measure_complexity
 from .apis import (
-    LogitsFunction, checkpoint_config, checkpoint_preprocessing, describe_predictions, init_model,
-    describe_detections, detect_objects, detection_input, draw_detections, is_config_file, overlay_mask,
-    prepare_batch, segment, torch_logits,
+    LogitsFunction,
+    checkpoint_config,
+    checkpoint_preprocessing,
+    describe_detections,
+    describe_predictions,
+    detect_objects,
+    detection_input,
+    draw_detections,
+    init_model,
+    is_config_file,
+    overlay_mask,
+    prepare_batch,
+    segment,
+    torch_logits,
 )
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config, shipped_configs
@@ -28,11 +39,18 @@ from .data.image import read_image
 from .data.segmentation import save_palette_mask
 from .data.transforms import Preprocessing
 from .export import (
-    FIXED_BATCH, FORMATS, PRECISIONS, RUNTIMES, SUFFIXES, OnnxDetector, export_from_name, exported_format,
-    load_exported, serves_any_size,
+    FIXED_BATCH,
+    FORMATS,
+    PRECISIONS,
+    RUNTIMES,
+    SUFFIXES,
+    OnnxDetector,
+    export_from_name,
+    exported_format,
+    load_exported,
+    serves_any_size,
 )
 from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
-
 
 # What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
@@ -62,8 +80,10 @@ def _published(record: zoo.ZooModel) -> str:
 def _list_configs() -> None:
     paths = shipped_configs()
     if not paths:
-        raise FileNotFoundError("no configs/ folder here or in the mobilevit source checkout; the configs ship "
-                                "with the source (git clone), not with the installed package")
+        raise FileNotFoundError(
+            "no configs/ folder here or in the mobilevit source checkout; the configs ship "
+            "with the source (git clone), not with the installed package"
+        )
     shown = [_shown_path(path) for path in paths]
     width = max(len(text) for text in shown)
     print(f"{'config':<{width}}  {'arch':<9} {'classes':>7}  data root")
@@ -108,8 +128,10 @@ def _weights(args: argparse.Namespace) -> str | None:
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
-        raise ValueError(f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
-                         "our .safetensors describes its model), a zoo name or a config file")
+        raise ValueError(
+            f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
+            "our .safetensors describes its model), a zoo name or a config file"
+        )
     if args.model in zoo.MODELS:
         return zoo.get_record(args.model).url
     if is_config_file(args.model):
@@ -124,9 +146,11 @@ def _refuse_exported(source: str | None) -> None:
         raise ValueError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
     if exported is not None:
         backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported)
-        raise ValueError(f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
-                         f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
-                         "checkpoint it was exported from, for its preprocessing and class names)")
+        raise ValueError(
+            f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
+            f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
+            "checkpoint it was exported from, for its preprocessing and class names)"
+        )
 
 
 def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFunction]:
@@ -139,12 +163,16 @@ def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFuncti
         return model, torch_logits(model)
     export_format, runtime = RUNTIMES[args.backend]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
-        raise ValueError(f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
-                         f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), "
-                         f"got {args.checkpoint}")
+        raise ValueError(
+            f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
+            f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), "
+            f"got {args.checkpoint}"
+        )
     if args.model is None:
-        raise ValueError(f"{args.checkpoint} holds no preprocessing or class names: pass --model with the zoo name, "
-                         "config or checkpoint it was exported from")
+        raise ValueError(
+            f"{args.checkpoint} holds no preprocessing or class names: pass --model with the zoo name, "
+            "config or checkpoint it was exported from"
+        )
     _refuse_exported(args.model)
     # its preprocessing and class names; the weights are in the exported file
     return init_model(args.model, cfg_options=args.cfg_options), runtime(Path(args.checkpoint))
@@ -162,14 +190,15 @@ def _predict(args: argparse.Namespace) -> None:
     paths, failures = _image_paths(args.images)
     classified = 0
     for start in range(0, len(paths), args.batch_size):
-        images, batch = _read_images(paths[start:start + args.batch_size], model.preprocessing, failures)
+        images, batch = _read_images(paths[start : start + args.batch_size], model.preprocessing, failures)
         if images:
             classified += len(images)
             for image, result in zip(images, describe_predictions(logits(batch), class_names)):
                 _print_prediction(image, result, class_names, args.topk, args.json)
     if failures:
-        raise ValueError(f"{len(failures)} of the inputs could not be classified (reported above); "
-                         f"{classified} images were")
+        raise ValueError(
+            f"{len(failures)} of the inputs could not be classified (reported above); {classified} images were"
+        )
 
 
 def _read_images(
@@ -198,12 +227,17 @@ def _image_paths(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
         if not Path(argument).is_dir():
             paths.append(argument)
             continue
-        found = sorted(str(path) for path in Path(argument).rglob("*")
-                       if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file())
+        found = sorted(
+            str(path)
+            for path in Path(argument).rglob("*")
+            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+        )
         if not found:
             failures.append(argument)
-            print(f"mobilevit predict: error: no images ({', '.join(IMAGE_EXTENSIONS)}) in directory {argument}",
-                  file=sys.stderr)
+            print(
+                f"mobilevit predict: error: no images ({', '.join(IMAGE_EXTENSIONS)}) in directory {argument}",
+                file=sys.stderr,
+            )
         paths += found
     return paths, failures
 
@@ -215,7 +249,7 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
-        paths = args.images[start:start + args.batch_size]
+        paths = args.images[start : start + args.batch_size]
         rgbs = [read_image(path) for path in paths]
         for path, rgb, result in zip(paths, rgbs, segment(model, rgbs)):
             stem = Path(path).stem
@@ -223,14 +257,26 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
             save_palette_mask(result["pred_mask"], mask_path)
             overlay_mask(rgb, result["pred_mask"]).save(overlay_path)
             shares = np.bincount(result["pred_mask"].ravel()) / result["pred_mask"].size
-            classes = [(name, float(shares[label])) for label, name in zip(np.unique(result["pred_mask"]),
-                                                                         result["pred_classes"])]
+            classes = [
+                (name, float(shares[label]))
+                for label, name in zip(np.unique(result["pred_mask"]), result["pred_classes"])
+            ]
             if args.json:
-                print(json.dumps({"image": path, "mask": str(mask_path), "overlay": str(overlay_path),
-                                  "classes": [{"class": name, "share": share} for name, share in classes]}))
+                print(
+                    json.dumps(
+                        {
+                            "image": path,
+                            "mask": str(mask_path),
+                            "overlay": str(overlay_path),
+                            "classes": [{"class": name, "share": share} for name, share in classes],
+                        }
+                    )
+                )
             else:
-                print(f"{path}: wrote {mask_path} and {overlay_path}; "
-                      + ", ".join(f"{name} {100 * share:.1f}%" for name, share in classes))
+                print(
+                    f"{path}: wrote {mask_path} and {overlay_path}; "
+                    + ", ".join(f"{name} {100 * share:.1f}%" for name, share in classes)
+                )
 
 
 def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
@@ -247,10 +293,18 @@ def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
         else:
             result = detect_objects(detector, image)
         keep = result["scores"] >= args.score_threshold
-        found = [{"box": [round(float(value), 2) for value in box], "score": float(score), "label": int(label),
-                  "class": name}
-                 for box, score, label, name, kept in zip(result["boxes"], result["scores"], result["labels"],
-                                                          result["classes"], keep) if kept]
+        found = [
+            {
+                "box": [round(float(value), 2) for value in box],
+                "score": float(score),
+                "label": int(label),
+                "class": name,
+            }
+            for box, score, label, name, kept in zip(
+                result["boxes"], result["scores"], result["labels"], result["classes"], keep
+            )
+            if kept
+        ]
         path = output_dir / f"{Path(image).stem}_detections.png"
         draw_detections(image, result, args.score_threshold).save(path)
         if args.json:
@@ -267,11 +321,19 @@ def _print_prediction(image: str, result: dict, class_names: Sequence[str] | Non
     top = [(int(label), float(scores[label])) for label in scores.argsort()[::-1][:topk]]
     names = [class_names[label] if class_names is not None else str(label) for label, _ in top]
     if as_json:
-        print(json.dumps({
-            "image": image, "pred_label": result["pred_label"], "pred_score": result["pred_score"],
-            "pred_class": result["pred_class"],
-            "topk": [{"label": label, "score": score, "class": name} for (label, score), name in zip(top, names)],
-        }))
+        print(
+            json.dumps(
+                {
+                    "image": image,
+                    "pred_label": result["pred_label"],
+                    "pred_score": result["pred_score"],
+                    "pred_class": result["pred_class"],
+                    "topk": [
+                        {"label": label, "score": score, "class": name} for (label, score), name in zip(top, names)
+                    ],
+                }
+            )
+        )
         return
     print(image)
     print(f"  {'rank':>4} {'label':>6} {'score':>7}  class")
@@ -297,19 +359,30 @@ def _convert(args: argparse.Namespace) -> None:
     output_stride = None
     if task_of(state_dict) == "segmentation":
         # it shapes no tensor: from our header or the run's config, else the published weights' 16
-        output_stride = (checkpoint.metadata.get("output_stride")
-                         or (getattr(config.model, "output_stride", None) if config else None) or 16)
+        output_stride = (
+            checkpoint.metadata.get("output_stride")
+            or (getattr(config.model, "output_stride", None) if config else None)
+            or 16
+        )
         model = build_segmenter(arch, num_classes, output_stride)
     else:
         model = build_classifier(arch, num_classes=num_classes or 1000)
     load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
-    destination = save_checkpoint(args.destination, state_dict, arch, preprocessing,
-                                  source_layout=checkpoint.layout, class_names=class_names,
-                                  output_stride=output_stride)
+    destination = save_checkpoint(
+        args.destination,
+        state_dict,
+        arch,
+        preprocessing,
+        source_layout=checkpoint.layout,
+        class_names=class_names,
+        output_stride=output_stride,
+    )
     flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
     arch_name = arch if isinstance(arch, str) else f"custom ({len(arch)} stages)"
-    print(f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch_name}, "
-          f"{num_classes if num_classes is not None else 'no'} classes{flipped}")
+    print(
+        f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch_name}, "
+        f"{num_classes if num_classes is not None else 'no'} classes{flipped}"
+    )
     print(f"wrote {destination} ({len(state_dict)} tensors, mobilevit format)")
 
 
@@ -347,8 +420,10 @@ def _test(args: argparse.Namespace) -> None:
         if is_config_file(checkpoint):
             raise ValueError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
         if args.backend != "pytorch":
-            raise ValueError(f"--backend {args.backend} tests an exported file on a config's validation split: "
-                             f"mobilevit test CONFIG {checkpoint} --backend {args.backend}")
+            raise ValueError(
+                f"--backend {args.backend} tests an exported file on a config's validation split: "
+                f"mobilevit test CONFIG {checkpoint} --backend {args.backend}"
+            )
         config = checkpoint_config(checkpoint, args.cfg_options)
     else:
         checkpoint = args.checkpoint
@@ -356,8 +431,9 @@ def _test(args: argparse.Namespace) -> None:
     exported_as = exported_format(checkpoint)
     if args.backend == "pytorch" and exported_as in {export_format for export_format, _ in RUNTIMES.values()}:
         backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported_as)
-        raise ValueError(f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with "
-                         f"--backend {backend}")
+        raise ValueError(
+            f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with --backend {backend}"
+        )
     exported = None if args.backend == "pytorch" else (args.backend, load_exported(args.backend, checkpoint))
     _set_up_allocator(config)
     tester.main(config, checkpoint, args.out, args.weights, exported)
@@ -369,21 +445,39 @@ def _export(args: argparse.Namespace) -> None:
     weights = _weights(args)
     _refuse_exported(args.model)
     _refuse_exported(weights)
-    path = export_from_name(args.model, weights, args.format, args.output, args.shape, args.dynamic,
-                            args.cfg_options, args.precision, args.calibration, args.batch_size)
+    path = export_from_name(
+        args.model,
+        weights,
+        args.format,
+        args.output,
+        args.shape,
+        args.dynamic,
+        args.cfg_options,
+        args.precision,
+        args.calibration,
+        args.batch_size,
+    )
     if path.suffix == ".onnx" and _is_detector(path):
-        print(f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
-              "'cls_logits'; decode with mobilevit.export.OnnxDetector)")
+        print(
+            f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
+            "'cls_logits'; decode with mobilevit.export.OnnxDetector)"
+        )
         return
-    sizes = ("any batch and image size" if serves_any_size(args.format, args.dynamic)
-             else f"batches of {args.batch_size} at the exported height and width" if args.format in FIXED_BATCH
-             else "any batch size at the exported height and width")
+    sizes = (
+        "any batch and image size"
+        if serves_any_size(args.format, args.dynamic)
+        else f"batches of {args.batch_size} at the exported height and width"
+        if args.format in FIXED_BATCH
+        else "any batch size at the exported height and width"
+    )
     precision = args.precision or PRECISIONS[args.format][0]
     if args.quantize:
         precision += ", int8 weights and activations"
     if args.format == "coreml":
-        print(f"wrote {path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
-              f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)")
+        print(
+            f"wrote {path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
+            f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)"
+        )
         return
     print(f"wrote {path} ({args.format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
 
@@ -393,7 +487,9 @@ def _is_detector(path: Path) -> bool:
 
     from .export import DETECTION_METADATA_KEY
 
-    return any(entry.key == DETECTION_METADATA_KEY for entry in onnx.load(str(path), load_external_data=False).metadata_props)
+    return any(
+        entry.key == DETECTION_METADATA_KEY for entry in onnx.load(str(path), load_external_data=False).metadata_props
+    )
 
 
 def _positive(text: str) -> int:
@@ -403,10 +499,16 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_cfg_options(parser: argparse.ArgumentParser, which: str = "a config file's, or the one a training "
-                     "checkpoint carries") -> None:
-    parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
-                        help=f"override entries of the config ({which}), e.g. optim.lr=0.001 data.batch_size=64")
+def _add_cfg_options(
+    parser: argparse.ArgumentParser, which: str = "a config file's, or the one a training checkpoint carries"
+) -> None:
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override entries of the config ({which}), e.g. optim.lr=0.001 data.batch_size=64",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -418,95 +520,175 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=_list)
 
     flops = commands.add_parser("flops", help="count parameters and multiply-adds of a model")
-    flops.add_argument("model", metavar="MODEL", help="a zoo name (see `mobilevit list`), a config file or a checkpoint")
+    flops.add_argument(
+        "model", metavar="MODEL", help="a zoo name (see `mobilevit list`), a config file or a checkpoint"
+    )
     flops.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"), help="input size (default: the model's)")
     _add_cfg_options(flops)
     flops.set_defaults(run=_flops)
 
-    predict = commands.add_parser("predict", help="classify images (printing the top-k classes of each) or "
-                                                 "segment them (writing masks and overlays)")
-    predict.add_argument("images", nargs="+", metavar="IMAGE",
-                         help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them")
-    predict.add_argument("--model", help="a zoo model name, a config file or a checkpoint (default: the model "
-                                         "the --checkpoint describes: a training checkpoint's config, our "
-                                         ".safetensors header, or the arch its shapes show)")
-    predict.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
-                                              "(default for a zoo model: its official weights); with an "
-                                              "exported --backend, the exported file")
+    predict = commands.add_parser(
+        "predict",
+        help="classify images (printing the top-k classes of each) or segment them (writing masks and overlays)",
+    )
+    predict.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them"
+    )
+    predict.add_argument(
+        "--model",
+        help="a zoo model name, a config file or a checkpoint (default: the model "
+        "the --checkpoint describes: a training checkpoint's config, our "
+        ".safetensors header, or the arch its shapes show)",
+    )
+    predict.add_argument(
+        "--checkpoint",
+        help="weights: a path, a directory or an http(s) URL, any known layout "
+        "(default for a zoo model: its official weights); with an "
+        "exported --backend, the exported file",
+    )
     predict.add_argument("--topk", type=_positive, default=5, help="classes shown per image (default 5)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
     predict.add_argument("--device", default="cpu", help="torch device (default cpu)")
     predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
-    predict.add_argument("--backend", choices=["pytorch", *RUNTIMES], default="pytorch",
-                         help="pytorch (default) runs a checkpoint; "
-                              + ", ".join(f"{name} an exported {export_format} file"
-                                          for name, (export_format, _) in RUNTIMES.items()))
-    predict.add_argument("--out-dir", default="predictions",
-                         help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
-                              "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
-                              "image with its boxes drawn (default predictions)")
-    predict.add_argument("--score-threshold", type=float, default=0.3,
-                         help="detection models: the lowest score shown and drawn (default 0.3)")
+    predict.add_argument(
+        "--backend",
+        choices=["pytorch", *RUNTIMES],
+        default="pytorch",
+        help="pytorch (default) runs a checkpoint; "
+        + ", ".join(f"{name} an exported {export_format} file" for name, (export_format, _) in RUNTIMES.items()),
+    )
+    predict.add_argument(
+        "--out-dir",
+        default="predictions",
+        help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
+        "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
+        "image with its boxes drawn (default predictions)",
+    )
+    predict.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.3,
+        help="detection models: the lowest score shown and drawn (default 0.3)",
+    )
     _add_cfg_options(predict)
     predict.set_defaults(run=_predict)
 
     convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")
-    convert.add_argument("source", metavar="SRC", help="a checkpoint path, directory or http(s) URL (mmpretrain, "
-                                                       "ml-cvnets, timm, Hugging Face or mobilevit layout)")
+    convert.add_argument(
+        "source",
+        metavar="SRC",
+        help="a checkpoint path, directory or http(s) URL (mmpretrain, "
+        "ml-cvnets, timm, Hugging Face or mobilevit layout)",
+    )
     convert.add_argument("destination", metavar="DST", help="the .safetensors file to write")
     arch = convert.add_mutually_exclusive_group()
-    arch.add_argument("--arch", choices=list(ARCHS),
-                      help="the checkpoint's arch (default: what the checkpoint says, else inferred from its shapes)")
-    arch.add_argument("--config", help="a config file whose model.arch (a custom list of stages, say) and "
-                                       "data.preprocessing the checkpoint has")
+    arch.add_argument(
+        "--arch",
+        choices=list(ARCHS),
+        help="the checkpoint's arch (default: what the checkpoint says, else inferred from its shapes)",
+    )
+    arch.add_argument(
+        "--config",
+        help="a config file whose model.arch (a custom list of stages, say) and data.preprocessing the checkpoint has",
+    )
     convert.set_defaults(run=_convert)
 
     train = commands.add_parser("train", help="train a model as a config file says (also under torchrun)")
     train.add_argument("config", help="a config file, e.g. configs/mobilevit/mobilevit-small_8xb128_in1k.py")
     train.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
-    train.add_argument("--resume", metavar="CHECKPOINT",
-                       help="continue from this checkpoint (default: the work dir's latest.pth, if any)")
+    train.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue from this checkpoint (default: the work dir's latest.pth, if any)",
+    )
     _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
     test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
-    test.add_argument("config_or_checkpoint", metavar="CONFIG_OR_CHECKPOINT",
-                      help="a config file (or the config.json of a training run) followed by CHECKPOINT; or a "
-                           "training checkpoint alone, tested with the config it carries")
-    test.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT",
-                      help="a checkpoint: path, directory or http(s) URL, any known layout")
+    test.add_argument(
+        "config_or_checkpoint",
+        metavar="CONFIG_OR_CHECKPOINT",
+        help="a config file (or the config.json of a training run) followed by CHECKPOINT; or a "
+        "training checkpoint alone, tested with the config it carries",
+    )
+    test.add_argument(
+        "checkpoint",
+        nargs="?",
+        metavar="CHECKPOINT",
+        help="a checkpoint: path, directory or http(s) URL, any known layout",
+    )
     test.add_argument("--out", help="write the results, with per-class accuracy, to this JSON file")
-    test.add_argument("--weights", choices=("ema", "model"), default="ema",
-                      help="which weights of a training checkpoint to test (default: its EMA)")
+    test.add_argument(
+        "--weights",
+        choices=("ema", "model"),
+        default="ema",
+        help="which weights of a training checkpoint to test (default: its EMA)",
+    )
     _add_cfg_options(test)
-    test.add_argument("--backend", choices=["pytorch", *RUNTIMES], default="pytorch",
-                      help="pytorch (default) tests a checkpoint; "
-                           + ", ".join(f"{name} an exported {export_format} file (CONFIG FILE)"
-                                       for name, (export_format, _) in RUNTIMES.items()))
+    test.add_argument(
+        "--backend",
+        choices=["pytorch", *RUNTIMES],
+        default="pytorch",
+        help="pytorch (default) tests a checkpoint; "
+        + ", ".join(
+            f"{name} an exported {export_format} file (CONFIG FILE)" for name, (export_format, _) in RUNTIMES.items()
+        ),
+    )
     test.set_defaults(run=_test)
 
-    export = commands.add_parser("export", help="export a model with its weights to ONNX, TorchScript, OpenVINO, "
-                                                 "Core ML, LiteRT (tflite) or ExecuTorch")
-    export.add_argument("model", nargs="?", metavar="MODEL",
-                        help="a zoo model name, a config file or a checkpoint (default: the --checkpoint)")
-    export.add_argument("--checkpoint", help="weights: a path, a directory or an http(s) URL, any known layout "
-                                             "(default for a zoo model: its official weights)")
+    export = commands.add_parser(
+        "export",
+        help="export a model with its weights to ONNX, TorchScript, OpenVINO, Core ML, LiteRT (tflite) or ExecuTorch",
+    )
+    export.add_argument(
+        "model",
+        nargs="?",
+        metavar="MODEL",
+        help="a zoo model name, a config file or a checkpoint (default: the --checkpoint)",
+    )
+    export.add_argument(
+        "--checkpoint",
+        help="weights: a path, a directory or an http(s) URL, any known layout "
+        "(default for a zoo model: its official weights)",
+    )
     export.add_argument("--format", choices=FORMATS, default="onnx", help="default onnx")
-    export.add_argument("--dynamic", action="store_true",
-                        help="ONNX, OpenVINO: let height and width vary too (the batch size always may)")
-    export.add_argument("--precision", choices=sorted({name for names in PRECISIONS.values() for name in names}),
-                        help="what the exported model computes in: OpenVINO fp32 (default) or bf16, "
-                             "Core ML fp16 (default) or fp32; the others are fp32")
-    export.add_argument("--quantize", choices=["int8"],
-                        help="OpenVINO (NNCF), tflite, executorch (PT2E): int8 weights and activations")
-    export.add_argument("--calibration", metavar="DIR_OR_CONFIG",
-                        help="--quantize: a folder of images, or a config whose training split is used")
-    export.add_argument("--batch-size", type=_positive, default=1,
-                        help="tflite, executorch: the batch size the file takes (default 1; the others take any)")
-    export.add_argument("--shape", nargs=2, type=_positive, metavar=("H", "W"),
-                        help="example input size (default: the model's crop size)")
-    export.add_argument("--output", help="the file to write (default: MODEL and the format's suffix: .onnx, .pt, "
-                                         ".xml, .mlpackage, .tflite, .pte, from the model's name)")
+    export.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="ONNX, OpenVINO: let height and width vary too (the batch size always may)",
+    )
+    export.add_argument(
+        "--precision",
+        choices=sorted({name for names in PRECISIONS.values() for name in names}),
+        help="what the exported model computes in: OpenVINO fp32 (default) or bf16, "
+        "Core ML fp16 (default) or fp32; the others are fp32",
+    )
+    export.add_argument(
+        "--quantize", choices=["int8"], help="OpenVINO (NNCF), tflite, executorch (PT2E): int8 weights and activations"
+    )
+    export.add_argument(
+        "--calibration",
+        metavar="DIR_OR_CONFIG",
+        help="--quantize: a folder of images, or a config whose training split is used",
+    )
+    export.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=1,
+        help="tflite, executorch: the batch size the file takes (default 1; the others take any)",
+    )
+    export.add_argument(
+        "--shape",
+        nargs=2,
+        type=_positive,
+        metavar=("H", "W"),
+        help="example input size (default: the model's crop size)",
+    )
+    export.add_argument(
+        "--output",
+        help="the file to write (default: MODEL and the format's suffix: .onnx, .pt, "
+        ".xml, .mlpackage, .tflite, .pte, from the model's name)",
+    )
     _add_cfg_options(export)
     export.set_defaults(run=_export)
     return parser

@@ -19,17 +19,17 @@ import re
 import runpy
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
 from . import checks
 from .checks import FieldError, at_least, at_most, check_types, expected, fraction, one_of, positive
 from .data.transforms import Preprocessing
-from .models import ARCHS, ImageClassifier, MobileViTStage, build_classifier, resolve_arch
-
+from .models import ARCHS, MobileViTStage, resolve_arch
 
 # What a config file is named (a run saves its resolved config as config.json).
 CONFIG_SUFFIXES = (".py", ".json")
@@ -75,18 +75,22 @@ class ModelConfig:
         for name in ("dropout", "label_smoothing", "drop_rate"):
             fraction(self, name)
         if not self.out_indices or not all(-num_stages <= index < num_stages for index in self.out_indices):
-            raise expected("out_indices", f"a non-empty list of stage numbers in [{-num_stages}, {num_stages - 1}]",
-                           self.out_indices)
+            raise expected(
+                "out_indices",
+                f"a non-empty list of stage numbers in [{-num_stages}, {num_stages - 1}]",
+                self.out_indices,
+            )
         if not -1 <= self.frozen_stages <= num_stages:
             raise expected("frozen_stages", f"in [-1, {num_stages}] (-1: none frozen)", self.frozen_stages)
         if self.class_names and self.num_classes is not None and len(self.class_names) != self.num_classes:
-            raise expected("class_names", f"empty or {self.num_classes} names (model.num_classes)",
-                           self.class_names)
+            raise expected("class_names", f"empty or {self.num_classes} names (model.num_classes)", self.class_names)
         if self.pretrained_keys and not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", self.pretrained_keys):
             raise expected("pretrained_keys", "'' or a module name such as 'backbone'", self.pretrained_keys)
         if self.pretrained_keys and not self.pretrained:
-            raise FieldError("pretrained_keys", f"needs model.pretrained (the checkpoint to take its "
-                             f"{self.pretrained_keys!r} keys from)")
+            raise FieldError(
+                "pretrained_keys",
+                f"needs model.pretrained (the checkpoint to take its {self.pretrained_keys!r} keys from)",
+            )
         if self.output_stride not in (0, 8, 16, 32):
             raise expected("output_stride", "0 (the task's own), 8, 16 or 32", self.output_stride)
         if not self.atrous_rates or not all(rate >= 1 for rate in self.atrous_rates):
@@ -336,8 +340,11 @@ class Config:
         check_types(self)
         one_of(self, "task", TASKS)
         if self.data.kind not in DATA_KINDS[self.task]:
-            raise FieldError("data.kind", f"must be a {self.task} layout, one of "
-                             f"{', '.join(map(repr, DATA_KINDS[self.task]))}; got {self.data.kind!r}")
+            raise FieldError(
+                "data.kind",
+                f"must be a {self.task} layout, one of "
+                f"{', '.join(map(repr, DATA_KINDS[self.task]))}; got {self.data.kind!r}",
+            )
         if self.schedule.min_lr > self.optim.lr:
             raise expected("schedule.min_lr", f"at most optim.lr ({self.optim.lr})", self.schedule.min_lr)
 
@@ -404,7 +411,8 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     for base in [bases] if isinstance(bases, str) else bases:
         _merge(merged, _read_with_bases(path.parent / base, chain + (path,)))
     own = {
-        key: value for key, value in namespace.items()
+        key: value
+        for key, value in namespace.items()
         if not key.startswith("_") and not isinstance(value, (types.ModuleType, types.FunctionType, type))
     }
     _merge(merged, own)
@@ -476,7 +484,7 @@ def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     if origin is types.UnionType and type(None) in typing.get_args(hint):  # an optional value
         if value is None:
             return None
-        hint, = (member for member in typing.get_args(hint) if member is not type(None))
+        (hint,) = (member for member in typing.get_args(hint) if member is not type(None))
         origin = typing.get_origin(hint)
     if origin is tuple and isinstance(value, (list, tuple)):
         item = typing.get_args(hint)[0]

@@ -22,15 +22,23 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 
 Rows = tuple[tuple[str, str], ...]
 StateDict = dict[str, torch.Tensor]
 
-LAYOUTS = ("mobilevit", "mmpretrain", "cvnets", "timm", "huggingface", "cvnets_deeplabv3", "huggingface_deeplabv3",
-           "cvnets_ssd")
+LAYOUTS = (
+    "mobilevit",
+    "mmpretrain",
+    "cvnets",
+    "timm",
+    "huggingface",
+    "cvnets_deeplabv3",
+    "huggingface_deeplabv3",
+    "cvnets_ssd",
+)
 
 
 class CheckpointError(ValueError):
@@ -133,8 +141,10 @@ def _deeplabv3_rows(convs: str, pool: str, project: str, classifier: str, conv: 
     branch's convolution; ``conv`` and ``norm`` name a unit's two parts in their layout."""
     rows: list[tuple[str, str]] = []
     for branch in range(4):
-        rows += [(f"{convs}{branch}.{conv}.", f"head.aspp.convs.{branch}.0."),
-                 (f"{convs}{branch}.{norm}.", f"head.aspp.convs.{branch}.1.")]
+        rows += [
+            (f"{convs}{branch}.{conv}.", f"head.aspp.convs.{branch}.0."),
+            (f"{convs}{branch}.{norm}.", f"head.aspp.convs.{branch}.1."),
+        ]
     rows += [
         (f"{pool}{conv}.", "head.aspp.convs.4.1."),
         (f"{pool}{norm}.", "head.aspp.convs.4.2."),
@@ -152,15 +162,25 @@ _DENSE_BACKBONE = ("backbone.stem.", "backbone.layers.")
 CVNETS_DEEPLABV3_ROWS: Rows = (
     *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
     *_deeplabv3_rows(
-        "seg_head.aspp.aspp_layer.convs.", "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.",
-        "seg_head.aspp.aspp_layer.project.", "seg_head.classifier.classifier.", "block.conv", "block.norm"),
+        "seg_head.aspp.aspp_layer.convs.",
+        "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.",
+        "seg_head.aspp.aspp_layer.project.",
+        "seg_head.classifier.classifier.",
+        "block.conv",
+        "block.norm",
+    ),
 )
 
 HUGGINGFACE_DEEPLABV3_ROWS: Rows = (
     *(row for row in HUGGINGFACE_ROWS if row[1].startswith(_DENSE_BACKBONE)),
     *_deeplabv3_rows(
-        "segmentation_head.aspp.convs.", "segmentation_head.aspp.convs.4.conv_1x1.",
-        "segmentation_head.aspp.project.", "segmentation_head.classifier.", "convolution", "normalization"),
+        "segmentation_head.aspp.convs.",
+        "segmentation_head.aspp.convs.4.conv_1x1.",
+        "segmentation_head.aspp.project.",
+        "segmentation_head.classifier.",
+        "convolution",
+        "normalization",
+    ),
 )
 
 # ml-cvnets' detection checkpoints (``ssd_mobilevit_*_320.pt``) nest the classification backbone,
@@ -184,7 +204,8 @@ CVNETS_SSD_ROWS: Rows = (
 # Hugging Face keeps three attention input projections; ours is one, its rows ordered q, k, v.
 _QKV = ("query", "key", "value")
 _HUGGINGFACE_PROJECTION = re.compile(
-    r"(?P<module>.*\.attention\.attention)\.(?P<part>query|key|value)\.(?P<param>weight|bias)")
+    r"(?P<module>.*\.attention\.attention)\.(?P<part>query|key|value)\.(?P<param>weight|bias)"
+)
 
 # Where each layout's transformer layers are numbered, to find a stage's depth.
 _TIMM_LAYER = re.compile(r"^stages\.(?P<stage>\d+)\.1\.transformer\.(?P<layer>\d+)\.")
@@ -213,15 +234,20 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
         "not a MobileViT checkpoint of a known layout: expected a stem key backbone.stem.conv.weight "
         "(mobilevit, mmpretrain), conv_1.block.conv.weight (ml-cvnets), stem.conv.weight (timm), "
         "mobilevit.conv_stem.convolution.weight (Hugging Face), or encoder.conv_1.block.conv.weight with "
-        f"seg_head.* (ml-cvnets DeepLabv3) or ssd_heads.* (ml-cvnets SSD); found {len(keys)} keys such as {sample}")
+        f"seg_head.* (ml-cvnets DeepLabv3) or ssd_heads.* (ml-cvnets SSD); found {len(keys)} keys such as {sample}"
+    )
 
 
 def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDict:
     """Map a state dict of ``layout`` (see :data:`LAYOUTS`) onto our parameter names."""
     converters: dict[str, Callable[[Mapping[str, torch.Tensor]], StateDict]] = {
-        "mobilevit": from_mobilevit, "mmpretrain": from_mobilevit, "cvnets": from_cvnets,
-        "timm": from_timm, "huggingface": from_huggingface,
-        "cvnets_deeplabv3": from_cvnets_deeplabv3, "huggingface_deeplabv3": from_huggingface_deeplabv3,
+        "mobilevit": from_mobilevit,
+        "mmpretrain": from_mobilevit,
+        "cvnets": from_cvnets,
+        "timm": from_timm,
+        "huggingface": from_huggingface,
+        "cvnets_deeplabv3": from_cvnets_deeplabv3,
+        "huggingface_deeplabv3": from_huggingface_deeplabv3,
         "cvnets_ssd": from_cvnets_ssd,
     }
     if layout not in converters:
@@ -319,13 +345,14 @@ def rename(state_dict: Mapping[str, torch.Tensor], rows: Rows, depths: Mapping[i
     if unmatched or collisions:
         raise CheckpointError(
             f"cannot map the checkpoint onto MobileViT: {len(unmatched)} keys match no rename rule "
-            f"{_sample(unmatched)}; {len(collisions)} keys collide {_sample(collisions)}")
+            f"{_sample(unmatched)}; {len(collisions)} keys collide {_sample(collisions)}"
+        )
     if len(renamed) != len(state_dict):
         raise CheckpointError(f"renaming {len(state_dict)} keys gave {len(renamed)}")
     return renamed
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compile(template: str) -> re.Pattern[str]:
     pattern = re.escape(template)
     for name in ("stage1", "stage", "block", "layer", "level"):
@@ -370,12 +397,15 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
             return arch
         differences[arch] = sorted(
             f"{key}: {backbone.get(key, 'missing')} vs {expected.get(key, 'not in the arch')}"
-            for key in set(backbone) | set(expected) if backbone.get(key) != expected.get(key))
+            for key in set(backbone) | set(expected)
+            if backbone.get(key) != expected.get(key)
+        )
     closest = min(differences, key=lambda arch: len(differences[arch]))
     raise CheckpointError(
         f"the checkpoint's backbone matches none of the archs {', '.join(differences)}; closest is "
         f"{closest!r} with {len(differences[closest])} differences (checkpoint vs arch) "
-        f"{_sample(differences[closest])}. Pass the arch explicitly if it is a custom one.")
+        f"{_sample(differences[closest])}. Pass the arch explicitly if it is a custom one."
+    )
 
 
 def num_classes_of(state_dict: Mapping[str, torch.Tensor]) -> int | None:
@@ -390,7 +420,7 @@ def task_of(state_dict: Mapping[str, torch.Tensor]) -> str:
     return "segmentation" if any(key.startswith("head.aspp.") for key in state_dict) else "classification"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _backbone_shapes() -> dict[str, dict[str, tuple[int, ...]]]:
     from .models import ARCHS, MobileViT
 

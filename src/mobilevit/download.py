@@ -21,8 +21,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from tqdm import tqdm
 
@@ -112,13 +113,15 @@ def download_checkpoint(url: str, progress: bool = True) -> Path:
         if expected is not None and not digest.startswith(expected):
             raise DownloadError(
                 f"the file downloaded from {url} is corrupt: its sha256 is {digest}, but the file name "
-                f"promises one starting with {expected}. The download was deleted; try again.")
+                f"promises one starting with {expected}. The download was deleted; try again."
+            )
         if expected is None and not clean_end:
             raise DownloadError(
                 f"the server sent {url} with neither a Content-Length nor chunked encoding, so a download cut "
                 "short cannot be told from a whole one, and the file name carries no sha256 prefix to check; "
                 f"the download was not kept. Fetch the file yourself and pass its local path, or copy it to "
-                f"{destination}.")
+                f"{destination}."
+            )
         os.replace(temporary, destination)
     finally:
         if os.path.exists(temporary):
@@ -155,13 +158,21 @@ def _fetch(url: str, file: BinaryIO, progress: bool, destination: Path) -> tuple
         raise DownloadError(
             f"cannot download {url}: {reason}. If this machine is offline, fetch the file elsewhere and "
             f"pass its local path instead (for example --checkpoint /path/to/{destination.name}), or copy "
-            f"it to {destination}.") from None
+            f"it to {destination}."
+        ) from None
     with response:
         total = _content_length(response, url)
         if progress:  # one line for logs; the bar below shows only on a terminal (disable=None)
             print(f"downloading {url} to {destination}", file=sys.stderr)
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-                  desc=destination.name, disable=None if progress else True) as bar:
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=sys.stderr,
+            desc=destination.name,
+            disable=None if progress else True,
+        ) as bar:
             received = 0
             for chunk in _chunks(response, url):
                 file.write(chunk)
@@ -196,8 +207,9 @@ def _chunks(response: http.client.HTTPResponse, url: str) -> Iterator[bytes]:
                 reason = "the connection closed before the end of the chunked transfer"
             else:
                 reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            raise DownloadError(f"the download of {url} broke off ({reason}); the partial file was deleted, "
-                                "try again") from None
+            raise DownloadError(
+                f"the download of {url} broke off ({reason}); the partial file was deleted, try again"
+            ) from None
         if not chunk:
             return
         yield chunk

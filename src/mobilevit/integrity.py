@@ -13,8 +13,9 @@ import errno
 import hashlib
 import os
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, BinaryIO
 
 import torch
 
@@ -28,8 +29,10 @@ class NoSpaceError(OSError):
 
 def no_space_error(path: Path) -> NoSpaceError:
     """The error of a write to ``path`` that ran out of space, naming the file system."""
-    error = NoSpaceError(f"no space left on {mount_point(path.parent)} while writing {path}; free some space "
-                         "and run again (the temporary file was removed; what was there before is unchanged)")
+    error = NoSpaceError(
+        f"no space left on {mount_point(path.parent)} while writing {path}; free some space "
+        "and run again (the temporary file was removed; what was there before is unchanged)"
+    )
     error.errno = errno.ENOSPC
     return error
 

@@ -19,32 +19,124 @@ _CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/mod
 
 # The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
 VOC_CLASSES = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
 )
 # How ml-cvnets v0.1 measured the published mIoU of its DeepLabv3 weights (eval_segmentation.py).
 VOC_PROTOCOL = (
     "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bilinear, aspect ratio "
     "not kept), BGR, /255; logits upsampled x16 to 512x512 (bilinear), resized to the original size "
-    "(nearest), argmax; mIoU over 21 classes from one confusion matrix over the set, label 255 ignored")
+    "(nearest), argmax; mIoU over 21 classes from one confusion matrix over the set, label 255 ignored"
+)
 
 # COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
 COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "dining table",
+    "toilet",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
 )
 # How ml-cvnets v0.1 measured the published mAP of its SSDLite weights (eval_detection.py).
 COCO_PROTOCOL = (
     "COCO val2017 (5,000 images): each whole image resized to 320x320 (bilinear, aspect ratio not kept), "
     "BGR, /255; boxes scaled back to the image; score threshold 0.01, NMS IoU 0.5, at most 200 per image; "
-    "pycocotools box mAP@[.5:.95]")
+    "pycocotools box mAP@[.5:.95]"
+)
 
 
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
@@ -88,39 +180,73 @@ class ZooModel:
 def _deeplabv3(variant: str, arch: str, file: str, params_m: float, flops_g: float, miou: float) -> ZooModel:
     """A DeepLabv3-MobileViT of ml-cvnets v0.1 (PASCAL VOC 2012 train_aug with COCO, 21 classes)."""
     return ZooModel(
-        name=f"deeplabv3_mobilevit-{variant}_3rdparty_voc", arch=arch,
-        config=f"configs/deeplabv3/deeplabv3_mobilevit-{variant}_4xb32_voc.py", url=_CVNETS_SEGMENTATION_URL + file,
-        params_m=params_m, flops_g=flops_g, class_names=VOC_CLASSES, preprocessing=SEGMENTATION_PREPROCESSING,
-        task="segmentation", miou=miou, protocol=VOC_PROTOCOL)
+        name=f"deeplabv3_mobilevit-{variant}_3rdparty_voc",
+        arch=arch,
+        config=f"configs/deeplabv3/deeplabv3_mobilevit-{variant}_4xb32_voc.py",
+        url=_CVNETS_SEGMENTATION_URL + file,
+        params_m=params_m,
+        flops_g=flops_g,
+        class_names=VOC_CLASSES,
+        preprocessing=SEGMENTATION_PREPROCESSING,
+        task="segmentation",
+        miou=miou,
+        protocol=VOC_PROTOCOL,
+    )
 
 
 def _ssdlite(variant: str, arch: str, file: str, params_m: float, flops_g: float, box_map: float) -> ZooModel:
     """An SSDLite-MobileViT of ml-cvnets v0.1 (COCO 2017 train, 80 classes and the background)."""
     return ZooModel(
-        name=f"ssdlite_mobilevit-{variant}_3rdparty_coco", arch=arch,
-        config=f"configs/ssdlite/ssdlite_mobilevit-{variant}_4xb32_coco.py", url=_CVNETS_DETECTION_URL + file,
-        params_m=params_m, flops_g=flops_g, class_names=("background", *COCO_CLASSES),
-        preprocessing=DETECTION_PREPROCESSING, task="detection", map=box_map, protocol=COCO_PROTOCOL)
+        name=f"ssdlite_mobilevit-{variant}_3rdparty_coco",
+        arch=arch,
+        config=f"configs/ssdlite/ssdlite_mobilevit-{variant}_4xb32_coco.py",
+        url=_CVNETS_DETECTION_URL + file,
+        params_m=params_m,
+        flops_g=flops_g,
+        class_names=("background", *COCO_CLASSES),
+        preprocessing=DETECTION_PREPROCESSING,
+        task="detection",
+        map=box_map,
+        protocol=COCO_PROTOCOL,
+    )
 
 
 MODELS: dict[str, ZooModel] = {
     record.name: record
     for record in (
         ZooModel(
-            name="mobilevit-xxsmall_3rdparty_in1k", arch="xx_small",
+            name="mobilevit-xxsmall_3rdparty_in1k",
+            arch="xx_small",
             config="configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-xxsmall_3rdparty_in1k_20221018-77835605.pth",
-            params_m=1.27, flops_g=0.42, class_names=IMAGENET_CLASSES, top1=69.02, top5=88.91),
+            params_m=1.27,
+            flops_g=0.42,
+            class_names=IMAGENET_CLASSES,
+            top1=69.02,
+            top5=88.91,
+        ),
         ZooModel(
-            name="mobilevit-xsmall_3rdparty_in1k", arch="x_small",
+            name="mobilevit-xsmall_3rdparty_in1k",
+            arch="x_small",
             config="configs/mobilevit/mobilevit-xsmall_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-xsmall_3rdparty_in1k_20221018-be39a6e7.pth",
-            params_m=2.32, flops_g=1.05, class_names=IMAGENET_CLASSES, top1=74.75, top5=92.32),
+            params_m=2.32,
+            flops_g=1.05,
+            class_names=IMAGENET_CLASSES,
+            top1=74.75,
+            top5=92.32,
+        ),
         ZooModel(
-            name="mobilevit-small_3rdparty_in1k", arch="small",
+            name="mobilevit-small_3rdparty_in1k",
+            arch="small",
             config="configs/mobilevit/mobilevit-small_8xb128_in1k.py",
             url=_MMPRETRAIN_URL + "mobilevit-small_3rdparty_in1k_20221018-cb4f741c.pth",
-            params_m=5.58, flops_g=2.03, class_names=IMAGENET_CLASSES, top1=78.25, top5=94.09),
+            params_m=5.58,
+            flops_g=2.03,
+            class_names=IMAGENET_CLASSES,
+            top1=78.25,
+            top5=94.09,
+        ),
         # mIoU of these files as the ml-cvnets v0.1 release states it (the paper: 73.6 / 77.1 / 79.1).
         # Multiply-adds at 512x512 as `mobilevit flops` counts them; only XS has a published figure,
         # 5.7 G in the paper's Table 10c, counted its own way (ours: 7.49 G, 2.09 G of it attention).

@@ -25,15 +25,40 @@ def run_benchmark(script: str, *args: str, out: Path) -> dict:
 def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
     pytest.importorskip("openvino")
     # LiteRT and ExecuTorch (minutes to export at 256x256) are tested in tests/export
-    figures = run_benchmark("bench_inference.py", "--variants", "xxs", "--skip", "compiled", "tflite", "executorch",
-                            "--rounds", "2",
-                            "--batch-rounds", "1", "--batch", "2", "--keep-freed-memory",
-                            "--calibration-images", "4", out=tmp_path / "inference.json")
+    figures = run_benchmark(
+        "bench_inference.py",
+        "--variants",
+        "xxs",
+        "--skip",
+        "compiled",
+        "tflite",
+        "executorch",
+        "--rounds",
+        "2",
+        "--batch-rounds",
+        "1",
+        "--batch",
+        "2",
+        "--keep-freed-memory",
+        "--calibration-images",
+        "4",
+        out=tmp_path / "inference.json",
+    )
     rows = {row["path"]: row for row in figures["results"]}
-    assert set(rows) == {"timm eager", "timm channels_last", "transformers eager", "timm ONNX Runtime",
-                         "mobilevit eager", "mobilevit fused", "mobilevit TorchScript", "mobilevit ONNX Runtime",
-                         "mobilevit bf16", "mobilevit OpenVINO fp32", "mobilevit OpenVINO bf16",
-                         "mobilevit OpenVINO int8"}
+    assert set(rows) == {
+        "timm eager",
+        "timm channels_last",
+        "transformers eager",
+        "timm ONNX Runtime",
+        "mobilevit eager",
+        "mobilevit fused",
+        "mobilevit TorchScript",
+        "mobilevit ONNX Runtime",
+        "mobilevit bf16",
+        "mobilevit OpenVINO fp32",
+        "mobilevit OpenVINO bf16",
+        "mobilevit OpenVINO int8",
+    }
     assert figures["keep_freed_memory"]
     assert all(row["latency_ms"] > 0 and row["throughput"] > 0 for row in rows.values())
     for path, row in rows.items():
@@ -45,8 +70,18 @@ def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
 
 @pytest.mark.slow
 def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
-    figures = run_benchmark("bench_train.py", "--variants", "xxs", "--batch", "2", "--size", "64", "--rounds", "1",
-                            out=tmp_path / "train.json")
+    figures = run_benchmark(
+        "bench_train.py",
+        "--variants",
+        "xxs",
+        "--batch",
+        "2",
+        "--size",
+        "64",
+        "--rounds",
+        "1",
+        out=tmp_path / "train.json",
+    )
     rows = {row["path"]: row for row in figures["results"]}
     assert set(rows) == {"timm", "timm channels_last", "mobilevit", "mobilevit channels_last"}
     assert all(row["step_ms"] > 0 and row["peak_memory_mb"] >= 0 for row in rows.values())
@@ -56,14 +91,31 @@ def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
 def test_before_after_benchmark_runs_another_checkouts_models_beside_these(tmp_path):
     pytest.importorskip("timm")
     source = Path(__file__).parents[2] / "src"  # this checkout stands in for the earlier one
-    command = [sys.executable, str(BENCHMARKS / "bench_before_after.py"), "--before", str(source), "--variants",
-               "xxs", "--rounds", "1", "--batch-rounds", "1", "--out", str(tmp_path / "before_after.json")]
+    command = [
+        sys.executable,
+        str(BENCHMARKS / "bench_before_after.py"),
+        "--before",
+        str(source),
+        "--variants",
+        "xxs",
+        "--rounds",
+        "1",
+        "--batch-rounds",
+        "1",
+        "--out",
+        str(tmp_path / "before_after.json"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| XXS | now: init_model (fused) |" in result.stdout
     figures = json.loads((tmp_path / "before_after.json").read_text())["results"]["xxs"]
-    assert set(figures["batch1_ms"]) == {"timm channels_last", "before: eval()", "before: fuse()",
-                                         "now: get_model().eval()", "now: init_model (fused)"}
+    assert set(figures["batch1_ms"]) == {
+        "timm channels_last",
+        "before: eval()",
+        "before: fuse()",
+        "now: get_model().eval()",
+        "now: init_model (fused)",
+    }
     assert all(value > 0 for value in figures["batch32_img_s"].values())
 
 

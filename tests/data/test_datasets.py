@@ -92,7 +92,8 @@ def test_random_resized_crop_box_stays_inside():
     for width, height in ((50, 40), (300, 20), (7, 900)):
         for _ in range(50):
             left, top, crop_width, crop_height = random_resized_crop_box(
-                width, height, (0.08, 1.0), (3 / 4, 4 / 3), generator)
+                width, height, (0.08, 1.0), (3 / 4, 4 / 3), generator
+            )
             assert 0 <= left and left + crop_width <= width and 0 <= top and top + crop_height <= height
             assert crop_width > 0 and crop_height > 0
 

@@ -17,16 +17,16 @@ def test_eval_transform_resizes_crops_and_flips_to_bgr():
 
 def test_short_edge_resize_keeps_aspect_ratio():
     rgb = np.random.default_rng(0).integers(0, 256, (200, 500, 3), dtype=np.uint8)
-    transform = EvalTransform(Preprocessing(resize_short=100, crop_size=100, channel_order="RGB",
-                                            std=(1.0, 1.0, 1.0)))
+    transform = EvalTransform(Preprocessing(resize_short=100, crop_size=100, channel_order="RGB", std=(1.0, 1.0, 1.0)))
     out = transform(rgb)
     assert out.shape == (3, 100, 100) and out.max() <= 255
 
 
 def test_resize_without_keeping_the_aspect_ratio_takes_the_whole_image():
     rgb = np.random.default_rng(0).integers(0, 256, (300, 200, 3), dtype=np.uint8)
-    transform = EvalTransform(Preprocessing(crop_size=64, keep_aspect_ratio=False, channel_order="RGB",
-                                            std=(1.0, 1.0, 1.0)))
+    transform = EvalTransform(
+        Preprocessing(crop_size=64, keep_aspect_ratio=False, channel_order="RGB", std=(1.0, 1.0, 1.0))
+    )
     image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
     expected = torch.nn.functional.interpolate(image, size=(64, 64), mode="bilinear", align_corners=False)
     assert torch.equal(transform(rgb), expected[0].round().clamp(0, 255))

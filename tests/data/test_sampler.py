@@ -16,10 +16,20 @@ from mobilevit.data.sampler import (
 def test_shapes_of_the_published_recipe_with_both_floors():
     v01 = variable_batch_shapes(num_replicas=8)
     assert [tuple(shape) for shape in v01] == [
-        (160, 160, 328), (192, 192, 224), (256, 256, 128), (288, 288, 128), (320, 320, 128)]
+        (160, 160, 328),
+        (192, 192, 224),
+        (256, 256, 128),
+        (288, 288, 128),
+        (320, 320, 128),
+    ]
     later = variable_batch_shapes(batch_floor="one")
     assert [tuple(shape) for shape in later] == [
-        (160, 160, 327), (192, 192, 227), (256, 256, 128), (288, 288, 101), (320, 320, 81)]
+        (160, 160, 327),
+        (192, 192, 227),
+        (256, 256, 128),
+        (288, 288, 101),
+        (320, 320, 81),
+    ]
     for shape in later:  # the pixel rule: about the pixels of 256 x 256 x 128, never more
         assert 0.97 < shape.height * shape.width * shape.batch_size / (256 * 256 * 128) <= 1.0
     assert variable_batch_shapes() == variable_batch_shapes(256, 128, 160, 320, 5, 32, "base", 1)

@@ -6,8 +6,13 @@ import torch
 from PIL import Image
 
 from mobilevit.data.segmentation import (
-    IGNORE_INDEX, MaskError, SegmentationTrainTransform, find_pairs, read_pair,
-    save_palette_mask, voc_palette,
+    IGNORE_INDEX,
+    MaskError,
+    SegmentationTrainTransform,
+    find_pairs,
+    read_pair,
+    save_palette_mask,
+    voc_palette,
 )
 from mobilevit.data.transforms import EvalTransform, Preprocessing
 
@@ -38,8 +43,10 @@ def test_voc_sbd_lists_and_pairs_layouts(tmp_path):
     (voc / "ImageSets" / "Segmentation" / "val.txt").write_text("2007_000032\n2007_000039\n")
     (voc / "list").mkdir()
     (voc / "list" / "train_aug.txt").write_text("JPEGImages/2007_000039.jpg SegmentationClassAug/2007_000039.png\n")
-    assert [image.name for image, _ in find_pairs("voc", voc, "val", "").samples] == ["2007_000032.jpg",
-                                                                                      "2007_000039.jpg"]
+    assert [image.name for image, _ in find_pairs("voc", voc, "val", "").samples] == [
+        "2007_000032.jpg",
+        "2007_000039.jpg",
+    ]
     (pair,) = find_pairs("voc_aug", voc, "train", "list/train_aug.txt").samples
     assert pair == (voc / "JPEGImages/2007_000039.jpg", voc / "SegmentationClassAug/2007_000039.png")
     _write_pair(tmp_path / "custom/images/train/a.png", tmp_path / "custom/masks/train/a.png", _stripes())
@@ -51,7 +58,7 @@ def test_voc_sbd_lists_and_pairs_layouts(tmp_path):
 
 def test_palette_masks_look_like_voc(tmp_path):
     palette = voc_palette()
-    assert palette[:9] == [0, 0, 0, 128, 0, 0, 0, 128, 0] and palette[255 * 3:] == [224, 224, 192]
+    assert palette[:9] == [0, 0, 0, 128, 0, 0, 0, 128, 0] and palette[255 * 3 :] == [224, 224, 192]
     save_palette_mask(_stripes(), tmp_path / "m.png")
     with Image.open(tmp_path / "m.png") as written:
         assert written.mode == "P" and written.convert("RGB").getpixel((6, 0)) == (128, 0, 0)

@@ -16,7 +16,7 @@ RED, BLUE = (220, 30, 30), (30, 30, 220)
 def halves(width=40, height=20):
     """Left half red, right half blue."""
     array = np.empty((height, width, 3), dtype=np.uint8)
-    array[:, : width // 2], array[:, width // 2:] = RED, BLUE
+    array[:, : width // 2], array[:, width // 2 :] = RED, BLUE
     return Image.fromarray(array)
 
 
@@ -33,8 +33,9 @@ def test_formats(tmp_path, suffix, lossless):
 
 @pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "CMYK", "I;16"])
 def test_modes_become_rgb(tmp_path, mode):
-    image = halves().convert(mode) if mode not in ("I;16",) else Image.fromarray(
-        np.full((20, 40), 40000, dtype=np.uint16))
+    image = (
+        halves().convert(mode) if mode not in ("I;16",) else Image.fromarray(np.full((20, 40), 40000, dtype=np.uint16))
+    )
     path = tmp_path / ("image.jpg" if mode == "CMYK" else "image.png")
     image.save(path)
     rgb = read_image(path)
@@ -89,8 +90,11 @@ def test_a_png_header_claiming_a_huge_size_is_refused(tmp_path):
 def test_a_tiny_thin_image_is_refused_before_its_resize(tmp_path):
     Image.new("RGB", (2000, 1)).save(tmp_path / "thin.png")  # 88 bytes; 576000x288 once resized
     assert (tmp_path / "thin.png").stat().st_size < 200
-    with pytest.raises(ImageReadError, match=r"refusing .*thin.png: 2000x1 pixels is an aspect ratio beyond the "
-                                             r"limit of 50:1"):
+    with pytest.raises(
+        ImageReadError,
+        match=r"refusing .*thin.png: 2000x1 pixels is an aspect ratio beyond the "
+        r"limit of 50:1",
+    ):
         read_image(tmp_path / "thin.png")
     Image.new("RGB", (50, 1)).save(tmp_path / "limit.png")
     assert read_image(tmp_path / "limit.png").shape == (1, 50, 3)

@@ -23,8 +23,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def page_faults(mode: str) -> int:
-    result = subprocess.run([sys.executable, "-c", FAULTS_OF_REPEATED_ALLOCATIONS, mode],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", FAULTS_OF_REPEATED_ALLOCATIONS, mode], capture_output=True, text=True, check=True
+    )
     return int(result.stdout.split()[-1])
 
 
@@ -52,8 +53,12 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_a_library_training_call_leaves_malloc_as_it_found_it(tiny_config):
-    result = subprocess.run([sys.executable, "-c", LIBRARY_TRAINING_THEN_FAULTS, str(tiny_config())],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", LIBRARY_TRAINING_THEN_FAULTS, str(tiny_config())],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     after_training = int(result.stdout.split()[-1])
     assert after_training > page_faults("keep") * 5  # large tensors still fault in fresh pages: glibc's defaults
 
@@ -62,12 +67,17 @@ class Started(Exception):
     """Raised in place of the run, once the allocator has (or has not) been set."""
 
 
-@pytest.mark.parametrize("variable, keep, expected", [
-    (None, True, [1]), ("0", True, []), ("1", True, [1]), (None, False, []),
-])
+@pytest.mark.parametrize(
+    "variable, keep, expected",
+    [
+        (None, True, [1]),
+        ("0", True, []),
+        ("1", True, [1]),
+        (None, False, []),
+    ],
+)
 @pytest.mark.parametrize("entry", ["train", "test"])
-def test_the_command_line_keeps_freed_memory_unless_told_not_to(
-        monkeypatch, tmp_path, entry, variable, keep, expected):
+def test_the_command_line_keeps_freed_memory_unless_told_not_to(monkeypatch, tmp_path, entry, variable, keep, expected):
     from mobilevit import cli
     from mobilevit.engine import allocator
 

@@ -13,7 +13,13 @@ from torch import nn
 from mobilevit import integrity
 from mobilevit.checkpoint import CheckpointError, read_checkpoint
 from mobilevit.engine.checkpointing import (
-    Checkpointer, TrainingRun, TrainState, find_resume_checkpoint, read_training_checkpoint, restore)
+    Checkpointer,
+    TrainingRun,
+    TrainState,
+    find_resume_checkpoint,
+    read_training_checkpoint,
+    restore,
+)
 from mobilevit.engine.distributed import DistributedContext
 from mobilevit.engine.ema import ModelEma
 
@@ -132,8 +138,10 @@ def test_a_checkpoint_that_does_not_fit_the_run_names_the_part(work_dir):
         Run(width=5).restore(found)
     checkpoint = found[1]
     checkpoint["optimizer"]["state"][0]["exp_avg"] = torch.zeros(7)
-    with pytest.raises(CheckpointError, match=cannot_load.format("optimizer state") +
-                       "exp_avg has the shape \\(7,\\) for a parameter of \\(2, 3\\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=cannot_load.format("optimizer state") + "exp_avg has the shape \\(7,\\) for a parameter of \\(2, 3\\)",
+    ):
         Run().restore(found)
     checkpoint["optimizer"]["param_groups"] = []
     with pytest.raises(CheckpointError, match=cannot_load.format("optimizer state") + ".*parameter groups"):
@@ -148,10 +156,13 @@ def test_a_full_disk_keeps_the_previous_checkpoint_and_removes_the_temporary_fil
     def open_full(path, *args, **kwargs):
         file = real_open(path, *args, **kwargs)
         if path.name.endswith(".tmp"):
+
             def write(data):
                 raise OSError(errno.ENOSPC, "No space left on device")
+
             file.write = write
         return file
+
     monkeypatch.setattr(integrity.Path, "open", open_full)
     run = Run()
     run.step()
@@ -169,6 +180,7 @@ def test_write_atomic_removes_its_temporary_file_on_any_failure(tmp_path):
     def fail(file):
         file.write(b"half")
         raise KeyboardInterrupt
+
     with pytest.raises(KeyboardInterrupt):
         integrity.write_atomic(target, fail)
     assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]

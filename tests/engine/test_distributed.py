@@ -21,15 +21,21 @@ def _free_port() -> int:
 
 def _worker(rank: int, world_size: int, ports: tuple[int, int], config_path: str, out_dir: str) -> None:
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(ports[0]), RANK=str(rank),
-                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(ports[0]),
+        RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank),
+    )
     config = load_config(config_path)
     model = trainer.main(config)
     torch.save(model.state_dict(), os.path.join(out_dir, f"rank{rank}.pt"))
     os.environ["MASTER_PORT"] = str(ports[1])
     metrics = tester.main(config, os.path.join(config.train.work_dir, "latest.pth"), weights="model")
-    torch.save({"top1": metrics.top1, "top5": metrics.top5, "count": metrics.count},
-               os.path.join(out_dir, f"metrics{rank}.pt"))
+    torch.save(
+        {"top1": metrics.top1, "top5": metrics.top5, "count": metrics.count}, os.path.join(out_dir, f"metrics{rank}.pt")
+    )
 
 
 def test_two_process_gloo_training_agrees_with_its_checkpoint(tiny_config, tmp_path, monkeypatch):
@@ -53,8 +59,9 @@ def test_two_process_gloo_training_agrees_with_its_checkpoint(tiny_config, tmp_p
 
 def _train_worker(rank: int, world_size: int, port: int, config_path: str, options: list) -> None:
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank)
+    )
     trainer.main(load_config(config_path, options))
 
 
@@ -62,8 +69,10 @@ def _train_worker(rank: int, world_size: int, port: int, config_path: str, optio
 def test_the_images_skipped_by_every_process_are_logged(tiny_config, tiny_imagenet, tmp_path):
     data = shutil.copytree(tiny_imagenet, tmp_path / "data")
     # 9 of 33 training images: some are drawn by each process
-    broken = [data / "train" / folder / f"broken_{index}.JPEG"
-              for index, folder in enumerate(("n00_blue", "n01_green", "n02_red") * 3)]
+    broken = [
+        data / "train" / folder / f"broken_{index}.JPEG"
+        for index, folder in enumerate(("n00_blue", "n01_green", "n02_red") * 3)
+    ]
     broken.append(data / "val" / "n02_red" / "zz_broken.JPEG")  # the last of 10: evaluated by rank 1
     for path in broken:
         path.write_bytes(b"\xff\xd8 truncated")

@@ -7,21 +7,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
-from test_checkpoint import CountingServer
-from test_convert import timm_to_cvnets
-from tiny_run import TINY_CONFIG
 from torch import nn
 
 import mobilevit
 from mobilevit import zoo
-from mobilevit.cli import main as cli
 from mobilevit.checkpoint import Checkpoint, CheckpointError, read_checkpoint, save_checkpoint
+from mobilevit.cli import main as cli
 from mobilevit.config import ConfigError, OptimConfig, build_model, load_config
 from mobilevit.convert import from_timm
 from mobilevit.engine import trainer
 from mobilevit.engine.finetune import load_pretrained, parameter_groups, resolve_pretrained
 from mobilevit.models import MobileViT, build_classifier
+from test_checkpoint import CountingServer
+from test_convert import timm_to_cvnets
+from tiny_run import TINY_CONFIG
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")
@@ -30,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 XXS = "mobilevit-xxsmall_3rdparty_in1k"
 # The tiny config at 32 pixels with the XXSmall arch of the published weights, classes left out.
 FINETUNE_CONFIG = TINY_CONFIG.replace(
-    'arch=[["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]],\n    num_classes=3,',
-    'arch="xx_small",')
+    'arch=[["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]],\n    num_classes=3,', 'arch="xx_small",'
+)
 
 
 @pytest.fixture
@@ -55,13 +54,17 @@ def layouts(tmp_path_factory):
     ema = {key: value + 1 if value.is_floating_point() else value for key, value in ours.items()}
     torch.save({"model": ours, "ema": ema, "step": 7, "epoch": 1, "config": {}}, folder / "training.pth")
     config = transformers.MobileViTConfig(
-        num_labels=1000, neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0)
+        num_labels=1000, neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], hidden_sizes=[64, 80, 96], expand_ratio=2.0
+    )
     hf_model = transformers.MobileViTForImageClassification(config)
     hf_model.save_pretrained(folder / "hf")
     hf_backbone = read_checkpoint(folder / "hf").state_dict
     backbone = {key: value for key, value in ours.items() if key.startswith("backbone.")}
     return folder, {
-        "timm.pth": backbone, "cvnets.pt": backbone, "mmpretrain.pth": backbone, "ours.safetensors": backbone,
+        "timm.pth": backbone,
+        "cvnets.pt": backbone,
+        "mmpretrain.pth": backbone,
+        "ours.safetensors": backbone,
         "training.pth": {key: ema[key] for key in backbone},  # a training checkpoint gives its EMA weights
         "hf": {key: value for key, value in hf_backbone.items() if key.startswith("backbone.")},
     }
@@ -86,7 +89,8 @@ def _stop_before_training(monkeypatch):
 
 @pytest.mark.parametrize("file", ["mmpretrain.pth", "cvnets.pt", "timm.pth", "hf", "ours.safetensors", "training.pth"])
 def test_fine_tuning_starts_from_the_checkpoint_backbone_with_a_new_head(
-        layouts, file, finetune_config, tmp_path, monkeypatch):
+    layouts, file, finetune_config, tmp_path, monkeypatch
+):
     folder, expected = layouts
     seen = _stop_before_training(monkeypatch)
     config = load_config(finetune_config, [f"model.pretrained={str(folder / file)!r}"])
@@ -101,8 +105,10 @@ def test_fine_tuning_starts_from_the_checkpoint_backbone_with_a_new_head(
     assert torch.equal(start["head.fc.weight"], fresh.head.fc.weight)
     log = (tmp_path / "work" / "train.log").read_text()
     assert "pretrained: loaded 309 of the model's 311 tensors from" in log
-    assert "skipped 2 (shape differs): head.fc.bias (checkpoint (1000,), model (3,)), " \
-           "head.fc.weight (checkpoint (1000, 320), model (3, 320))" in log
+    assert (
+        "skipped 2 (shape differs): head.fc.bias (checkpoint (1000,), model (3,)), "
+        "head.fc.weight (checkpoint (1000, 320), model (3, 320))" in log
+    )
 
 
 def test_a_zoo_name_loads_the_official_weights(layouts, finetune_config, tmp_path, monkeypatch):
@@ -122,8 +128,7 @@ def test_a_zoo_name_loads_the_official_weights(layouts, finetune_config, tmp_pat
     assert f"from {XXS} (" in (tmp_path / "work" / "train.log").read_text()
 
 
-def test_a_run_trains_from_the_checkpoint_and_a_resumed_run_does_not_read_it_again(
-        layouts, finetune_config, tmp_path):
+def test_a_run_trains_from_the_checkpoint_and_a_resumed_run_does_not_read_it_again(layouts, finetune_config, tmp_path):
     folder, _ = layouts
     pretrained = tmp_path / "in1k.pth"
     pretrained.write_bytes((folder / "mmpretrain.pth").read_bytes())
@@ -135,15 +140,23 @@ def test_a_run_trains_from_the_checkpoint_and_a_resumed_run_does_not_read_it_aga
     assert log.count("pretrained: loaded") == 1 and "resumed from" in log
 
 
-def test_frozen_stages_keep_weights_and_statistics_and_the_head_gets_its_multiplier(
-        layouts, finetune_config, tmp_path):
+def test_frozen_stages_keep_weights_and_statistics_and_the_head_gets_its_multiplier(layouts, finetune_config, tmp_path):
     folder, expected = layouts
-    options = [f"model.pretrained={str(folder / 'mmpretrain.pth')!r}", "model.frozen_stages=2",
-               "optim.head_lr_mult=10", "optim.backbone_lr_mult=0.5", "train.max_steps=3", "train.ema=False"]
+    options = [
+        f"model.pretrained={str(folder / 'mmpretrain.pth')!r}",
+        "model.frozen_stages=2",
+        "optim.head_lr_mult=10",
+        "optim.backbone_lr_mult=0.5",
+        "train.max_steps=3",
+        "train.ema=False",
+    ]
     model = trainer.main(load_config(finetune_config, options))
     state = model.state_dict()
-    frozen = [key for key in expected["mmpretrain.pth"] if key.startswith(("backbone.stem.", "backbone.layers.0.",
-                                                                            "backbone.layers.1."))]
+    frozen = [
+        key
+        for key in expected["mmpretrain.pth"]
+        if key.startswith(("backbone.stem.", "backbone.layers.0.", "backbone.layers.1."))
+    ]
     assert any(key.endswith("running_var") for key in frozen)
     for key in frozen:
         assert torch.equal(state[key], expected["mmpretrain.pth"][key]), key
@@ -161,7 +174,9 @@ def test_parameter_groups_leave_frozen_parameters_out():
     model = build_classifier("xx_small", num_classes=3, frozen_stages=5)  # all five stages
     groups = parameter_groups(model, OptimConfig(head_lr_mult=5.0))
     assert [(group["name"], group["lr"], group["lr_mult"]) for group in groups] == [
-        ("backbone", 0.002, 1.0), ("head", pytest.approx(0.01), 5.0)]
+        ("backbone", 0.002, 1.0),
+        ("head", pytest.approx(0.01), 5.0),
+    ]
     backbone = {id(parameter) for parameter in groups[0]["params"]}
     assert backbone == {id(parameter) for parameter in model.backbone.conv_1x1_exp.parameters()}
 
@@ -190,16 +205,21 @@ def test_the_backbone_alone_moves_between_models_of_different_tasks(layouts):
     report = load_pretrained(segmenter, folder / "mmpretrain.pth", keys="backbone")
     assert torch.equal(segmenter.backbone.stem.conv.weight, expected["mmpretrain.pth"]["backbone.stem.conv.weight"])
     assert torch.equal(segmenter.decode_head.weight, head)
-    assert report.skipped["head.fc.weight"] == report.skipped["decode_head.weight"] == \
-           "outside model.pretrained_keys='backbone'"
+    assert (
+        report.skipped["head.fc.weight"]
+        == report.skipped["decode_head.weight"]
+        == "outside model.pretrained_keys='backbone'"
+    )
     # and back: the segmenter's backbone seeds a classifier of 5 classes
     checkpoint = Checkpoint(segmenter.state_dict(), "mobilevit", folder / "segmenter.pth")
     classifier = build_classifier("xx_small", num_classes=5)
     report = load_pretrained(classifier, checkpoint, keys="backbone")
     assert torch.equal(classifier.backbone.stem.conv.weight, segmenter.backbone.stem.conv.weight)
     assert len(report.loaded) == 309
-    assert "skipped 4 (outside model.pretrained_keys='backbone'): decode_head.bias, decode_head.weight, " \
-           "head.fc.bias, head.fc.weight" in report.describe()[1]
+    assert (
+        "skipped 4 (outside model.pretrained_keys='backbone'): decode_head.bias, decode_head.weight, "
+        "head.fc.bias, head.fc.weight" in report.describe()[1]
+    )
 
 
 def test_a_checkpoint_of_another_arch_or_module_is_refused_with_the_reason(tmp_path):
@@ -240,20 +260,37 @@ def test_get_model_replaces_the_head_like_timm(tmp_path):
     assert torch.equal(model.head.fc.weight, source.head.fc.weight)
 
 
-def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_imagenet, tmp_path, monkeypatch,
-                                                                 capsys):
+def test_the_custom_data_config_fine_tunes_the_official_weights(layouts, tiny_imagenet, tmp_path, monkeypatch, capsys):
     config_path = ROOT / "configs/mobilevit/mobilevit-xxsmall_finetune_custom.py"
     config = load_config(config_path)
     assert (config.model.pretrained, config.model.num_classes, config.optim.head_lr_mult) == (XXS, None, 10.0)
     assert resolve_pretrained(config.model.pretrained) == zoo.get_record(XXS).url
     folder, expected = layouts
-    small = ["data.sampler.base_size=32", "data.sampler.min_size=24", "data.sampler.max_size=40",
-             "data.sampler.multiple=8", "data.batch_size=6", "data.num_workers=0", "train.amp=none",
-             "data.preprocessing.resize_short=36", "data.preprocessing.crop_size=32", "train.progress_bar=False"]
+    small = [
+        "data.sampler.base_size=32",
+        "data.sampler.min_size=24",
+        "data.sampler.max_size=40",
+        "data.sampler.multiple=8",
+        "data.batch_size=6",
+        "data.num_workers=0",
+        "train.amp=none",
+        "data.preprocessing.resize_short=36",
+        "data.preprocessing.crop_size=32",
+        "train.progress_bar=False",
+    ]
     seen = _stop_before_training(monkeypatch)
     with pytest.raises(Stopped):
-        trainer.main(load_config(config_path, [f"data.root={tiny_imagenet}", f"train.work_dir={tmp_path / 'work'}",
-                                               f"model.pretrained={str(folder / 'mmpretrain.pth')!r}", *small]))
+        trainer.main(
+            load_config(
+                config_path,
+                [
+                    f"data.root={tiny_imagenet}",
+                    f"train.work_dir={tmp_path / 'work'}",
+                    f"model.pretrained={str(folder / 'mmpretrain.pth')!r}",
+                    *small,
+                ],
+            )
+        )
     assert torch.equal(seen[0]["backbone.stem.conv.weight"], expected["mmpretrain.pth"]["backbone.stem.conv.weight"])
     assert seen[0]["head.fc.weight"].shape == (3, 320)
     monkeypatch.chdir(ROOT)
@@ -272,5 +309,7 @@ def test_a_classifier_seeds_a_detectors_stages_and_its_extra_layers_are_skipped(
     ours, theirs = detector.state_dict(), classifier.state_dict()
     assert all(torch.equal(ours[key], theirs[key]) for key in ours if key.startswith("backbone.layers."))
     assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the model"
-    assert any(key.startswith("backbone.extra_layers.") and reason == "not in the checkpoint"
-               for key, reason in report.skipped.items())
+    assert any(
+        key.startswith("backbone.extra_layers.") and reason == "not in the checkpoint"
+        for key, reason in report.skipped.items()
+    )

@@ -24,7 +24,12 @@ def test_seed_configs_follow_the_published_recipe(name, drop_rate):
     assert (config.train.ema, config.train.ema_decay, config.train.amp) == (True, 0.9995, "bfloat16")
     assert (config.data.root, config.data.batch_size, config.data.crop_scale) == ("data/imagenet", 128, (0.08, 1.0))
     assert [tuple(shape) for shape in batch_shapes(config.data, num_replicas=8)] == [
-        (160, 160, 328), (192, 192, 224), (256, 256, 128), (288, 288, 128), (320, 320, 128)]
+        (160, 160, 328),
+        (192, 192, 224),
+        (256, 256, 128),
+        (288, 288, 128),
+        (320, 320, 128),
+    ]
     assert (config.data.preprocessing.resize_short, config.data.preprocessing.crop_size) == (288, 256)
 
 
@@ -58,7 +63,17 @@ def test_the_demo_trains_and_predicts(tmp_path, capsys, monkeypatch):
     assert len(list((tmp_path / "digits" / "test").glob("*/*.png"))) == 250
     config = ROOT / "configs/mobilevit/mobilevit-tiny_1xb64_digits.py"
     work = tmp_path / "work"
-    trainer.main(load_config(config, [f"data.root={tmp_path / 'digits'}", f"train.work_dir={work}",
-                                      "train.max_steps=2", "train.progress_bar=False", "data.num_workers=0"]))
+    trainer.main(
+        load_config(
+            config,
+            [
+                f"data.root={tmp_path / 'digits'}",
+                f"train.work_dir={work}",
+                "train.max_steps=2",
+                "train.progress_bar=False",
+                "data.num_workers=0",
+            ],
+        )
+    )
     assert demo_digits.predict(work / "config.json", work / "latest.pth", tmp_path / "digits" / "test", 3, 0.0)
     assert "held-out accuracy" in capsys.readouterr().out

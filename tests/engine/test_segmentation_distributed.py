@@ -40,8 +40,9 @@ def _scores(config_path: str, weights: str) -> dict:
 
 def _worker(rank: int, port: int, config_path: str, weights: str, out_dir: str) -> None:
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank)
+    )
     torch.save(_scores(config_path, weights), os.path.join(out_dir, f"scores{rank}.pt"))
 
 
@@ -52,8 +53,12 @@ def test_two_processes_score_as_one(tmp_path, monkeypatch):
         height, width = 20 + 3 * index, 30 - 2 * index
         (tmp_path / "images/val").mkdir(parents=True, exist_ok=True)
         (tmp_path / "masks/val").mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(tmp_path / f"images/val/{index}.png")
-        save_palette_mask(rng.choice(np.array([0, 1, 2, 255], np.uint8), (height, width)), tmp_path / f"masks/val/{index}.png")
+        Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(
+            tmp_path / f"images/val/{index}.png"
+        )
+        save_palette_mask(
+            rng.choice(np.array([0, 1, 2, 255], np.uint8), (height, width)), tmp_path / f"masks/val/{index}.png"
+        )
     config_path = tmp_path / "seg.py"
     config_path.write_text(CONFIG.format(root=str(tmp_path)))
     torch.manual_seed(0)

@@ -44,8 +44,9 @@ def digit_scenes(tmp_path_factory):
     finally:
         sys.path.remove(str(ROOT / "tools"))
     root = tmp_path_factory.mktemp("digit_scenes")
-    demo_segmentation.write(root, train=32, val=10, size=32, digits=(0,), digits_per_image=(1, 2),
-                            digit_side=(0.4, 0.7))
+    demo_segmentation.write(
+        root, train=32, val=10, size=32, digits=(0,), digits_per_image=(1, 2), digit_side=(0.4, 0.7)
+    )
     return root
 
 
@@ -53,9 +54,11 @@ def digit_scenes(tmp_path_factory):
 def config_file(tmp_path, digit_scenes):
     def write(name="seg.py", work_dir=None, epochs=2):
         path = tmp_path / name
-        path.write_text(CONFIG.format(root=str(digit_scenes), work_dir=str(work_dir or tmp_path / "work"),
-                                      epochs=epochs))
+        path.write_text(
+            CONFIG.format(root=str(digit_scenes), work_dir=str(work_dir or tmp_path / "work"), epochs=epochs)
+        )
         return path
+
     return write
 
 
@@ -95,7 +98,9 @@ def test_a_stopped_segmentation_run_resumes_to_the_weights_of_an_uninterrupted_o
 
 
 def test_a_segmentation_config_names_what_does_not_fit(config_file):
-    with pytest.raises(ConfigError, match="data.kind must be a segmentation layout, one of 'voc', 'voc_aug', 'pairs'; got 'auto'"):
+    with pytest.raises(
+        ConfigError, match="data.kind must be a segmentation layout, one of 'voc', 'voc_aug', 'pairs'; got 'auto'"
+    ):
         load_config(config_file(), ["data.kind=auto"])
     with pytest.raises(ConfigError, match="set data.preprocessing.keep_aspect_ratio=False"):
         trainer.main(load_config(config_file(), ["data.preprocessing.keep_aspect_ratio=True"]))

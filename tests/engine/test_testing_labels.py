@@ -62,8 +62,10 @@ def _brute_force(model, root, preprocessing):
 def test_synset_folders_are_labelled_by_their_imagenet_index(imagenet_model, synset_tree, tmp_path):
     model, config, config_path, options = imagenet_model
     out = tmp_path / "results.json"
-    assert main(["test", str(config_path), str(tmp_path / "imagenet.pth"), "--out", str(out),
-                 "--cfg-options", *options]) == 0
+    assert (
+        main(["test", str(config_path), str(tmp_path / "imagenet.pth"), "--out", str(out), "--cfg-options", *options])
+        == 0
+    )
     results = json.loads(out.read_text())
     top1, top5, count = _brute_force(model, synset_tree, config.data.preprocessing)
     assert (results["top1"], results["top5"], results["images"]) == (top1, top5, count)
@@ -75,8 +77,9 @@ def test_synset_folders_are_labelled_by_their_imagenet_index(imagenet_model, syn
 def test_a_class_count_that_cannot_be_mapped_is_refused(imagenet_model, tiny_config, tiny_imagenet, tmp_path, capsys):
     _, _, config_path, _ = imagenet_model
     # 1000 outputs, three folders that are not synsets
-    assert main(["test", str(config_path), str(tmp_path / "imagenet.pth"), "--cfg-options",
-                 "model.num_classes=1000"]) == 2
+    assert (
+        main(["test", str(config_path), str(tmp_path / "imagenet.pth"), "--cfg-options", "model.num_classes=1000"]) == 2
+    )
     err = capsys.readouterr().err
     assert "has 3 class folders but the model has 1000 outputs, so its labels cannot be told" in err
     assert "name ImageNet folders by WordNet synset (n01440764 ...)" in err
@@ -85,20 +88,41 @@ def test_a_class_count_that_cannot_be_mapped_is_refused(imagenet_model, tiny_con
     assert main(["test", str(config_path), str(six), "--cfg-options", "model.num_classes=6"]) == 2
     err = capsys.readouterr().err
     assert "has 3 class folders but the model has 6 outputs" in err and "data.classes=[...]" in err
-    assert main(["test", str(config_path), str(six), "--cfg-options", "model.num_classes=6",
-                 "data.classes=['n00_blue','n01_green','n02_red','a','b']"]) == 2
+    assert (
+        main(
+            [
+                "test",
+                str(config_path),
+                str(six),
+                "--cfg-options",
+                "model.num_classes=6",
+                "data.classes=['n00_blue','n01_green','n02_red','a','b']",
+            ]
+        )
+        == 2
+    )
     assert "has 5 class names but the model has 6 outputs" in capsys.readouterr().err
 
 
-def test_a_subset_of_a_run_s_classes_is_labelled_by_the_names_it_carries(tiny_config, tiny_imagenet, tmp_path,
-                                                                       capsys):
+def test_a_subset_of_a_run_s_classes_is_labelled_by_the_names_it_carries(tiny_config, tiny_imagenet, tmp_path, capsys):
     trainer.main(load_config(tiny_config(), ["train.max_steps=1"]))
     subset = tmp_path / "subset"
     (subset / "val").mkdir(parents=True)
     (subset / "val" / "n02_red").symlink_to(tiny_imagenet / "val" / "n02_red")
     checkpoint = tmp_path / "work" / "latest.pth"
-    assert main(["test", str(checkpoint), "--out", str(tmp_path / "red.json"), "--cfg-options",
-                 f"data.root={str(subset)!r}"]) == 0
+    assert (
+        main(
+            [
+                "test",
+                str(checkpoint),
+                "--out",
+                str(tmp_path / "red.json"),
+                "--cfg-options",
+                f"data.root={str(subset)!r}",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "top-5" not in out  # three classes: every label is among the top 5
     results = json.loads((tmp_path / "red.json").read_text())

@@ -4,7 +4,6 @@ import shutil
 
 import pytest
 import torch
-from tiny_run import CLASSES
 from torch import nn
 
 from mobilevit.cli import main as cli
@@ -13,6 +12,7 @@ from mobilevit.engine import trainer
 from mobilevit.engine.ema import ModelEma
 from mobilevit.engine.run_log import RunLog
 from mobilevit.engine.schedule import LearningRateSchedule
+from tiny_run import CLASSES
 
 
 def _checkpoint(path):

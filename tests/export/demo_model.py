@@ -40,12 +40,23 @@ def trained_demo(tmp_path_factory) -> TrainedDemo:
     root = tmp_path_factory.mktemp("demo")
     demo_digits.write(root / "digits")
     work = root / "work"
-    trainer.main(load_config(DEMO_CONFIG, [f"data.root={root / 'digits'}", f"train.work_dir={work}",
-                                           "train.progress_bar=False", "data.num_workers=0"]))
+    trainer.main(
+        load_config(
+            DEMO_CONFIG,
+            [
+                f"data.root={root / 'digits'}",
+                f"train.work_dir={work}",
+                "train.progress_bar=False",
+                "data.num_workers=0",
+            ],
+        )
+    )
     model = init_model(work / "config.json", fuse=False)
     load_weights(model, work / "best.pth")
-    samples = [*scan_folders(root / "digits" / "val", model.class_names).samples,
-               *scan_folders(root / "digits" / "test", model.class_names).samples]
+    samples = [
+        *scan_folders(root / "digits" / "val", model.class_names).samples,
+        *scan_folders(root / "digits" / "test", model.class_names).samples,
+    ]
     images = prepare_batch([str(path) for path, _ in samples], model.preprocessing)
     labels = torch.tensor([label for _, label in samples])
     return TrainedDemo(work / "config.json", work / "best.pth", model.eval(), images, labels)

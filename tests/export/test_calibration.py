@@ -41,6 +41,19 @@ def test_user_errors_are_one_line(tmp_path, capsys):
         calibration_images(tmp_path, Preprocessing())
     with pytest.raises(FileNotFoundError, match="calibration images not found"):
         calibration_images(tmp_path / "missing", Preprocessing())
-    assert main(["export", "mobilevit-xxsmall_3rdparty_in1k", "--checkpoint", "x.pth", "--format", "openvino",
-                 "--quantize", "int8"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "mobilevit-xxsmall_3rdparty_in1k",
+                "--checkpoint",
+                "x.pth",
+                "--format",
+                "openvino",
+                "--quantize",
+                "int8",
+            ]
+        )
+        == 2
+    )
     assert "--quantize int8 and --calibration DIR_OR_CONFIG go together" in capsys.readouterr().err

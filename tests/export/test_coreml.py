@@ -16,8 +16,12 @@ ARCH = [["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]]
 
 def program_of(path):
     spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
-    operations = [operation.type for function in spec.mlProgram.functions.values()
-                  for block in function.block_specializations.values() for operation in block.operations]
+    operations = [
+        operation.type
+        for function in spec.mlProgram.functions.values()
+        for block in function.block_specializations.values()
+        for operation in block.operations
+    ]
     return spec.description, operations
 
 
@@ -53,6 +57,19 @@ def test_preprocessing_it_cannot_express_is_refused(tmp_path):
 
 
 def test_options_are_checked_before_the_model_is_built(tmp_path, capsys):
-    assert main(["export", "mobilevit-xxsmall_3rdparty_in1k", "--checkpoint", str(tmp_path / "missing.pth"),
-                 "--format", "coreml", "--precision", "bf16"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "mobilevit-xxsmall_3rdparty_in1k",
+                "--checkpoint",
+                str(tmp_path / "missing.pth"),
+                "--format",
+                "coreml",
+                "--precision",
+                "bf16",
+            ]
+        )
+        == 2
+    )
     assert "--precision bf16 does not apply to coreml" in capsys.readouterr().err

@@ -59,10 +59,29 @@ def exported(trained_demo, tmp_path_factory):
     """The demo model exported by `mobilevit export` in fp32 and int8 (calibrated on its training split)."""
     pytest.importorskip("executorch")
     folder = tmp_path_factory.mktemp("executorch")
-    common = ["export", str(trained_demo.config), "--checkpoint", str(trained_demo.checkpoint), "--format", "executorch"]
+    common = [
+        "export",
+        str(trained_demo.config),
+        "--checkpoint",
+        str(trained_demo.checkpoint),
+        "--format",
+        "executorch",
+    ]
     assert main([*common, "--output", str(folder / "fp32.pte")]) == 0
-    assert main([*common, "--quantize", "int8", "--calibration", str(trained_demo.config),
-                 "--output", str(folder / "int8.pte")]) == 0
+    assert (
+        main(
+            [
+                *common,
+                "--quantize",
+                "int8",
+                "--calibration",
+                str(trained_demo.config),
+                "--output",
+                str(folder / "int8.pte"),
+            ]
+        )
+        == 0
+    )
     return folder
 
 
@@ -72,8 +91,9 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
     class; `test` and `predict` run the files."""
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)
-    assert torch.allclose(ExecuTorchClassifier(exported / "fp32.pte")(trained_demo.images), reference, atol=1e-4,
-                          rtol=0)
+    assert torch.allclose(
+        ExecuTorchClassifier(exported / "fp32.pte")(trained_demo.images), reference, atol=1e-4, rtol=0
+    )
     logits = ExecuTorchClassifier(exported / "int8.pte")(trained_demo.images)
     assert top1(reference, trained_demo.labels) > 85  # the run trained
     assert argmax_agreement(logits, reference) >= 0.98

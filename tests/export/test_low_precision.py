@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from demo_model import argmax_agreement, top1
+
 from mobilevit.apis import init_model, torch_logits
 
 

@@ -19,12 +19,14 @@ def model():
     return build_classifier(ARCH, num_classes=3).eval()
 
 
-@pytest.mark.parametrize("export_format, runner, modules, extra", [
-    ("tflite", TFLiteClassifier, ("litert_torch", "ai_edge_litert"), "tflite"),
-    ("executorch", ExecuTorchClassifier, ("executorch",), "executorch"),
-])
-def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys, export_format, runner, modules,
-                                           extra):
+@pytest.mark.parametrize(
+    "export_format, runner, modules, extra",
+    [
+        ("tflite", TFLiteClassifier, ("litert_torch", "ai_edge_litert"), "tflite"),
+        ("executorch", ExecuTorchClassifier, ("executorch",), "executorch"),
+    ],
+)
+def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys, export_format, runner, modules, extra):
     for module in modules:
         for name in [name for name in sys.modules if name == module or name.startswith(module + ".")]:
             monkeypatch.delitem(sys.modules, name)
@@ -36,8 +38,21 @@ def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys,
         export_model(model, tmp_path / "model", export_format, 32, 32)
     checkpoint = tmp_path / "xxs.pth"
     torch.save({"meta": {}, "state_dict": build_classifier("xx_small").state_dict()}, checkpoint)
-    assert main(["export", NAME, "--checkpoint", str(checkpoint), "--format", export_format,
-                 "--output", str(tmp_path / "again")]) == 2
+    assert (
+        main(
+            [
+                "export",
+                NAME,
+                "--checkpoint",
+                str(checkpoint),
+                "--format",
+                export_format,
+                "--output",
+                str(tmp_path / "again"),
+            ]
+        )
+        == 2
+    )
     assert f"pip install 'mobilevit[{extra}]'" in capsys.readouterr().err
 
 
@@ -59,6 +74,19 @@ def test_options_are_checked_before_the_model_is_built(model, tmp_path, capsys):
         export_model(model, tmp_path / "m.pte", "executorch", 32, 32, dynamic=True)
     assert main(["export", NAME, "--checkpoint", str(tmp_path / "missing.pth"), "--batch-size", "2"]) == 2
     assert "--batch-size applies to tflite, executorch" in capsys.readouterr().err
-    assert main(["export", NAME, "--checkpoint", str(tmp_path / "missing.pth"), "--format", "executorch",
-                 "--quantize", "int8"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                NAME,
+                "--checkpoint",
+                str(tmp_path / "missing.pth"),
+                "--format",
+                "executorch",
+                "--quantize",
+                "int8",
+            ]
+        )
+        == 2
+    )
     assert "--quantize int8 and --calibration DIR_OR_CONFIG go together" in capsys.readouterr().err

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from demo_model import argmax_agreement, top1
 from PIL import Image
 
-from demo_model import argmax_agreement, top1
 from mobilevit.cli import main
 from mobilevit.export import OpenVinoClassifier, export_model
 from mobilevit.models import build_classifier
@@ -63,8 +63,21 @@ def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys)
         OpenVinoClassifier(path)
     checkpoint = tmp_path / "xxs.pth"
     torch.save({"meta": {}, "state_dict": model.state_dict()}, checkpoint)
-    assert main(["export", NAME, "--checkpoint", str(checkpoint), "--format", "openvino",
-                 "--output", str(tmp_path / "again.xml")]) == 2
+    assert (
+        main(
+            [
+                "export",
+                NAME,
+                "--checkpoint",
+                str(checkpoint),
+                "--format",
+                "openvino",
+                "--output",
+                str(tmp_path / "again.xml"),
+            ]
+        )
+        == 2
+    )
     assert "pip install 'mobilevit[openvino]'" in capsys.readouterr().err
 
 
@@ -76,8 +89,20 @@ def test_bf16_and_int8_keep_the_accuracy_of_a_trained_model(trained_demo, tmp_pa
     common = ["export", str(trained_demo.config), "--checkpoint", str(trained_demo.checkpoint), "--format", "openvino"]
     assert main([*common, "--output", str(tmp_path / "fp32.xml")]) == 0
     assert main([*common, "--precision", "bf16", "--output", str(tmp_path / "bf16.xml")]) == 0
-    assert main([*common, "--quantize", "int8", "--calibration", str(trained_demo.config),
-                 "--output", str(tmp_path / "int8.xml")]) == 0
+    assert (
+        main(
+            [
+                *common,
+                "--quantize",
+                "int8",
+                "--calibration",
+                str(trained_demo.config),
+                "--output",
+                str(tmp_path / "int8.xml"),
+            ]
+        )
+        == 0
+    )
     assert "int8 weights and activations" in capsys.readouterr().out
     fp32 = OpenVinoClassifier(tmp_path / "fp32.xml")(trained_demo.images)
     assert torch.allclose(fp32, reference, atol=1e-4, rtol=0)

@@ -43,8 +43,20 @@ def exported(trained_demo, tmp_path_factory):
     folder = tmp_path_factory.mktemp("tflite")
     common = ["export", str(trained_demo.config), "--checkpoint", str(trained_demo.checkpoint), "--format", "tflite"]
     assert main([*common, "--output", str(folder / "fp32.tflite")]) == 0
-    assert main([*common, "--quantize", "int8", "--calibration", str(trained_demo.config),
-                 "--output", str(folder / "int8.tflite")]) == 0
+    assert (
+        main(
+            [
+                *common,
+                "--quantize",
+                "int8",
+                "--calibration",
+                str(trained_demo.config),
+                "--output",
+                str(folder / "int8.tflite"),
+            ]
+        )
+        == 0
+    )
     return folder
 
 
@@ -54,8 +66,7 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
     class; `test` and `predict` run the files."""
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)
-    assert torch.allclose(TFLiteClassifier(exported / "fp32.tflite")(trained_demo.images), reference, atol=1e-4,
-                          rtol=0)
+    assert torch.allclose(TFLiteClassifier(exported / "fp32.tflite")(trained_demo.images), reference, atol=1e-4, rtol=0)
     int8 = TFLiteClassifier(exported / "int8.tflite")
     assert int8.quantized  # int8 in, int8 out: quantized and dequantized by the runner
     logits = int8(trained_demo.images)

@@ -4,9 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from mobilevit.models import MobileNetV2Stage, MobileViT, MobileViTStage
-
 from arch_table import ARCH_NAMES, PUBLISHED
+from mobilevit.models import MobileNetV2Stage, MobileViT, MobileViTStage
 
 
 @pytest.mark.parametrize("arch", ARCH_NAMES)
@@ -88,11 +87,14 @@ def test_norm_eval_keeps_batchnorm_in_eval():
     assert any(m.training for m in backbone.modules() if isinstance(m, nn.LayerNorm))
 
 
-@pytest.mark.parametrize("bad_input, message", [
-    (torch.rand(3, 224, 224), r"\(B, 3, H, W\)"),
-    (torch.rand(1, 1, 64, 64), r"got \(1, 1, 64, 64\)"),
-    ("an image", "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad_input, message",
+    [
+        (torch.rand(3, 224, 224), r"\(B, 3, H, W\)"),
+        (torch.rand(1, 1, 64, 64), r"got \(1, 1, 64, 64\)"),
+        ("an image", "torch.Tensor"),
+    ],
+)
 def test_bad_input_names_the_expected_shape(bad_input, message):
     with pytest.raises((ValueError, TypeError), match=message):
         MobileViT("xx_small")(bad_input)

@@ -3,14 +3,13 @@
 import pytest
 import torch
 
+from arch_table import ARCH_NAMES, PUBLISHED
 from mobilevit.convert import to_mobilevit
 from mobilevit.models import MobileViT
 from mobilevit.models.mobilevit import ARCHS, stage_strides
-from arch_table import ARCH_NAMES, PUBLISHED
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
-
 
 
 def test_stage_strides_follow_the_dilation_rule():

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mobilevit.models import build_classifier
 from arch_table import ARCH_NAMES
+from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "mmpretrain_reference.json").read_text())

@@ -9,8 +9,8 @@ import torch._dynamo
 import torch.nn.functional as F
 from torch import nn
 
-from mobilevit.models import MobileViT, MobileViTBlock, build_classifier
 from arch_table import ARCH_NAMES
+from mobilevit.models import MobileViT, MobileViTBlock, build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
 
 # A two-stage model: an inverted residual stage and a MobileViT stage, quick to compile.
@@ -77,8 +77,9 @@ def test_backbone_computes_in_the_memory_format_it_is_built_for(channels_last):
     with torch.no_grad():
         features = model.backbone(image)
         assert all(feature.is_contiguous(memory_format=torch.channels_last) == channels_last for feature in features)
-        assert all(torch.allclose(ours, theirs, atol=1e-5, rtol=0)
-                   for ours, theirs in zip(features, reference.backbone(image)))
+        assert all(
+            torch.allclose(ours, theirs, atol=1e-5, rtol=0) for ours, theirs in zip(features, reference.backbone(image))
+        )
 
 
 def test_a_backbone_hands_out_maps_in_the_usual_layout_and_the_models_compute_channels_last():

@@ -61,11 +61,16 @@ def cvnets_ssd_state_dict(arch):
     from test_convert import timm_to_cvnets
 
     classifier = timm_to_cvnets(timm.create_model(TIMM_NAMES[arch], pretrained=False).state_dict())
-    encoder = {f"encoder.{key}": value for key, value in classifier.items()
-               if not key.startswith(("conv_1x1_exp.", "classifier."))}
+    encoder = {
+        f"encoder.{key}": value
+        for key, value in classifier.items()
+        if not key.startswith(("conv_1x1_exp.", "classifier."))
+    }
     generator = torch.Generator().manual_seed(0)
-    heads = {key: torch.randn(shape, generator=generator) if shape else torch.tensor(7)
-             for key, shape in cvnets_ssd_shapes(arch).items()}
+    heads = {
+        key: torch.randn(shape, generator=generator) if shape else torch.tensor(7)
+        for key, shape in cvnets_ssd_shapes(arch).items()
+    }
     return encoder | heads
 
 
@@ -80,10 +85,12 @@ def test_cvnets_layout_converts_every_key_with_every_shape(arch, tmp_path):
     assert len(ours) == len(theirs)
     torch.save(theirs, tmp_path / f"ssd_mobilevit_{arch}_320.pt")
     load_checkpoint(model, tmp_path / f"ssd_mobilevit_{arch}_320.pt")
-    assert torch.equal(model.state_dict()["head.levels.5.predictor.conv.bias"],
-                       theirs["ssd_heads.5.loc_cls_layer.block.conv.bias"])
-    assert torch.equal(model.state_dict()["backbone.extra_layers.3.1.conv.weight"],
-                       theirs["extra_layers.os_-1.1.block.conv.weight"])
+    assert torch.equal(
+        model.state_dict()["head.levels.5.predictor.conv.bias"], theirs["ssd_heads.5.loc_cls_layer.block.conv.bias"]
+    )
+    assert torch.equal(
+        model.state_dict()["backbone.extra_layers.3.1.conv.weight"], theirs["extra_layers.os_-1.1.block.conv.weight"]
+    )
 
 
 def test_cvnets_layout_with_a_stray_key_fails_naming_it():
@@ -104,7 +111,10 @@ def cvnets_anchors(image_size=320):
         s_k, s_next = scales[level], scales[level + 1]
         shapes = [(s_k, s_k), (math.sqrt(s_k * s_next),) * 2]
         for ratio in aspect_ratios[level]:
-            shapes += [(s_k * math.sqrt(ratio), s_k / math.sqrt(ratio)), (s_k / math.sqrt(ratio), s_k * math.sqrt(ratio))]
+            shapes += [
+                (s_k * math.sqrt(ratio), s_k / math.sqrt(ratio)),
+                (s_k / math.sqrt(ratio), s_k * math.sqrt(ratio)),
+            ]
         for y in range(size):
             for x in range(size):
                 for width, height in shapes:
@@ -125,8 +135,9 @@ def test_anchors_equal_the_cvnets_formula():
 
 
 # A hand-made case (pixels of a 320x320 image): five anchors and one or two ground-truth boxes.
-ANCHORS = torch.tensor([[0, 0, 10, 10], [0, 0, 20, 20], [50, 50, 60, 60], [80, 80, 100, 100], [200, 200, 210, 210]],
-                       dtype=torch.float32)
+ANCHORS = torch.tensor(
+    [[0, 0, 10, 10], [0, 0, 20, 20], [50, 50, 60, 60], [80, 80, 100, 100], [200, 200, 210, 210]], dtype=torch.float32
+)
 
 
 def test_matching_thresholds_at_half_and_forces_each_box_its_best_anchor():
@@ -185,10 +196,9 @@ def test_a_batch_tensor_of_another_size_is_refused():
 def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoint_the_classifier(tmp_path):
     """``model.pretrained`` with ``pretrained_keys='backbone'`` (what training calls), across the
     ``encoder.`` prefix of ml-cvnets' detection checkpoints, both ways."""
-    from test_convert import timm_to_cvnets
-
     from mobilevit.engine.finetune import load_pretrained
     from mobilevit.models import build_classifier
+    from test_convert import timm_to_cvnets
 
     timm = pytest.importorskip("timm")
     classification = timm_to_cvnets(timm.create_model("mobilevit_xxs", pretrained=False).state_dict())
@@ -198,8 +208,9 @@ def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoi
     report = load_pretrained(detector, tmp_path / "mobilevit_xxs.pt", keys="backbone")
     assert report.layout == "cvnets"
     assert torch.equal(detector.backbone.stem.conv.weight, classification["conv_1.block.conv.weight"])
-    assert torch.equal(detector.backbone.layers[4][1].conv_fusion.conv.weight,
-                       classification["layer_5.1.fusion.block.conv.weight"])
+    assert torch.equal(
+        detector.backbone.layers[4][1].conv_fusion.conv.weight, classification["layer_5.1.fusion.block.conv.weight"]
+    )
     assert torch.equal(detector.head.levels[0].projection.conv.weight, head_before)
     assert report.skipped["head.levels.0.projection.conv.weight"] == "outside model.pretrained_keys='backbone'"
     assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the model"
@@ -209,8 +220,10 @@ def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoi
     classifier = build_classifier("xx_small")
     report = load_pretrained(classifier, tmp_path / "ssd_mobilevit_xxs_320.pt", keys="backbone")
     assert report.layout == "cvnets_ssd"
-    assert torch.equal(classifier.backbone.layers[4][1].conv_fusion.conv.weight,
-                       detection["encoder.layer_5.1.fusion.block.conv.weight"])
+    assert torch.equal(
+        classifier.backbone.layers[4][1].conv_fusion.conv.weight,
+        detection["encoder.layer_5.1.fusion.block.conv.weight"],
+    )
     assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the checkpoint"
     with pytest.raises(CheckpointError, match="does not fit the model's backbone"):
         load_pretrained(build_classifier("x_small"), tmp_path / "ssd_mobilevit_xxs_320.pt", keys="backbone")

@@ -22,8 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # stride 16 (as the demo classifier's arch), so the two backbone levels are 4x4 maps; the learning
 # rate decays to almost zero so that BatchNorm's running statistics catch up with the weights by
 # the end. The backbone is seeded from a classifier of the same arch through model.pretrained.
-ARCH = [["mobilenetv2", 16, 1, 1, 2], ["mobilenetv2", 24, 2, 1, 2], ["mobilevit", 32, 2, 32, 64, 1, 2],
-        ["mobilevit", 48, 2, 48, 96, 1, 2], ["mobilevit", 64, 1, 64, 128, 1, 2]]
+ARCH = [
+    ["mobilenetv2", 16, 1, 1, 2],
+    ["mobilenetv2", 24, 2, 1, 2],
+    ["mobilevit", 32, 2, 32, 64, 1, 2],
+    ["mobilevit", 48, 2, 48, 96, 1, 2],
+    ["mobilevit", 64, 1, 64, 128, 1, 2],
+]
 CONFIG = """
 task = "detection"
 model = dict(arch={arch!r}, num_classes=2, pretrained={pretrained!r}, pretrained_keys="backbone")
@@ -77,11 +82,44 @@ def test_detection_trains_resumes_exactly_tests_predicts_and_exports(tmp_path):
     image = str(root / "images" / "val" / "0000.png")
     config_json = str(tmp_path / "whole" / "config.json")
     checkpoint = str(tmp_path / "whole" / "latest.pth")
-    assert cli(["predict", image, "--model", config_json, "--checkpoint", checkpoint, "--score-threshold", "0.2",
-                "--out-dir", str(tmp_path / "drawn"), "--json"]) == 0
+    assert (
+        cli(
+            [
+                "predict",
+                image,
+                "--model",
+                config_json,
+                "--checkpoint",
+                checkpoint,
+                "--score-threshold",
+                "0.2",
+                "--out-dir",
+                str(tmp_path / "drawn"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "drawn" / "0000_detections.png").is_file()
 
     onnx_path = tmp_path / "detector.onnx"
     assert cli(["export", config_json, "--checkpoint", checkpoint, "--output", str(onnx_path)]) == 0
-    assert cli(["predict", image, "--model", config_json, "--checkpoint", str(onnx_path), "--backend", "onnxruntime",
-                "--score-threshold", "0.2", "--out-dir", str(tmp_path / "drawn_onnx")]) == 0
+    assert (
+        cli(
+            [
+                "predict",
+                image,
+                "--model",
+                config_json,
+                "--checkpoint",
+                str(onnx_path),
+                "--backend",
+                "onnxruntime",
+                "--score-threshold",
+                "0.2",
+                "--out-dir",
+                str(tmp_path / "drawn_onnx"),
+            ]
+        )
+        == 0
+    )

@@ -28,16 +28,34 @@ def made_up(seed=0, num_images=12):
         boxes = np.concatenate([corners, np.minimum(corners + sizes, 320)], axis=1).astype(np.float32)
         labels = rng.integers(1, 4, count)
         crowd = np.arange(count) == 3
-        images.append(ImageBoxes(f"{image_id}.png", image_id * 5 + 1, 320, 320, boxes, labels,
-                                 (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), crowd))
+        images.append(
+            ImageBoxes(
+                f"{image_id}.png",
+                image_id * 5 + 1,
+                320,
+                320,
+                boxes,
+                labels,
+                (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]),
+                crowd,
+            )
+        )
         noisy = boxes + rng.normal(0, 4, boxes.shape)
         extra = rng.uniform(0, 300, (2, 4))
         extra[:, 2:] = extra[:, :2] + 20
         predicted = np.concatenate([noisy, extra]).astype(np.float32)
-        flipped = np.where(rng.uniform(size=count + 2) < 0.2, rng.integers(1, 4, count + 2),
-                           np.concatenate([labels, rng.integers(1, 4, 2)]))
-        detections.append({"boxes": torch.from_numpy(predicted), "scores": torch.from_numpy(rng.uniform(size=count + 2)),
-                           "labels": torch.from_numpy(flipped)})
+        flipped = np.where(
+            rng.uniform(size=count + 2) < 0.2,
+            rng.integers(1, 4, count + 2),
+            np.concatenate([labels, rng.integers(1, 4, 2)]),
+        )
+        detections.append(
+            {
+                "boxes": torch.from_numpy(predicted),
+                "scores": torch.from_numpy(rng.uniform(size=count + 2)),
+                "labels": torch.from_numpy(flipped),
+            }
+        )
     return DetectionList(images, ("a", "b", "c"), CATEGORY_IDS, "made-up"), detections
 
 
@@ -48,14 +66,27 @@ def pycocotools_stats(truth, detections):
     for image, detection in zip(truth.images, detections):
         ground_truth["images"].append({"id": image.image_id, "width": 320, "height": 320})
         for box, label, crowd in zip(image.boxes.tolist(), image.labels.tolist(), image.crowd.tolist()):
-            ground_truth["annotations"].append({
-                "id": len(ground_truth["annotations"]) + 1, "image_id": image.image_id,
-                "category_id": CATEGORY_IDS[label - 1], "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-                "area": (box[2] - box[0]) * (box[3] - box[1]), "iscrowd": int(crowd)})
-        for box, score, label in zip(detection["boxes"].tolist(), detection["scores"].tolist(),
-                                     detection["labels"].tolist()):
-            results.append({"image_id": image.image_id, "category_id": CATEGORY_IDS[label - 1], "score": score,
-                            "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
+            ground_truth["annotations"].append(
+                {
+                    "id": len(ground_truth["annotations"]) + 1,
+                    "image_id": image.image_id,
+                    "category_id": CATEGORY_IDS[label - 1],
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                    "area": (box[2] - box[0]) * (box[3] - box[1]),
+                    "iscrowd": int(crowd),
+                }
+            )
+        for box, score, label in zip(
+            detection["boxes"].tolist(), detection["scores"].tolist(), detection["labels"].tolist()
+        ):
+            results.append(
+                {
+                    "image_id": image.image_id,
+                    "category_id": CATEGORY_IDS[label - 1],
+                    "score": score,
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                }
+            )
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO()
         coco.dataset = ground_truth

@@ -47,7 +47,7 @@ def _brute_force(logits, masks):
 def _evaluate(logits, masks, batch_size=2):
     evaluator = ConfusionMatrix(NUM_CLASSES, torch.device("cpu"))
     for start in range(0, len(logits), batch_size):
-        for scores, mask in zip(logits[start:start + batch_size], masks[start:start + batch_size]):
+        for scores, mask in zip(logits[start : start + batch_size], masks[start : start + batch_size]):
             evaluator.update(scores[None], SegmentationBatch(scores[None], [mask], ()))
     return evaluator.compute()
 

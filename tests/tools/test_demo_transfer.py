@@ -15,9 +15,25 @@ def test_the_transfer_demo_fine_tunes_and_trains_from_scratch_and_tests_both(tmp
     import demo_transfer
 
     work = tmp_path / "work"
-    assert demo_transfer.main([
-        "--data", str(tmp_path / "data"), "--work-dir", str(work), "--shots", "3", "--epochs", "1",
-        "--cfg-options", "train.max_steps=1", "data.num_workers=0", "train.progress_bar=False"]) == 0
+    assert (
+        demo_transfer.main(
+            [
+                "--data",
+                str(tmp_path / "data"),
+                "--work-dir",
+                str(work),
+                "--shots",
+                "3",
+                "--epochs",
+                "1",
+                "--cfg-options",
+                "train.max_steps=1",
+                "data.num_workers=0",
+                "train.progress_bar=False",
+            ]
+        )
+        == 0
+    )
     assert len(list((tmp_path / "data" / "digits-5to9-3shot" / "train").glob("*/*.png"))) == 15
     rows = json.loads((work / "transfer.json").read_text())
     assert [row["seed"] for row in rows] == [0] and rows[0]["images"] == 133

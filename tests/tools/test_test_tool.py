@@ -6,10 +6,10 @@ from pathlib import Path
 import torch
 
 from mobilevit.config import load_config, to_dict
-from mobilevit.tasks import build_model
 from mobilevit.data.datasets import scan_folders
 from mobilevit.data.image import read_image
 from mobilevit.data.transforms import EvalTransform
+from mobilevit.tasks import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,11 +43,21 @@ def test_tools_test_gives_the_exact_counts(tiny_config, tmp_path):
     with torch.no_grad():
         ema.head.fc.bias.copy_(torch.tensor([0.0, 0.3, -0.2, 0.1, 0.0, 0.2]))
     checkpoint = tmp_path / "trained.pth"
-    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "epoch": 1, "step": 7,
-                "config": to_dict(config)}, checkpoint)
+    torch.save(
+        {"model": model.state_dict(), "ema": ema.state_dict(), "epoch": 1, "step": 7, "config": to_dict(config)},
+        checkpoint,
+    )
     out = tmp_path / "results.json"
-    command = [sys.executable, str(ROOT / "tools" / "test.py"), str(config_path), str(checkpoint), "--out", str(out),
-               "--cfg-options", *options]
+    command = [
+        sys.executable,
+        str(ROOT / "tools" / "test.py"),
+        str(config_path),
+        str(checkpoint),
+        "--out",
+        str(out),
+        "--cfg-options",
+        *options,
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert "EMA weights" in completed.stdout

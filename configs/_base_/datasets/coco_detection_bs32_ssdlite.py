@@ -17,6 +17,11 @@ data = dict(
     horizontal_flip=True,
 )
 detection = dict(
-    image_size=320, score_thresh=0.01, nms_thresh=0.5, topk_candidates=400, detections_per_img=200,
-    random_crop=True, photometric_distort=True,
+    image_size=320,
+    score_thresh=0.01,
+    nms_thresh=0.5,
+    topk_candidates=400,
+    detections_per_img=200,
+    random_crop=True,
+    photometric_distort=True,
 )

@@ -21,11 +21,20 @@ data = dict(
     crop_ratio=(3 / 4, 4 / 3),
     horizontal_flip=True,
     sampler=dict(
-        variable=True, base_size=256, min_size=160, max_size=320, num_scales=5, multiple=32,
+        variable=True,
+        base_size=256,
+        min_size=160,
+        max_size=320,
+        num_scales=5,
+        multiple=32,
         batch_floor="base",  # as the release that trained the published weights; 'one' for later releases
     ),
     preprocessing=dict(
-        resize_short=288, crop_size=256, interpolation="bilinear", channel_order="BGR",
-        mean=(0.0, 0.0, 0.0), std=(255.0, 255.0, 255.0),
+        resize_short=288,
+        crop_size=256,
+        interpolation="bilinear",
+        channel_order="BGR",
+        mean=(0.0, 0.0, 0.0),
+        std=(255.0, 255.0, 255.0),
     ),
 )

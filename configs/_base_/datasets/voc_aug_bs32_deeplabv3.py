@@ -18,6 +18,12 @@ data = dict(
     short_side_range=(256, 1024),
     horizontal_flip=True,
     sampler=dict(variable=False, base_size=512),  # no multi-scale sampler for dense tasks (the paper)
-    preprocessing=dict(resize_short=512, crop_size=512, keep_aspect_ratio=False, channel_order="BGR",
-                       mean=(0.0, 0.0, 0.0), std=(255.0, 255.0, 255.0)),
+    preprocessing=dict(
+        resize_short=512,
+        crop_size=512,
+        keep_aspect_ratio=False,
+        channel_order="BGR",
+        mean=(0.0, 0.0, 0.0),
+        std=(255.0, 255.0, 255.0),
+    ),
 )

@@ -5,7 +5,12 @@
 # pretrained.
 task = "segmentation"
 model = dict(
-    num_classes=21, output_stride=16, atrous_rates=(6, 12, 18), aspp_channels=256, aspp_dropout=0.1,
-    dropout=0.1, pretrained_keys="backbone",
+    num_classes=21,
+    output_stride=16,
+    atrous_rates=(6, 12, 18),
+    aspp_channels=256,
+    aspp_dropout=0.1,
+    dropout=0.1,
+    pretrained_keys="backbone",
 )
 train = dict(ema=True, ema_decay=0.9995)

@@ -6,6 +6,18 @@ from .sampler import BatchShape, SampleRequest, VariableBatchSampler, variable_b
 from .transforms import EvalTransform, Preprocessing, TrainTransform
 
 __all__ = [
-    "BatchShape", "EvalTransform", "ImageDataset", "ImageList", "ImageReadError", "Preprocessing", "SampleRequest",
-    "TrainTransform", "VariableBatchSampler", "find_images", "read_annotation", "read_image", "scan_folders", "variable_batch_shapes",
+    "BatchShape",
+    "EvalTransform",
+    "ImageDataset",
+    "ImageList",
+    "ImageReadError",
+    "Preprocessing",
+    "SampleRequest",
+    "TrainTransform",
+    "VariableBatchSampler",
+    "find_images",
+    "read_annotation",
+    "read_image",
+    "scan_folders",
+    "variable_batch_shapes",
 ]

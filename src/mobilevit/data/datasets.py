@@ -4,9 +4,10 @@ mmpretrain's annotation files (``meta/train.txt`` of ``relative/path label`` lin
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import Dataset
@@ -28,9 +29,7 @@ class ImageList:
     class_names: tuple[str, ...]
 
 
-def scan_folders(
-    directory: str | os.PathLike, class_names: Sequence[str] = (), every_class: bool = False
-) -> ImageList:
+def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = (), every_class: bool = False) -> ImageList:
     """The images of ``directory/<class>/**`` labelled by class folder.
 
     Classes are the sorted folder names, or ``class_names`` when given (a validation split may
@@ -56,8 +55,10 @@ def scan_folders(
         found = {label for _, label in samples}
         empty = [name for label, name in enumerate(names) if label not in found]
         if empty:
-            raise ValueError(f"class {empty[0]!r} has no images ({', '.join(IMAGE_EXTENSIONS)}) in "
-                             f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}")
+            raise ValueError(
+                f"class {empty[0]!r} has no images ({', '.join(IMAGE_EXTENSIONS)}) in "
+                f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}"
+            )
     return ImageList(samples, names)
 
 
@@ -73,7 +74,9 @@ def class_folders(directory: str | os.PathLike) -> list[str]:
 
 
 def read_annotation(
-    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = (),
+    annotation_file: str | os.PathLike,
+    image_dir: str | os.PathLike,
+    class_names: Sequence[str] = (),
     every_class: bool = False,
 ) -> ImageList:
     """The images listed in an annotation file, one ``relative/path label`` per line, under ``image_dir``.
@@ -102,8 +105,10 @@ def read_annotation(
         labels = range(max(len(class_names), max(folders) + 1))
         empty = [label for label in labels if label not in folders]
         if empty:
-            raise ValueError(f"{annotation_file} lists no images of label {empty[0]}; "
-                             f"{len(empty)} of the {len(labels)} classes have none: {empty[:5]}")
+            raise ValueError(
+                f"{annotation_file} lists no images of label {empty[0]}; "
+                f"{len(empty)} of the {len(labels)} classes have none: {empty[:5]}"
+            )
     num_classes = max(folders) + 1
     if class_names:
         if num_classes > len(class_names):
@@ -126,7 +131,11 @@ def read_class_names(classes: str | Sequence[str], root: str | os.PathLike) -> t
 
 
 def find_images(
-    kind: str, root: str | os.PathLike, split: str, annotation: str, class_names: Sequence[str] = (),
+    kind: str,
+    root: str | os.PathLike,
+    split: str,
+    annotation: str,
+    class_names: Sequence[str] = (),
     every_class: bool = False,
 ) -> ImageList:
     """The images of one split: ``kind`` is 'folder', 'annotation' or 'auto' (annotation file if

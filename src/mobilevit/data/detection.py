@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -65,7 +66,7 @@ class DetectionList:
     category_ids: tuple[int, ...]
     source: Path
 
-    def with_boxes(self) -> "DetectionList":
+    def with_boxes(self) -> DetectionList:
         """Only the images with something to train on (ml-cvnets trains on annotated images only)."""
         kept = [image for image in self.images if (~image.crowd).any()]
         if not kept:
@@ -115,21 +116,32 @@ def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike) 
         if width <= 0 or height <= 0:
             continue  # degenerate: nothing to learn or match
         image = images[image_id]
-        box = _checked_box([x, y, x + width, y + height], int(image["width"]), int(image["height"]),
-                           f"{where} (image {image.get('file_name')})")
+        box = _checked_box(
+            [x, y, x + width, y + height],
+            int(image["width"]),
+            int(image["height"]),
+            f"{where} (image {image.get('file_name')})",
+        )
         area = float(annotation.get("area", width * height))
         per_image[image_id].append((box, labels[category], area, bool(annotation.get("iscrowd", 0))))
     items = [
-        _image_boxes(Path(image_dir) / str(image["file_name"]), image_id, int(image["width"]), int(image["height"]),
-                     per_image[image_id])
-        for image_id, image in sorted(images.items())]
+        _image_boxes(
+            Path(image_dir) / str(image["file_name"]),
+            image_id,
+            int(image["width"]),
+            int(image["height"]),
+            per_image[image_id],
+        )
+        for image_id, image in sorted(images.items())
+    ]
     if not items:
         raise ValueError(f"{path} lists no images")
     return DetectionList(items, tuple(names[category] for category in categories), tuple(categories), path)
 
 
-def read_boxes_file(annotation_file: str | os.PathLike, image_dir: str | os.PathLike,
-                    class_names: Sequence[str] = ()) -> DetectionList:
+def read_boxes_file(
+    annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
+) -> DetectionList:
     """A boxes file (see the module docstring). Image sizes are read from the files' headers, to
     check the boxes; ``class_names`` (a training set's) take the place of the file's ``classes``."""
     from .image import open_image
@@ -178,23 +190,31 @@ def _checked_box(box: list[float], width: int, height: int, where: str) -> list[
     x1, y1, x2, y2 = box
     tolerance = OVERHANG_TOLERANCE
     if x1 < -tolerance or y1 < -tolerance or x2 > width + tolerance or y2 > height + tolerance or x2 < x1 or y2 < y1:
-        raise ValueError(f"{where}: box {[round(value, 2) for value in box]} (x1, y1, x2, y2) lies outside the "
-                         f"{width}x{height} image or is reversed")
+        raise ValueError(
+            f"{where}: box {[round(value, 2) for value in box]} (x1, y1, x2, y2) lies outside the "
+            f"{width}x{height} image or is reversed"
+        )
     return [min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height)]
 
 
-def _image_boxes(path: Path, image_id: int, width: int, height: int,
-                 annotations: list[tuple[list[float], int, float, bool]]) -> ImageBoxes:
+def _image_boxes(
+    path: Path, image_id: int, width: int, height: int, annotations: list[tuple[list[float], int, float, bool]]
+) -> ImageBoxes:
     return ImageBoxes(
-        path, image_id, width, height,
+        path,
+        image_id,
+        width,
+        height,
         np.array([box for box, _, _, _ in annotations], dtype=np.float32).reshape(-1, 4),
         np.array([label for _, label, _, _ in annotations], dtype=np.int64),
         np.array([area for _, _, area, _ in annotations], dtype=np.float64),
-        np.array([crowd for _, _, _, crowd in annotations], dtype=bool))
+        np.array([crowd for _, _, _, crowd in annotations], dtype=bool),
+    )
 
 
-def find_detections(kind: str, annotation_file: str | os.PathLike, image_dir: str | os.PathLike,
-                    class_names: Sequence[str] = ()) -> DetectionList:
+def find_detections(
+    kind: str, annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
+) -> DetectionList:
     """A split's annotations: ``kind`` 'coco', 'boxes', or 'auto' (COCO when the file has categories)."""
     if kind == "auto":
         content = read_json(Path(annotation_file))
@@ -202,8 +222,10 @@ def find_detections(kind: str, annotation_file: str | os.PathLike, image_dir: st
     if kind == "coco":
         found = read_coco(annotation_file, image_dir)
         if class_names and tuple(class_names) != found.class_names:
-            raise ValueError(f"{annotation_file} has the classes {list(found.class_names)[:5]}..., not the "
-                             f"training set's {list(class_names)[:5]}...")
+            raise ValueError(
+                f"{annotation_file} has the classes {list(found.class_names)[:5]}..., not the "
+                f"training set's {list(class_names)[:5]}..."
+            )
         return found
     if kind == "boxes":
         return read_boxes_file(annotation_file, image_dir, class_names)
@@ -220,8 +242,9 @@ class DetectionTrainTransform:
     photometric distortion, horizontal flip, resize to ``size`` (bilinear, no antialiasing, as
     the model's own resize); boxes that lose their centre or all area are dropped."""
 
-    def __init__(self, size: int = 320, random_crop: bool = True, photometric: bool = True,
-                 horizontal_flip: bool = True) -> None:
+    def __init__(
+        self, size: int = 320, random_crop: bool = True, photometric: bool = True, horizontal_flip: bool = True
+    ) -> None:
         steps: list[v2.Transform] = [v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()] if random_crop else []
         if photometric:
             steps.append(v2.RandomPhotometricDistort(p=0.5))
@@ -230,8 +253,9 @@ class DetectionTrainTransform:
         steps += [v2.Resize((size, size), antialias=False), v2.SanitizeBoundingBoxes(min_size=1.0)]
         self.transform = v2.Compose(steps)
 
-    def __call__(self, rgb: torch.Tensor, boxes: np.ndarray, labels: np.ndarray,
-                 seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, rgb: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The augmented image (BGR, [0, 1]), boxes and labels; ``seed`` makes the draws (the
         global random state is left as it was)."""
         target = {
@@ -241,7 +265,11 @@ class DetectionTrainTransform:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             image, target = self.transform(tv_tensors.Image(rgb), target)
-        return to_model_input(image.as_subclass(torch.Tensor)), target["boxes"].as_subclass(torch.Tensor), target["labels"]
+        return (
+            to_model_input(image.as_subclass(torch.Tensor)),
+            target["boxes"].as_subclass(torch.Tensor),
+            target["labels"],
+        )
 
 
 def resize_for_model(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -298,8 +326,13 @@ class DetectionDataset(Dataset):
     size differs from its annotation's raises an error naming both.
     """
 
-    def __init__(self, detections: DetectionList, size: int = 320, train_transform: DetectionTrainTransform | None = None,
-                 skip_bad_images: bool = False) -> None:
+    def __init__(
+        self,
+        detections: DetectionList,
+        size: int = 320,
+        train_transform: DetectionTrainTransform | None = None,
+        skip_bad_images: bool = False,
+    ) -> None:
         self.detections = detections
         self.size = size
         self.train_transform = train_transform
@@ -325,15 +358,18 @@ class DetectionDataset(Dataset):
             raise ImageReadError(f"no readable image among the {len(images)} of the data set")
         blank = torch.zeros(3, self.size, self.size)
         empty = torch.zeros(0, 4)
-        return DetectionSample(blank, empty, torch.zeros(0, dtype=torch.int64), -1, (self.size, self.size),
-                               tuple(skipped))
+        return DetectionSample(
+            blank, empty, torch.zeros(0, dtype=torch.int64), -1, (self.size, self.size), tuple(skipped)
+        )
 
     def _load(self, annotation: ImageBoxes, request: int | SampleRequest, skipped: tuple[str, ...]) -> DetectionSample:
         rgb = torch.from_numpy(read_image(annotation.path).copy()).permute(2, 0, 1)  # a writable copy
         height, width = rgb.shape[-2:]
         if (width, height) != (annotation.width, annotation.height):
-            raise ValueError(f"{annotation.path} is {width}x{height} but {self.detections.source} says "
-                             f"{annotation.width}x{annotation.height}")
+            raise ValueError(
+                f"{annotation.path} is {width}x{height} but {self.detections.source} says "
+                f"{annotation.width}x{annotation.height}"
+            )
         boxes, labels = annotation.training_boxes()
         original = (int(height), int(width))
         if self.train_transform is not None:
@@ -343,5 +379,6 @@ class DetectionDataset(Dataset):
             return DetectionSample(image, box_tensor.float(), label_tensor, annotation.image_id, original, skipped)
         scale = torch.tensor([self.size / width, self.size / height] * 2)
         image = resize_for_model(to_model_input(rgb), self.size)
-        return DetectionSample(image, torch.from_numpy(boxes) * scale, torch.from_numpy(labels), annotation.image_id,
-                               original, skipped)
+        return DetectionSample(
+            image, torch.from_numpy(boxes) * scale, torch.from_numpy(labels), annotation.image_id, original, skipped
+        )

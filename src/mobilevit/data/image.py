@@ -6,8 +6,8 @@ import contextlib
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -81,13 +81,14 @@ def check_image_size(width: int, height: int, name: str) -> None:
     if width * height > MAX_IMAGE_PIXELS:
         raise ImageReadError(
             f"refusing {name}: {width}x{height} pixels exceeds the limit of {MAX_IMAGE_PIXELS} "
-            "(a possible decompression bomb)")
+            "(a possible decompression bomb)"
+        )
     if width < 1 or height < 1:
         raise ImageReadError(f"refusing {name}: it has no pixels ({width}x{height})")
     if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
         raise ImageReadError(
-            f"refusing {name}: {width}x{height} pixels is an aspect ratio beyond the limit of "
-            f"{MAX_ASPECT_RATIO}:1")
+            f"refusing {name}: {width}x{height} pixels is an aspect ratio beyond the limit of {MAX_ASPECT_RATIO}:1"
+        )
 
 
 def check_resized_size(width: int, height: int, name: str) -> None:
@@ -95,7 +96,8 @@ def check_resized_size(width: int, height: int, name: str) -> None:
     if width * height > MAX_RESIZED_PIXELS:
         raise ImageReadError(
             f"refusing {name}: resizing it would make {width}x{height} pixels, more than the limit of "
-            f"{MAX_RESIZED_PIXELS}")
+            f"{MAX_RESIZED_PIXELS}"
+        )
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -130,7 +132,8 @@ def decode_jpeg_rgb(source: str | os.PathLike | bytes) -> torch.Tensor:
     if image_format != "JPEG":
         raise ImageReadError(f"{name} is a {image_format} image, not a JPEG: read it with read_image()")
     try:
-        return decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8),
-                           mode=ImageReadMode.RGB, apply_exif_orientation=True)
+        return decode_jpeg(
+            torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB, apply_exif_orientation=True
+        )
     except RuntimeError as error:  # truncated or corrupt data
         raise ImageReadError(f"cannot decode JPEG {name}: {error}") from None

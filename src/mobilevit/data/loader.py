@@ -37,8 +37,15 @@ def batch_shapes(data: DataConfig, num_replicas: int = 1) -> list[BatchShape]:
     if not sampler.variable:
         return [BatchShape(sampler.base_size, sampler.base_size, data.batch_size)]
     return variable_batch_shapes(
-        sampler.base_size, data.batch_size, sampler.min_size, sampler.max_size, sampler.num_scales,
-        sampler.multiple, sampler.batch_floor, num_replicas)
+        sampler.base_size,
+        data.batch_size,
+        sampler.min_size,
+        sampler.max_size,
+        sampler.num_scales,
+        sampler.multiple,
+        sampler.batch_floor,
+        num_replicas,
+    )
 
 
 def build_train_loader(

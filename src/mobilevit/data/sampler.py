@@ -11,7 +11,8 @@ communication and without touching the global random state.
 from __future__ import annotations
 
 import math
-from typing import Iterator, NamedTuple, Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -162,7 +163,8 @@ class VariableBatchSampler:
             batches.append((start, stop, shape))
             start = stop
         return EpochPlan(
-            order[self.rank::self.num_replicas].tolist(), seeds[self.rank::self.num_replicas].tolist(), batches)
+            order[self.rank :: self.num_replicas].tolist(), seeds[self.rank :: self.num_replicas].tolist(), batches
+        )
 
     @property
     def num_batches(self) -> int:
@@ -174,7 +176,7 @@ class VariableBatchSampler:
 
     def __iter__(self) -> Iterator[list[SampleRequest]]:
         plan = self.plan()
-        for start, stop, shape in plan.batches[self.start_batch:]:
+        for start, stop, shape in plan.batches[self.start_batch :]:
             yield [
                 SampleRequest(plan.indices[position], shape.height, shape.width, plan.seeds[position])
                 for position in range(start, stop)
@@ -185,4 +187,4 @@ def shard_batches(num_samples: int, batch_size: int, num_replicas: int = 1, rank
     """Evaluation batches of process ``rank``: every ``num_replicas``-th index in order, no padding,
     so the processes together see every sample exactly once."""
     indices = list(range(rank, num_samples, num_replicas))
-    return [indices[start:start + batch_size] for start in range(0, len(indices), batch_size)]
+    return [indices[start : start + batch_size] for start in range(0, len(indices), batch_size)]

@@ -17,9 +17,10 @@ nearest neighbour only, so no value is ever invented.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -124,7 +125,9 @@ def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -
         return read_pair_list(Path(root) / list_file, root)
     if kind == "pairs":
         return scan_pairs(root, split)
-    raise ValueError(f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}")
+    raise ValueError(
+        f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}"
+    )
 
 
 def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
@@ -140,8 +143,10 @@ def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
     values = np.unique(mask)
     bad = values[(values >= num_classes) & (values != IGNORE_INDEX)]
     if len(bad):
-        raise MaskError(f"{path} holds the value(s) {bad[:5].tolist()}, neither a class (0-{num_classes - 1}) nor "
-                        f"{IGNORE_INDEX} (ignored)")
+        raise MaskError(
+            f"{path} holds the value(s) {bad[:5].tolist()}, neither a class (0-{num_classes - 1}) nor "
+            f"{IGNORE_INDEX} (ignored)"
+        )
     return mask.astype(np.uint8)
 
 
@@ -149,8 +154,10 @@ def read_pair(image_path: Path, mask_path: Path, num_classes: int) -> tuple[np.n
     """An image (H, W, 3) RGB and its mask (H, W), checked to be of one size."""
     image, mask = read_image(image_path), read_mask(mask_path, num_classes)
     if image.shape[:2] != mask.shape:
-        raise MaskError(f"{mask_path} is {mask.shape[1]}x{mask.shape[0]} but its image {image_path} is "
-                        f"{image.shape[1]}x{image.shape[0]} (width x height)")
+        raise MaskError(
+            f"{mask_path} is {mask.shape[1]}x{mask.shape[0]} but its image {image_path} is "
+            f"{image.shape[1]}x{image.shape[0]} (width x height)"
+        )
     return image, mask
 
 
@@ -265,19 +272,28 @@ class SegmentationDataset(Dataset):
 def collate_train(samples: list[SegmentationSample]) -> SegmentationBatch:
     """Stack the samples of a training batch (all of one crop size)."""
     return SegmentationBatch(
-        torch.stack([sample.image for sample in samples]), torch.stack([sample.mask for sample in samples]),
-        tuple(reason for sample in samples for reason in sample.skipped))
+        torch.stack([sample.image for sample in samples]),
+        torch.stack([sample.mask for sample in samples]),
+        tuple(reason for sample in samples for reason in sample.skipped),
+    )
 
 
 def collate_eval(samples: list[SegmentationSample]) -> SegmentationBatch:
     """Stack the images of an evaluation batch; the masks stay a list, each at its image's size."""
     return SegmentationBatch(
-        torch.stack([sample.image for sample in samples]), [sample.mask for sample in samples],
-        tuple(reason for sample in samples for reason in sample.skipped))
+        torch.stack([sample.image for sample in samples]),
+        [sample.mask for sample in samples],
+        tuple(reason for sample in samples for reason in sample.skipped),
+    )
 
 
 def build_segmentation_train_loader(
-    data: DataConfig, pairs: MaskList, num_classes: int, seed: int, num_replicas: int = 1, rank: int = 0,
+    data: DataConfig,
+    pairs: MaskList,
+    num_classes: int,
+    seed: int,
+    num_replicas: int = 1,
+    rank: int = 0,
     pin_memory: bool = False,
 ) -> DataLoader:
     """The training loader; crops are ``data.sampler.base_size`` square (or the variable sampler's sizes)."""
@@ -295,7 +311,11 @@ def build_segmentation_train_loader(
 
 
 def build_segmentation_eval_loader(
-    data: DataConfig, pairs: MaskList, num_classes: int, num_replicas: int = 1, rank: int = 0,
+    data: DataConfig,
+    pairs: MaskList,
+    num_classes: int,
+    num_replicas: int = 1,
+    rank: int = 0,
     pin_memory: bool = False,
 ) -> DataLoader:
     """The evaluation loader of process ``rank``: its share of the pairs, each exactly once."""

@@ -83,7 +83,7 @@ def center_crop(image: torch.Tensor, size: int) -> torch.Tensor:
     if height < size or width < size:
         raise ValueError(f"cannot centre-crop {size}x{size} from a {height}x{width} image")
     top, left = (height - size) // 2, (width - size) // 2
-    return image[..., top:top + size, left:left + size]
+    return image[..., top : top + size, left : left + size]
 
 
 def normalize(image: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
@@ -182,7 +182,8 @@ class TrainTransform:
         with open_image(path) as image:
             width, height = _oriented_size(image)
             left, top, crop_width, crop_height = random_resized_crop_box(
-                width, height, self.scale, self.ratio, generator)
+                width, height, self.scale, self.ratio, generator
+            )
             if image.format == "JPEG":
                 reduction = min(crop_width / out_width, crop_height / out_height)
                 image.draft("RGB", (math.ceil(image.width / reduction), math.ceil(image.height / reduction)))

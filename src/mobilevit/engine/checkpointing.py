@@ -17,9 +17,10 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,8 +31,14 @@ from .distributed import DistributedContext, all_gather_objects
 from .ema import ModelEma
 
 __all__ = [
-    "Checkpointer", "TrainState", "find_resume_checkpoint", "read_training_checkpoint", "restore", "rng_state",
-    "write_atomic", "write_config",
+    "Checkpointer",
+    "TrainState",
+    "find_resume_checkpoint",
+    "read_training_checkpoint",
+    "restore",
+    "rng_state",
+    "write_atomic",
+    "write_config",
 ]
 
 
@@ -114,7 +121,7 @@ class Checkpointer:
     def _prune(self) -> None:
         if self.keep <= 0:
             return
-        for path in _epoch_checkpoints(self.work_dir)[:-self.keep]:
+        for path in _epoch_checkpoints(self.work_dir)[: -self.keep]:
             path.unlink()
 
 
@@ -132,8 +139,10 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     if path.suffix == ".safetensors":
-        raise CheckpointError(f"{path} is a safetensors file, which holds weights only; resuming needs a training "
-                              "checkpoint written by mobilevit train (latest.pth, epoch_<n>.pth)")
+        raise CheckpointError(
+            f"{path} is a safetensors file, which holds weights only; resuming needs a training "
+            "checkpoint written by mobilevit train (latest.pth, epoch_<n>.pth)"
+        )
     checkpoint = read_pickle(path)
     if not isinstance(checkpoint, dict) or "model" not in checkpoint or "step" not in checkpoint:
         raise CheckpointError(f"{path} is not a mobilevit training checkpoint (no 'model' and 'step' entries)")
@@ -146,9 +155,16 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 # The entries of a training checkpoint and the types restore() needs them to have.
 _ENTRIES: dict[str, tuple[type, ...]] = {
-    "model": (Mapping,), "ema": (Mapping, type(None)), "optimizer": (Mapping,), "scaler": (Mapping,),
-    "epoch": (int,), "batch_in_epoch": (int,), "step": (int,), "world_size": (int,),
-    "rng": (list,), "config": (Mapping,),
+    "model": (Mapping,),
+    "ema": (Mapping, type(None)),
+    "optimizer": (Mapping,),
+    "scaler": (Mapping,),
+    "epoch": (int,),
+    "batch_in_epoch": (int,),
+    "step": (int,),
+    "world_size": (int,),
+    "rng": (list,),
+    "config": (Mapping,),
 }
 
 
@@ -169,14 +185,20 @@ def _entries_problem(checkpoint: Mapping[str, Any]) -> str | None:
         return "its 'optimizer' entry has no 'state' and 'param_groups'"
     rng = checkpoint["rng"]
     if len(rng) != checkpoint["world_size"] or not all(
-            isinstance(state, Mapping) and isinstance(state.get("cpu"), torch.Tensor) for state in rng):
-        return (f"its 'rng' entry is not one random state (with 'cpu') for each of its "
-                f"{checkpoint['world_size']} process(es)")
+        isinstance(state, Mapping) and isinstance(state.get("cpu"), torch.Tensor) for state in rng
+    ):
+        return (
+            f"its 'rng' entry is not one random state (with 'cpu') for each of its "
+            f"{checkpoint['world_size']} process(es)"
+        )
     return None
 
 
 def find_resume_checkpoint(
-    work_dir: Path, resume: str | os.PathLike | None, auto_resume: bool, log: Callable[[str], None],
+    work_dir: Path,
+    resume: str | os.PathLike | None,
+    auto_resume: bool,
+    log: Callable[[str], None],
 ) -> tuple[Path, dict[str, Any]] | None:
     """The checkpoint a run continues from, read and verified, or None for a fresh start.
 
@@ -199,31 +221,39 @@ def find_resume_checkpoint(
         except CheckpointError as error:
             log(f"cannot resume from {path.name} either: {error}")
             continue
-        log(f"cannot resume from latest.pth: {damage}; resuming from {path}, the newest intact epoch "
-            "checkpoint, instead")
+        log(
+            f"cannot resume from latest.pth: {damage}; resuming from {path}, the newest intact epoch "
+            "checkpoint, instead"
+        )
         return path, checkpoint
     raise CheckpointError(
         f"cannot resume: {damage}; and {work_dir} holds no intact epoch_<n>.pth to fall back to. Move "
-        f"{latest} away to start afresh, or pass --resume with another checkpoint") from None
+        f"{latest} away to start afresh, or pass --resume with another checkpoint"
+    ) from None
 
 
 def _epoch_checkpoints(work_dir: Path) -> list[Path]:
     """The ``epoch_<n>.pth`` files of a work dir, oldest first."""
     epochs = sorted(
-        (int(match.group(1)), path) for path in work_dir.glob("epoch_*.pth")
+        (int(match.group(1)), path)
+        for path in work_dir.glob("epoch_*.pth")
         if (match := re.fullmatch(r"epoch_(\d+)\.pth", path.name))
     )
     return [path for _, path in epochs]
 
 
 def restore(
-    checkpoint: dict[str, Any], run: TrainingRun, context: DistributedContext, source: str | os.PathLike = "the checkpoint",
+    checkpoint: dict[str, Any],
+    run: TrainingRun,
+    context: DistributedContext,
+    source: str | os.PathLike = "the checkpoint",
 ) -> None:
     """Load a training checkpoint (read from ``source``) into the objects of a run, ``run.state``
     included. A part that does not fit the run is a :class:`CheckpointError` naming it.
 
     Random states are restored when the number of processes is the one the checkpoint was made with.
     """
+
     def load(part: str, action: Callable[[], Any]) -> None:
         try:
             action()
@@ -233,8 +263,12 @@ def restore(
 
     load("model weights", lambda: run.model.load_state_dict(checkpoint["model"]))
     if run.ema is not None:
-        load("EMA weights", lambda: run.ema.module.load_state_dict(
-            checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"]))
+        load(
+            "EMA weights",
+            lambda: run.ema.module.load_state_dict(
+                checkpoint["ema"] if checkpoint["ema"] is not None else checkpoint["model"]
+            ),
+        )
     load("optimizer state", lambda: _load_optimizer(run.optimizer, checkpoint["optimizer"]))
     load("gradient scaler state", lambda: run.scaler.load_state_dict(checkpoint["scaler"]))
     if checkpoint["world_size"] == context.world_size:
@@ -254,8 +288,9 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, state_dict: Mapping[str, A
         for parameter in group["params"]:
             for name, value in optimizer.state.get(parameter, {}).items():
                 if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
-                    raise ValueError(f"{name} has the shape {tuple(value.shape)} for a parameter of "
-                                     f"{tuple(parameter.shape)}")
+                    raise ValueError(
+                        f"{name} has the shape {tuple(value.shape)} for a parameter of {tuple(parameter.shape)}"
+                    )
 
 
 def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Mapping[str, Any], path: Path) -> None:
@@ -266,15 +301,22 @@ def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Ma
     if theirs.keys() == ours.keys() and all(theirs[key].shape == ours[key].shape for key in ours):
         return
     saved = checkpoint.get("config", {}).get("model", {})
-    differences = [f"{key} {saved[key]!r} where this run has {config['model'][key]!r}"
-                   for key in ("arch", "num_classes") if key in saved and saved[key] != config["model"][key]]
+    differences = [
+        f"{key} {saved[key]!r} where this run has {config['model'][key]!r}"
+        for key in ("arch", "num_classes")
+        if key in saved and saved[key] != config["model"][key]
+    ]
     if not differences:
-        key = next(key for key in sorted(set(ours) | set(theirs))
-                   if key not in ours or key not in theirs or ours[key].shape != theirs[key].shape)
+        key = next(
+            key
+            for key in sorted(set(ours) | set(theirs))
+            if key not in ours or key not in theirs or ours[key].shape != theirs[key].shape
+        )
         differences = [f"{key} is {_shape(theirs.get(key))} where this run's model has {_shape(ours.get(key))}"]
     raise ValueError(
         f"{path} is a checkpoint of another model ({'; '.join(differences)}), so this run cannot resume from it. "
-        f"To start fresh, train into another work dir (--work-dir) or move {path} away")
+        f"To start fresh, train into another work dir (--work-dir) or move {path} away"
+    )
 
 
 def _shape(tensor: torch.Tensor | None) -> str:

@@ -4,7 +4,8 @@ task's evaluator, which sums over all processes so every sample counts once."""
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Iterable, NamedTuple, Union
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -12,17 +13,19 @@ from torch import nn
 from ..tasks import Evaluator, Metrics
 
 # A model, or any function from an image batch to outputs (an exported model in its runtime).
-Scorer = Union[nn.Module, Callable[[torch.Tensor], torch.Tensor]]
+Scorer = nn.Module | Callable[[torch.Tensor], torch.Tensor]
 
 
 def to_device(batch: NamedTuple, device: torch.device) -> Any:
     """``batch`` with its tensors (and lists of tensors) on ``device``; other fields as they are."""
+
     def move(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
             return value.to(device, non_blocking=True)
         if isinstance(value, list) and value and isinstance(value[0], torch.Tensor):
             return [item.to(device, non_blocking=True) for item in value]
         return value
+
     return type(batch)(*(move(value) for value in batch))
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -50,12 +51,15 @@ class PretrainedReport:
             which = "EMA weights" if self.metadata.get("weights") == "ema" else "weights"
             weights = f", {which} of epoch {self.metadata.get('epoch')}, step {self.metadata.get('step')}"
         rest = "; the others keep their initial values" if len(self.loaded) < self.model_keys else ""
-        lines = [f"pretrained: loaded {len(self.loaded)} of the model's {self.model_keys} tensors from "
-                 f"{origin}{self.layout} layout{weights}){rest}"]
+        lines = [
+            f"pretrained: loaded {len(self.loaded)} of the model's {self.model_keys} tensors from "
+            f"{origin}{self.layout} layout{weights}){rest}"
+        ]
         by_reason: dict[str, list[str]] = {}
         for key, reason in self.skipped.items():
             by_reason.setdefault(reason.split(":")[0], []).append(
-                f"{key} ({reason.split(': ', 1)[1]})" if ": " in reason else key)
+                f"{key} ({reason.split(': ', 1)[1]})" if ": " in reason else key
+            )
         for reason, keys in by_reason.items():
             more = f" and {len(keys) - _LISTED} more" if len(keys) > _LISTED else ""
             lines.append(f"pretrained: skipped {len(keys)} ({reason}): {', '.join(keys[:_LISTED])}{more}")
@@ -83,8 +87,10 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
     theirs, ours = checkpoint.state_dict, model.state_dict()
     prefix = f"{keys}." if keys else ""
     if prefix and not any(key.startswith(prefix) for key in ours):
-        raise CheckpointError(f"model.pretrained_keys={keys!r} names no module of the model; "
-                              f"its modules are {', '.join(sorted({key.split('.')[0] for key in ours}))}")
+        raise CheckpointError(
+            f"model.pretrained_keys={keys!r} names no module of the model; "
+            f"its modules are {', '.join(sorted({key.split('.')[0] for key in ours}))}"
+        )
     skipped: dict[str, str] = {}
     for key in sorted(set(ours) | set(theirs)):
         if not key.startswith(prefix):
@@ -96,18 +102,22 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
         elif theirs[key].shape != ours[key].shape:
             skipped[key] = f"shape differs: checkpoint {tuple(theirs[key].shape)}, model {tuple(ours[key].shape)}"
     backbone_misfits = [
-        f"{key} ({reason})" for key, reason in skipped.items()
-        if key.startswith(BACKBONE) and key.startswith(prefix) and not _outside_the_stages_on_one_side(key, reason)]
+        f"{key} ({reason})"
+        for key, reason in skipped.items()
+        if key.startswith(BACKBONE) and key.startswith(prefix) and not _outside_the_stages_on_one_side(key, reason)
+    ]
     if backbone_misfits:
         raise CheckpointError(
             f"pretrained checkpoint {source} ({checkpoint.layout} layout) does not fit the model's backbone: "
-            f"{len(backbone_misfits)} keys such as {', '.join(backbone_misfits[:5])}.{_arch_hint(theirs)}")
+            f"{len(backbone_misfits)} keys such as {', '.join(backbone_misfits[:5])}.{_arch_hint(theirs)}"
+        )
     loaded = {key: value for key, value in theirs.items() if key not in skipped}
     if not loaded:
         raise CheckpointError(f"pretrained checkpoint {source} has no key under {prefix!r} that fits the model")
     model.load_state_dict(loaded, strict=False)
-    return PretrainedReport(source, checkpoint.path, checkpoint.layout, checkpoint.metadata,
-                            tuple(loaded), skipped, len(ours))
+    return PretrainedReport(
+        source, checkpoint.path, checkpoint.layout, checkpoint.metadata, tuple(loaded), skipped, len(ours)
+    )
 
 
 def _outside_the_stages_on_one_side(key: str, reason: str) -> bool:
@@ -135,7 +145,8 @@ def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any
     multipliers = {"backbone": optim.backbone_lr_mult, "head": optim.head_lr_mult}
     return [
         {"name": name, "params": params, "lr": optim.lr * multipliers[name], "lr_mult": multipliers[name]}
-        for name, params in members.items() if params
+        for name, params in members.items()
+        if params
     ]
 
 
@@ -157,5 +168,6 @@ def fit_to_classes(config: ModelConfig, class_names: Sequence[str], root: str) -
     if config.num_classes is not None and config.num_classes != len(class_names):
         raise ValueError(
             f"the data set under {root} has {len(class_names)} classes but model.num_classes is "
-            f"{config.num_classes}; set model.num_classes={len(class_names)} or leave it out")
+            f"{config.num_classes}; set model.num_classes={len(class_names)} or leave it out"
+        )
     return dataclasses.replace(config, num_classes=len(class_names), class_names=tuple(class_names))

@@ -39,20 +39,30 @@ def main(
         else:
             loaded = LoadedWeights(f"{exported[0]} running {checkpoint}")
             scorer = exported[1]
-        data = task.build_data(config, False, context.world_size, context.rank, context.device.type == "cuda",
-                               class_names=loaded.class_names or model.class_names)
+        data = task.build_data(
+            config,
+            False,
+            context.world_size,
+            context.rank,
+            context.device.type == "cuda",
+            class_names=loaded.class_names or model.class_names,
+        )
         if len(data.class_names) > config.model.num_classes:
             raise ValueError(
                 f"the validation split under {config.data.root} has {len(data.class_names)} classes but the "
-                f"model has {config.model.num_classes} outputs")
+                f"model has {config.model.num_classes} outputs"
+            )
         metrics = evaluate(scorer, data.val, context.device, task.evaluator(config, context.device))
         if context.is_main:
             for reason in metrics.skipped:
                 print(f"skipped an unreadable image: {reason}")
             print(f"{metrics.summary()}  ({metrics.count} images; {loaded.description})")
             if out is not None:
-                report = {"checkpoint": str(checkpoint), "weights": loaded.description,
-                          **metrics.report(data.class_names)}
+                report = {
+                    "checkpoint": str(checkpoint),
+                    "weights": loaded.description,
+                    **metrics.report(data.class_names),
+                }
                 Path(out).parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(Path(out), lambda file: file.write(json.dumps(report, indent=2).encode() + b"\n"))
         return metrics

@@ -12,9 +12,9 @@ import contextlib
 import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch import nn
@@ -81,14 +81,25 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     groups = parameter_groups(model, config.optim)
     log.info(describe_parameter_groups(model, groups))
     optimizer = torch.optim.AdamW(
-        groups, lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps,
-        weight_decay=config.optim.weight_decay)
+        groups,
+        lr=config.optim.lr,
+        betas=config.optim.betas,
+        eps=config.optim.eps,
+        weight_decay=config.optim.weight_decay,
+    )
     run = TrainingRun(
-        model, ModelEma(model, settings.ema_decay) if settings.ema else None, optimizer,
-        torch.amp.GradScaler(context.device.type, enabled=settings.amp == "float16"))
+        model,
+        ModelEma(model, settings.ema_decay) if settings.ema else None,
+        optimizer,
+        torch.amp.GradScaler(context.device.type, enabled=settings.amp == "float16"),
+    )
     schedule = LearningRateSchedule(
-        config.optim.lr, config.schedule.min_lr, config.schedule.epochs, config.schedule.warmup_iters,
-        config.schedule.warmup_start_lr)
+        config.optim.lr,
+        config.schedule.min_lr,
+        config.schedule.epochs,
+        config.schedule.warmup_iters,
+        config.schedule.warmup_start_lr,
+    )
     checkpointer = Checkpointer(work_dir, to_dict(config), context, settings.keep_checkpoints)
     torch.manual_seed(mixed_seed(settings.seed, 1 + context.rank))  # dropout differs between processes
 
@@ -97,11 +108,20 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
     if context.is_main:
         write_config(work_dir / "config.json", checkpointer.config)
     shapes = [tuple(shape) for shape in data.train.batch_sampler.shapes]
-    log.info(f"{task.name}: {data.description}; {context.world_size} process(es) on {context.device}; "
-             f"batch shapes (height, width, batch per process): {shapes}")
+    log.info(
+        f"{task.name}: {data.description}; {context.world_size} process(es) on {context.device}; "
+        f"batch shapes (height, width, batch per process): {shapes}"
+    )
 
-    loop = LoopSettings(context, amp_dtype, settings.accumulate, config.optim.clip_grad, settings.log_interval,
-                        settings.progress_bar, log)
+    loop = LoopSettings(
+        context,
+        amp_dtype,
+        settings.accumulate,
+        config.optim.clip_grad,
+        settings.log_interval,
+        settings.progress_bar,
+        log,
+    )
     loss_function = task.loss_function(config)
     train_model: nn.Module = model
     if context.world_size > 1:
@@ -117,8 +137,10 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
             for _ in steps:
                 if settings.max_steps and state.step >= settings.max_steps:
                     checkpointer.save(["latest.pth"], run)
-                    log.info(f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a "
-                             "larger train.max_steps or none")
+                    log.info(
+                        f"stopped at train.max_steps={settings.max_steps}; to continue, run again with a "
+                        "larger train.max_steps or none"
+                    )
                     return model
                 mid_epoch = state.batch_in_epoch < data.train.batch_sampler.num_batches
                 if settings.checkpoint_steps and state.step % settings.checkpoint_steps == 0 and mid_epoch:
@@ -133,13 +155,16 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
             if _validate(task, config, run, data.val, context.device, log):
                 names.append("best.pth")
         checkpointer.save(names, run)
-    log.info(f"done: {state.epoch} epochs, {state.step} steps, best {task.best_metric} {state.best_score:.2f}; "
-             f"checkpoints in {work_dir}")
+    log.info(
+        f"done: {state.epoch} epochs, {state.step} steps, best {task.best_metric} {state.best_score:.2f}; "
+        f"checkpoints in {work_dir}"
+    )
     return model
 
 
-def _resume(run: TrainingRun, path: Path, checkpoint: dict, context: DistributedContext, log: RunLog,
-            config: dict) -> None:
+def _resume(
+    run: TrainingRun, path: Path, checkpoint: dict, context: DistributedContext, log: RunLog, config: dict
+) -> None:
     """Continue ``run`` from ``checkpoint`` (read from ``path``); the log drops what it writes anew."""
     check_same_model(checkpoint, run.model, config, path)
     restore(checkpoint, run, context, path)
@@ -149,12 +174,15 @@ def _resume(run: TrainingRun, path: Path, checkpoint: dict, context: Distributed
     if dropped:
         log.info(f"dropped {dropped} records after step {state.step} from log.jsonl: this run writes them anew")
     if checkpoint["world_size"] != context.world_size:
-        log.info(f"the checkpoint was written by {checkpoint['world_size']} process(es), this run has "
-                 f"{context.world_size}: the rest of this epoch is drawn anew, with fresh random states")
+        log.info(
+            f"the checkpoint was written by {checkpoint['world_size']} process(es), this run has "
+            f"{context.world_size}: the rest of this epoch is drawn anew, with fresh random states"
+        )
 
 
-def _validate(task: Task, config: Config, run: TrainingRun, loader: DataLoader, device: torch.device,
-              log: RunLog) -> bool:
+def _validate(
+    task: Task, config: Config, run: TrainingRun, loader: DataLoader, device: torch.device, log: RunLog
+) -> bool:
     """Evaluate the model (and its EMA, whose score then counts); True when the score is a new best."""
     metrics = evaluate(run.model, loader, device, task.evaluator(config, device))
     log.record("val", epoch=run.state.epoch, **metrics.log_values())
@@ -187,8 +215,13 @@ def train_one_epoch(
     num_batches = loader.batch_sampler.num_batches
     model.train()
     # disable=None: no bar where stderr is not a terminal, so redirected logs get no carriage-return updates
-    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}", unit="batch", dynamic_ncols=True,
-               disable=None if context.is_main and loop.progress_bar else True)
+    bar = tqdm(
+        loader,
+        desc=f"epoch {state.epoch + 1}",
+        unit="batch",
+        dynamic_ncols=True,
+        disable=None if context.is_main and loop.progress_bar else True,
+    )
     started, images_done, skipped = time.perf_counter(), 0, 0
     unreported: list[str] = []  # this process's skipped images since the last report
     interval_loss, interval_steps = 0.0, 0
@@ -203,7 +236,8 @@ def train_one_epoch(
             if loss_value != loss_value or abs(loss_value) == float("inf"):
                 raise FloatingPointError(
                     f"the loss is {loss_value} at epoch {state.epoch + 1}, batch {state.batch_in_epoch} "
-                    f"(images {tuple(batch.images.shape)}); try train.amp='bfloat16' or a lower optim.lr")
+                    f"(images {tuple(batch.images.shape)}); try train.amp='bfloat16' or a lower optim.lr"
+                )
             images_done += len(batch.images) * context.world_size
             if not ends_step:
                 continue
@@ -217,9 +251,15 @@ def train_one_epoch(
                 skipped += report_skipped(loop.log, unreported)
                 images = batch.images
                 loop.log.record(
-                    "train", epoch=state.epoch + 1, batch=f"{state.batch_in_epoch}/{num_batches}", step=state.step,
-                    lr=learning_rate, loss=interval_loss / interval_steps, images_per_s=round(throughput, 1),
-                    shape=f"{images.shape[0]}x{images.shape[2]}x{images.shape[3]}")
+                    "train",
+                    epoch=state.epoch + 1,
+                    batch=f"{state.batch_in_epoch}/{num_batches}",
+                    step=state.step,
+                    lr=learning_rate,
+                    loss=interval_loss / interval_steps,
+                    images_per_s=round(throughput, 1),
+                    shape=f"{images.shape[0]}x{images.shape[2]}x{images.shape[3]}",
+                )
                 interval_loss, interval_steps = 0.0, 0
             try:
                 yield
@@ -228,8 +268,14 @@ def train_one_epoch(
                 raise
     skipped += report_skipped(loop.log, unreported)
     seconds = time.perf_counter() - started
-    loop.log.record("epoch", epoch=state.epoch + 1, steps=state.step, images_per_s=round(images_done / seconds, 1),
-                    minutes=round(seconds / 60, 2), skipped_images=skipped)
+    loop.log.record(
+        "epoch",
+        epoch=state.epoch + 1,
+        steps=state.step,
+        images_per_s=round(images_done / seconds, 1),
+        minutes=round(seconds / 60, 2),
+        skipped_images=skipped,
+    )
 
 
 def report_skipped(log: RunLog, reasons: list[str]) -> int:
@@ -242,8 +288,14 @@ def report_skipped(log: RunLog, reasons: list[str]) -> int:
     return len(gathered)
 
 
-def _backward(model: nn.Module, batch: tuple, loss_function: LossFunction, scaler: torch.amp.GradScaler,
-              loop: LoopSettings, sync: bool) -> float:
+def _backward(
+    model: nn.Module,
+    batch: tuple,
+    loss_function: LossFunction,
+    scaler: torch.amp.GradScaler,
+    loop: LoopSettings,
+    sync: bool,
+) -> float:
     """Forward and backward of one batch (scaled for accumulation); returns the loss. Gradients are
     only averaged across processes (DDP) on the batch that ends an optimizer step."""
     no_sync = isinstance(model, DistributedDataParallel) and not sync

@@ -32,11 +32,23 @@ from .tflite import TFLiteClassifier, export_tflite
 from .torchscript import TorchScriptClassifier, export_torchscript
 
 FORMATS = ("onnx", "torchscript", "openvino", "coreml", "tflite", "executorch")
-SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "openvino": ".xml", "coreml": ".mlpackage", "tflite": ".tflite",
-            "executorch": ".pte"}
+SUFFIXES = {
+    "onnx": ".onnx",
+    "torchscript": ".pt",
+    "openvino": ".xml",
+    "coreml": ".mlpackage",
+    "tflite": ".tflite",
+    "executorch": ".pte",
+}
 # The precisions each format computes in, its default first.
-PRECISIONS = {"onnx": ("fp32",), "torchscript": ("fp32",), "openvino": ("fp32", "bf16"), "coreml": ("fp16", "fp32"),
-              "tflite": ("fp32",), "executorch": ("fp32",)}
+PRECISIONS = {
+    "onnx": ("fp32",),
+    "torchscript": ("fp32",),
+    "openvino": ("fp32", "bf16"),
+    "coreml": ("fp16", "fp32"),
+    "tflite": ("fp32",),
+    "executorch": ("fp32",),
+}
 QUANTIZABLE = ("openvino", "tflite", "executorch")  # the formats ``--quantize int8`` applies to
 FIXED_BATCH = ("tflite", "executorch")  # the formats whose files take batches of one size (``batch_size``)
 # The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
@@ -50,10 +62,31 @@ RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
 }
 
 __all__ = [
-    "CALIBRATION_IMAGES", "DETECTION_METADATA_KEY", "DETECTION_OUTPUTS", "FIXED_BATCH", "FORMATS", "INPUT_NAME",
-    "ONNX_OPSET", "OUTPUT_NAME", "PRECISIONS", "RUNTIMES", "SUFFIXES", "ExecuTorchClassifier", "OnnxClassifier",
-    "OnnxDetector", "OpenVinoClassifier", "TFLiteClassifier", "TorchScriptClassifier", "calibration_images", "check_options", "export_detector", "export_from_name",
-    "export_model", "exported_format", "load_exported", "serves_any_size",
+    "CALIBRATION_IMAGES",
+    "DETECTION_METADATA_KEY",
+    "DETECTION_OUTPUTS",
+    "FIXED_BATCH",
+    "FORMATS",
+    "INPUT_NAME",
+    "ONNX_OPSET",
+    "OUTPUT_NAME",
+    "PRECISIONS",
+    "RUNTIMES",
+    "SUFFIXES",
+    "ExecuTorchClassifier",
+    "OnnxClassifier",
+    "OnnxDetector",
+    "OpenVinoClassifier",
+    "TFLiteClassifier",
+    "TorchScriptClassifier",
+    "calibration_images",
+    "check_options",
+    "export_detector",
+    "export_from_name",
+    "export_model",
+    "exported_format",
+    "load_exported",
+    "serves_any_size",
 ]
 
 
@@ -103,9 +136,7 @@ def export_model(
     return path
 
 
-def check_options(
-    export_format: str, dynamic: bool, precision: str | None, quantize: bool, batch_size: int = 1
-) -> str:
+def check_options(export_format: str, dynamic: bool, precision: str | None, quantize: bool, batch_size: int = 1) -> str:
     """Refuse options that do not apply to ``export_format``; return the precision (its default if None)."""
     if export_format not in FORMATS:
         raise ValueError(f"unknown export format {export_format!r}; expected one of {', '.join(FORMATS)}")
@@ -113,13 +144,17 @@ def check_options(
         raise ValueError(f"--dynamic applies to ONNX and OpenVINO, not {export_format}")
     precision = precision or PRECISIONS[export_format][0]
     if precision not in PRECISIONS[export_format]:
-        raise ValueError(f"--precision {precision} does not apply to {export_format}; "
-                         f"expected one of {', '.join(PRECISIONS[export_format])}")
+        raise ValueError(
+            f"--precision {precision} does not apply to {export_format}; "
+            f"expected one of {', '.join(PRECISIONS[export_format])}"
+        )
     if quantize and export_format not in QUANTIZABLE:
         raise ValueError(f"int8 quantization applies to {', '.join(QUANTIZABLE)}, not {export_format}")
     if batch_size != 1 and export_format not in FIXED_BATCH:
-        raise ValueError(f"--batch-size applies to {', '.join(FIXED_BATCH)}, whose files take one batch size; "
-                         f"a {export_format} file takes any")
+        raise ValueError(
+            f"--batch-size applies to {', '.join(FIXED_BATCH)}, whose files take one batch size; "
+            f"a {export_format} file takes any"
+        )
     if batch_size < 1:
         raise ValueError(f"the batch size must be a positive integer, got {batch_size}")
     return precision
@@ -154,8 +189,10 @@ def export_from_name(
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if isinstance(model, SSDLite):
         if export_format != "onnx" or dynamic or shape is not None or precision or calibration is not None:
-            raise ValueError("a detector exports to ONNX at its own input size only (any batch size, float32); "
-                             "drop --format, --dynamic, --shape, --precision and --quantize")
+            raise ValueError(
+                "a detector exports to ONNX at its own input size only (any batch size, float32); "
+                "drop --format, --dynamic, --shape, --precision and --quantize"
+            )
         return export_detector(model, output or Path(name_or_config or checkpoint).stem + SUFFIXES["onnx"])
     if shape is None:
         crop = model.preprocessing.crop_size
@@ -163,8 +200,16 @@ def export_from_name(
     if output is None:
         output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     images = calibration_images(calibration, model.preprocessing) if calibration is not None else None
-    return export_model(model, output, export_format, *shape, dynamic=dynamic, precision=precision, calibration=images,
-                        batch_size=batch_size)
+    return export_model(
+        model,
+        output,
+        export_format,
+        *shape,
+        dynamic=dynamic,
+        precision=precision,
+        calibration=images,
+        batch_size=batch_size,
+    )
 
 
 def exported_format(path: str | os.PathLike) -> str | None:
@@ -187,6 +232,8 @@ def load_exported(backend: str, path: str | os.PathLike) -> LogitsFunction:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(RUNTIMES)}")
     export_format, runtime = RUNTIMES[backend]
     if exported_format(path) != export_format:
-        raise ValueError(f"--backend {backend} runs an exported {export_format} model: pass a "
-                         f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), got {path}")
+        raise ValueError(
+            f"--backend {backend} runs an exported {export_format} model: pass a "
+            f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), got {path}"
+        )
     return runtime(Path(path))

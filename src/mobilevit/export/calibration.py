@@ -38,8 +38,9 @@ def calibration_images(
         except ImageReadError as error:
             unreadable.append(str(error))
     if unreadable:
-        raise ValueError(f"{len(unreadable)} of {len(chosen)} calibration images could not be read: "
-                         + "; ".join(unreadable))
+        raise ValueError(
+            f"{len(unreadable)} of {len(chosen)} calibration images could not be read: " + "; ".join(unreadable)
+        )
     return torch.stack(images)
 
 

@@ -40,12 +40,21 @@ def export_coreml(
         raise ValueError(f"a Core ML image input scales every channel alike; this model's std is {preprocessing.std}")
     scale = 1.0 / preprocessing.std[0]
     image = ct.ImageType(
-        name="image", shape=tuple(example.shape), scale=scale, bias=[-mean * scale for mean in preprocessing.mean],
-        color_layout=ct.colorlayout.BGR if preprocessing.channel_order == "BGR" else ct.colorlayout.RGB)
+        name="image",
+        shape=tuple(example.shape),
+        scale=scale,
+        bias=[-mean * scale for mean in preprocessing.mean],
+        color_layout=ct.colorlayout.BGR if preprocessing.channel_order == "BGR" else ct.colorlayout.RGB,
+    )
     with torch.no_grad():
         program = torch.export.export(_NamedInput(model).eval(), (example,)).run_decompositions({})
     compute_precision = ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32
     converted = ct.convert(
-        program, inputs=[image], outputs=[ct.TensorType(name="logits")], convert_to="mlprogram",
-        compute_precision=compute_precision, minimum_deployment_target=ct.target.iOS16)
+        program,
+        inputs=[image],
+        outputs=[ct.TensorType(name="logits")],
+        convert_to="mlprogram",
+        compute_precision=compute_precision,
+        minimum_deployment_target=ct.target.iOS16,
+    )
     converted.save(str(path))

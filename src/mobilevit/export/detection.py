@@ -50,12 +50,22 @@ def export_detector(model: SSDLite, path: str | os.PathLike) -> Path:
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # the fixed input size, on purpose
         torch.onnx.export(
-            _RawDetections(fused).eval(), (example,), str(path), dynamo=False, opset_version=ONNX_OPSET,
-            input_names=[INPUT_NAME], output_names=list(DETECTION_OUTPUTS), dynamic_axes=axes)
+            _RawDetections(fused).eval(),
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=ONNX_OPSET,
+            input_names=[INPUT_NAME],
+            output_names=list(DETECTION_OUTPUTS),
+            dynamic_axes=axes,
+        )
     graph = onnx.load(str(path))
     settings = {
-        "num_classes": model.num_classes, "image_size": model.image_size, "score_thresh": model.score_thresh,
-        "nms_thresh": model.nms_thresh, "topk_candidates": model.topk_candidates,
+        "num_classes": model.num_classes,
+        "image_size": model.image_size,
+        "score_thresh": model.score_thresh,
+        "nms_thresh": model.nms_thresh,
+        "topk_candidates": model.topk_candidates,
         "detections_per_img": model.detections_per_img,
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
         "class_names": list(model.class_names),

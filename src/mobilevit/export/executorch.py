@@ -41,8 +41,8 @@ class MatmulAttention(nn.Module):
         self.query, self.key, self.value = (nn.Linear(dim, dim) for _ in scales)
         with torch.no_grad():
             for index, (linear, scale) in enumerate(zip((self.query, self.key, self.value), scales)):
-                linear.weight.copy_(weight[index * dim:(index + 1) * dim] * scale)
-                linear.bias.copy_(bias[index * dim:(index + 1) * dim] * scale)
+                linear.weight.copy_(weight[index * dim : (index + 1) * dim] * scale)
+                linear.bias.copy_(bias[index * dim : (index + 1) * dim] * scale)
         self.proj = copy.deepcopy(attention.proj)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,8 +52,10 @@ class MatmulAttention(nn.Module):
         query = self.query(x).reshape(batch, tokens, heads, head_dim).permute(0, 2, 1, 3)
         key = self.key(x).reshape(batch, tokens, heads, head_dim).permute(0, 2, 3, 1)
         value = self.value(x).reshape(batch, tokens, heads, head_dim).permute(0, 2, 1, 3)
-        weights = torch.softmax(torch.bmm(query.reshape(batch * heads, tokens, head_dim),
-                                          key.reshape(batch * heads, head_dim, tokens)), dim=-1)
+        weights = torch.softmax(
+            torch.bmm(query.reshape(batch * heads, tokens, head_dim), key.reshape(batch * heads, head_dim, tokens)),
+            dim=-1,
+        )
         x = torch.bmm(weights, value.reshape(batch * heads, tokens, head_dim)).reshape(batch, heads, tokens, head_dim)
         return self.proj(x.transpose(1, 2).reshape(batch, tokens, dim))
 
@@ -135,16 +137,21 @@ def undelegated_operators(lowered) -> Counter[str]:
     ExecuTorch's portable kernels (empty when XNNPACK runs the whole graph)."""
     graph = lowered.exported_program().graph_module.graph
     return Counter(
-        getattr(node.target, "__name__", str(node.target)) for node in graph.nodes
-        if node.op == "call_function" and node.target is not operator.getitem
-        and "executorch_call_delegate" not in str(node.target))
+        getattr(node.target, "__name__", str(node.target))
+        for node in graph.nodes
+        if node.op == "call_function"
+        and node.target is not operator.getitem
+        and "executorch_call_delegate" not in str(node.target)
+    )
 
 
 def _quantize(network: nn.Module, calibration: torch.Tensor) -> torch.nn.Module:
-    xnnpack_quantizer = import_runtime("executorch.backends.xnnpack.quantizer.xnnpack_quantizer",
-                                       "int8 quantization for ExecuTorch")
+    xnnpack_quantizer = import_runtime(
+        "executorch.backends.xnnpack.quantizer.xnnpack_quantizer", "int8 quantization for ExecuTorch"
+    )
     quantizer = xnnpack_quantizer.XNNPACKQuantizer().set_global(
-        xnnpack_quantizer.get_symmetric_quantization_config(is_per_channel=True))
+        xnnpack_quantizer.get_symmetric_quantization_config(is_per_channel=True)
+    )
     return calibrated(network, quantizer, calibration, "int8 quantization for ExecuTorch")
 
 

@@ -29,10 +29,18 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, dynam
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
         # A fixed-size export fixes each block's resize-or-not branch for its size, on purpose.
         warnings.filterwarnings(
-            "ignore", message="Converting a tensor to a Python boolean", category=torch.jit.TracerWarning)
+            "ignore", message="Converting a tensor to a Python boolean", category=torch.jit.TracerWarning
+        )
         torch.onnx.export(
-            model, (example,), str(path), dynamo=False, opset_version=ONNX_OPSET,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)
+            model,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=ONNX_OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes=axes,
+        )
 
 
 class OnnxClassifier:

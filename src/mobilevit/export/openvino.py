@@ -89,7 +89,8 @@ class OpenVinoClassifier:
         self.path = path
         self.input_shape = tuple(
             dimension.get_length() if dimension.is_static else "batch" if axis == 0 else "size"
-            for axis, dimension in enumerate(model.inputs[0].get_partial_shape()))
+            for axis, dimension in enumerate(model.inputs[0].get_partial_shape())
+        )
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         fixed_batch = check_batch(self.path, self.input_shape, batch)

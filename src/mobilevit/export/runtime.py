@@ -12,8 +12,17 @@ import numpy as np
 import torch
 
 # Where each optional runtime comes from: the extra of pyproject.toml that installs it.
-EXTRAS = {"onnx": "export", "onnxruntime": "export", "openvino": "openvino", "nncf": "openvino", "torchao": "pt2e",
-          "coremltools": "coreml", "litert_torch": "tflite", "ai_edge_litert": "tflite", "executorch": "executorch"}
+EXTRAS = {
+    "onnx": "export",
+    "onnxruntime": "export",
+    "openvino": "openvino",
+    "nncf": "openvino",
+    "torchao": "pt2e",
+    "coremltools": "coreml",
+    "litert_torch": "tflite",
+    "ai_edge_litert": "tflite",
+    "executorch": "executorch",
+}
 
 
 def import_runtime(module: str, purpose: str) -> ModuleType:
@@ -31,18 +40,18 @@ def check_batch(path: str | os.PathLike, input_shape: Sequence[int | str], batch
     ``input_shape`` holds ints where the file fixes a size and names where it is free.
     """
     if batch.ndim != 4 or not all(
-            isinstance(expected, str) or expected == size for expected, size in zip(input_shape[1:], batch.shape[1:])):
+        isinstance(expected, str) or expected == size for expected, size in zip(input_shape[1:], batch.shape[1:])
+    ):
         raise ValueError(
-            f"{path} takes a batch of shape {tuple(input_shape)} (names are free sizes), got {tuple(batch.shape)}")
+            f"{path} takes a batch of shape {tuple(input_shape)} (names are free sizes), got {tuple(batch.shape)}"
+        )
     fixed_batch = input_shape[0] if isinstance(input_shape[0], int) else None
     if fixed_batch is not None and len(batch) % fixed_batch:
         raise ValueError(f"{path} takes batches of {fixed_batch} images; got {len(batch)}")
     return fixed_batch
 
 
-def run_in_slices(
-    run: Callable[[np.ndarray], np.ndarray], array: np.ndarray, fixed_batch: int | None
-) -> torch.Tensor:
+def run_in_slices(run: Callable[[np.ndarray], np.ndarray], array: np.ndarray, fixed_batch: int | None) -> torch.Tensor:
     """Run a numpy batch through ``run`` in slices of the file's fixed batch size (all at once if free)."""
     step = fixed_batch or len(array)
-    return torch.from_numpy(np.concatenate([run(array[start:start + step]) for start in range(0, len(array), step)]))
+    return torch.from_numpy(np.concatenate([run(array[start : start + step]) for start in range(0, len(array), step)]))

@@ -40,7 +40,8 @@ def _quantize(model: torch.nn.Module, calibration: torch.Tensor):
     litert_quantizer = import_runtime("litert_torch.quantize.pt2e_quantizer", "int8 quantization for LiteRT")
     quant_config = import_runtime("litert_torch.quantize.quant_config", "int8 quantization for LiteRT")
     quantizer = litert_quantizer.PT2EQuantizer().set_global(
-        litert_quantizer.get_symmetric_quantization_config(is_per_channel=True))
+        litert_quantizer.get_symmetric_quantization_config(is_per_channel=True)
+    )
     quantized = calibrated(model, quantizer, calibration, "int8 quantization for LiteRT", fold_quantize=False)
     quantized.training = False  # its graph is in eval form already; an exported module refuses .eval()
     return quantized, quant_config.QuantConfig(pt2e_quantizer=quantizer)

@@ -32,8 +32,10 @@ class TorchScriptClassifier:
                 self.module = torch.jit.load(str(path), map_location="cpu").eval()
         except RuntimeError as error:
             reason = str(error).strip().splitlines()[0]
-            raise ValueError(f"cannot load TorchScript model {path} (is it a `mobilevit export --format "
-                             f"torchscript` file?): {reason}") from None
+            raise ValueError(
+                f"cannot load TorchScript model {path} (is it a `mobilevit export --format "
+                f"torchscript` file?): {reason}"
+            ) from None
         self.path = path
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:

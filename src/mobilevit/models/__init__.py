@@ -7,7 +7,21 @@ from .mobilevit import ARCHS, MobileNetV2Stage, MobileViT, MobileViTBlock, Mobil
 from .ssdlite import SSDBoxCoding, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
 
 __all__ = [
-    "ARCHS", "DeepLabV3", "DeepLabV3Head", "ImageClassifier", "LinearHead", "MobileNetV2Stage", "MobileViT",
-    "MobileViTBlock", "MobileViTStage", "SSDBoxCoding", "SSDLite", "SSDLiteBackbone", "SSDLiteHead",
-    "build_classifier", "build_segmenter", "build_ssdlite", "resolve_arch",
+    "ARCHS",
+    "DeepLabV3",
+    "DeepLabV3Head",
+    "ImageClassifier",
+    "LinearHead",
+    "MobileNetV2Stage",
+    "MobileViT",
+    "MobileViTBlock",
+    "MobileViTStage",
+    "SSDBoxCoding",
+    "SSDLite",
+    "SSDLiteBackbone",
+    "SSDLiteHead",
+    "build_classifier",
+    "build_segmenter",
+    "build_ssdlite",
+    "resolve_arch",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +41,9 @@ class ImageClassifier(nn.Module):
     configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
-    def __init__(self, backbone: MobileViT, num_classes: int = 1000, dropout: float = 0.0,
-                 label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self, backbone: MobileViT, num_classes: int = 1000, dropout: float = 0.0, label_smoothing: float = 0.0
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.num_classes = num_classes
@@ -61,7 +63,7 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.extract_feat(x)[-1])
 
-    def fuse(self) -> "ImageClassifier":
+    def fuse(self) -> ImageClassifier:
         """Fold the backbone's BatchNorms into its convolutions for inference (see :meth:`MobileViT.fuse`)."""
         self.backbone.fuse()
         return self.eval()

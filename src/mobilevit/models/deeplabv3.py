@@ -7,7 +7,8 @@ the backbone at output stride 16 (or 8) without its final expansion, torchvision
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -64,8 +65,10 @@ class DeepLabV3(nn.Module):
     def __init__(self, backbone: MobileViT, num_classes: int = 21, **head_options: Any) -> None:
         super().__init__()
         if backbone.conv_1x1_exp is not None or backbone.out_indices[-1] != len(backbone.layers) - 1:
-            raise ValueError("DeepLabV3 reads the last stage's map before conv_1x1_exp: build the backbone "
-                             "with expand_output=False and the last stage last in out_indices")
+            raise ValueError(
+                "DeepLabV3 reads the last stage's map before conv_1x1_exp: build the backbone "
+                "with expand_output=False and the last stage last in out_indices"
+            )
         self.backbone = backbone
         self.num_classes = num_classes
         self.preprocessing: Preprocessing | None = None
@@ -83,7 +86,7 @@ class DeepLabV3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upsample_logits(self.forward_low_res(x), x.shape[-2:])
 
-    def fuse(self) -> "DeepLabV3":
+    def fuse(self) -> DeepLabV3:
         """Fold the backbone's BatchNorms into its convolutions for inference (see :meth:`MobileViT.fuse`)."""
         if self.backbone.fuse().channels_last:
             self.head.to(memory_format=torch.channels_last)
@@ -119,5 +122,10 @@ def build_segmenter(
     backbone_options.setdefault("channels_last", True)
     backbone = MobileViT(arch, output_stride=output_stride, expand_output=False, **backbone_options)
     return DeepLabV3(
-        backbone, num_classes, atrous_rates=atrous_rates, aspp_channels=aspp_channels,
-        aspp_dropout=aspp_dropout, classifier_dropout=classifier_dropout)
+        backbone,
+        num_classes,
+        atrous_rates=atrous_rates,
+        aspp_channels=aspp_channels,
+        aspp_dropout=aspp_dropout,
+        classifier_dropout=classifier_dropout,
+    )

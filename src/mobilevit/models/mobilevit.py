@@ -6,8 +6,8 @@ Module names follow the official mmpretrain checkpoints (``stem``, ``layers.i``,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +51,7 @@ class MobileViTStage:
     expand_ratio: int
 
 
-Stage = Union[MobileNetV2Stage, MobileViTStage]
+Stage = MobileNetV2Stage | MobileViTStage
 
 ARCHS: dict[str, tuple[Stage, ...]] = {
     "small": (
@@ -100,7 +100,8 @@ def _parse_stage(stage: Stage | Sequence) -> Stage:
         raise ValueError(
             f"cannot read arch stage {stage!r}: expected a MobileNetV2Stage/MobileViTStage or a list "
             "starting with 'mobilenetv2' (out, stride, blocks, expand) or 'mobilevit' "
-            "(out, stride, transformer_dim, ffn_dim, depth, expand)")
+            "(out, stride, transformer_dim, ffn_dim, depth, expand)"
+        )
     kind = kinds[stage[0]]
     try:
         return kind(*stage[1:])
@@ -125,8 +126,15 @@ class ConvNormAct(nn.Module):
     ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2 * dilation,
-            dilation=dilation, groups=groups, bias=bias)
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding=kernel_size // 2 * dilation,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+        )
         if norm_layer is not None:
             self.bn = norm_layer(out_channels)
         self.act = act_layer() if act_layer is not None else nn.Identity()
@@ -192,8 +200,9 @@ class InvertedResidual(nn.Module):
         if expand_ratio != 1:
             layers.append(ConvNormAct(in_channels, hidden, 1, norm_layer=norm_layer, act_layer=act_layer))
         layers += [
-            ConvNormAct(hidden, hidden, 3, stride, groups=hidden, norm_layer=norm_layer, act_layer=act_layer,
-                        dilation=dilation),
+            ConvNormAct(
+                hidden, hidden, 3, stride, groups=hidden, norm_layer=norm_layer, act_layer=act_layer, dilation=dilation
+            ),
             ConvNormAct(hidden, out_channels, 1, norm_layer=norm_layer, act_layer=None),
         ]
         self.conv = nn.Sequential(*layers)
@@ -227,7 +236,8 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         x = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale
+        )
         # (B, heads, N, D/heads) -> (B, N, D)
         return self.proj(x.transpose(1, 2).reshape(batch, tokens, dim))
 
@@ -250,9 +260,7 @@ class FeedForward(nn.Module):
 class TransformerLayer(nn.Module):
     """Pre-norm transformer encoder layer (keys ``ln1``, ``attn``, ``ln2``, ``ffn``)."""
 
-    def __init__(
-        self, dim: int, ffn_dim: int, num_heads: int = 4, drop: float = 0.0, attn_drop: float = 0.0
-    ) -> None:
+    def __init__(self, dim: int, ffn_dim: int, num_heads: int = 4, drop: float = 0.0, attn_drop: float = 0.0) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, num_heads, attn_drop)
@@ -307,9 +315,7 @@ class MobileViTBlock(nn.Module):
         x = x.reshape(batch, channels, height // p, p, width // p, p).permute(0, 3, 5, 2, 4, 1)
         return x.reshape(batch * p * p, (height // p) * (width // p), channels)
 
-    def fold(
-        self, x: torch.Tensor, batch: int, height: int, width: int, channels_last: bool = False
-    ) -> torch.Tensor:
+    def fold(self, x: torch.Tensor, batch: int, height: int, width: int, channels_last: bool = False) -> torch.Tensor:
         """Inverse of :meth:`unfold`; ``channels_last`` lays the map out in that memory format."""
         p = self.patch_size
         channels = x.shape[-1]
@@ -410,7 +416,8 @@ class MobileViT(nn.Module):
         self.conv_1x1_exp: nn.Module | None = None
         if expand_output:
             self.conv_1x1_exp = ConvNormAct(
-                channels, channels * last_exp_factor, 1, norm_layer=norm_layer, act_layer=act_layer)
+                channels, channels * last_exp_factor, 1, norm_layer=norm_layer, act_layer=act_layer
+            )
             self.stage_channels[-1] = channels * last_exp_factor
         self.init_weights()
         self._freeze_stages()
@@ -420,29 +427,49 @@ class MobileViT(nn.Module):
         indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
         resolved = tuple(index % num_stages if -num_stages <= index < num_stages else None for index in indices)
         if not indices or None in resolved:
-            raise ValueError(f"out_indices must be stage numbers in [{-num_stages}, {num_stages - 1}], got {out_indices}")
+            raise ValueError(
+                f"out_indices must be stage numbers in [{-num_stages}, {num_stages - 1}], got {out_indices}"
+            )
         return resolved  # type: ignore[return-value]
 
     @staticmethod
     def _make_stage(
-        stage: Stage, in_channels: int, stride: int, dilation: int, drop_rate: float, norm_layer: NormLayer,
+        stage: Stage,
+        in_channels: int,
+        stride: int,
+        dilation: int,
+        drop_rate: float,
+        norm_layer: NormLayer,
         act_layer: ActLayer,
     ) -> nn.Sequential:
         """A stage whose opening block has ``stride`` and ``dilation`` (see :func:`stage_strides`)."""
         if isinstance(stage, MobileNetV2Stage):
             blocks = [
                 InvertedResidual(
-                    in_channels if i == 0 else stage.out_channels, stage.out_channels,
-                    stride if i == 0 else 1, stage.expand_ratio, norm_layer, act_layer, dilation if i == 0 else 1)
+                    in_channels if i == 0 else stage.out_channels,
+                    stage.out_channels,
+                    stride if i == 0 else 1,
+                    stage.expand_ratio,
+                    norm_layer,
+                    act_layer,
+                    dilation if i == 0 else 1,
+                )
                 for i in range(stage.num_blocks)
             ]
             return nn.Sequential(*blocks)
         return nn.Sequential(
             InvertedResidual(
-                in_channels, stage.out_channels, stride, stage.expand_ratio, norm_layer, act_layer, dilation),
+                in_channels, stage.out_channels, stride, stage.expand_ratio, norm_layer, act_layer, dilation
+            ),
             MobileViTBlock(
-                stage.out_channels, stage.transformer_dim, stage.ffn_dim, stage.depth,
-                drop=drop_rate, norm_layer=norm_layer, act_layer=act_layer),
+                stage.out_channels,
+                stage.transformer_dim,
+                stage.ffn_dim,
+                stage.depth,
+                drop=drop_rate,
+                norm_layer=norm_layer,
+                act_layer=act_layer,
+            ),
         )
 
     def init_weights(self) -> None:
@@ -471,7 +498,7 @@ class MobileViT(nn.Module):
                 param.requires_grad = False
 
     @torch.no_grad()
-    def fuse(self) -> "MobileViT":
+    def fuse(self) -> MobileViT:
         """Fold every BatchNorm into its convolution for inference, in place; returns the model.
 
         The outputs stay the same (to float rounding) and each forward skips one pass over every
@@ -489,7 +516,7 @@ class MobileViT(nn.Module):
         self.fused = True
         return self
 
-    def train(self, mode: bool = True) -> "MobileViT":
+    def train(self, mode: bool = True) -> MobileViT:
         if mode and self.fused:
             raise RuntimeError("a fused MobileViT (see fuse()) is for inference only; build a new model to train")
         super().train(mode)

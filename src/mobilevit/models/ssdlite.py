@@ -14,15 +14,16 @@ background (81 for COCO, not torchvision's 91 with gaps).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
-from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection._utils import BoxCoder, SSDMatcher
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import box_iou
 
@@ -75,16 +76,22 @@ class SSDLiteBackbone(MobileViT):
         **backbone_options: Any,
     ) -> None:
         if len(resolve_arch(arch)) != 5:
-            raise ValueError(f"SSDLite reads stages 4 and 5 of the backbone: the arch needs five stages, got "
-                             f"{len(resolve_arch(arch))}")
+            raise ValueError(
+                f"SSDLite reads stages 4 and 5 of the backbone: the arch needs five stages, got "
+                f"{len(resolve_arch(arch))}"
+            )
         super().__init__(arch, out_indices=(3, 4), expand_output=False, **backbone_options)
         if len(level_channels) != len(ASPECT_RATIOS):
             raise ValueError(f"level_channels needs {len(ASPECT_RATIOS)} entries, got {list(level_channels)}")
         channels = [self.stage_channels[3], self.stage_channels[4], *level_channels[2:]]
         self.extra_layers = nn.ModuleList(
-            SeparableConv(channels[index], channels[index + 1], stride=2) for index in range(1, 4))
-        self.extra_layers.append(nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), ConvNormAct(channels[4], channels[5], 1, norm_layer=None, act_layer=nn.ReLU)))
+            SeparableConv(channels[index], channels[index + 1], stride=2) for index in range(1, 4)
+        )
+        self.extra_layers.append(
+            nn.Sequential(
+                nn.AdaptiveAvgPool2d(1), ConvNormAct(channels[4], channels[5], 1, norm_layer=None, act_layer=nn.ReLU)
+            )
+        )
         self.out_channels = channels  # what the head reads, per level
         self.level_channels = tuple(level_channels)
         _init_xavier(self.extra_layers)
@@ -102,12 +109,13 @@ class SSDLiteHeadLevel(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, num_anchors: int, num_classes: int, separable: bool) -> None:
         super().__init__()
-        self.projection = (
-            ConvNormAct(in_channels, channels, 1, act_layer=nn.ReLU) if in_channels != channels else None)
+        self.projection = ConvNormAct(in_channels, channels, 1, act_layer=nn.ReLU) if in_channels != channels else None
         out_channels = num_anchors * (BOX_CODING + num_classes)
         self.predictor = (
-            SeparableConv(channels, out_channels, predictor=True) if separable
-            else ConvNormAct(channels, out_channels, 1, norm_layer=None, act_layer=None, bias=True))
+            SeparableConv(channels, out_channels, predictor=True)
+            if separable
+            else ConvNormAct(channels, out_channels, 1, norm_layer=None, act_layer=None, bias=True)
+        )
         self.num_classes = num_classes
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,14 +134,17 @@ class SSDLiteHead(nn.Module):
     projections, so the published weights would not fit it.
     """
 
-    def __init__(self, in_channels: Sequence[int], level_channels: Sequence[int], num_anchors: Sequence[int],
-                 num_classes: int) -> None:
+    def __init__(
+        self, in_channels: Sequence[int], level_channels: Sequence[int], num_anchors: Sequence[int], num_classes: int
+    ) -> None:
         super().__init__()
         last = len(in_channels) - 1
         self.levels = nn.ModuleList(
-            SSDLiteHeadLevel(in_channels[index], level_channels[index], num_anchors[index], num_classes,
-                             separable=index < last)
-            for index in range(len(in_channels)))
+            SSDLiteHeadLevel(
+                in_channels[index], level_channels[index], num_anchors[index], num_classes, separable=index < last
+            )
+            for index in range(len(in_channels))
+        )
         _init_xavier(self)
 
     def forward(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -182,13 +193,23 @@ class SSDLite(SSD):
         if num_classes < 2:
             raise ValueError(f"num_classes counts the background too, so it must be at least 2, got {num_classes}")
         anchors = anchor_generator()
-        head = SSDLiteHead(backbone.out_channels, backbone.level_channels, anchors.num_anchors_per_location(),
-                           num_classes)
+        head = SSDLiteHead(
+            backbone.out_channels, backbone.level_channels, anchors.num_anchors_per_location(), num_classes
+        )
         # Mean 0 and std 1: the published weights take [0, 1] pixels without normalisation.
         super().__init__(
-            backbone, anchors, (image_size, image_size), num_classes, image_mean=[0.0, 0.0, 0.0],
-            image_std=[1.0, 1.0, 1.0], head=head, score_thresh=score_thresh, nms_thresh=nms_thresh,
-            detections_per_img=detections_per_img, topk_candidates=topk_candidates)
+            backbone,
+            anchors,
+            (image_size, image_size),
+            num_classes,
+            image_mean=[0.0, 0.0, 0.0],
+            image_std=[1.0, 1.0, 1.0],
+            head=head,
+            score_thresh=score_thresh,
+            nms_thresh=nms_thresh,
+            detections_per_img=detections_per_img,
+            topk_candidates=topk_candidates,
+        )
         self.num_classes = num_classes
         self.image_size = image_size
         self.preprocessing: Preprocessing | None = None
@@ -204,16 +225,24 @@ class SSDLite(SSD):
             if not torch.jit.is_tracing() and tuple(images.shape[-2:]) != (self.image_size, self.image_size):
                 raise ValueError(
                     f"a batch tensor must be resized to {self.image_size}x{self.image_size} already, got "
-                    f"{tuple(images.shape)}; pass a list of images to have them resized")
+                    f"{tuple(images.shape)}; pass a list of images to have them resized"
+                )
             return self.head(list(self.backbone(images).values()))
         return super().forward(list(images), targets)
 
-    def box_coding(self) -> "SSDBoxCoding":
+    def box_coding(self) -> SSDBoxCoding:
         """This model's anchors, matching, loss and decoding, apart from the network."""
-        return SSDBoxCoding(self.num_classes, self.image_size, self.score_thresh, self.nms_thresh,
-                            self.topk_candidates, self.detections_per_img, self.backbone.arch)
+        return SSDBoxCoding(
+            self.num_classes,
+            self.image_size,
+            self.score_thresh,
+            self.nms_thresh,
+            self.topk_candidates,
+            self.detections_per_img,
+            self.backbone.arch,
+        )
 
-    def fuse(self) -> "SSDLite":
+    def fuse(self) -> SSDLite:
         """Fold every BatchNorm into its convolution for inference (see :meth:`MobileViT.fuse`)."""
         self.eval()
         for module in self.head.modules():
@@ -253,10 +282,18 @@ class SSDBoxCoding:
     'labels'}`` in the pixels of images of ``image_sizes`` (H, W), what the model gives.
     """
 
-    def __init__(self, num_classes: int, image_size: int = 320, score_thresh: float = 0.01,
-                 nms_thresh: float = 0.5, topk_candidates: int = 400, detections_per_img: int = 200,
-                 arch: str | Sequence[Stage | Sequence] = "small", iou_thresh: float = 0.5,
-                 positive_fraction: float = 0.25) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        image_size: int = 320,
+        score_thresh: float = 0.01,
+        nms_thresh: float = 0.5,
+        topk_candidates: int = 400,
+        detections_per_img: int = 200,
+        arch: str | Sequence[Stage | Sequence] = "small",
+        iou_thresh: float = 0.5,
+        positive_fraction: float = 0.25,
+    ) -> None:
         self.num_classes = num_classes
         self.image_size = image_size
         # The attributes SSD's compute_loss and postprocess_detections read, set as SSD sets them.
@@ -276,22 +313,27 @@ class SSDBoxCoding:
         if boxes.shape[1] != len(self.anchors) or logits.shape[-1] != self.num_classes:
             raise ValueError(
                 f"raw outputs of shapes {tuple(boxes.shape)} and {tuple(logits.shape)} do not fit "
-                f"{len(self.anchors)} anchors at {self.image_size}x{self.image_size} and {self.num_classes} classes")
+                f"{len(self.anchors)} anchors at {self.image_size}x{self.image_size} and {self.num_classes} classes"
+            )
         return [self.anchors.to(boxes.device)] * len(boxes)
 
-    def loss(self, outputs: dict[str, torch.Tensor], boxes: Sequence[torch.Tensor],
-             labels: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+    def loss(
+        self, outputs: dict[str, torch.Tensor], boxes: Sequence[torch.Tensor], labels: Sequence[torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
         """``bbox_regression`` and ``classification`` losses, as the model computes them in training."""
         anchors = self._check(outputs)
         matches = [
-            self.proposal_matcher(box_iou(image_boxes, image_anchors)) if len(image_boxes)
+            self.proposal_matcher(box_iou(image_boxes, image_anchors))
+            if len(image_boxes)
             else torch.full((len(image_anchors),), -1, dtype=torch.int64, device=image_anchors.device)
-            for image_boxes, image_anchors in zip(boxes, anchors)]
+            for image_boxes, image_anchors in zip(boxes, anchors)
+        ]
         targets = [{"boxes": image_boxes, "labels": image_labels} for image_boxes, image_labels in zip(boxes, labels)]
         return SSD.compute_loss(self, targets, outputs, anchors, matches)  # type: ignore[arg-type]
 
-    def decode(self, outputs: dict[str, torch.Tensor],
-               image_sizes: Sequence[tuple[int, int]]) -> list[dict[str, torch.Tensor]]:
+    def decode(
+        self, outputs: dict[str, torch.Tensor], image_sizes: Sequence[tuple[int, int]]
+    ) -> list[dict[str, torch.Tensor]]:
         """Boxes, scores and labels after NMS, in each image's own pixels."""
         anchors = self._check(outputs)
         if len(image_sizes) != len(anchors):
@@ -319,5 +361,12 @@ def build_ssdlite(
     The backbone computes channels-last unless told otherwise; the head flattens its maps anyway.
     """
     backbone_options.setdefault("channels_last", True)
-    return SSDLite(SSDLiteBackbone(arch, **backbone_options), num_classes, image_size, score_thresh,
-                   nms_thresh, topk_candidates, detections_per_img)
+    return SSDLite(
+        SSDLiteBackbone(arch, **backbone_options),
+        num_classes,
+        image_size,
+        score_thresh,
+        nms_thresh,
+        topk_candidates,
+        detections_per_img,
+    )

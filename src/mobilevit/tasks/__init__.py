@@ -13,8 +13,18 @@ from .segmentation import SEGMENTATION
 TASKS: dict[str, Task] = {task.name: task for task in (CLASSIFICATION, SEGMENTATION, DETECTION)}
 
 __all__ = [
-    "CLASSIFICATION", "DETECTION", "Evaluator", "LossFunction", "Metrics", "SEGMENTATION", "TASKS", "Task", "TaskData",
-    "build_model", "get_task", "sum_over_processes",
+    "CLASSIFICATION",
+    "DETECTION",
+    "Evaluator",
+    "LossFunction",
+    "Metrics",
+    "SEGMENTATION",
+    "TASKS",
+    "Task",
+    "TaskData",
+    "build_model",
+    "get_task",
+    "sum_over_processes",
 ]
 
 

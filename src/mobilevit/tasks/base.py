@@ -18,8 +18,9 @@ to :data:`mobilevit.tasks.TASKS` (and its data layouts to :data:`mobilevit.confi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 import torch.distributed as dist
@@ -80,7 +81,12 @@ class Task(Protocol):
         """The model ``config`` describes (random weights), with its ``class_names``."""
 
     def build_data(
-        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        self,
+        config: Config,
+        train: bool,
+        world_size: int = 1,
+        rank: int = 0,
+        pin_memory: bool = False,
         class_names: Sequence[str] = (),
     ) -> TaskData:
         """Loaders of this process's share of the data (``train=False``: validation only).
@@ -112,5 +118,7 @@ def gather_over_processes(items: list[str]) -> tuple[str, ...]:
 def require_num_classes(config: Config) -> None:
     """Refuse to build a model whose class count the config leaves open."""
     if config.model.num_classes is None:
-        raise ConfigError("model.num_classes is not set: use the config.json a training run saved (training "
-                          "takes the count from the data set) or set model.num_classes")
+        raise ConfigError(
+            "model.num_classes is not set: use the config.json a training run saved (training "
+            "takes the count from the data set) or set model.num_classes"
+        )

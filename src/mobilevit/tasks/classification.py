@@ -4,9 +4,10 @@ label smoothing, top-1 / top-5 / per-class accuracy; ``best.pth`` is the best to
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -53,8 +54,11 @@ class ClassificationMetrics:
             "images": self.count,
             "skipped_images": list(self.skipped),
             "per_class": [
-                {"class": class_names[label] if label < len(class_names) else str(label),
-                 "accuracy": accuracy[label], "images": self.class_count[label]}
+                {
+                    "class": class_names[label] if label < len(class_names) else str(label),
+                    "accuracy": accuracy[label],
+                    "images": self.class_count[label],
+                }
                 for label in range(len(self.class_count))
             ],
         }
@@ -128,8 +132,13 @@ def check_labels(images: ImageList, num_classes: int, data: DataConfig, named: b
         raise ValueError(
             f"the validation split under {data.root} has {what} but the model has {num_classes} outputs, so its "
             "labels cannot be told: give the model's classes in order with data.classes=[...] (or a file of one "
-            "name per line)" + (", or name ImageNet folders by WordNet synset (n01440764 ...)"
-                                if num_classes == len(IMAGENET_SYNSETS) else ""))
+            "name per line)"
+            + (
+                ", or name ImageNet folders by WordNet synset (n01440764 ...)"
+                if num_classes == len(IMAGENET_SYNSETS)
+                else ""
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,12 @@ class Classification:
         return model
 
     def build_data(
-        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        self,
+        config: Config,
+        train: bool,
+        world_size: int = 1,
+        rank: int = 0,
+        pin_memory: bool = False,
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
@@ -162,7 +176,8 @@ class Classification:
         if train:
             names = read_class_names(data.classes, data.root) if data.classes else ()
             train_images = find_images(
-                data.kind, data.root, data.train_split, data.train_annotation, names, every_class=True)
+                data.kind, data.root, data.train_split, data.train_annotation, names, every_class=True
+            )
             names = train_images.class_names
             train_loader = build_train_loader(data, train_images, config.train.seed, world_size, rank, pin_memory)
             description = f"{len(train_images.samples)} training images, "
@@ -180,6 +195,7 @@ class Classification:
 
         def loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
             return F.cross_entropy(logits.float(), batch.labels, label_smoothing=label_smoothing)
+
         return loss
 
     def evaluator(self, config: Config, device: torch.device) -> ClassificationEvaluator:

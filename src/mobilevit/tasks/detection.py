@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,8 +19,14 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from ..config import Config
-from ..data.detection import (DetectionBatch, DetectionDataset, DetectionList, DetectionTrainTransform,
-                              collate_detections, find_detections)
+from ..data.detection import (
+    DetectionBatch,
+    DetectionDataset,
+    DetectionList,
+    DetectionTrainTransform,
+    collate_detections,
+    find_detections,
+)
 from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
 from .base import LossFunction, TaskData
@@ -57,8 +64,10 @@ class DetectionMetrics:
             **{name: getattr(self, name) for name in AP_NAMES},
             "images": self.count,
             "skipped_images": list(self.skipped),
-            "per_class": [{"class": names[index] if index < len(names) else str(index + 1), "ap": ap}
-                          for index, ap in enumerate(self.class_ap)],
+            "per_class": [
+                {"class": names[index] if index < len(names) else str(index + 1), "ap": ap}
+                for index, ap in enumerate(self.class_ap)
+            ],
         }
 
 
@@ -129,15 +138,25 @@ def coco_ground_truth(detections: DetectionList, image_ids: Sequence[int]) -> di
         images.append({"id": image.image_id, "width": image.width, "height": image.height})
         for box, label, area, crowd in zip(image.boxes, image.labels, image.areas, image.crowd):
             x1, y1, x2, y2 = (float(value) for value in box)
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image.image_id, "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "category_id": detections.category_ids[int(label) - 1], "area": float(area), "iscrowd": int(crowd)})
-    categories = [{"id": category, "name": name} for category, name in zip(detections.category_ids, detections.class_names)]
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image.image_id,
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "category_id": detections.category_ids[int(label) - 1],
+                    "area": float(area),
+                    "iscrowd": int(crowd),
+                }
+            )
+    categories = [
+        {"id": category, "name": name} for category, name in zip(detections.category_ids, detections.class_names)
+    ]
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
-def coco_box_ap(detections: DetectionList, rows: np.ndarray,
-                image_ids: Sequence[int]) -> tuple[list[float | None], list[float | None]]:
+def coco_box_ap(
+    detections: DetectionList, rows: np.ndarray, image_ids: Sequence[int]
+) -> tuple[list[float | None], list[float | None]]:
     """COCOeval's six box APs (percent) and the per-category AP of ``rows`` (image_id, x, y, w, h,
     score, category_id) over ``image_ids``; pycocotools' console output is kept off the terminal."""
     try:
@@ -157,22 +176,30 @@ def coco_box_ap(detections: DetectionList, rows: np.ndarray,
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()
-    stats = [None if value < 0 else 100.0 * float(value) for value in evaluation.stats[:len(AP_NAMES)]]
+    stats = [None if value < 0 else 100.0 * float(value) for value in evaluation.stats[: len(AP_NAMES)]]
     precision = evaluation.eval["precision"][:, :, :, 0, -1]  # IoUs, recalls, categories; all areas, 100 dets
     class_ap = []
     for index in range(num_classes):
         values = precision[:, :, index]
         values = values[values > -1]
         class_ap.append(100.0 * float(values.mean()) if values.size else None)
-    return [0.0 if value is None and name in ("map", "ap50", "ap75") else value
-            for name, value in zip(AP_NAMES, stats)], class_ap
+    return [
+        0.0 if value is None and name in ("map", "ap50", "ap75") else value for name, value in zip(AP_NAMES, stats)
+    ], class_ap
 
 
 def box_coding(config: Config) -> SSDBoxCoding:
     """The anchors, matching, loss and decoding of the config's detector."""
     settings = config.detection
-    return SSDBoxCoding(config.model.num_classes, settings.image_size, settings.score_thresh, settings.nms_thresh,
-                        settings.topk_candidates, settings.detections_per_img, config.model.arch)
+    return SSDBoxCoding(
+        config.model.num_classes,
+        settings.image_size,
+        settings.score_thresh,
+        settings.nms_thresh,
+        settings.topk_candidates,
+        settings.detections_per_img,
+        config.model.arch,
+    )
 
 
 def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> DetectionList:
@@ -195,15 +222,27 @@ class Detection:
         classification checkpoint seeds the MobileViT stages)."""
         model_config, settings = config.model, config.detection
         model = build_ssdlite(
-            model_config.arch, model_config.num_classes, settings.image_size, settings.score_thresh,
-            settings.nms_thresh, settings.topk_candidates, settings.detections_per_img,
-            frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval,
-            drop_rate=model_config.drop_rate)
+            model_config.arch,
+            model_config.num_classes,
+            settings.image_size,
+            settings.score_thresh,
+            settings.nms_thresh,
+            settings.topk_candidates,
+            settings.detections_per_img,
+            frozen_stages=model_config.frozen_stages,
+            norm_eval=model_config.norm_eval,
+            drop_rate=model_config.drop_rate,
+        )
         model.class_names = tuple(model_config.class_names)
         return model
 
     def build_data(
-        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        self,
+        config: Config,
+        train: bool,
+        world_size: int = 1,
+        rank: int = 0,
+        pin_memory: bool = False,
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data, size = config.data, config.detection.image_size
@@ -212,22 +251,32 @@ class Detection:
             train_list = _split(config, True, names).with_boxes()
             names = (BACKGROUND, *train_list.class_names)
             settings = config.detection
-            transform = DetectionTrainTransform(size, settings.random_crop, settings.photometric_distort,
-                                                data.horizontal_flip)
+            transform = DetectionTrainTransform(
+                size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
+            )
             sampler = VariableBatchSampler(
-                len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank)
+                len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank
+            )
             train_loader = DataLoader(
-                DetectionDataset(train_list, size, transform, data.skip_bad_images), batch_sampler=sampler,
-                num_workers=data.num_workers, collate_fn=collate_detections, pin_memory=pin_memory,
-                persistent_workers=data.num_workers > 0, generator=torch.Generator())
+                DetectionDataset(train_list, size, transform, data.skip_bad_images),
+                batch_sampler=sampler,
+                num_workers=data.num_workers,
+                collate_fn=collate_detections,
+                pin_memory=pin_memory,
+                persistent_workers=data.num_workers > 0,
+                generator=torch.Generator(),
+            )
             description = f"{len(train_list.images)} training images, "
         val_list = _split(config, False, names)
         names = (BACKGROUND, *val_list.class_names)
         val_loader = DataLoader(
             DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images),
             batch_sampler=shard_batches(len(val_list.images), data.val_batch_size, world_size, rank),
-            num_workers=data.num_workers, collate_fn=collate_detections, pin_memory=pin_memory,
-            generator=torch.Generator())
+            num_workers=data.num_workers,
+            collate_fn=collate_detections,
+            pin_memory=pin_memory,
+            generator=torch.Generator(),
+        )
         description += f"{len(val_list.images)} validation images of {len(names) - 1} classes"
         return TaskData(train_loader, val_loader, names, description)
 
@@ -237,6 +286,7 @@ class Detection:
         def loss(outputs: dict[str, torch.Tensor], batch: DetectionBatch) -> torch.Tensor:
             losses = coding.loss({key: value.float() for key, value in outputs.items()}, batch.boxes, batch.labels)
             return losses["bbox_regression"] + losses["classification"]
+
         return loss
 
     def evaluator(self, config: Config, device: torch.device) -> DetectionEvaluator:

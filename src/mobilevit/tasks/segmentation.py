@@ -10,8 +10,9 @@ over images).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,10 @@ import torch.nn.functional as F
 from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
 from ..data.segmentation import (
-    IGNORE_INDEX, SegmentationBatch, build_segmentation_eval_loader, build_segmentation_train_loader,
+    IGNORE_INDEX,
+    SegmentationBatch,
+    build_segmentation_eval_loader,
+    build_segmentation_train_loader,
     find_pairs,
 )
 from ..models import DeepLabV3, build_segmenter
@@ -42,8 +46,12 @@ class SegmentationMetrics:
     skipped: tuple[str, ...] = ()
 
     def log_values(self) -> dict[str, float | int]:
-        return {"miou": round(self.miou, 3), "pixel_accuracy": round(self.pixel_accuracy, 3), "images": self.count,
-                "skipped_images": len(self.skipped)}
+        return {
+            "miou": round(self.miou, 3),
+            "pixel_accuracy": round(self.pixel_accuracy, 3),
+            "images": self.count,
+            "skipped_images": len(self.skipped),
+        }
 
     def summary(self) -> str:
         return f"mIoU {self.miou:.2f}  pixel accuracy {self.pixel_accuracy:.2f}"
@@ -94,7 +102,7 @@ class ConfusionMatrix:
         """Count one (H, W) prediction against its (H, W) target, both class indices."""
         keep = target != IGNORE_INDEX
         pairs = target[keep] * self.num_classes + prediction[keep]
-        self.matrix += torch.bincount(pairs, minlength=self.num_classes ** 2).view(self.num_classes, self.num_classes)
+        self.matrix += torch.bincount(pairs, minlength=self.num_classes**2).view(self.num_classes, self.num_classes)
 
     def update(self, output: torch.Tensor, batch: SegmentationBatch) -> None:
         self.skipped += batch.skipped
@@ -109,17 +117,26 @@ class ConfusionMatrix:
         sum_over_processes(self.matrix)
         sum_over_processes(self.images)
         miou, pixel_accuracy, class_iou = scores_from_confusion(self.matrix)
-        return SegmentationMetrics(miou, pixel_accuracy, class_iou, int(self.images), int(self.matrix.sum()),
-                                   gather_over_processes(self.skipped))
+        return SegmentationMetrics(
+            miou,
+            pixel_accuracy,
+            class_iou,
+            int(self.images),
+            int(self.matrix.sum()),
+            gather_over_processes(self.skipped),
+        )
 
 
 def segmentation_loss(label_smoothing: float = 0.0) -> LossFunction:
     """Cross-entropy of full-size logits against the masks, pixels of 255 left out (a batch
     without a labelled pixel gives 0, not NaN)."""
+
     def loss(logits: torch.Tensor, batch: SegmentationBatch) -> torch.Tensor:
-        total = F.cross_entropy(logits.float(), batch.masks, ignore_index=IGNORE_INDEX,
-                                label_smoothing=label_smoothing, reduction="sum")
+        total = F.cross_entropy(
+            logits.float(), batch.masks, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing, reduction="sum"
+        )
         return total / (batch.masks != IGNORE_INDEX).sum().clamp(min=1)
+
     return loss
 
 
@@ -157,30 +174,43 @@ class Segmentation:
         require_num_classes(config)
         model_config = config.model
         model = build_segmenter(
-            model_config.arch, num_classes=model_config.num_classes,
+            model_config.arch,
+            num_classes=model_config.num_classes,
             output_stride=model_config.output_stride or DEFAULT_OUTPUT_STRIDE,
-            atrous_rates=model_config.atrous_rates, aspp_channels=model_config.aspp_channels,
-            aspp_dropout=model_config.aspp_dropout, classifier_dropout=model_config.dropout,
-            drop_rate=model_config.drop_rate, out_indices=model_config.out_indices,
-            frozen_stages=model_config.frozen_stages, norm_eval=model_config.norm_eval)
+            atrous_rates=model_config.atrous_rates,
+            aspp_channels=model_config.aspp_channels,
+            aspp_dropout=model_config.aspp_dropout,
+            classifier_dropout=model_config.dropout,
+            drop_rate=model_config.drop_rate,
+            out_indices=model_config.out_indices,
+            frozen_stages=model_config.frozen_stages,
+            norm_eval=model_config.norm_eval,
+        )
         model.class_names = tuple(model_config.class_names) or _named_classes(config)
         return model
 
     def build_data(
-        self, config: Config, train: bool, world_size: int = 1, rank: int = 0, pin_memory: bool = False,
+        self,
+        config: Config,
+        train: bool,
+        world_size: int = 1,
+        rank: int = 0,
+        pin_memory: bool = False,
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
         if data.preprocessing.keep_aspect_ratio:
             raise ConfigError(
                 "segmentation scores whole images resized to data.preprocessing.crop_size squared, the published "
-                "protocol: set data.preprocessing.keep_aspect_ratio=False (a centre crop would drop mask pixels)")
+                "protocol: set data.preprocessing.keep_aspect_ratio=False (a centre crop would drop mask pixels)"
+            )
         names = class_names_of(config, class_names)
         train_loader, description = None, ""
         if train:
             pairs = find_pairs(data.kind, data.root, data.train_split, data.train_annotation)
             train_loader = build_segmentation_train_loader(
-                data, pairs, len(names), config.train.seed, world_size, rank, pin_memory)
+                data, pairs, len(names), config.train.seed, world_size, rank, pin_memory
+            )
             description = f"{len(pairs.samples)} training images, "
         pairs = find_pairs(data.kind, data.root, data.val_split, data.val_annotation)
         val_loader = build_segmentation_eval_loader(data, pairs, len(names), world_size, rank, pin_memory)
