@@ -2,14 +2,18 @@
 the tests that measure what bfloat16 and int8 cost in accuracy: only a trained model can say."""
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mobilevit.apis import init_model, prepare_batch
 from mobilevit.checkpoint import load_weights
+from mobilevit.cli import main
 from mobilevit.config import load_config
 from mobilevit.data.datasets import scan_folders
 from mobilevit.engine import trainer
@@ -70,3 +74,34 @@ def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def argmax_agreement(logits: torch.Tensor, reference: torch.Tensor) -> float:
     """The fraction of images whose top class is the reference's."""
     return (logits.argmax(1) == reference.argmax(1)).float().mean().item()
+
+
+def export_fp32_and_int8(demo: TrainedDemo, folder: Path, export_format: str, suffix: str) -> Path:
+    """The demo model exported by `mobilevit export --format export_format` into ``folder`` as
+    ``fp32{suffix}`` and ``int8{suffix}`` (calibrated on its training split); returns ``folder``."""
+    common = ["export", str(demo.config), "--checkpoint", str(demo.checkpoint), "--format", export_format]
+    assert main([*common, "--output", str(folder / f"fp32{suffix}")]) == 0
+    int8 = ["--quantize", "int8", "--calibration", str(demo.config), "--output", str(folder / f"int8{suffix}")]
+    assert main([*common, *int8]) == 0
+    return folder
+
+
+def check_test_and_predict_match_pytorch(demo: TrainedDemo, exported: Path, backend: str, image_dir: Path, capsys):
+    """`mobilevit test` and `mobilevit predict` with ``--backend backend`` on the exported file give
+    what they give on the checkpoint: the same metrics line and the same prediction."""
+    assert main(["test", str(demo.config), str(demo.checkpoint)]) == 0
+    pytorch_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["test", str(demo.config), str(exported), "--backend", backend]) == 0
+    exported_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert exported_line.split("(")[0] == pytorch_line.split("(")[0] and "top-1" in exported_line
+    assert f"{backend} running" in exported_line
+    image = image_dir / "image.png"
+    y, x = np.mgrid[0:40, 0:36]
+    Image.fromarray(np.stack([x * 6, y * 5, (x * y) % 256], -1).astype(np.uint8)).save(image)
+    common = ["predict", str(image), "--model", str(demo.config), "--json"]
+    assert main([*common, "--checkpoint", str(demo.checkpoint)]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main([*common, "--checkpoint", str(exported), "--backend", backend]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pred_label"] == expected["pred_label"]
+    assert result["pred_score"] == pytest.approx(expected["pred_score"], abs=1e-5)

@@ -2,15 +2,11 @@
 int8, `test` and `predict` with `--backend executorch`, and what int8 costs on a trained model."""
 
 import copy
-import json
 
-import numpy as np
 import pytest
 import torch
-from demo_model import argmax_agreement, top1
-from PIL import Image
+from demo_model import argmax_agreement, check_test_and_predict_match_pytorch, export_fp32_and_int8, top1
 
-from mobilevit.cli import main
 from mobilevit.export import ExecuTorchClassifier
 from mobilevit.export.executorch import delegable
 from mobilevit.models import build_classifier
@@ -58,31 +54,7 @@ def test_fp32_program_runs_whole_in_xnnpack_and_gives_the_pytorch_logits(tmp_pat
 def exported(trained_demo, tmp_path_factory):
     """The demo model exported by `mobilevit export` in fp32 and int8 (calibrated on its training split)."""
     pytest.importorskip("executorch")
-    folder = tmp_path_factory.mktemp("executorch")
-    common = [
-        "export",
-        str(trained_demo.config),
-        "--checkpoint",
-        str(trained_demo.checkpoint),
-        "--format",
-        "executorch",
-    ]
-    assert main([*common, "--output", str(folder / "fp32.pte")]) == 0
-    assert (
-        main(
-            [
-                *common,
-                "--quantize",
-                "int8",
-                "--calibration",
-                str(trained_demo.config),
-                "--output",
-                str(folder / "int8.pte"),
-            ]
-        )
-        == 0
-    )
-    return folder
+    return export_fp32_and_int8(trained_demo, tmp_path_factory.mktemp("executorch"), "executorch", ".pte")
 
 
 @pytest.mark.slow
@@ -97,22 +69,7 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
     logits = ExecuTorchClassifier(exported / "int8.pte")(trained_demo.images)
     assert top1(reference, trained_demo.labels) > 85  # the run trained
     assert argmax_agreement(logits, reference) >= 0.98
-    assert main(["test", str(trained_demo.config), str(trained_demo.checkpoint)]) == 0
-    pytorch_line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert main(["test", str(trained_demo.config), str(exported / "fp32.pte"), "--backend", "executorch"]) == 0
-    exported_line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert exported_line.split("(")[0] == pytorch_line.split("(")[0] and "top-1" in exported_line
-    assert "executorch running" in exported_line
-    image = tmp_path / "image.png"
-    y, x = np.mgrid[0:40, 0:36]
-    Image.fromarray(np.stack([x * 6, y * 5, (x * y) % 256], -1).astype(np.uint8)).save(image)
-    common = ["predict", str(image), "--model", str(trained_demo.config), "--json"]
-    assert main([*common, "--checkpoint", str(trained_demo.checkpoint)]) == 0
-    expected = json.loads(capsys.readouterr().out)
-    assert main([*common, "--checkpoint", str(exported / "fp32.pte"), "--backend", "executorch"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["pred_label"] == expected["pred_label"]
-    assert result["pred_score"] == pytest.approx(expected["pred_score"], abs=1e-5)
+    check_test_and_predict_match_pytorch(trained_demo, exported / "fp32.pte", "executorch", tmp_path, capsys)
 
 
 @pytest.mark.slow
