@@ -73,7 +73,6 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="int8 loses 0.8-1.0 point of top-1 on the demo (docs/deployment.md)")
 def test_int8_loses_at_most_half_a_point_of_top1(trained_demo, exported):
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..models import ImageClassifier
 from ..models.mobilevit import Attention
-from .pt2e import calibrated
+from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
 from .runtime import check_batch, import_runtime, run_in_slices
 
 
@@ -152,7 +152,9 @@ def _quantize(network: nn.Module, calibration: torch.Tensor) -> torch.nn.Module:
     quantizer = xnnpack_quantizer.XNNPACKQuantizer().set_global(
         xnnpack_quantizer.get_symmetric_quantization_config(is_per_channel=True)
     )
-    return calibrated(network, quantizer, calibration, "int8 quantization for ExecuTorch")
+    return calibrated(
+        network, FloatModules(quantizer, FULL_RESOLUTION_MODULES), calibration, "int8 quantization for ExecuTorch"
+    )
 
 
 class ExecuTorchClassifier:

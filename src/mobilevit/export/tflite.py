@@ -1,9 +1,9 @@
 """LiteRT (TensorFlow Lite): a ``.tflite`` file converted by litert-torch, float32 or int8
 (litert-torch's PT2E quantizer), and the LiteRT interpreter (its XNNPACK delegate) as a backend.
 
-An int8 file takes int8 images and gives int8 logits, each with the scale and zero point the
-file records: :class:`TFLiteClassifier` quantizes the images and dequantizes the logits with them,
-so it takes and gives float32 like every other runner.
+An int8 file takes float32 images (its first, full-resolution layers stay float32) and gives int8
+logits, with the scale and zero point the file records: :class:`TFLiteClassifier` dequantizes
+them, so it takes and gives float32 like every other runner.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .pt2e import calibrated
+from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
 from .runtime import check_batch, import_runtime, run_in_slices
 
 
@@ -24,7 +24,8 @@ def export_tflite(
     model: torch.nn.Module, example: torch.Tensor, path: Path, calibration: torch.Tensor | None = None
 ) -> None:
     """Write ``model`` (already fused) as a LiteRT file for ``example``'s shape; int8 (per-channel
-    symmetric weights, static activations, int8 input and output) when ``calibration`` images are given."""
+    symmetric weights, static activations, bias-corrected; float32 stem and first stage, int8 output)
+    when ``calibration`` images are given."""
     litert_torch = import_runtime("litert_torch", "exporting to LiteRT")
     options = {}
     with torch.no_grad():
@@ -42,7 +43,8 @@ def _quantize(model: torch.nn.Module, calibration: torch.Tensor):
     quantizer = litert_quantizer.PT2EQuantizer().set_global(
         litert_quantizer.get_symmetric_quantization_config(is_per_channel=True)
     )
-    quantized = calibrated(model, quantizer, calibration, "int8 quantization for LiteRT", fold_quantize=False)
+    mixed = FloatModules(quantizer, FULL_RESOLUTION_MODULES)
+    quantized = calibrated(model, mixed, calibration, "int8 quantization for LiteRT", fold_quantize=False)
     quantized.training = False  # its graph is in eval form already; an exported module refuses .eval()
     return quantized, quant_config.QuantConfig(pt2e_quantizer=quantizer)
 
@@ -52,7 +54,7 @@ class TFLiteClassifier:
     :class:`~mobilevit.export.OnnxClassifier` computes them with ONNX Runtime.
 
     The file takes batches of the size it was exported for; other multiples of it run in slices.
-    An int8 file's input is quantized and its output dequantized here (``quantized`` is then True).
+    An int8 file's int8 logits are dequantized here (``quantized`` is then True).
     """
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
@@ -67,8 +69,10 @@ class TFLiteClassifier:
             raise ValueError(f"cannot load LiteRT model {path}: {error}") from None
         self.path = path
         self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
+        if self.input["dtype"] != np.float32:
+            raise ValueError(f"{path} takes {np.dtype(self.input['dtype'])} images; mobilevit's files take float32")
         self.input_shape = tuple(int(size) for size in self.input["shape"])
-        self.quantized = np.issubdtype(self.input["dtype"], np.integer)
+        self.quantized = np.issubdtype(self.output["dtype"], np.integer)
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         fixed_batch = check_batch(self.path, self.input_shape, batch)
@@ -76,8 +80,6 @@ class TFLiteClassifier:
         return run_in_slices(self._run, array, fixed_batch)
 
     def _run(self, images: np.ndarray) -> np.ndarray:
-        if self.quantized:
-            images = _quantize_array(images, self.input)
         self.interpreter.set_tensor(self.input["index"], images)
         self.interpreter.invoke()
         logits = self.interpreter.get_tensor(self.output["index"])
@@ -85,10 +87,3 @@ class TFLiteClassifier:
             scale, zero_point = self.output["quantization"]
             logits = (logits.astype(np.float32) - zero_point) * np.float32(scale)
         return logits.copy()
-
-
-def _quantize_array(array: np.ndarray, details: dict) -> np.ndarray:
-    """Round a float array onto an integer tensor's grid (its scale and zero point), saturating."""
-    scale, zero_point = details["quantization"]
-    limits = np.iinfo(details["dtype"])
-    return np.clip(np.round(array / scale) + zero_point, limits.min, limits.max).astype(details["dtype"])
