@@ -15,6 +15,7 @@ its held-out test images, the accuracy a precision costs.
     python benchmarks/bench_inference.py --out benchmarks/results/inference.json --digits work_dirs/demo
     python benchmarks/bench_inference.py --variants xxs --skip compiled --rounds 20 --batch-rounds 3  # ~1 min
     python benchmarks/bench_inference.py --keep-freed-memory  # glibc set as `mobilevit test` sets it
+    python benchmarks/bench_inference.py --digits work_dirs/demo --accuracy-only  # top-1 only, ~5 min
 """
 
 from __future__ import annotations
@@ -515,9 +516,14 @@ def main() -> None:
         default=100,
         help="random images the int8 paths calibrate on at 256x256 (default 100)",
     )
+    parser.add_argument(
+        "--accuracy-only", action="store_true", help="with --digits: print each path's top-1 and time nothing"
+    )
     add_keep_freed_memory_option(parser, "test")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
+    if args.accuracy_only and not args.digits:
+        parser.error("--accuracy-only needs --digits RUN_DIR")
     allocator = apply_keep_freed_memory_option(parser, args)
 
     torch.set_num_threads(args.threads)
@@ -531,6 +537,9 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         digits = digits_accuracy(args.digits, selected, args.threads, Path(workdir)) if args.digits else {}
+        if args.accuracy_only:
+            print("\n".join(f"{path}: {top1:.1f} %" for path, top1 in digits.items()))
+            return
         for name in args.variants:
             rows += measure_variant(
                 name,

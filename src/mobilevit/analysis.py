@@ -52,6 +52,11 @@ _COUNTERS = {
 }
 
 
+def _counter_of(module: nn.Module):
+    """The counter of the module's class or of the nearest class it derives from (None if none)."""
+    return next((_COUNTERS[cls] for cls in type(module).__mro__ if cls in _COUNTERS), None)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters (trainable or not)."""
     return sum(param.numel() for param in model.parameters())
@@ -73,9 +78,9 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
         return hook
 
     handles = [
-        module.register_forward_hook(make_hook(*_COUNTERS[type(module)]))
+        module.register_forward_hook(make_hook(*counter))
         for module in model.modules()
-        if type(module) in _COUNTERS
+        if (counter := _counter_of(module)) is not None
     ]
     backbone = getattr(model, "backbone", model)
     if isinstance(model, ImageClassifier):  # the classifier pools the backbone's last output

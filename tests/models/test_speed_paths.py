@@ -63,6 +63,26 @@ def test_hooks_on_conv_and_batch_norm_fire_in_inference():
     assert seen == ["conv", "bn", "conv", "bn"]
 
 
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_the_in_place_batch_norm_computes_what_batch_norm_computes(memory_format):
+    from mobilevit.models.mobilevit import BatchNorm2d
+
+    norm = BatchNorm2d(6).eval()
+    norm.load_state_dict(deterministic_state_dict(norm.state_dict()))
+    plain = nn.BatchNorm2d(6).eval()
+    plain.load_state_dict(norm.state_dict())
+    x = deterministic_input(2, 9, 7)[:, :1].repeat(1, 6, 1, 1).contiguous(memory_format=memory_format)
+    expected = plain(x)
+    with torch.inference_mode():
+        fresh = x.clone()
+        output = norm(fresh)
+    assert output.data_ptr() == fresh.data_ptr()  # in place: no new tensor
+    assert torch.allclose(output, expected, atol=1e-6, rtol=0)
+    x.requires_grad_()
+    tracked = norm(x)  # under autograd: BatchNorm as it is, the input untouched
+    assert tracked.data_ptr() != x.data_ptr() and torch.allclose(tracked, expected, atol=1e-6, rtol=0)
+
+
 def test_gradients_reach_the_batch_norms_in_eval_mode():
     model = reference_classifier()
     model.loss(deterministic_input(2, 64, 64), torch.tensor([1, 2])).backward()

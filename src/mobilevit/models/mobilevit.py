@@ -29,6 +29,23 @@ class Swish(nn.SiLU):
         return F.silu(x, inplace=not (torch.is_grad_enabled() and x.requires_grad))
 
 
+class BatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm that scales and shifts its input in place in eval mode when no gradient is recorded.
+
+    One pass over the map and no fresh tensor: on the CPU that makes an unfused eval model nearly
+    as fast as a fused one (:meth:`ImageClassifier.fuse`, which removes the BatchNorms). Like
+    :class:`Swish`, it always follows a fresh convolution output that nothing else holds; in
+    training and under autograd it is ``nn.BatchNorm2d`` as it is. Its keys are BatchNorm's.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or self.running_var is None or (torch.is_grad_enabled() and x.requires_grad):
+            return super().forward(x)
+        scale = self.weight * (self.running_var + self.eps).rsqrt_()
+        shift = torch.addcmul(self.bias, self.running_mean, scale, value=-1)
+        return torch.addcmul(shift.view(1, -1, 1, 1), x, scale.view(1, -1, 1, 1), out=x)
+
+
 @dataclass(frozen=True)
 class MobileNetV2Stage:
     """A stage of MobileNetV2 inverted residual blocks."""
@@ -119,7 +136,7 @@ class ConvNormAct(nn.Module):
         kernel_size: int,
         stride: int = 1,
         groups: int = 1,
-        norm_layer: NormLayer | None = nn.BatchNorm2d,
+        norm_layer: NormLayer | None = BatchNorm2d,
         act_layer: ActLayer | None = Swish,
         bias: bool = False,
         dilation: int = 1,
@@ -190,7 +207,7 @@ class InvertedResidual(nn.Module):
         out_channels: int,
         stride: int,
         expand_ratio: int,
-        norm_layer: NormLayer = nn.BatchNorm2d,
+        norm_layer: NormLayer = BatchNorm2d,
         act_layer: ActLayer = Swish,
         dilation: int = 1,
     ) -> None:
@@ -288,7 +305,7 @@ class MobileViTBlock(nn.Module):
         num_heads: int = 4,
         drop: float = 0.0,
         attn_drop: float = 0.0,
-        norm_layer: NormLayer = nn.BatchNorm2d,
+        norm_layer: NormLayer = BatchNorm2d,
         act_layer: ActLayer = Swish,
     ) -> None:
         super().__init__()
@@ -388,7 +405,7 @@ class MobileViT(nn.Module):
         norm_eval: bool = False,
         drop_rate: float = 0.0,
         channels_last: bool = False,
-        norm_layer: NormLayer = nn.BatchNorm2d,
+        norm_layer: NormLayer = BatchNorm2d,
         act_layer: ActLayer = Swish,
     ) -> None:
         super().__init__()
