@@ -78,6 +78,8 @@ def test_the_in_place_batch_norm_computes_what_batch_norm_computes(memory_format
         output = norm(fresh)
     assert output.data_ptr() == fresh.data_ptr()  # in place: no new tensor
     assert torch.allclose(output, expected, atol=1e-6, rtol=0)
+    with torch.inference_mode():  # bfloat16 maps (autocast) against float32 statistics: BatchNorm as it is
+        assert torch.allclose(norm(x.bfloat16()).float(), expected, atol=0.1, rtol=0)
     x.requires_grad_()
     tracked = norm(x)  # under autograd: BatchNorm as it is, the input untouched
     assert tracked.data_ptr() != x.data_ptr() and torch.allclose(tracked, expected, atol=1e-6, rtol=0)

@@ -39,7 +39,8 @@ class BatchNorm2d(nn.BatchNorm2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training or self.running_var is None or (torch.is_grad_enabled() and x.requires_grad):
+        in_place = not self.training and self.running_var is not None and x.dtype == self.running_var.dtype
+        if not in_place or (torch.is_grad_enabled() and x.requires_grad):
             return super().forward(x)
         scale = self.weight * (self.running_var + self.eps).rsqrt_()
         shift = torch.addcmul(self.bias, self.running_mean, scale, value=-1)
