@@ -94,10 +94,10 @@ class PooledClassifier(nn.Module):
         return self.head(self.backbone(x)[-1].mean((2, 3), keepdim=True).flatten(1))
 
 
-def delegable(model: ImageClassifier) -> nn.Module:
-    """A copy of ``model`` (fused) computing the same logits (within float rounding, 1e-7 on XXS)
-    with operators XNNPACK takes: :class:`MatmulAttention`, :class:`MeanLayerNorm`,
-    :class:`PooledClassifier`, and the input and weights in the default memory layout (no copy to
+def delegable(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` (fused: a classifier or a segmenter) computing the same logits (within
+    float rounding, 1e-7 on XXS) with operators XNNPACK takes: :class:`MatmulAttention`,
+    :class:`MeanLayerNorm`, a classifier's pool as :class:`PooledClassifier`, and the input and weights in the default memory layout (no copy to
     channels-last; XNNPACK picks its own)."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
@@ -108,11 +108,12 @@ def delegable(model: ImageClassifier) -> nn.Module:
                 setattr(module, name, MeanLayerNorm(child))
     model.backbone.channels_last = False
     # fuse() lays the weights out channels-last; XNNPACK's layout pass takes the default layout
-    return PooledClassifier(model.to(memory_format=torch.contiguous_format)).eval()
+    model = model.to(memory_format=torch.contiguous_format)
+    return (PooledClassifier(model) if isinstance(model, ImageClassifier) else model).eval()
 
 
 def export_executorch(
-    model: ImageClassifier, example: torch.Tensor, path: Path, calibration: torch.Tensor | None = None
+    model: nn.Module, example: torch.Tensor, path: Path, calibration: torch.Tensor | None = None
 ) -> None:
     """Write ``model`` (already fused) as an ExecuTorch program for ``example``'s shape: its
     :func:`delegable` copy lowered to XNNPACK, int8 (XNNPACK's quantizer: per-channel symmetric
