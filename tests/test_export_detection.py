@@ -40,3 +40,47 @@ def test_onnx_detector_equals_pytorch(tmp_path):
         assert torch.equal(ours["labels"], theirs["labels"])
         torch.testing.assert_close(ours["boxes"], theirs["boxes"], atol=1e-3, rtol=0)
         torch.testing.assert_close(ours["scores"], theirs["scores"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "export_format, suffix, runtime",
+    [("openvino", ".xml", "openvino"), ("tflite", ".tflite", "ai_edge_litert"), ("executorch", ".pte", "executorch")],
+)
+def test_a_detector_in_openvino_litert_and_executorch_gives_the_pytorch_detections(
+    tmp_path, export_format, suffix, runtime
+):
+    pytest.importorskip(runtime)
+    from mobilevit.export import ExportedDetector, settings_path
+
+    torch.manual_seed(0)
+    model = build_ssdlite(TINY_ARCH, num_classes=4, image_size=96, score_thresh=0.2, detections_per_img=20).eval()
+    model.class_names = ("background", "a", "b", "c")
+    path = export_detector(model, tmp_path / f"detector{suffix}", export_format, batch_size=2)
+    assert settings_path(path).is_file()
+    detector = ExportedDetector(path, export_format)
+    assert detector.class_names == model.class_names
+    batch = torch.rand(2, 3, 96, 96)
+    with torch.no_grad():
+        expected = model(batch)
+    outputs = detector.raw_outputs(batch)
+    for key in ("bbox_regression", "cls_logits"):
+        assert (outputs[key] - expected[key]).abs().max() < 1e-4
+    images = [torch.rand(3, 80, 120), torch.rand(3, 150, 100)]
+    with torch.no_grad():
+        reference = model(images)
+    detections = detector(images)
+    assert sum(len(item["boxes"]) for item in reference) > 0
+    for ours, theirs in zip(detections, reference):
+        assert torch.equal(ours["labels"], theirs["labels"])
+        torch.testing.assert_close(ours["boxes"], theirs["boxes"], atol=1e-3, rtol=0)
+        torch.testing.assert_close(ours["scores"], theirs["scores"], atol=1e-5, rtol=0)
+    settings_path(path).unlink()
+    with pytest.raises(ValueError, match="is not a detector exported by mobilevit"):
+        ExportedDetector(path, export_format)
+
+
+def test_a_detector_refuses_the_formats_it_does_not_export_to(tmp_path):
+    model = build_ssdlite(TINY_ARCH, num_classes=4, image_size=96).eval()
+    with pytest.raises(ValueError, match="a detector exports to onnx, openvino, tflite, executorch; not torchscript"):
+        export_detector(model, tmp_path / "detector.pt", "torchscript")

@@ -44,11 +44,13 @@ from .export import (
     PRECISIONS,
     RUNTIMES,
     SUFFIXES,
+    ExportedDetector,
     OnnxDetector,
     export_from_name,
     exported_format,
     load_exported,
     serves_any_size,
+    settings_path,
 )
 from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 
@@ -282,13 +284,20 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
 def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
     """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn
     into --out-dir; with --backend onnxruntime the exported file runs and the model's decoding follows."""
-    if args.backend not in ("pytorch", "onnxruntime"):
-        raise ValueError(f"--backend {args.backend} runs classifiers; detect with pytorch or onnxruntime")
-    detector = OnnxDetector(args.checkpoint) if args.backend == "onnxruntime" else model
+    if args.backend == "torchscript":
+        raise ValueError(
+            "--backend torchscript runs classifiers; detect with pytorch, onnxruntime, openvino, tflite or executorch"
+        )
+    if args.backend == "pytorch":
+        detector = model
+    elif args.backend == "onnxruntime":
+        detector = OnnxDetector(args.checkpoint)
+    else:
+        detector = ExportedDetector(args.checkpoint, RUNTIMES[args.backend][0])
     output_dir = Path(args.out_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for image in args.images:
-        if isinstance(detector, OnnxDetector):
+        if not isinstance(detector, SSDLite):
             result = describe_detections(detector([detection_input(image)]), detector.class_names or None)[0]
         else:
             result = detect_objects(detector, image)
@@ -461,6 +470,12 @@ def _export(args: argparse.Namespace) -> None:
         print(
             f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
             "'cls_logits'; decode with mobilevit.export.OnnxDetector)"
+        )
+        return
+    if settings_path(path).is_file():
+        print(
+            f"wrote {path} and {settings_path(path)} ({args.format}, fused, input float32 (B, 3, S, S) resized -> "
+            "box regression and class logits side by side; decode with mobilevit.export.ExportedDetector)"
         )
         return
     sizes = (

@@ -51,7 +51,7 @@ def write_digit_boxes(root: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_detection_trains_resumes_exactly_tests_predicts_and_exports(tmp_path):
+def test_detection_trains_resumes_exactly_tests_predicts_and_exports(tmp_path, capsys):
     root = write_digit_boxes(tmp_path / "data")
     classifier = tmp_path / "classifier.pth"
     torch.save(build_classifier(ARCH, num_classes=10).state_dict(), classifier)
@@ -101,6 +101,32 @@ def test_detection_trains_resumes_exactly_tests_predicts_and_exports(tmp_path):
         == 0
     )
     assert (tmp_path / "drawn" / "0000_detections.png").is_file()
+
+    # OpenVINO, through the command line: the file's detections are the checkpoint's
+    common = [
+        "predict",
+        image,
+        "--model",
+        config_json,
+        "--score-threshold",
+        "0.2",
+        "--json",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    capsys.readouterr()
+    assert cli([*common, "--checkpoint", checkpoint]) == 0
+    expected = json.loads(capsys.readouterr().out)["detections"]
+    xml = tmp_path / "detector.xml"
+    assert cli(["export", config_json, "--checkpoint", checkpoint, "--format", "openvino", "--output", str(xml)]) == 0
+    assert "decode with mobilevit.export.ExportedDetector" in capsys.readouterr().out
+    assert cli([*common, "--checkpoint", str(xml), "--backend", "openvino"]) == 0
+    found = json.loads(capsys.readouterr().out)["detections"]
+    assert [item["label"] for item in found] == [item["label"] for item in expected]
+    for ours, theirs in zip(found, expected):
+        assert ours["box"] == pytest.approx(theirs["box"], abs=0.05) and ours["score"] == pytest.approx(
+            theirs["score"], abs=1e-4
+        )
 
     onnx_path = tmp_path / "detector.onnx"
     assert cli(["export", config_json, "--checkpoint", checkpoint, "--output", str(onnx_path)]) == 0

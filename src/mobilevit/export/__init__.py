@@ -24,7 +24,14 @@ from ..apis import LogitsFunction, init_model, preprocessing_of
 from ..models import MobileViTBlock, SSDLite
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
-from .detection import DETECTION_METADATA_KEY, DETECTION_OUTPUTS, OnnxDetector, export_detector
+from .detection import (
+    DETECTION_METADATA_KEY,
+    DETECTION_OUTPUTS,
+    ExportedDetector,
+    OnnxDetector,
+    export_detector,
+    settings_path,
+)
 from .executorch import ExecuTorchClassifier, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
 from .openvino import OpenVinoClassifier, export_openvino
@@ -74,6 +81,7 @@ __all__ = [
     "RUNTIMES",
     "SUFFIXES",
     "ExecuTorchClassifier",
+    "ExportedDetector",
     "OnnxClassifier",
     "OnnxDetector",
     "OpenVinoClassifier",
@@ -87,6 +95,7 @@ __all__ = [
     "exported_format",
     "load_exported",
     "serves_any_size",
+    "settings_path",
 ]
 
 
@@ -191,18 +200,19 @@ def export_from_name(
     """
     check_options(export_format, dynamic, precision, calibration is not None, batch_size)
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
+    if output is None:
+        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     if isinstance(model, SSDLite):
-        if export_format != "onnx" or dynamic or shape is not None or precision or calibration is not None:
+        if dynamic or shape is not None or precision or calibration is not None:
             raise ValueError(
-                "a detector exports to ONNX at its own input size only (any batch size, float32); "
-                "drop --format, --dynamic, --shape, --precision and --quantize"
+                "a detector exports at its own input size only, in float32: drop --dynamic, --shape, "
+                "--precision and --quantize"
             )
-        return export_detector(model, output or Path(name_or_config or checkpoint).stem + SUFFIXES["onnx"])
+        return export_detector(model, output, export_format, batch_size)
+    settings_path(output).unlink(missing_ok=True)  # a detector's settings, left from an earlier export
     if shape is None:
         crop = model.preprocessing.crop_size
         shape = (crop, crop)
-    if output is None:
-        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
     images = calibration_images(calibration, model.preprocessing) if calibration is not None else None
     return export_model(
         model,

@@ -1,5 +1,10 @@
-"""A detector's network in ONNX, up to its raw box and class outputs, with the decoding and NMS
-beside it (:class:`OnnxDetector`), so that an exported detector gives the PyTorch model's detections."""
+"""A detector's network exported up to its raw box and class outputs, with the decoding and NMS
+beside it, so that an exported detector gives the PyTorch model's detections.
+
+ONNX files carry both outputs and, in their metadata, the decoding's settings and the class names
+(:class:`OnnxDetector`). OpenVINO, LiteRT and ExecuTorch files give one tensor, the box regression
+and the class logits side by side, with the settings in a JSON file beside them (``NAME.json``
+next to ``NAME.tflite``; :class:`ExportedDetector`)."""
 
 from __future__ import annotations
 
@@ -14,11 +19,16 @@ import torch
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
 from ..models import SSDBoxCoding, SSDLite
+from .executorch import ExecuTorchClassifier, delegable, to_xnnpack
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxClassifier
+from .openvino import OpenVinoClassifier, export_openvino
 from .runtime import import_runtime
+from .tflite import TFLiteClassifier, export_tflite
 
 DETECTION_OUTPUTS = ("bbox_regression", "cls_logits")
 DETECTION_METADATA_KEY = "mobilevit_detection"
+# The formats a detector exports to, and the runners of their files' one output (ONNX: two outputs)
+DETECTOR_RUNNERS = {"openvino": OpenVinoClassifier, "tflite": TFLiteClassifier, "executorch": ExecuTorchClassifier}
 
 
 class _RawDetections(torch.nn.Module):
@@ -33,17 +43,68 @@ class _RawDetections(torch.nn.Module):
         return outputs["bbox_regression"], outputs["cls_logits"]
 
 
-def export_detector(model: SSDLite, path: str | os.PathLike) -> Path:
-    """Write the fused network of ``model`` to ONNX: a float (B, 3, S, S) batch named ``image``
-    (resized to the model's ``image_size``, BGR in [0, 1]) in, ``bbox_regression`` (B, anchors, 4)
-    and ``cls_logits`` (B, anchors, num_classes) out, any batch size. The decoding and NMS stay
-    outside (:class:`OnnxDetector`), their settings and the class names in the file's metadata."""
-    onnx = import_runtime("onnx", "exporting to ONNX")
+class _SideBySide(torch.nn.Module):
+    """The detector's raw outputs as one (B, anchors, 4 + num_classes) tensor, for runtimes whose
+    runners take one output."""
 
+    def __init__(self, model: SSDLite) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        outputs = self.model(batch)
+        return torch.cat([outputs["bbox_regression"], outputs["cls_logits"]], dim=-1)
+
+
+def export_detector(model: SSDLite, path: str | os.PathLike, export_format: str = "onnx", batch_size: int = 1) -> Path:
+    """Write the fused network of ``model``: a float (B, 3, S, S) batch named ``image`` (resized
+    to the model's ``image_size``, BGR in [0, 1]) in; out, in ONNX, ``bbox_regression`` (B,
+    anchors, 4) and ``cls_logits`` (B, anchors, num_classes) for any batch size, the decoding's
+    settings and class names in the file's metadata (:class:`OnnxDetector`); in OpenVINO, LiteRT
+    and ExecuTorch, the two side by side in one tensor, the settings in ``path`` + ``.json``
+    (:class:`ExportedDetector`; LiteRT and ExecuTorch files take batches of ``batch_size``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
-    example = torch.rand(1, 3, model.image_size, model.image_size)
+    if export_format == "onnx":
+        _export_onnx(fused, path, _settings(model))
+        return path
+    example = torch.rand(batch_size, 3, model.image_size, model.image_size)
+    with torch.no_grad():
+        if export_format == "openvino":
+            export_openvino(_SideBySide(fused).eval(), example, path, False, "fp32", None)
+        elif export_format == "tflite":
+            export_tflite(_SideBySide(fused.to(memory_format=torch.contiguous_format)).eval(), example, path)
+        elif export_format == "executorch":
+            path.write_bytes(to_xnnpack(_SideBySide(delegable(fused)).eval(), example).to_executorch().buffer)
+        else:
+            raise ValueError(f"a detector exports to onnx, {', '.join(DETECTOR_RUNNERS)}; not {export_format}")
+    settings_path(path).write_text(json.dumps(_settings(model), indent=2) + "\n")
+    return path
+
+
+def settings_path(path: str | os.PathLike) -> Path:
+    """Where the decoding's settings of an exported detector that is not ONNX are written."""
+    return Path(f"{path}.json")
+
+
+def _settings(model: SSDLite) -> dict:
+    """What the decoding beside an exported network needs, and the class names."""
+    return {
+        "num_classes": model.num_classes,
+        "image_size": model.image_size,
+        "score_thresh": model.score_thresh,
+        "nms_thresh": model.nms_thresh,
+        "topk_candidates": model.topk_candidates,
+        "detections_per_img": model.detections_per_img,
+        "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
+        "class_names": list(model.class_names),
+    }
+
+
+def _export_onnx(fused: SSDLite, path: Path, settings: dict) -> None:
+    onnx = import_runtime("onnx", "exporting to ONNX")
+    example = torch.rand(1, 3, fused.image_size, fused.image_size)
     axes = {name: {0: "batch"} for name in (INPUT_NAME, *DETECTION_OUTPUTS)}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
@@ -60,48 +121,60 @@ def export_detector(model: SSDLite, path: str | os.PathLike) -> Path:
             dynamic_axes=axes,
         )
     graph = onnx.load(str(path))
-    settings = {
-        "num_classes": model.num_classes,
-        "image_size": model.image_size,
-        "score_thresh": model.score_thresh,
-        "nms_thresh": model.nms_thresh,
-        "topk_candidates": model.topk_candidates,
-        "detections_per_img": model.detections_per_img,
-        "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
-        "class_names": list(model.class_names),
-    }
     entry = graph.metadata_props.add()
     entry.key, entry.value = DETECTION_METADATA_KEY, json.dumps(settings)
     onnx.save(graph, str(path))
-    return path
 
 
-class OnnxDetector:
-    """Detections of an exported ONNX detector (:func:`export_detector`): ONNX Runtime computes the
-    raw outputs on the CPU, and the decoding and NMS of the model (:class:`SSDBoxCoding`, with the
-    settings the file carries) turn them into what the PyTorch model gives.
+class _Decoded:
+    """Detections from an exported network's raw outputs, decoded by the model's decoding and NMS
+    (:class:`SSDBoxCoding`) with the settings the export carries: ``detector(images)`` takes a list
+    of (3, H, W) BGR tensors in [0, 1] and returns per image ``{'boxes', 'scores', 'labels'}`` in
+    its own pixels; ``class_names`` name the labels."""
 
-    ``OnnxDetector(path)(images)`` takes a list of (3, H, W) BGR tensors in [0, 1] and returns per
-    image ``{'boxes', 'scores', 'labels'}`` in its own pixels; ``class_names`` name the labels.
-    """
-
-    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
-        self.network = OnnxClassifier(path, threads)
-        metadata = self.network.session.get_modelmeta().custom_metadata_map
-        if DETECTION_METADATA_KEY not in metadata:
-            raise ValueError(f"{path} is not a detector exported by mobilevit (no {DETECTION_METADATA_KEY} metadata)")
-        settings = json.loads(metadata[DETECTION_METADATA_KEY])
+    def __init__(self, settings: dict) -> None:
+        settings = dict(settings)
         self.class_names = tuple(settings.pop("class_names"))
         self.image_size = settings["image_size"]
         self.coding = SSDBoxCoding(**settings)
 
     def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """The network's outputs on a (B, 3, S, S) batch already resized."""
-        array = batch.detach().to("cpu", torch.float32).contiguous().numpy()
-        boxes, logits = self.network.session.run(list(DETECTION_OUTPUTS), {self.network.input_name: array})
-        return {"bbox_regression": torch.from_numpy(boxes), "cls_logits": torch.from_numpy(logits)}
+        raise NotImplementedError
 
     def __call__(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         batch = torch.stack([resize_for_model(image.float(), self.image_size) for image in images])
         sizes = [tuple(image.shape[-2:]) for image in images]
         return self.coding.decode(self.raw_outputs(batch), sizes)
+
+
+class OnnxDetector(_Decoded):
+    """An exported ONNX detector (:func:`export_detector`), its network run by ONNX Runtime on the CPU."""
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
+        self.network = OnnxClassifier(path, threads)
+        metadata = self.network.session.get_modelmeta().custom_metadata_map
+        if DETECTION_METADATA_KEY not in metadata:
+            raise ValueError(f"{path} is not a detector exported by mobilevit (no {DETECTION_METADATA_KEY} metadata)")
+        super().__init__(json.loads(metadata[DETECTION_METADATA_KEY]))
+
+    def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        array = batch.detach().to("cpu", torch.float32).contiguous().numpy()
+        boxes, logits = self.network.session.run(list(DETECTION_OUTPUTS), {self.network.input_name: array})
+        return {"bbox_regression": torch.from_numpy(boxes), "cls_logits": torch.from_numpy(logits)}
+
+
+class ExportedDetector(_Decoded):
+    """An OpenVINO, LiteRT or ExecuTorch detector (:func:`export_detector`), its network run by
+    ``export_format``'s runtime, its settings read from the JSON file beside it."""
+
+    def __init__(self, path: str | os.PathLike, export_format: str) -> None:
+        settings = settings_path(path)
+        if not settings.is_file():
+            raise ValueError(f"{path} is not a detector exported by mobilevit: {settings} is missing")
+        self.network = DETECTOR_RUNNERS[export_format](Path(path))
+        super().__init__(json.loads(settings.read_text()))
+
+    def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        side_by_side = self.network(batch)
+        return {"bbox_regression": side_by_side[..., :4], "cls_logits": side_by_side[..., 4:]}
