@@ -57,3 +57,21 @@ def test_user_errors_are_one_line(tmp_path, capsys):
         == 2
     )
     assert "--quantize int8 and --calibration DIR_OR_CONFIG go together" in capsys.readouterr().err
+
+
+def test_a_segmentation_config_calibrates_on_its_training_images_not_its_masks(tmp_path):
+    from pathlib import Path
+
+    write_images(tmp_path / "scenes" / "images" / "train", 3)
+    masks = tmp_path / "scenes" / "masks" / "train"
+    masks.mkdir(parents=True)
+    for index in range(3):
+        Image.fromarray(np.zeros((20 + index, 30), dtype=np.uint8)).save(masks / f"{index}.png")
+    shipped = Path(__file__).parents[2] / "configs/deeplabv3/deeplabv3_mobilevit-tiny_1xb8_digit-scenes.py"
+    config = tmp_path / "scenes.py"
+    config.write_text(shipped.read_text().replace('root="data/digit_scenes"', f'root="{tmp_path / "scenes"}"'))
+    preprocessing = Preprocessing(resize_short=36, crop_size=32)
+    images = calibration_images(config, preprocessing)
+    assert images.shape == (3, 3, 32, 32)
+    first = np.asarray(Image.open(tmp_path / "scenes" / "images" / "train" / "0.png").convert("RGB"))
+    assert torch.equal(images[0], EvalTransform(preprocessing)(first))

@@ -11,6 +11,7 @@ import torch
 from ..config import load_config
 from ..data.datasets import IMAGE_EXTENSIONS, find_images
 from ..data.image import ImageReadError, read_image
+from ..data.segmentation import find_pairs
 from ..data.transforms import EvalTransform, Preprocessing
 
 CALIBRATION_IMAGES = 300
@@ -51,6 +52,13 @@ def _image_paths(source: Path) -> list[Path]:
             raise ValueError(f"no calibration images ({', '.join(IMAGE_EXTENSIONS)}) found under {source}")
         return paths
     if source.is_file() and source.suffix in CONFIG_SUFFIXES:
-        data = load_config(source).data
+        config = load_config(source)
+        data = config.data
+        if config.task == "segmentation":
+            return [
+                image for image, _ in find_pairs(data.kind, data.root, data.train_split, data.train_annotation).samples
+            ]
+        if config.task != "classification":
+            raise ValueError(f"{source} is a {config.task} config: detectors are not quantized")
         return [path for path, _ in find_images(data.kind, data.root, data.train_split, data.train_annotation).samples]
     raise FileNotFoundError(f"calibration images not found: {source} (expected a folder of images or a config file)")
