@@ -17,15 +17,10 @@ TINY_ARCH = [
 ]
 
 
-@pytest.mark.slow
-def test_onnx_detector_equals_pytorch(tmp_path):
-    torch.manual_seed(0)
-    model = build_ssdlite(TINY_ARCH, num_classes=4, image_size=96, score_thresh=0.2, detections_per_img=20).eval()
-    model.class_names = ("background", "a", "b", "c")
-    path = export_detector(model, tmp_path / "detector.onnx")
-    detector = OnnxDetector(path)
+def check_detector_matches_pytorch(detector, model, batch: torch.Tensor) -> None:
+    """An exported detector's class names, raw outputs on ``batch`` (within 1e-4) and detections on
+    two images of other sizes are the PyTorch model's."""
     assert detector.class_names == model.class_names
-    batch = torch.rand(3, 3, 96, 96)  # a batch size other than the export's
     with torch.no_grad():
         expected = model(batch)
     outputs = detector.raw_outputs(batch)
@@ -40,6 +35,15 @@ def test_onnx_detector_equals_pytorch(tmp_path):
         assert torch.equal(ours["labels"], theirs["labels"])
         torch.testing.assert_close(ours["boxes"], theirs["boxes"], atol=1e-3, rtol=0)
         torch.testing.assert_close(ours["scores"], theirs["scores"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.slow
+def test_onnx_detector_equals_pytorch(tmp_path):
+    torch.manual_seed(0)
+    model = build_ssdlite(TINY_ARCH, num_classes=4, image_size=96, score_thresh=0.2, detections_per_img=20).eval()
+    model.class_names = ("background", "a", "b", "c")
+    detector = OnnxDetector(export_detector(model, tmp_path / "detector.onnx"))
+    check_detector_matches_pytorch(detector, model, torch.rand(3, 3, 96, 96))  # a batch size other than the export's
 
 
 @pytest.mark.slow
@@ -58,23 +62,7 @@ def test_a_detector_in_openvino_litert_and_executorch_gives_the_pytorch_detectio
     model.class_names = ("background", "a", "b", "c")
     path = export_detector(model, tmp_path / f"detector{suffix}", export_format, batch_size=2)
     assert settings_path(path).is_file()
-    detector = ExportedDetector(path, export_format)
-    assert detector.class_names == model.class_names
-    batch = torch.rand(2, 3, 96, 96)
-    with torch.no_grad():
-        expected = model(batch)
-    outputs = detector.raw_outputs(batch)
-    for key in ("bbox_regression", "cls_logits"):
-        assert (outputs[key] - expected[key]).abs().max() < 1e-4
-    images = [torch.rand(3, 80, 120), torch.rand(3, 150, 100)]
-    with torch.no_grad():
-        reference = model(images)
-    detections = detector(images)
-    assert sum(len(item["boxes"]) for item in reference) > 0
-    for ours, theirs in zip(detections, reference):
-        assert torch.equal(ours["labels"], theirs["labels"])
-        torch.testing.assert_close(ours["boxes"], theirs["boxes"], atol=1e-3, rtol=0)
-        torch.testing.assert_close(ours["scores"], theirs["scores"], atol=1e-5, rtol=0)
+    check_detector_matches_pytorch(ExportedDetector(path, export_format), model, torch.rand(2, 3, 96, 96))
     settings_path(path).unlink()
     with pytest.raises(ValueError, match="is not a detector exported by mobilevit"):
         ExportedDetector(path, export_format)

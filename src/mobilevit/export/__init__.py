@@ -129,10 +129,6 @@ def export_model(
     for module in fused.modules():
         if isinstance(module, MobileViTBlock):
             module.always_resize = serves_any_size(export_format, dynamic)
-    if export_format in ("tflite", "coreml"):
-        # converters of exported graphs get the default layout: litert-torch misconverted the
-        # channels-last weights of DeepLabv3's head (logits off by 1.8; fine contiguous)
-        fused = fused.to(memory_format=torch.contiguous_format)
     example = torch.rand(batch_size, 3, height, width)
     if export_format == "onnx":
         export_onnx(fused, example, path, dynamic)

@@ -54,10 +54,15 @@ def _layer_nodes(graph_module: fx.GraphModule) -> dict[fx.Node, str]:
     for node in graph_module.graph.nodes:
         if node.op != "call_function" or node.target not in LAYERS or len(node.args) < 3:
             continue
-        bias, stack = node.args[2], node.meta.get("nn_module_stack")
-        if isinstance(bias, fx.Node) and bias.op == "get_attr" and stack:
-            found[node] = list(stack.values())[-1][0]
+        bias, paths = node.args[2], traced_from(node)
+        if isinstance(bias, fx.Node) and bias.op == "get_attr" and paths:
+            found[node] = paths[-1]
     return found
+
+
+def traced_from(node: fx.Node) -> list[str]:
+    """The paths of the modules an exported graph's node was traced inside, outermost first."""
+    return [path for path, _ in node.meta.get("nn_module_stack", {}).values()]
 
 
 def _traced_from(model: nn.Module, path: str, node: fx.Node) -> bool:

@@ -7,6 +7,7 @@ Apple devices only: coremltools converts on Linux, but predicts on macOS alone.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -46,6 +47,7 @@ def export_coreml(
         bias=[-mean * scale for mean in preprocessing.mean],
         color_layout=ct.colorlayout.BGR if preprocessing.channel_order == "BGR" else ct.colorlayout.RGB,
     )
+    model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # as LiteRT needs; see tflite.py
     with torch.no_grad():
         program = torch.export.export(_NamedInput(model).eval(), (example,)).run_decompositions({})
     compute_precision = ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32

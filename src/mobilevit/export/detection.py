@@ -19,7 +19,7 @@ import torch
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
 from ..models import SSDBoxCoding, SSDLite
-from .executorch import ExecuTorchClassifier, delegable, to_xnnpack
+from .executorch import ExecuTorchClassifier, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxClassifier
 from .openvino import OpenVinoClassifier, export_openvino
 from .runtime import import_runtime
@@ -74,9 +74,9 @@ def export_detector(model: SSDLite, path: str | os.PathLike, export_format: str 
         if export_format == "openvino":
             export_openvino(_SideBySide(fused).eval(), example, path, False, "fp32", None)
         elif export_format == "tflite":
-            export_tflite(_SideBySide(fused.to(memory_format=torch.contiguous_format)).eval(), example, path)
+            export_tflite(_SideBySide(fused).eval(), example, path)
         elif export_format == "executorch":
-            path.write_bytes(to_xnnpack(_SideBySide(delegable(fused)).eval(), example).to_executorch().buffer)
+            export_executorch(_SideBySide(fused).eval(), example, path)
         else:
             raise ValueError(f"a detector exports to onnx, {', '.join(DETECTOR_RUNNERS)}; not {export_format}")
     settings_path(path).write_text(json.dumps(_settings(model), indent=2) + "\n")

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..models import ImageClassifier
-from ..models.mobilevit import Attention
+from ..models.mobilevit import Attention, MobileViT
 from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
 from .runtime import check_batch, import_runtime, run_in_slices
 
@@ -95,10 +95,10 @@ class PooledClassifier(nn.Module):
 
 
 def delegable(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` (fused: a classifier or a segmenter) computing the same logits (within
-    float rounding, 1e-7 on XXS) with operators XNNPACK takes: :class:`MatmulAttention`,
-    :class:`MeanLayerNorm`, a classifier's pool as :class:`PooledClassifier`, and the input and weights in the default memory layout (no copy to
-    channels-last; XNNPACK picks its own)."""
+    """A copy of ``model`` (fused: a classifier, a segmenter or a detector's network) computing the
+    same outputs (within float rounding, 1e-7 on XXS) with operators XNNPACK takes:
+    :class:`MatmulAttention`, :class:`MeanLayerNorm`, a classifier's pool as :class:`PooledClassifier`,
+    and the input and weights in the default memory layout (no copy to channels-last; XNNPACK picks its own)."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
         for name, child in module.named_children():
@@ -106,7 +106,9 @@ def delegable(model: nn.Module) -> nn.Module:
                 setattr(module, name, MatmulAttention(child))
             elif isinstance(child, nn.LayerNorm):
                 setattr(module, name, MeanLayerNorm(child))
-    model.backbone.channels_last = False
+    for module in model.modules():
+        if isinstance(module, MobileViT):
+            module.channels_last = False
     # fuse() lays the weights out channels-last; XNNPACK's layout pass takes the default layout
     model = model.to(memory_format=torch.contiguous_format)
     return (PooledClassifier(model) if isinstance(model, ImageClassifier) else model).eval()

@@ -7,7 +7,7 @@ import copy
 
 import torch
 
-from .bias_correction import correct_biases
+from .bias_correction import correct_biases, traced_from
 from .runtime import import_runtime
 
 MAX_BATCH = 1024
@@ -81,11 +81,6 @@ class FloatModules:
 
     def _kept_float(self, path: str) -> bool:
         return any(path == module or path.startswith(module + ".") for module in self.modules)
-
-
-def traced_from(node: torch.fx.Node) -> list[str]:
-    """The paths of the modules an exported graph's node was traced inside, outermost first."""
-    return [path for path, _ in node.meta.get("nn_module_stack", {}).values()]
 
 
 class FrozenCompiled(torch.nn.Module):
