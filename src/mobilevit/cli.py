@@ -155,15 +155,15 @@ def _refuse_exported(source: str | None) -> None:
         )
 
 
-def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFunction]:
-    """The model (its preprocessing and class names) and what computes its logits on ``--backend``."""
+def _model(args: argparse.Namespace) -> ImageClassifier | DeepLabV3 | SSDLite:
+    """The model to predict with: its weights on ``--backend pytorch``, else only its preprocessing
+    and class names (the weights are in the exported file, which the backend's runner loads)."""
     if args.backend == "pytorch":
         weights = _weights(args)
         _refuse_exported(args.model)
         _refuse_exported(weights)
-        model = init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options)
-        return model, torch_logits(model)
-    export_format, runtime = RUNTIMES[args.backend]
+        return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options)
+    export_format = RUNTIMES[args.backend][0]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
         raise ValueError(
             f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
@@ -176,18 +176,25 @@ def _classifier(args: argparse.Namespace) -> tuple[ImageClassifier, LogitsFuncti
             "config or checkpoint it was exported from"
         )
     _refuse_exported(args.model)
-    # its preprocessing and class names; the weights are in the exported file
-    return init_model(args.model, cfg_options=args.cfg_options), runtime(Path(args.checkpoint))
+    return init_model(args.model, cfg_options=args.cfg_options)
+
+
+def _classifier_logits(args: argparse.Namespace, model: ImageClassifier) -> LogitsFunction:
+    """What computes the classifier's logits on ``--backend``: the model itself or the exported file."""
+    if args.backend == "pytorch":
+        return torch_logits(model)
+    return RUNTIMES[args.backend][1](Path(args.checkpoint))
 
 
 def _predict(args: argparse.Namespace) -> None:
-    model, logits = _classifier(args)
+    model = _model(args)
     if isinstance(model, DeepLabV3):
         _predict_masks(args, model)
         return
     if isinstance(model, SSDLite):
         _predict_detections(args, model)
         return
+    logits = _classifier_logits(args, model)
     class_names = model.class_names or None
     paths, failures = _image_paths(args.images)
     classified = 0
