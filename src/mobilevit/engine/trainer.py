@@ -26,7 +26,15 @@ from ..config import Config, to_dict
 from ..data.sampler import mixed_seed
 from ..tasks import LossFunction, Task, get_task
 from . import distributed
-from .checkpointing import Checkpointer, TrainingRun, check_same_model, find_resume_checkpoint, restore, write_config
+from .checkpointing import (
+    Checkpointer,
+    TrainingRun,
+    TrainState,
+    check_same_model,
+    find_resume_checkpoint,
+    restore,
+    write_config,
+)
 from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import evaluate, to_device
@@ -222,15 +230,13 @@ def train_one_epoch(
         dynamic_ncols=True,
         disable=None if context.is_main and loop.progress_bar else True,
     )
-    started, images_done, skipped = time.perf_counter(), 0, 0
-    unreported: list[str] = []  # this process's skipped images since the last report
-    interval_loss, interval_steps = 0.0, 0
+    meter = EpochMeter(loop.log, context.world_size)
     with contextlib.closing(bar):
         for batch in bar:
             first_batch_of_step = state.batch_in_epoch
             state.batch_in_epoch += 1
             ends_step = state.batch_in_epoch % loop.accumulate == 0 or state.batch_in_epoch == num_batches
-            unreported += batch.skipped
+            meter.add_batch(batch.skipped, len(batch.images))
             batch = to_device(batch, context.device)
             loss_value = _backward(model, batch, loss_function, run.scaler, loop, sync=ends_step)
             if loss_value != loss_value or abs(loss_value) == float("inf"):
@@ -238,44 +244,77 @@ def train_one_epoch(
                     f"the loss is {loss_value} at epoch {state.epoch + 1}, batch {state.batch_in_epoch} "
                     f"(images {tuple(batch.images.shape)}); try train.amp='bfloat16' or a lower optim.lr"
                 )
-            images_done += len(batch.images) * context.world_size
             if not ends_step:
                 continue
 
             learning_rate = schedule(state.step, state.epoch + first_batch_of_step / num_batches)
             optimizer_step(run, learning_rate, loop.clip_grad)
-            interval_loss, interval_steps = interval_loss + loss_value, interval_steps + 1
-            throughput = images_done / (time.perf_counter() - started)
-            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{learning_rate:.2e}", images_per_s=f"{throughput:.0f}")
+            meter.add_step(loss_value)
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{learning_rate:.2e}", images_per_s=f"{meter.rate():.0f}")
             if state.step % loop.log_interval == 0:
-                skipped += report_skipped(loop.log, unreported)
-                images = batch.images
-                loop.log.record(
-                    "train",
-                    epoch=state.epoch + 1,
-                    batch=f"{state.batch_in_epoch}/{num_batches}",
-                    step=state.step,
-                    lr=learning_rate,
-                    loss=interval_loss / interval_steps,
-                    images_per_s=round(throughput, 1),
-                    shape=f"{images.shape[0]}x{images.shape[2]}x{images.shape[3]}",
-                )
-                interval_loss, interval_steps = 0.0, 0
+                meter.record_steps(state, f"{state.batch_in_epoch}/{num_batches}", learning_rate, batch.images.shape)
             try:
                 yield
             except GeneratorExit:  # the caller stops the run here (train.max_steps)
-                report_skipped(loop.log, unreported)
+                meter.report_skipped()
                 raise
-    skipped += report_skipped(loop.log, unreported)
-    seconds = time.perf_counter() - started
-    loop.log.record(
-        "epoch",
-        epoch=state.epoch + 1,
-        steps=state.step,
-        images_per_s=round(images_done / seconds, 1),
-        minutes=round(seconds / 60, 2),
-        skipped_images=skipped,
-    )
+    meter.record_epoch(state)
+
+
+class EpochMeter:
+    """What :func:`train_one_epoch` logs: throughput, the loss averaged over the steps since the
+    last ``train`` record, and the images skipped (every process's, gathered when reported)."""
+
+    def __init__(self, log: RunLog, world_size: int) -> None:
+        self.log, self.world_size = log, world_size
+        self.started = time.perf_counter()
+        self.images = 0  # of every process
+        self.skipped = 0  # reported so far
+        self.unreported: list[str] = []  # this process's skipped images since the last report
+        self.losses: list[float] = []  # since the last train record
+
+    def add_batch(self, skipped: list[str], num_images: int) -> None:
+        self.unreported += skipped
+        self.images += num_images * self.world_size
+
+    def add_step(self, loss: float) -> None:
+        self.losses.append(loss)
+
+    def rate(self) -> float:
+        """Images per second since the epoch began, over every process."""
+        return self.images / (time.perf_counter() - self.started)
+
+    def report_skipped(self) -> None:
+        """A collective: every process calls it at the same steps."""
+        self.skipped += report_skipped(self.log, self.unreported)
+
+    def record_steps(self, state: TrainState, batch: str, learning_rate: float, shape: torch.Size) -> None:
+        """Report the skipped images, then a ``train`` record of the steps since the last one."""
+        self.report_skipped()
+        self.log.record(
+            "train",
+            epoch=state.epoch + 1,
+            batch=batch,
+            step=state.step,
+            lr=learning_rate,
+            loss=sum(self.losses) / len(self.losses),
+            images_per_s=round(self.rate(), 1),
+            shape=f"{shape[0]}x{shape[2]}x{shape[3]}",
+        )
+        self.losses.clear()
+
+    def record_epoch(self, state: TrainState) -> None:
+        """Report the skipped images, then the ``epoch`` record."""
+        self.report_skipped()
+        seconds = time.perf_counter() - self.started
+        self.log.record(
+            "epoch",
+            epoch=state.epoch + 1,
+            steps=state.step,
+            images_per_s=round(self.images / seconds, 1),
+            minutes=round(seconds / 60, 2),
+            skipped_images=self.skipped,
+        )
 
 
 def report_skipped(log: RunLog, reasons: list[str]) -> int:
