@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
-from .config import CONFIG_SUFFIXES, Config, build_model, config_from_dict, from_dict, load_config, to_dict
+from .config import CONFIG_SUFFIXES, Config, config_from_dict, from_dict, load_config, to_dict
 from .convert import infer_arch, num_classes_of, task_of
 from .data.detection import to_model_input
 from .data.image import read_image, to_rgb_array
@@ -30,6 +30,7 @@ from .data.transforms import EvalTransform, Preprocessing
 from .download import is_url
 from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
+from .tasks import build_model
 from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image

@@ -379,13 +379,6 @@ def shipped_configs() -> list[Path]:
     return []
 
 
-def build_model(config: Config) -> Any:
-    """The model of ``config``'s task, built by :mod:`mobilevit.tasks` (which knows the tasks)."""
-    from .tasks import build_model as build_task_model  # tasks imports this module
-
-    return build_task_model(config)
-
-
 def to_dict(config: Config) -> dict[str, Any]:
     """A plain, JSON-serialisable dict of a config (saved next to every checkpoint)."""
     return json.loads(json.dumps(dataclasses.asdict(config)))

@@ -13,11 +13,12 @@ import mobilevit
 from mobilevit import zoo
 from mobilevit.checkpoint import Checkpoint, CheckpointError, read_checkpoint, save_checkpoint
 from mobilevit.cli import main as cli
-from mobilevit.config import ConfigError, OptimConfig, build_model, load_config
+from mobilevit.config import ConfigError, OptimConfig, load_config
 from mobilevit.convert import from_timm
 from mobilevit.engine import trainer
 from mobilevit.engine.finetune import load_pretrained, parameter_groups, resolve_pretrained
 from mobilevit.models import MobileViT, build_classifier
+from mobilevit.tasks import build_model
 from test_checkpoint import CountingServer
 from test_convert import timm_to_cvnets
 from tiny_run import TINY_CONFIG

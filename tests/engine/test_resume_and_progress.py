@@ -6,10 +6,11 @@ import sys
 import pytest
 from tqdm import tqdm
 
-from mobilevit.config import build_model, load_config, to_dict
+from mobilevit.config import load_config, to_dict
 from mobilevit.engine import trainer
 from mobilevit.engine.checkpointing import check_same_model
 from mobilevit.engine.run_log import RunLog
+from mobilevit.tasks import build_model
 
 OTHER_ARCH = "model.arch=[['mobilenetv2',16,1,1,2],['mobilevit',16,2,16,32,1,2]]"
 

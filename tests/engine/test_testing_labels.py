@@ -9,11 +9,12 @@ import torch
 from PIL import Image
 
 from mobilevit.cli import main
-from mobilevit.config import build_model, load_config
+from mobilevit.config import load_config
 from mobilevit.data.image import read_image
 from mobilevit.data.transforms import EvalTransform
 from mobilevit.engine import trainer
 from mobilevit.imagenet import IMAGENET_SYNSETS
+from mobilevit.tasks import build_model
 
 # A subset of ImageNet's classes, as folders named by synset: their indices 1, 65, 409, 999.
 SUBSET = {"n01443537": 1, "n01751748": 65, "n02708093": 409, "n15075141": 999}
