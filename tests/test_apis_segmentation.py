@@ -94,3 +94,27 @@ def test_predict_writes_a_palette_mask_and_an_overlay(segmenter, tmp_path, capsy
         background = expected["pred_mask"] == 0
         assert np.array_equal(np.asarray(overlay)[background], _image()[background])  # left clear
         assert not np.array_equal(np.asarray(overlay)[~background], _image()[~background])
+
+
+def test_predict_segments_with_an_exported_file(segmenter, tmp_path, capsys):
+    config, _ = segmenter
+    torch.manual_seed(0)
+    model = build_model(load_config(config))
+    with torch.no_grad():  # a mask of two classes, so that the boundary is compared too
+        model.head.classifier.weight.mul_(5)
+        model.head.classifier.bias.zero_()
+    weights = tmp_path / "two_classes.pth"
+    torch.save(model.state_dict(), weights)
+    Image.fromarray(_image()).save(tmp_path / "scene.png")
+    onnx_file = tmp_path / "seg.onnx"
+    assert cli(["export", str(config), "--checkpoint", str(weights), "--output", str(onnx_file)]) == 0
+    common = ["predict", str(tmp_path / "scene.png"), "--model", str(config), "--json"]
+    assert cli([*common, "--checkpoint", str(weights), "--out-dir", str(tmp_path / "pytorch")]) == 0
+    arguments = ["--checkpoint", str(onnx_file), "--backend", "onnxruntime", "--out-dir", str(tmp_path / "onnx")]
+    assert cli([*common, *arguments]) == 0
+    with (
+        Image.open(tmp_path / "pytorch" / "scene_mask.png") as expected,
+        Image.open(tmp_path / "onnx" / "scene_mask.png") as mask,
+    ):
+        assert len(np.unique(np.asarray(expected))) == 2
+        assert mask.size == (53, 37) and np.array_equal(np.asarray(mask), np.asarray(expected))

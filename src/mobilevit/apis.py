@@ -203,12 +203,19 @@ def inference_model(
     return results[0] if single else results
 
 
-def segment(model: DeepLabV3, images: Sequence[np.ndarray]) -> list[dict[str, Any]]:
-    """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`)."""
+def segment(
+    model: DeepLabV3, images: Sequence[np.ndarray], logits_of: LogitsFunction | None = None
+) -> list[dict[str, Any]]:
+    """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`).
+
+    ``logits_of`` computes the logits of a batch in place of the model (an exported file's runner,
+    :data:`mobilevit.export.RUNTIMES`); the model still gives the preprocessing and class names.
+    """
     if not images:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing_of(model))
-    logits = torch_logits(model)(torch.stack([transform(image) for image in images]))
+    logits_of = torch_logits(model) if logits_of is None else logits_of
+    logits = logits_of(torch.stack([transform(image) for image in images]))
     names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):

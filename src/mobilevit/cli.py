@@ -179,8 +179,8 @@ def _model(args: argparse.Namespace) -> ImageClassifier | DeepLabV3 | SSDLite:
     return init_model(args.model, cfg_options=args.cfg_options)
 
 
-def _classifier_logits(args: argparse.Namespace, model: ImageClassifier) -> LogitsFunction:
-    """What computes the classifier's logits on ``--backend``: the model itself or the exported file."""
+def _logits(args: argparse.Namespace, model: ImageClassifier | DeepLabV3) -> LogitsFunction:
+    """What computes the model's logits on ``--backend``: the model itself or the exported file."""
     if args.backend == "pytorch":
         return torch_logits(model)
     return RUNTIMES[args.backend][1](Path(args.checkpoint))
@@ -194,7 +194,7 @@ def _predict(args: argparse.Namespace) -> None:
     if isinstance(model, SSDLite):
         _predict_detections(args, model)
         return
-    logits = _classifier_logits(args, model)
+    logits = _logits(args, model)
     class_names = model.class_names or None
     paths, failures = _image_paths(args.images)
     classified = 0
@@ -253,14 +253,13 @@ def _image_paths(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
     """Segment each image; write its mask as a palette PNG and an overlay on the image into --out-dir."""
-    if args.backend != "pytorch":
-        raise ValueError(f"--backend {args.backend} runs classifiers; segment with the default pytorch backend")
+    logits = _logits(args, model)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]
         rgbs = [read_image(path) for path in paths]
-        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs)):
+        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs, logits)):
             stem = Path(path).stem
             mask_path, overlay_path = out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png"
             save_palette_mask(result["pred_mask"], mask_path)
@@ -290,7 +289,7 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
 
 def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
     """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn
-    into --out-dir; with --backend onnxruntime the exported file runs and the model's decoding follows."""
+    into --out-dir; on another backend than pytorch the exported file runs and the model's decoding follows."""
     if args.backend == "torchscript":
         raise ValueError(
             "--backend torchscript runs classifiers; detect with pytorch, onnxruntime, openvino, tflite or executorch"
