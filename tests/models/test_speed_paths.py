@@ -85,6 +85,18 @@ def test_the_in_place_batch_norm_computes_what_batch_norm_computes(memory_format
     assert tracked.data_ptr() != x.data_ptr() and torch.allclose(tracked, expected, atol=1e-6, rtol=0)
 
 
+def test_the_in_place_batch_norm_without_affine_parameters_is_batch_norm():
+    from mobilevit.models.mobilevit import BatchNorm2d
+
+    norm, plain = BatchNorm2d(6, affine=False).eval(), nn.BatchNorm2d(6, affine=False).eval()
+    norm.running_mean.copy_(torch.linspace(-1, 1, 6))
+    norm.running_var.copy_(torch.linspace(0.5, 2, 6))
+    plain.load_state_dict(norm.state_dict())
+    x = deterministic_input(2, 9, 7)[:, :1].repeat(1, 6, 1, 1)
+    with torch.inference_mode():
+        assert torch.allclose(norm(x.clone()), plain(x), atol=1e-6, rtol=0)
+
+
 def test_gradients_reach_the_batch_norms_in_eval_mode():
     model = reference_classifier()
     model.loss(deterministic_input(2, 64, 64), torch.tensor([1, 2])).backward()

@@ -39,7 +39,8 @@ class BatchNorm2d(nn.BatchNorm2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        in_place = not self.training and self.running_var is not None and x.dtype == self.running_var.dtype
+        statistics = self.running_var
+        in_place = not self.training and self.affine and statistics is not None and x.dtype == statistics.dtype
         if not in_place or (torch.is_grad_enabled() and x.requires_grad):
             return super().forward(x)
         scale = self.weight * (self.running_var + self.eps).rsqrt_()
