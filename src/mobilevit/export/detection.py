@@ -63,22 +63,23 @@ def export_detector(model: SSDLite, path: str | os.PathLike, export_format: str 
     settings and class names in the file's metadata (:class:`OnnxDetector`); in OpenVINO, LiteRT
     and ExecuTorch, the two side by side in one tensor, the settings in ``path`` + ``.json``
     (:class:`ExportedDetector`; LiteRT and ExecuTorch files take batches of ``batch_size``)."""
+    if export_format != "onnx" and export_format not in DETECTOR_RUNNERS:
+        raise ValueError(f"a detector exports to onnx, {', '.join(DETECTOR_RUNNERS)}; not {export_format}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
     if export_format == "onnx":
         _export_onnx(fused, path, _settings(model))
         return path
+    network = _SideBySide(fused).eval()
     example = torch.rand(batch_size, 3, model.image_size, model.image_size)
     with torch.no_grad():
         if export_format == "openvino":
-            export_openvino(_SideBySide(fused).eval(), example, path, False, "fp32", None)
+            export_openvino(network, example, path, False, "fp32", None)
         elif export_format == "tflite":
-            export_tflite(_SideBySide(fused).eval(), example, path)
-        elif export_format == "executorch":
-            export_executorch(_SideBySide(fused).eval(), example, path)
+            export_tflite(network, example, path)
         else:
-            raise ValueError(f"a detector exports to onnx, {', '.join(DETECTOR_RUNNERS)}; not {export_format}")
+            export_executorch(network, example, path)
     settings_path(path).write_text(json.dumps(_settings(model), indent=2) + "\n")
     return path
 

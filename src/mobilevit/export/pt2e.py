@@ -47,10 +47,11 @@ def calibrated(
     example = calibration[[0, -1]].float()  # two images: a batch of one would fix the batch size
     program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
     prepared = pt2e.prepare_pt2e(utils.move_exported_model_to_eval(program), quantizer)
-    for chunk in calibration.float().split(16):
+    calibration = calibration.float()
+    for chunk in calibration.split(16):
         prepared(chunk)
     converted = utils.move_exported_model_to_eval(pt2e.convert_pt2e(prepared, fold_quantize=fold_quantize))
-    correct_biases(converted, model, calibration.float(), max_images=MAX_BATCH)
+    correct_biases(converted, model, calibration, max_images=MAX_BATCH)
     return converted
 
 
