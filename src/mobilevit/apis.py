@@ -52,13 +52,16 @@ def init_model(
     (``model.fuse()``: the same outputs to float rounding, fewer passes over memory; no more
     training or loading of other weights).
 
-    ``config_or_name`` is a zoo name, a config file (``.py``, or a run's ``config.json``), a
-    :class:`Config`, or a checkpoint that describes its own model: one of our training checkpoints
+    ``config_or_name`` is a zoo name (its official weights are downloaded once into the cache and
+    checked against their hash; offline and not cached, a :class:`~mobilevit.download.DownloadError`),
+    a config file (``.py``, or a run's ``config.json``) or a :class:`Config` (random weights unless
+    ``checkpoint`` is given), or a checkpoint that describes its own model: one of our training checkpoints
     (the resolved config it carries), a ``.safetensors`` file of our format (the arch, classes and
     preprocessing of its header), or a file of another layout whose arch is one of the named ones
-    (inferred from its shapes, with the official weights' preprocessing). Such a checkpoint also
-    gives the weights, unless ``checkpoint`` names others; ``init_model(checkpoint=path)`` is the
-    same as ``init_model(path)``. ``checkpoint`` is a path, a directory or an http(s) URL in any
+    (inferred from its shapes, with the official weights' preprocessing). A zoo name or such a
+    checkpoint gives the weights, unless ``checkpoint`` names others; ``init_model(checkpoint=path)``
+    is the same as ``init_model(path)``. A model without weights comes from
+    :func:`~mobilevit.zoo.get_model` (``pretrained=False``) or :func:`model_without_weights`. ``checkpoint`` is a path, a directory or an http(s) URL in any
     known layout. ``cfg_options`` (``key.sub=value``) override entries of the config, as
     ``--cfg-options`` does.
 
@@ -75,29 +78,9 @@ def init_model(
         if checkpoint is None:
             raise ValueError("init_model needs a zoo name, a config file or a checkpoint")
         config_or_name = checkpoint
-    if isinstance(config_or_name, Config):
-        config = config_from_dict(to_dict(config_or_name), cfg_options) if cfg_options else config_or_name
-        model, preprocessing = build_model(config), config.data.preprocessing
-    elif isinstance(config_or_name, str) and config_or_name in MODELS:
-        if cfg_options:
-            raise ValueError(
-                f"cfg_options change a config, and {config_or_name} is a zoo model: pass the config "
-                f"file {get_record(config_or_name).config} instead"
-            )
-        model, preprocessing = get_model(config_or_name), get_record(config_or_name).preprocessing
-    elif is_config_file(config_or_name):
-        if not Path(config_or_name).is_file():
-            raise FileNotFoundError(f"config file not found: {config_or_name}")
-        config = load_config(config_or_name, cfg_options)
-        model, preprocessing = build_model(config), config.data.preprocessing
-    elif is_url(config_or_name) or Path(config_or_name).exists():
-        described = read_checkpoint(config_or_name)
-        model, preprocessing = _model_described_by(described, cfg_options)
-        if checkpoint is None or checkpoint == config_or_name:
-            checkpoint = described
-    else:
-        raise ValueError(_not_a_model(str(config_or_name)))
-    model.preprocessing = preprocessing
+    model, own_weights = model_without_weights(config_or_name, cfg_options)
+    if checkpoint is None or checkpoint == config_or_name:
+        checkpoint = own_weights
     if checkpoint is not None:
         class_names = load_checkpoint(model, checkpoint).metadata.get("class_names")
         if class_names:
@@ -111,6 +94,36 @@ def init_model(
     if fuse:
         model.fuse()
     return model.to(device, dtype).eval()
+
+
+def model_without_weights(
+    source: str | os.PathLike | Config, cfg_options: Sequence[str] = ()
+) -> tuple[ImageClassifier | DeepLabV3 | SSDLite, str | Checkpoint | None]:
+    """The model ``source`` describes, with its preprocessing and class names but not yet its
+    weights, and where its own weights are: a zoo model's official URL, the checkpoint itself
+    (read once), or None for a config (which describes an architecture, not weights)."""
+    if isinstance(source, Config):
+        config = config_from_dict(to_dict(source), cfg_options) if cfg_options else source
+        model, preprocessing, weights = build_model(config), config.data.preprocessing, None
+    elif isinstance(source, str) and source in MODELS:
+        record = get_record(source)
+        if cfg_options:
+            raise ValueError(
+                f"cfg_options change a config, and {source} is a zoo model: pass the config file {record.config} instead"
+            )
+        model, preprocessing, weights = get_model(source), record.preprocessing, record.url
+    elif is_config_file(source):
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"config file not found: {source}")
+        config = load_config(source, cfg_options)
+        model, preprocessing, weights = build_model(config), config.data.preprocessing, None
+    elif is_url(source) or Path(source).exists():
+        weights = read_checkpoint(source)
+        model, preprocessing = _model_described_by(weights, cfg_options)
+    else:
+        raise ValueError(_not_a_model(str(source)))
+    model.preprocessing = preprocessing
+    return model, weights
 
 
 def is_config_file(source: str | os.PathLike | Config) -> bool:

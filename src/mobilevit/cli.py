@@ -26,6 +26,7 @@ from .apis import (
     draw_detections,
     init_model,
     is_config_file,
+    model_without_weights,
     overlay_mask,
     prepare_batch,
     segment,
@@ -106,7 +107,7 @@ def _shown_path(path: Path) -> str:
 
 def _flops(args: argparse.Namespace) -> None:
     record = zoo.MODELS.get(args.model)
-    model = init_model(args.model, cfg_options=args.cfg_options, fuse=False)  # count the BatchNorms too
+    model, _ = model_without_weights(args.model, args.cfg_options)  # the architecture, BatchNorms and all
     crop = model.preprocessing.crop_size
     height, width = args.shape or (crop, crop)
     complexity = measure_complexity(model, height, width)
@@ -176,7 +177,7 @@ def _model(args: argparse.Namespace) -> ImageClassifier | DeepLabV3 | SSDLite:
             "config or checkpoint it was exported from"
         )
     _refuse_exported(args.model)
-    return init_model(args.model, cfg_options=args.cfg_options)
+    return model_without_weights(args.model, args.cfg_options)[0]
 
 
 def _logits(args: argparse.Namespace, model: ImageClassifier | DeepLabV3) -> LogitsFunction:
