@@ -155,8 +155,8 @@ def test_class_names_of_a_fine_tuned_model(tmp_path, rgb):
     assert mobilevit.inference_model(loaded, rgb)["pred_class"] in ("a", "b", "c")
 
 
-def test_init_model_fuses_for_inference_unless_told(checkpoint, rgb):
-    fused, unfused = mobilevit.init_model(NAME, checkpoint), mobilevit.init_model(NAME, checkpoint, fuse=False)
+def test_init_model_fuses_for_inference_when_told(checkpoint, rgb):
+    fused, unfused = mobilevit.init_model(NAME, checkpoint, fuse=True), mobilevit.init_model(NAME, checkpoint)
     assert fused.backbone.fused and not unfused.backbone.fused
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in fused.modules())
     x = torch.rand(2, 3, 64, 64)

@@ -45,12 +45,13 @@ def init_model(
     device: str | torch.device = "cpu",
     cfg_options: Sequence[str] = (),
     dtype: torch.dtype = torch.float32,
-    fuse: bool = True,
-) -> ImageClassifier | DeepLabV3:
-    """Build a classifier or a segmenter, load a checkpoint and return it for inference on ``device``:
-    in eval mode and, unless ``fuse=False``, with its BatchNorms folded into the convolutions
-    (``model.fuse()``: the same outputs to float rounding, fewer passes over memory; no more
-    training or loading of other weights).
+    fuse: bool = False,
+) -> ImageClassifier | DeepLabV3 | SSDLite:
+    """Build a classifier, a segmenter or a detector, load its weights and return it on ``device``
+    in eval mode: the model the weights describe, with the checkpoint's keys and parameter count,
+    ready to predict, fine-tune (``.train()``) or inspect. ``fuse=True`` (or ``model.fuse()``
+    later) folds its BatchNorms into the convolutions for inference: the same outputs to float
+    rounding, fewer passes over memory, and no more training or loading of other weights.
 
     ``config_or_name`` is a zoo name (its official weights are downloaded once into the cache and
     checked against their hash; offline and not cached, a :class:`~mobilevit.download.DownloadError`),

@@ -157,8 +157,8 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
     """
     if getattr(getattr(model, "backbone", model), "fused", False):
         raise ValueError(
-            "cannot load weights into a fused model (its BatchNorms are folded away; init_model "
-            "fuses unless fuse=False): load them first, then fuse()"
+            "cannot load weights into a fused model (its BatchNorms are folded away by fuse() or "
+            "init_model(..., fuse=True)): load them first, then fuse()"
         )
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
     state_dict = dict(checkpoint.state_dict)

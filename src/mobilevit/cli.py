@@ -163,7 +163,7 @@ def _model(args: argparse.Namespace) -> ImageClassifier | DeepLabV3 | SSDLite:
         weights = _weights(args)
         _refuse_exported(args.model)
         _refuse_exported(weights)
-        return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options)
+        return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options, fuse=True)
     export_format = RUNTIMES[args.backend][0]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
         raise ValueError(
