@@ -16,9 +16,9 @@ from arch_table import PUBLISHED
 from mobilevit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mobilevit.cli import main
 from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, to_mobilevit
-from mobilevit.tasks import task_for_weights
 from mobilevit.engine.finetune import load_pretrained
 from mobilevit.models import build_classifier, build_segmenter
+from mobilevit.tasks import task_for_weights
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
