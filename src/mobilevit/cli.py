@@ -307,7 +307,7 @@ def _test(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    if (args.quantize is None) != (args.calibration is None):
+    if (args.quantize is None) != (args.calibration is None):  # the library says so in its own words
         raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
     weights = _weights(args)
     _refuse_exported(args.model)
@@ -323,6 +323,7 @@ def _export(args: argparse.Namespace) -> None:
         args.precision,
         args.calibration,
         args.batch_size,
+        args.quantize,
     )
     print(f"wrote {describe_export(path, args.format, args.precision, args.quantize, args.dynamic, args.batch_size)}")
 

@@ -90,6 +90,7 @@ __all__ = [
     "TorchScriptClassifier",
     "calibration_images",
     "check_options",
+    "check_quantize",
     "export_detector",
     "export_from_name",
     "export_model",
@@ -112,6 +113,7 @@ def export_model(
     precision: str | None = None,
     calibration: torch.Tensor | None = None,
     batch_size: int = 1,
+    quantize: str | None = None,
 ) -> Path:
     """Write a fused copy of ``model`` to ``path``; the model itself is left unchanged.
 
@@ -122,10 +124,11 @@ def export_model(
     image of the exported size. A LiteRT or ExecuTorch file takes batches of ``batch_size`` images
     of the exported size (:class:`TFLiteClassifier` and :class:`ExecuTorchClassifier` run larger
     batches in slices). ``precision`` is one of the format's :data:`PRECISIONS` (default the
-    first); int8 quantization on ``calibration`` images (preprocessed, see
-    :func:`calibration_images`) applies to OpenVINO, LiteRT and ExecuTorch.
+    first); ``quantize="int8"`` quantizes on ``calibration`` images (preprocessed, see
+    :func:`calibration_images`), for OpenVINO, LiteRT and ExecuTorch: the two go together.
     """
-    precision = check_options(export_format, dynamic, precision, calibration is not None, batch_size)
+    check_quantize(quantize, calibration is not None)
+    precision = check_options(export_format, dynamic, precision, quantize is not None, batch_size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
@@ -172,6 +175,19 @@ def check_options(export_format: str, dynamic: bool, precision: str | None, quan
     return precision
 
 
+QUANTIZATIONS = ("int8",)
+
+
+def check_quantize(quantize: str | None, calibration: bool) -> None:
+    """Refuse calibration images without ``quantize`` (they are no wish to quantize) and the reverse."""
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {', '.join(QUANTIZATIONS)} or None, got {quantize!r}")
+    if calibration and quantize is None:
+        raise ValueError("calibration images are for quantize='int8' (--quantize int8): pass it, or no calibration")
+    if quantize is not None and not calibration:
+        raise ValueError(f"quantize={quantize!r} needs calibration images (--calibration DIR_OR_CONFIG)")
+
+
 def serves_any_size(export_format: str, dynamic: bool) -> bool:
     """Whether an export takes any image size (else only the height and width it was exported for)."""
     return dynamic or export_format == "torchscript"
@@ -188,6 +204,7 @@ def export_from_name(
     precision: str | None = None,
     calibration: str | os.PathLike | None = None,
     batch_size: int = 1,
+    quantize: str | None = None,
 ) -> Path:
     """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
     checkpoint that describes its model), load ``checkpoint`` and export it.
@@ -197,7 +214,8 @@ def export_from_name(
     folder of images, or a config file whose training split is used) quantizes to int8 on
     :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
     """
-    check_options(export_format, dynamic, precision, calibration is not None, batch_size)
+    check_quantize(quantize, calibration is not None)
+    check_options(export_format, dynamic, precision, quantize is not None, batch_size)
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if output is None:
         output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
@@ -222,6 +240,7 @@ def export_from_name(
         precision=precision,
         calibration=images,
         batch_size=batch_size,
+        quantize=quantize,
     )
 
 
