@@ -101,8 +101,8 @@ def _flops(args: argparse.Namespace) -> None:
 
 
 def _weights(args: argparse.Namespace) -> str | None:
-    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once); None
-    where the model named is a checkpoint, which holds its own weights."""
+    """The ``--checkpoint`` given; None where the model named brings its own weights (a zoo model
+    its official ones, downloaded once by ``init_model``; a checkpoint itself)."""
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
@@ -110,8 +110,6 @@ def _weights(args: argparse.Namespace) -> str | None:
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
-    if args.model in zoo.MODELS:
-        return zoo.get_record(args.model).url
     if is_config_file(args.model):
         raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
@@ -375,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict",
-        help="classify images (printing the top-k classes of each) or segment them (writing masks and overlays)",
+        help="classify, segment or detect objects in images (printing the top-k classes, writing masks and "
+        "overlays, or drawing boxes)",
     )
     predict.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them"
@@ -450,7 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
-    test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
+    test = commands.add_parser(
+        "test",
+        help="a checkpoint's metric on a config's validation split: top-1 and top-5 accuracy, mIoU or box mAP",
+    )
     test.add_argument(
         "config_or_checkpoint",
         metavar="CONFIG_OR_CHECKPOINT",

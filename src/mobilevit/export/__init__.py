@@ -1,13 +1,15 @@
-"""Export a classifier to ONNX, TorchScript, OpenVINO (float32, bfloat16 or int8), Core ML (float16
-or float32), LiteRT or ExecuTorch (float32 or int8), and run the exported files in their runtimes as
-stand-ins for the PyTorch model.
+"""Export a classifier, a segmenter or a detector to ONNX, TorchScript, OpenVINO (float32, bfloat16
+or int8), Core ML (float16 or float32), LiteRT or ExecuTorch (float32 or int8), and run the exported
+files in their runtimes as stand-ins for the PyTorch model.
 
-Exports are of the fused model (every BatchNorm folded into its convolution, see
-:meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
-``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
-logits named ``logits`` (Core ML: one image, see :mod:`.coreml`). One module per runtime:
-:mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.tflite`, :mod:`.executorch`, :mod:`.pt2e`
-(int8 in PyTorch); the runtimes are optional extras, imported only when used.
+Exports are of the fused model (every BatchNorm folded into its convolution, see ``fuse()``),
+taking a float32 (B, 3, H, W) batch named ``image``, preprocessed as the model's zoo record or
+config says, and giving its raw outputs: a classifier's (B, num_classes) logits named ``logits``, a
+segmenter's (B, num_classes, H, W) logits, a detector's box regression and class logits with its
+decoding written beside them (:mod:`.detection`; Core ML: one image, see :mod:`.coreml`). One module
+per runtime: :mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.tflite`, :mod:`.executorch`,
+:mod:`.pt2e` (int8 in PyTorch); the runtimes are optional extras, imported only when used. Each
+runtime's ``...Runner`` runs a file: a float batch in, the network's outputs out.
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ from .detection import (
     export_detector,
     settings_path,
 )
-from .executorch import ExecuTorchClassifier, export_executorch
-from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
-from .openvino import OpenVinoClassifier, export_openvino
-from .tflite import TFLiteClassifier, export_tflite
-from .torchscript import TorchScriptClassifier, export_torchscript
+from .executorch import ExecuTorchRunner, export_executorch
+from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxRunner, export_onnx
+from .openvino import OpenVinoRunner, export_openvino
+from .tflite import TFLiteRunner, export_tflite
+from .torchscript import TorchScriptRunner, export_torchscript
 
 FORMATS = ("onnx", "torchscript", "openvino", "coreml", "tflite", "executorch")
 SUFFIXES = {
@@ -62,11 +64,11 @@ FIXED_BATCH = ("tflite", "executorch")  # the formats whose files take batches o
 # The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
 # format each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
 RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
-    "onnxruntime": ("onnx", OnnxClassifier),
-    "torchscript": ("torchscript", TorchScriptClassifier),
-    "openvino": ("openvino", OpenVinoClassifier),
-    "tflite": ("tflite", TFLiteClassifier),
-    "executorch": ("executorch", ExecuTorchClassifier),
+    "onnxruntime": ("onnx", OnnxRunner),
+    "torchscript": ("torchscript", TorchScriptRunner),
+    "openvino": ("openvino", OpenVinoRunner),
+    "tflite": ("tflite", TFLiteRunner),
+    "executorch": ("executorch", ExecuTorchRunner),
 }
 
 __all__ = [
@@ -81,13 +83,13 @@ __all__ = [
     "PRECISIONS",
     "RUNTIMES",
     "SUFFIXES",
-    "ExecuTorchClassifier",
+    "ExecuTorchRunner",
     "ExportedDetector",
-    "OnnxClassifier",
+    "OnnxRunner",
     "OnnxDetector",
-    "OpenVinoClassifier",
-    "TFLiteClassifier",
-    "TorchScriptClassifier",
+    "OpenVinoRunner",
+    "TFLiteRunner",
+    "TorchScriptRunner",
     "calibration_images",
     "check_options",
     "check_quantize",
@@ -122,7 +124,7 @@ def export_model(
     transformer (an identity where the sides divide the patch; it is what makes other sides work).
     A TorchScript file is a trace that serves any batch and image size; a Core ML file takes one
     image of the exported size. A LiteRT or ExecuTorch file takes batches of ``batch_size`` images
-    of the exported size (:class:`TFLiteClassifier` and :class:`ExecuTorchClassifier` run larger
+    of the exported size (:class:`TFLiteRunner` and :class:`ExecuTorchRunner` run larger
     batches in slices). ``precision`` is one of the format's :data:`PRECISIONS` (default the
     first); ``quantize="int8"`` quantizes on ``calibration`` images (preprocessed, see
     :func:`calibration_images`), for OpenVINO, LiteRT and ExecuTorch: the two go together.

@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import load_config
+from ..config import CONFIG_SUFFIXES, load_config
 from ..data.datasets import IMAGE_EXTENSIONS
 from ..data.image import ImageReadError, read_image
 from ..data.transforms import EvalTransform, Preprocessing
 from ..tasks import get_task
 
 CALIBRATION_IMAGES = 300
-CONFIG_SUFFIXES = (".py", ".json")
 
 
 def calibration_images(

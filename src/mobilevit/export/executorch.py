@@ -161,9 +161,9 @@ def _quantize(network: nn.Module, calibration: torch.Tensor) -> torch.nn.Module:
     )
 
 
-class ExecuTorchClassifier:
+class ExecuTorchRunner:
     """Logits of an ExecuTorch program (``.pte``) computed by ExecuTorch's runtime, as
-    :class:`~mobilevit.export.OnnxClassifier` computes them with ONNX Runtime.
+    :class:`~mobilevit.export.OnnxRunner` computes them with ONNX Runtime.
 
     The program takes batches of the size it was exported for; other multiples of it run in
     slices. ExecuTorch's XNNPACK thread pool is one per process (by default a thread per core).
