@@ -34,7 +34,7 @@ from .apis import (
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config, shipped_configs
 from .convert import infer_arch, num_classes_of, task_of
-from .data.datasets import IMAGE_EXTENSIONS
+from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
 from .data.segmentation import save_palette_mask
 from .data.transforms import Preprocessing
@@ -236,11 +236,7 @@ def _image_paths(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
         if not Path(argument).is_dir():
             paths.append(argument)
             continue
-        found = sorted(
-            str(path)
-            for path in Path(argument).rglob("*")
-            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-        )
+        found = sorted(str(path) for path in image_files(argument) if path.is_file())
         if not found:
             failures.append(argument)
             print(

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ..checks import at_least, at_most, check_types, expected, one_of
-from .image import check_image_size, check_resized_size, open_image, to_rgb_array
+from .image import check_image_size, check_resized_size, open_image, to_rgb_array, upright_size
 
 
 @dataclass(frozen=True)
@@ -149,12 +149,6 @@ def random_resized_crop_box(
     return (width - crop_width) // 2, (height - crop_height) // 2, crop_width, crop_height
 
 
-def _oriented_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) of an image once its EXIF orientation is applied, read from the header."""
-    rotated = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-    return (image.height, image.width) if rotated else image.size
-
-
 class TrainTransform:
     """Image file -> (3, height, width) float tensor: a random resized crop (bilinear), a random
     horizontal flip, then the channel order and scale of ``preprocessing``.
@@ -180,7 +174,7 @@ class TrainTransform:
     def __call__(self, path: str | os.PathLike, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
         out_height, out_width = size
         with open_image(path) as image:
-            width, height = _oriented_size(image)
+            width, height = upright_size(image)
             left, top, crop_width, crop_height = random_resized_crop_box(
                 width, height, self.scale, self.ratio, generator
             )
