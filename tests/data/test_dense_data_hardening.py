@@ -1,6 +1,7 @@
 """Bad segmentation and detection data, and the file walks and text files of every data set:
 each ends in an error naming the file and the value, or in the correct result."""
 
+import json
 import os
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from PIL import Image
 
 from mobilevit.data.datasets import image_files, read_annotation, read_class_names, scan_folders
+from mobilevit.data.detection import AnnotationError, DetectionDataset, find_detections, read_boxes_file, read_coco
 from mobilevit.data.segmentation import (
     IGNORE_INDEX,
     MaskError,
@@ -158,3 +160,201 @@ def test_list_and_class_files_that_are_not_utf8_are_refused_naming_them(tmp_path
     (tmp_path / "meta.txt").write_bytes(b"cat/\xe9.png 0\n")
     with pytest.raises(ValueError, match=r"annotation file .*meta.txt is not UTF-8"):
         read_annotation(tmp_path / "meta.txt", tmp_path)
+
+
+# --- COCO files and boxes files, field by field ---
+
+
+def _coco(tmp_path, images=None, categories=None, annotations=None, **extra):
+    folder = tmp_path / "images"
+    folder.mkdir(exist_ok=True)
+    for name in ("1.png", "2.png"):
+        Image.new("RGB", (64, 48), (90, 90, 90)).save(folder / name)
+    content = {
+        "images": images
+        if images is not None
+        else [
+            {"id": 1, "file_name": "1.png", "width": 64, "height": 48},
+            {"id": 2, "file_name": "2.png", "width": 64, "height": 48},
+        ],
+        "categories": categories if categories is not None else [{"id": 3, "name": "dog"}, {"id": 7, "name": "cat"}],
+        "annotations": annotations
+        if annotations is not None
+        else [{"id": 10, "image_id": 1, "category_id": 7, "bbox": [4, 4, 20, 10], "iscrowd": 0}],
+        **extra,
+    }
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps(content))
+    return path, folder
+
+
+def _annotation(**changes):
+    return [{"id": 10, "image_id": 1, "category_id": 7, "bbox": [4, 4, 20, 10], "iscrowd": 0, **changes}]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            dict(bbox=[4, 4, -5, 10]),
+            r"annotation 10 \(image 1.png\): bbox \[4.0, 4.0, -5.0, 10.0\] has a negative width",
+        ),
+        (dict(bbox=[4, 4, float("nan"), 10]), r"annotation 10 \(image 1.png\): bbox .* must be a list of 4 finite"),
+        (dict(bbox=[4, 4, float("inf"), 10]), r"annotation 10 \(image 1.png\): bbox .* must be a list of 4 finite"),
+        (dict(bbox=["4", 4, 5, 10]), r"annotation 10 \(image 1.png\): bbox .* must be a list of 4 finite"),
+        (dict(bbox=[4, 4, 5]), r"annotation 10 \(image 1.png\): bbox .* must be a list of 4 finite"),
+        (dict(iscrowd="0"), r"annotation 10 \(image 1.png\): iscrowd must be an integer, got '0'"),
+        (dict(iscrowd=2), r"annotation 10 \(image 1.png\): iscrowd must be 0 or 1, got 2"),
+        (dict(iscrowd=True), r"annotation 10 \(image 1.png\): iscrowd must be an integer, got True"),
+        (dict(area=float("nan")), r"annotation 10 \(image 1.png\): area must be a finite number >= 0"),
+        (dict(category_id="7"), r"annotation 10 \(image 1.png\): category_id must be an integer, got '7'"),
+        (dict(image_id=None), r"annotation 10: image_id must be an integer, got None"),
+    ],
+)
+def test_coco_annotations_are_checked_field_by_field(tmp_path, changes, message):
+    path, folder = _coco(tmp_path, annotations=_annotation(**changes))
+    with pytest.raises(AnnotationError, match=message) as error:
+        read_coco(path, folder)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        ([{"id": 1, "file_name": "1.png", "height": 48}], r"image 1.png \(id 1\): the field 'width' is missing"),
+        ([{"id": 1, "width": 64, "height": 48}], r"image 0 \(id 1\): the field 'file_name' is missing"),
+        (
+            [{"id": 1, "file_name": "1.png", "width": "sixty-four", "height": 48}],
+            r"image 1.png \(id 1\): width must be an integer of at least 1, got 'sixty-four'",
+        ),
+        ([{"id": 1, "file_name": "1.png", "width": 0, "height": 48}], r"width must be an integer of at least 1, got 0"),
+        ([{"id": 1, "file_name": 5, "width": 64, "height": 48}], r"image 0 \(id 1\): file_name must be a non-empty"),
+        (
+            [
+                {"id": 1, "file_name": "1.png", "width": 64, "height": 48},
+                {"id": 1, "file_name": "2.png", "width": 64, "height": 48},
+            ],
+            r"image 2.png \(id 1\): the image id 1 is already that of 1.png",
+        ),
+        (["1.png"], r"image 0: expected an object"),
+    ],
+)
+def test_coco_images_are_checked_field_by_field(tmp_path, images, message):
+    path, folder = _coco(tmp_path, images=images, annotations=[])
+    with pytest.raises(AnnotationError, match=message):
+        read_coco(path, folder)
+
+
+def test_coco_sections_and_categories_are_checked(tmp_path):
+    path, folder = _coco(tmp_path, categories=[{"id": 3, "name": "dog"}, {"id": 3, "name": "cat"}])
+    with pytest.raises(AnnotationError, match=r"category 1: the category id 3 is already that of 'dog'"):
+        read_coco(path, folder)
+    path, folder = _coco(tmp_path, annotations={"id": 1})
+    with pytest.raises(AnnotationError, match=r"instances.json: annotations must be a list, got \{'id': 1\}"):
+        read_coco(path, folder)
+    path.write_text(json.dumps([1, 2]))
+    with pytest.raises(AnnotationError, match=r"instances.json \(a COCO annotation file\): expected an object"):
+        read_coco(path, folder)
+    path.write_text(json.dumps({"images": []}))
+    with pytest.raises(AnnotationError, match=r"instances.json: the field 'categories' is missing"):
+        read_coco(path, folder)
+
+
+def test_integral_numbers_and_zero_size_boxes_are_read_as_before(tmp_path):
+    images = [{"id": 1, "file_name": "1.png", "width": 64.0, "height": 48}]
+    annotations = _annotation(bbox=[4, 4, 0, 10]) + [
+        {"id": 11, "image_id": 1, "category_id": 3, "bbox": [1.5, 2, 3, 4], "iscrowd": 1, "area": 12}
+    ]
+    detections = read_coco(*_coco(tmp_path, images=images, annotations=annotations))
+    image = detections.images[0]
+    assert image.width == 64 and image.boxes.tolist() == [[1.5, 2, 4.5, 6]] and image.crowd.tolist() == [True]
+
+
+def _boxes_file(tmp_path, content):
+    Image.new("RGB", (50, 30)).save(tmp_path / "a.png")
+    path = tmp_path / "boxes.json"
+    path.write_text(json.dumps(content))
+    return path
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"file": 7, "boxes": [], "labels": []}, r"image 0: file must be a non-empty string, got 7"),
+        ({"file": ["a.png"], "boxes": [], "labels": []}, r"image 0: file must be a non-empty string"),
+        ({"file": "a.png", "boxes": None, "labels": []}, r"image 0 \(a.png\): boxes must be a list, got None"),
+        ({"file": "a.png", "boxes": ["1, 2, 3, 4"], "labels": ["cat"]}, r"\(a.png\): box 0 .* 4 finite numbers"),
+        (
+            {"file": "a.png", "boxes": [["1", "2", "3", "4"]], "labels": ["cat"]},
+            r"image 0 \(a.png\): box 0 \[x1, y1, x2, y2\] must be a list of 4 finite numbers",
+        ),
+        ({"file": "a.png", "boxes": [[1, 2, float("nan"), 4]], "labels": ["cat"]}, r"\(a.png\): box 0 .* finite"),
+        ({"file": "a.png", "boxes": [[9, 2, 3, 4]], "labels": ["cat"]}, r"\(a.png\): box .* is reversed"),
+        ({"file": "a.png", "boxes": [[1, 2, 3, 4]], "labels": [None]}, r"\(a.png\): unknown class None"),
+        ({"file": "a.png", "boxes": [[1, 2, 3, 4]]}, r"image 0 \(a.png\): the field 'labels' is missing"),
+    ],
+)
+def test_boxes_files_are_checked_field_by_field(tmp_path, entry, message):
+    path = _boxes_file(tmp_path, {"classes": ["cat", "dog"], "images": [entry]})
+    with pytest.raises(AnnotationError, match=message) as error:
+        read_boxes_file(path, tmp_path)
+    assert str(path) in str(error.value)
+
+
+def test_a_validation_boxes_file_with_its_classes_in_another_order_is_matched_by_name(tmp_path):
+    path = _boxes_file(
+        tmp_path,
+        {
+            "classes": ["dog", "cat"],
+            "images": [{"file": "a.png", "boxes": [[1, 1, 9, 9], [2, 2, 8, 8]], "labels": [1, "dog"]}],
+        },
+    )
+    detections = find_detections("boxes", path, tmp_path, class_names=("cat", "dog"))
+    assert detections.class_names == ("cat", "dog")
+    assert detections.images[0].labels.tolist() == [1, 2]  # cat is label 1 in training, index 1 in the file
+    path.write_text(
+        json.dumps({"classes": ["dog", "bird"], "images": [{"file": "a.png", "boxes": [[1, 1, 9, 9]], "labels": [1]}]})
+    )
+    with pytest.raises(AnnotationError, match=r"unknown class 'bird' in labels; classes are \['cat', 'dog'\]"):
+        find_detections("boxes", path, tmp_path, class_names=("cat", "dog"))
+
+
+def test_a_validation_coco_file_with_other_category_ids_is_matched_by_name(tmp_path):
+    categories = [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]  # the training file's: dog 3, cat 7
+    path, folder = _coco(tmp_path, categories=categories, annotations=_annotation(category_id=1))
+    detections = find_detections("coco", path, folder, class_names=("dog", "cat"))
+    assert detections.class_names == ("dog", "cat") and detections.category_ids == (2, 1)
+    assert detections.images[0].labels.tolist() == [2]  # cat
+    path, folder = _coco(tmp_path, categories=[{"id": 1, "name": "cat"}, {"id": 2, "name": "bird"}], annotations=[])
+    with pytest.raises(AnnotationError, match=r"\['bird'\] are not among the training classes, \['dog'\] are missing"):
+        find_detections("coco", path, folder, class_names=("dog", "cat"))
+
+
+# --- detection: upright boxes, recorded sizes checked against the images ---
+
+
+def test_a_detection_set_of_exif_rotated_jpegs_is_read_upright(tmp_path):
+    _jpeg(tmp_path / "photo.jpg", 60, 40, orientation=6)  # 60x40 on disk, 40x60 upright
+    path = _boxes_file(
+        tmp_path, {"classes": ["cat"], "images": [{"file": "photo.jpg", "boxes": [[5, 30, 35, 58]], "labels": ["cat"]}]}
+    )
+    detections = read_boxes_file(path, tmp_path)
+    image = detections.images[0]
+    assert (image.width, image.height) == (40, 60)
+    sample = DetectionDataset(detections, 32)[0]
+    assert sample.image_size == (60, 40) and sample.boxes.shape == (1, 4)
+
+
+def test_a_recorded_size_that_is_not_the_images_is_an_error_naming_both(tmp_path):
+    _jpeg(tmp_path / "images" / "photo.jpg", 60, 40, orientation=6)
+    images = [{"id": 1, "file_name": "photo.jpg", "width": 60, "height": 40}]  # the stored size, not the upright one
+    path, folder = _coco(tmp_path, images=images, annotations=_annotation(bbox=[1, 1, 5, 5]))
+    with pytest.raises(
+        AnnotationError,
+        match=r"photo.jpg is 40x60 \(upright\) but .*instances.json says 60x40, its size before its EXIF",
+    ):
+        DetectionDataset(read_coco(path, folder), 32)[0]
+    images = [{"id": 1, "file_name": "photo.jpg", "width": 50, "height": 40}]
+    path, folder = _coco(tmp_path, images=images, annotations=[])
+    with pytest.raises(AnnotationError, match=r"photo.jpg is 40x60 \(upright\) but .*instances.json says 50x40$"):
+        DetectionDataset(read_coco(path, folder), 32)[0]
