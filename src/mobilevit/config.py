@@ -392,16 +392,27 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(f"config files inherit from each other in a cycle: {' -> '.join(map(str, chain + (path,)))}")
     if path.suffix == ".json":  # a resolved config, as saved next to training checkpoints
         try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as error:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"cannot read config {path}: {error}") from None
+        if not isinstance(content, dict):
+            raise ConfigError(
+                f'{path}: a JSON config must be an object of sections ({{"model": {{...}}, ...}}), '
+                f"got a {type(content).__name__}"
+            )
+        return content
     try:
         namespace = runpy.run_path(str(path))
     except Exception as error:  # a config is user code: report where it failed
         raise ConfigError(f"cannot execute config {path}: {type(error).__name__}: {error}") from error
     bases = namespace.get("_base_", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, (list, tuple)) or not all(isinstance(base, str) and base for base in bases):
+        raise ConfigError(
+            f"{path}: _base_ must be a config file name or a list of them (relative to the config), got {bases!r}"
+        )
     merged: dict[str, Any] = {}
-    for base in [bases] if isinstance(bases, str) else bases:
+    for base in bases:
         _merge(merged, _read_with_bases(path.parent / base, chain + (path,)))
     own = {
         key: value
