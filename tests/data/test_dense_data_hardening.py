@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mobilevit.cli import main as cli
+from mobilevit.config import ConfigError, load_config
 from mobilevit.data.datasets import image_files, read_annotation, read_class_names, scan_folders
 from mobilevit.data.detection import AnnotationError, DetectionDataset, find_detections, read_boxes_file, read_coco
+from mobilevit.data.sampler import BatchShape, VariableBatchSampler
 from mobilevit.data.segmentation import (
     IGNORE_INDEX,
     MaskError,
@@ -20,6 +23,7 @@ from mobilevit.data.segmentation import (
     save_palette_mask,
 )
 from mobilevit.data.transforms import EvalTransform, Preprocessing
+from mobilevit.tasks.detection import DETECTION
 
 RAW = Preprocessing(resize_short=16, crop_size=16, channel_order="RGB", std=(1.0, 1.0, 1.0), keep_aspect_ratio=False)
 
@@ -358,3 +362,70 @@ def test_a_recorded_size_that_is_not_the_images_is_an_error_naming_both(tmp_path
     path, folder = _coco(tmp_path, images=images, annotations=[])
     with pytest.raises(AnnotationError, match=r"photo.jpg is 40x60 \(upright\) but .*instances.json says 50x40$"):
         DetectionDataset(read_coco(path, folder), 32)[0]
+
+
+# --- dense training: never a batch of one ---
+
+
+def test_a_last_batch_of_one_joins_the_batch_before_it():
+    shapes = [BatchShape(32, 32, 2), BatchShape(48, 48, 4)]
+    for num_samples in range(2, 12):
+        for epoch in range(3):
+            sampler = VariableBatchSampler(num_samples, shapes, seed=epoch, min_batch_size=2)
+            sampler.set_epoch(epoch)
+            batches = list(sampler)
+            assert all(len(batch) >= 2 for batch in batches)
+            assert sorted(request.index for batch in batches for request in batch) == list(range(num_samples))
+            assert all(len({(request.height, request.width) for request in batch}) == 1 for batch in batches)
+    plain = VariableBatchSampler(5, [BatchShape(32, 32, 2)])
+    assert [len(batch) for batch in plain] == [2, 2, 1]  # other tasks keep their last short batch
+    with pytest.raises(ValueError, match="batches of 1 are fewer than the 2 images needed"):
+        VariableBatchSampler(5, [BatchShape(32, 32, 1)], min_batch_size=2)
+    with pytest.raises(ValueError, match="2 training image\\(s\\) shared by 3 process\\(es\\) make batches of fewer"):
+        VariableBatchSampler(2, shapes, num_replicas=3, min_batch_size=2)
+
+
+SEGMENTATION_CONFIG = """
+task = "segmentation"
+model = dict(arch=[["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]], num_classes=2,
+             aspp_channels=8, atrous_rates=(1, 2), dropout=0.0)
+data = dict(kind="pairs", root={root!r}, classes=["background", "thing"], batch_size=2, val_batch_size=2,
+            num_workers=0, short_side_range=(24, 28), sampler=dict(variable=False, base_size=24),
+            preprocessing=dict(resize_short=24, crop_size=24, keep_aspect_ratio=False))
+schedule = dict(epochs=1, warmup_iters=1, warmup_start_lr=0.001, min_lr=0.001)
+train = dict(work_dir={work_dir!r}, amp="none", ema=False, log_interval=1, progress_bar=False, checkpoint_steps=0)
+"""
+
+
+@pytest.fixture
+def three_pairs(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for index in range(3):
+            mask = np.zeros((24, 24), np.uint8)
+            mask[4 + index : 14, 6:18] = 1
+            pixels = rng.integers(0, 60, (24, 24, 3), dtype=np.uint8) + 150 * mask[..., None].astype(np.uint8)
+            (tmp_path / "images" / split).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "masks" / split).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(tmp_path / "images" / split / f"{index}.png")
+            save_palette_mask(mask, tmp_path / "masks" / split / f"{index}.png")
+    config = tmp_path / "segmentation.py"
+    config.write_text(SEGMENTATION_CONFIG.format(root=str(tmp_path), work_dir=str(tmp_path / "work")))
+    return config
+
+
+def test_segmentation_trains_on_three_images_in_batches_of_two(three_pairs, tmp_path):
+    assert cli(["train", str(three_pairs)]) == 0  # the last batch of one would fail in the ASPP's pooling BatchNorm
+    assert (tmp_path / "work" / "best.pth").is_file()
+
+
+def test_dense_training_with_a_batch_of_one_is_refused_at_start_up(three_pairs, tmp_path, capsys):
+    assert cli(["train", str(three_pairs), "--cfg-options", "data.batch_size=1"]) == 2
+    error = capsys.readouterr().err
+    assert (
+        "data.batch_size=1 makes training batches of 1 image(s) at 24x24 per process: segmentation training " in error
+    )
+    assert "set data.batch_size >= 2" in error and not (tmp_path / "work" / "latest.pth").exists()
+    config = load_config(three_pairs, ["task='detection'", "data.kind='boxes'", "data.batch_size=1"])
+    with pytest.raises(ConfigError, match="data.batch_size=1 makes training batches of 1 image\\(s\\) at 320x320"):
+        DETECTION.build_data(config, train=True)

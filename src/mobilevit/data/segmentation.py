@@ -33,7 +33,7 @@ from ..config import DataConfig
 from .datasets import image_files, read_lines
 from .image import EXIF_ORIENTATION, TRANSPOSING_ORIENTATIONS, ImageReadError, open_image, read_image
 from .loader import batch_shapes
-from .sampler import BatchShape, SampleRequest, VariableBatchSampler, shard_batches
+from .sampler import DENSE_MIN_BATCH, BatchShape, SampleRequest, VariableBatchSampler, shard_batches
 from .transforms import EvalTransform, Preprocessing, normalize
 
 IGNORE_INDEX = 255
@@ -332,7 +332,9 @@ def build_segmentation_train_loader(
     transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
     return DataLoader(
         SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images),
-        batch_sampler=VariableBatchSampler(len(pairs.samples), shapes, seed, num_replicas, rank),
+        batch_sampler=VariableBatchSampler(
+            len(pairs.samples), shapes, seed, num_replicas, rank, min_batch_size=DENSE_MIN_BATCH
+        ),
         num_workers=data.num_workers,
         collate_fn=collate_train,
         pin_memory=pin_memory,

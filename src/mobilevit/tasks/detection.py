@@ -27,9 +27,9 @@ from ..data.detection import (
     collate_detections,
     find_detections,
 )
-from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
-from .base import LossFunction, TaskData
+from .base import LossFunction, TaskData, require_dense_batches
 
 BACKGROUND = "background"
 # COCOeval's summary, in its order: (name, IoU thresholds, area range)
@@ -248,6 +248,7 @@ class Detection:
         data, size = config.data, config.detection.image_size
         train_loader, names, description = None, tuple(class_names), ""
         if train:
+            require_dense_batches(config, [BatchShape(size, size, data.batch_size)])
             train_list = _split(config, True, names).with_boxes()
             names = (BACKGROUND, *train_list.class_names)
             settings = config.detection
@@ -255,7 +256,12 @@ class Detection:
                 size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
             )
             sampler = VariableBatchSampler(
-                len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank
+                len(train_list.images),
+                [BatchShape(size, size, data.batch_size)],
+                config.train.seed,
+                world_size,
+                rank,
+                min_batch_size=DENSE_MIN_BATCH,
             )
             train_loader = DataLoader(
                 DetectionDataset(train_list, size, transform, data.skip_bad_images),

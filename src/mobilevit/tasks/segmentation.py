@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
+from ..data.loader import batch_shapes
 from ..data.segmentation import (
     IGNORE_INDEX,
     SegmentationBatch,
@@ -28,7 +29,14 @@ from ..data.segmentation import (
 )
 from ..models import DeepLabV3, build_segmenter
 from ..zoo import VOC_CLASSES
-from .base import LossFunction, TaskData, gather_over_processes, require_num_classes, sum_over_processes
+from .base import (
+    LossFunction,
+    TaskData,
+    gather_over_processes,
+    require_dense_batches,
+    require_num_classes,
+    sum_over_processes,
+)
 
 DEFAULT_OUTPUT_STRIDE = 16  # the published models'
 
@@ -207,6 +215,7 @@ class Segmentation:
         names = class_names_of(config, class_names)
         train_loader, description = None, ""
         if train:
+            require_dense_batches(config, batch_shapes(data, world_size))
             pairs = find_pairs(data.kind, data.root, data.train_split, data.train_annotation)
             train_loader = build_segmentation_train_loader(
                 data, pairs, len(names), config.train.seed, world_size, rank, pin_memory
