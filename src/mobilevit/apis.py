@@ -204,12 +204,17 @@ def inference_model(
 
 
 def segment(
-    model: DeepLabV3, images: Sequence[np.ndarray], logits_of: LogitsFunction | None = None
+    model: DeepLabV3, images: Sequence[np.ndarray], logits_of: LogitsFunction | None = None, scores: bool = True
 ) -> list[dict[str, Any]]:
     """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`).
 
     ``logits_of`` computes the logits of a batch in place of the model (an exported file's runner,
     :data:`mobilevit.export.RUNTIMES`); the model still gives the preprocessing and class names.
+    ``scores=False`` leaves ``pred_scores`` out, and with it the memory of the scores at the
+    image's size (``4 * num_classes`` bytes per pixel, twice): resizing with nearest neighbour only
+    copies the logits, so the mask is then the argmax of the softmax at the model's output size,
+    copied to the pixels each output covers (the same mask, but where two probabilities are equal
+    to the last bit in one computation and not in the other).
     """
     if not images:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
@@ -219,25 +224,50 @@ def segment(
     names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
-        full = torch.nn.functional.interpolate(image_logits[None], size=image.shape[:2], mode="nearest")[0]
-        scores = full.softmax(dim=0)
-        mask = scores.argmax(dim=0).numpy()
-        present = np.unique(mask).tolist()
-        results.append(
-            {
-                "pred_mask": mask,
-                "pred_scores": scores.numpy(),
-                "pred_classes": [names[label] if names else str(label) for label in present],
-            }
-        )
+        rows = _nearest_indices(image_logits.shape[-2], image.shape[0])
+        columns = _nearest_indices(image_logits.shape[-1], image.shape[1])
+        if scores:
+            full_scores = image_logits[:, rows[:, None], columns[None, :]].softmax(dim=0)  # the resized logits'
+            mask = full_scores.argmax(dim=0)
+            present = mask.unique().tolist()
+        else:
+            small_mask = image_logits.softmax(dim=0).argmax(dim=0)
+            mask = small_mask[rows[:, None], columns[None, :]]
+            present = small_mask[rows.unique()][:, columns.unique()].unique().tolist()
+        result = {
+            "pred_mask": mask.numpy(),
+            "pred_classes": [names[label] if names else str(label) for label in present],
+        }
+        if scores:
+            result["pred_scores"] = full_scores.numpy()
+        results.append(result)
     return results
 
 
+def _nearest_indices(source: int, target: int) -> torch.Tensor:
+    """The source index of each of ``target`` positions, as nearest-neighbour resizing picks them
+    (``F.interpolate(mode='nearest')`` itself, on the positions)."""
+    positions = torch.arange(source, dtype=torch.float32).view(1, 1, source, 1)
+    return torch.nn.functional.interpolate(positions, size=(target, 1), mode="nearest").view(target).long()
+
+
+# Rows painted at once by overlay_mask (about 100 bytes per pixel of a band, in float64).
+OVERLAY_ROWS = 256
+
+
 def overlay_mask(rgb: np.ndarray, mask: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear)."""
-    colours = np.array(voc_palette(), np.float64).reshape(256, 3)[mask]
-    alpha = np.where(mask[..., None] == 0, 0.0, opacity)
-    return Image.fromarray((rgb * (1 - alpha) + colours * alpha).round().astype(np.uint8))
+    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear).
+
+    Painted in bands of rows, so a large photo takes a few bytes per pixel beyond the result.
+    """
+    palette = np.array(voc_palette(), np.float64).reshape(256, 3)
+    painted = np.empty(rgb.shape, np.uint8)
+    for top in range(0, rgb.shape[0], OVERLAY_ROWS):
+        band = slice(top, top + OVERLAY_ROWS)
+        colours = palette[mask[band]]
+        alpha = np.where(mask[band, :, None] == 0, 0.0, opacity)
+        painted[band] = (rgb[band] * (1 - alpha) + colours * alpha).round()
+    return Image.fromarray(painted)
 
 
 def torch_logits(model: torch.nn.Module) -> LogitsFunction:

@@ -255,7 +255,7 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]
         rgbs = [read_image(path) for path in paths]
-        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs, logits)):
+        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs, logits, scores=False)):
             stem = Path(path).stem
             mask_path, overlay_path = out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png"
             save_palette_mask(result["pred_mask"], mask_path)

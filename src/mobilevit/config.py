@@ -27,8 +27,8 @@ from typing import Any
 import torch
 
 from . import checks
-from .checks import FieldError, at_least, at_most, check_types, expected, fraction, one_of, positive
-from .data.transforms import Preprocessing
+from .checks import FieldError, at_least, at_most, check_types, expected, fraction, image_side, one_of, positive
+from .data.transforms import MAX_RESIZE_SHORT, Preprocessing
 from .models import ARCHS, MobileViTStage, resolve_arch
 
 # What a config file is named (a run saves its resolved config as config.json).
@@ -134,9 +134,11 @@ class SamplerConfig:
         check_types(self)
         for name in ("base_size", "min_size", "num_scales", "multiple"):
             at_least(self, name, 1)
+        image_side("base_size", self.base_size, MAX_RESIZE_SHORT)
         if self.variable:  # the range of sizes only matters to the variable batch sampler
             at_most(self, "min_size", self.base_size, f"base_size ({self.base_size})")
             at_least(self, "max_size", self.base_size, f"base_size ({self.base_size})")
+            image_side("max_size", self.max_size, MAX_RESIZE_SHORT)
         one_of(self, "batch_floor", ("base", "one"))
 
 
@@ -201,6 +203,7 @@ class DataConfig:
         low, high = self.short_side_range
         if not 0 < low <= high:
             raise expected("short_side_range", "(low, high) pixel sizes with 0 < low <= high", self.short_side_range)
+        image_side("short_side_range", high, MAX_RESIZE_SHORT)
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,7 @@ class DetectionConfig:
     def __post_init__(self) -> None:
         check_types(self)
         at_least(self, "image_size", 32)
+        image_side("image_size", self.image_size, MAX_RESIZE_SHORT)
         for name in ("score_thresh", "nms_thresh"):
             fraction(self, name)
         for name in ("topk_candidates", "detections_per_img"):

@@ -12,11 +12,13 @@ from mobilevit.cli import main as cli
 from mobilevit.config import ConfigError, load_config
 from mobilevit.data.datasets import image_files, read_annotation, read_class_names, scan_folders
 from mobilevit.data.detection import AnnotationError, DetectionDataset, find_detections, read_boxes_file, read_coco
-from mobilevit.data.sampler import BatchShape, VariableBatchSampler
+from mobilevit.data.image import ImageReadError
+from mobilevit.data.sampler import BatchShape, SampleRequest, VariableBatchSampler
 from mobilevit.data.segmentation import (
     IGNORE_INDEX,
     MaskError,
     SegmentationDataset,
+    SegmentationTrainTransform,
     find_pairs,
     read_mask,
     read_pair,
@@ -429,3 +431,12 @@ def test_dense_training_with_a_batch_of_one_is_refused_at_start_up(three_pairs, 
     config = load_config(three_pairs, ["task='detection'", "data.kind='boxes'", "data.batch_size=1"])
     with pytest.raises(ConfigError, match="data.batch_size=1 makes training batches of 1 image\\(s\\) at 320x320"):
         DETECTION.build_data(config, train=True)
+
+
+def test_a_training_resize_beyond_the_pixel_limit_is_refused_naming_the_image(tmp_path):
+    root, split, _ = _pairs_layout(tmp_path, (500, 10))  # 50:1, within the aspect limit
+    pairs = find_pairs("pairs", root, split, "")
+    transform = SegmentationTrainTransform(RAW, (1024, 1024), horizontal_flip=False)
+    dataset = SegmentationDataset(pairs, transform, 2)
+    with pytest.raises(ImageReadError, match=r"refusing .*a.jpg: resizing it would make 51200x1024 pixels"):
+        dataset[SampleRequest(0, 16, 16, seed=0)]

@@ -31,10 +31,17 @@ from torchvision.transforms.v2 import functional as TF
 
 from ..config import DataConfig
 from .datasets import image_files, read_lines
-from .image import EXIF_ORIENTATION, TRANSPOSING_ORIENTATIONS, ImageReadError, open_image, read_image
+from .image import (
+    EXIF_ORIENTATION,
+    TRANSPOSING_ORIENTATIONS,
+    ImageReadError,
+    check_resized_size,
+    open_image,
+    read_image,
+)
 from .loader import batch_shapes
 from .sampler import DENSE_MIN_BATCH, BatchShape, SampleRequest, VariableBatchSampler, shard_batches
-from .transforms import EvalTransform, Preprocessing, normalize
+from .transforms import EvalTransform, Preprocessing, normalize, short_edge_size
 
 IGNORE_INDEX = 255
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
@@ -205,10 +212,19 @@ class SegmentationTrainTransform:
         self.horizontal_flip = horizontal_flip
 
     def __call__(
-        self, rgb: np.ndarray, mask: np.ndarray, size: tuple[int, int], generator: torch.Generator
+        self,
+        rgb: np.ndarray,
+        mask: np.ndarray,
+        size: tuple[int, int],
+        generator: torch.Generator,
+        name: str = "the image",
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The augmented image and mask; an image whose resize would be too large (see
+        :mod:`mobilevit.data.image`) raises :class:`ImageReadError` naming ``name``, before any memory is spent."""
         low, high = self.short_side_range
         short_side = low + int(torch.randint(high - low + 1, (1,), generator=generator))
+        new_height, new_width = short_edge_size(*rgb.shape[:2], short_side)
+        check_resized_size(new_width, new_height, name)
         image = tv_tensors.Image(torch.from_numpy(np.array(rgb)).permute(2, 0, 1))
         target = tv_tensors.Mask(torch.from_numpy(np.array(mask)))
         image = TF.resize(image, [short_side], antialias=False)  # OpenCV's INTER_LINEAR, as the recipe
@@ -295,7 +311,13 @@ class SegmentationDataset(Dataset):
                 skipped.append(str(error))
                 continue
             generator = torch.Generator().manual_seed(request.seed)
-            image, target = self.transform(rgb, mask, (request.height, request.width), generator)
+            try:
+                image, target = self.transform(rgb, mask, (request.height, request.width), generator, str(image_path))
+            except ImageReadError as error:
+                if not self.skip_bad_images:
+                    raise
+                skipped.append(str(error))
+                continue
             return SegmentationSample(image, target, tuple(skipped))
         raise ImageReadError(f"no readable image among the {len(self.samples)} of the data set")
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from ..checks import at_least, at_most, check_types, expected, one_of
+from ..checks import at_least, check_types, expected, image_side, one_of
 from .image import check_image_size, check_resized_size, open_image, to_rgb_array, upright_size
 
 
@@ -40,7 +40,7 @@ class Preprocessing:
         check_types(self)
         at_least(self, "crop_size", 1)
         at_least(self, "resize_short", self.crop_size, f"crop_size ({self.crop_size})")
-        at_most(self, "resize_short", MAX_RESIZE_SHORT)
+        image_side("resize_short", self.resize_short, MAX_RESIZE_SHORT)
         one_of(self, "interpolation", INTERPOLATIONS)
         one_of(self, "channel_order", ("RGB", "BGR"))
         if not all(value > 0 for value in self.std):
@@ -49,7 +49,8 @@ class Preprocessing:
 
 # The resize modes of mobilevit.data.transforms.resize_short_edge (half-pixel centres, no antialiasing).
 INTERPOLATIONS = ("bilinear", "bicubic")
-# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS.
+# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS; no
+# config may resize, crop or train on images of a larger side (201 MB as float32 RGB).
 MAX_RESIZE_SHORT = 4096
 
 
