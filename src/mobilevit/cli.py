@@ -250,14 +250,15 @@ def _image_paths(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
 def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
     """Segment each image; write its mask as a palette PNG and an overlay on the image into --out-dir."""
     logits = _logits(args, model)
+    _refuse_shared_output_names(args.images)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for start in range(0, len(args.images), args.batch_size):
         paths = args.images[start : start + args.batch_size]
         rgbs = [read_image(path) for path in paths]
         for path, rgb, result in zip(paths, rgbs, segment(model, rgbs, logits, scores=False)):
-            stem = Path(path).stem
-            mask_path, overlay_path = out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png"
+            name = Path(path).name
+            mask_path, overlay_path = out_dir / f"{name}_mask.png", out_dir / f"{name}_overlay.png"
             save_palette_mask(result["pred_mask"], mask_path)
             overlay_mask(rgb, result["pred_mask"]).save(overlay_path)
             shares = np.bincount(result["pred_mask"].ravel()) / result["pred_mask"].size
@@ -283,6 +284,19 @@ def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
                 )
 
 
+def _refuse_shared_output_names(images: Sequence[str]) -> None:
+    """Outputs are named after each input's whole file name (``x.jpg_mask.png``), so ``x.png`` and
+    ``x.jpg`` write apart; refuse, before writing anything, two files of one name in other folders."""
+    owners: dict[str, str] = {}
+    for image in images:
+        owner = owners.setdefault(Path(image).name, image)
+        if Path(owner).resolve() != Path(image).resolve():
+            raise ValueError(
+                f"{owner} and {image} would write their results under one name ({Path(image).name}_...) in "
+                "--out-dir: predict them into separate --out-dir folders"
+            )
+
+
 def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
     """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn
     into --out-dir; on another backend than pytorch the exported file runs and the model's decoding follows."""
@@ -296,6 +310,7 @@ def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
         detector = OnnxDetector(args.checkpoint)
     else:
         detector = ExportedDetector(args.checkpoint, RUNTIMES[args.backend][0])
+    _refuse_shared_output_names(args.images)
     output_dir = Path(args.out_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for image in args.images:
@@ -316,7 +331,7 @@ def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
             )
             if kept
         ]
-        path = output_dir / f"{Path(image).stem}_detections.png"
+        path = output_dir / f"{Path(image).name}_detections.png"
         draw_detections(image, result, args.score_threshold).save(path)
         if args.json:
             print(json.dumps({"image": image, "detections": found, "drawn": str(path)}))
@@ -577,9 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out-dir",
         default="predictions",
-        help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
-        "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
-        "image with its boxes drawn (default predictions)",
+        help="segmentation models: where each image's FILE_mask.png (palette PNG of class indices) and "
+        "FILE_overlay.png go, FILE being its whole file name (x.jpg_mask.png); detection models: "
+        "FILE_detections.png, the image with its boxes drawn (default predictions)",
     )
     predict.add_argument(
         "--score-threshold",
