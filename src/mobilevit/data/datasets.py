@@ -67,7 +67,7 @@ def image_files(directory: str | os.PathLike) -> list[Path]:
     above = Path(directory).resolve().parents
     seen = {(status.st_dev, status.st_ino) for status in map(os.stat, above)}
     found: list[tuple[str, list[str]]] = []
-    for root, folders, files in os.walk(directory, followlinks=True):
+    for root, folders, files in os.walk(directory, onerror=_raise, followlinks=True):
         folders.sort()
         status = os.stat(root)
         if (status.st_dev, status.st_ino) in seen:
@@ -79,6 +79,10 @@ def image_files(directory: str | os.PathLike) -> list[Path]:
     for path in paths:
         check_utf8_name(path)
     return paths
+
+
+def _raise(error: OSError) -> None:
+    raise error  # a folder that cannot be read is an error naming it, not a folder left out
 
 
 def check_utf8_name(path: str | os.PathLike) -> None:
