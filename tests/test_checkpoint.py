@@ -347,7 +347,7 @@ def raw_server(tmp_path, monkeypatch):
         server.close()
 
 
-BODY = bytes(range(256)) * 64  # 16 KiB
+BODY = (bytes(range(128, 256)) + bytes(range(128))) * 64  # 16 KiB, starting as a pickle does (0x80)
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n"
 
 
