@@ -143,8 +143,9 @@ def check_finite_weights(run: TrainingRun, work_dir: Path) -> None:
         name = first_non_finite(weights)
         if name is not None:
             state = run.state
+            epoch = state.epoch + (1 if state.batch_in_epoch else 0)  # at an epoch's end, epoch counts it
             raise FloatingPointError(
-                f"the {which} weights turned non-finite at epoch {state.epoch + 1}, step {state.step}: {name} "
+                f"the {which} weights turned non-finite at epoch {epoch}, step {state.step}: {name} "
                 f"holds {describe_non_finite(weights[name])}. The run stopped without writing a checkpoint, so "
                 f"those in {work_dir} are the last good ones; resume from them with a lower optim.lr, an "
                 "optim.clip_grad, or train.amp='bfloat16'"
