@@ -111,7 +111,7 @@ def download_checkpoint(url: str, progress: bool = True) -> Path:
     if destination.is_file():
         if format_problem(destination) is None:
             return destination
-        destination.unlink()  # cached by an older mobilevit that did not check: fetched again
+        destination.unlink(missing_ok=True)  # cached by an older mobilevit that did not check: fetched again
     destination.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(destination)
     handle, temporary = _create_partial(destination)

@@ -5,12 +5,15 @@ import json
 
 import pytest
 import torch
+from torch import nn
 
 from mobilevit.checkpoint import CheckpointError
 from mobilevit.cli import main as cli
 from mobilevit.config import load_config
 from mobilevit.engine import checkpointing, trainer
-from mobilevit.engine.checkpointing import read_training_checkpoint
+from mobilevit.engine.checkpointing import Checkpointer, TrainingRun, TrainState, read_training_checkpoint
+from mobilevit.engine.distributed import DistributedContext
+from mobilevit.engine.ema import ModelEma
 from mobilevit.tasks import build_model
 from tiny_run import TINY_CONFIG
 
@@ -149,3 +152,20 @@ def test_a_run_does_not_resume_from_a_checkpoint_holding_nan(tmp_path, part):
         CheckpointError, match=f"latest.pth \\({which}\\): the tensor {name} holds 0 NaN and 1 infinite"
     ):
         read_training_checkpoint(tmp_path / "latest.pth")
+
+
+def test_a_save_of_weights_holding_nan_writes_nothing(tmp_path):
+    context = DistributedContext(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    run = TrainingRun(model, ModelEma(model, 0.9), torch.optim.AdamW(model.parameters()), torch.amp.GradScaler("cpu"))
+    checkpointer = Checkpointer(tmp_path, {}, context)
+    checkpointer.save(["latest.pth"], run)
+    before = (tmp_path / "latest.pth").read_bytes()
+    run.ema.module[1].running_var[1] = float("inf")  # the EMA alone diverged
+    run.state = TrainState(epoch=2, batch_in_epoch=3, step=9)
+    with pytest.raises(
+        FloatingPointError,
+        match="the EMA weights turned non-finite at epoch 3, step 9: 1.running_var holds 0 NaN and 1 inf",
+    ):
+        checkpointer.save(["latest.pth", "best.pth"], run)
+    assert (tmp_path / "latest.pth").read_bytes() == before and not (tmp_path / "best.pth").exists()

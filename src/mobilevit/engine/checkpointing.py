@@ -100,8 +100,12 @@ class Checkpointer:
         with a :class:`FloatingPointError` and nothing is written (every process sees the same
         weights, so every process stops).
         """
-        check_finite_weights(run, self.work_dir)
-        rng = all_gather_objects(rng_state(self.context.device))  # a collective: every process calls save
+        # a collective: every process calls save, and every process stops where any one's weights diverged
+        gathered = all_gather_objects((rng_state(self.context.device), non_finite_weights(run, self.work_dir)))
+        problems = [problem for _, problem in gathered if problem is not None]
+        if problems:
+            raise FloatingPointError(problems[0])
+        rng = [state for state, _ in gathered]
         if not self.context.is_main:
             return
         state = run.state
@@ -136,6 +140,13 @@ class Checkpointer:
 def check_finite_weights(run: TrainingRun, work_dir: Path) -> None:
     """Stop the run with a :class:`FloatingPointError` naming the first weight of the model or its
     EMA that holds NaN or inf; the checkpoints in ``work_dir`` are left as they are."""
+    problem = non_finite_weights(run, work_dir)
+    if problem is not None:
+        raise FloatingPointError(problem)
+
+
+def non_finite_weights(run: TrainingRun, work_dir: Path) -> str | None:
+    """What :func:`check_finite_weights` says of the run's weights, or None where they are finite."""
     for which, module in (("model", run.model), ("EMA", run.ema.module if run.ema is not None else None)):
         if module is None:
             continue
@@ -144,12 +155,13 @@ def check_finite_weights(run: TrainingRun, work_dir: Path) -> None:
         if name is not None:
             state = run.state
             epoch = state.epoch + (1 if state.batch_in_epoch else 0)  # at an epoch's end, epoch counts it
-            raise FloatingPointError(
+            return (
                 f"the {which} weights turned non-finite at epoch {epoch}, step {state.step}: {name} "
                 f"holds {describe_non_finite(weights[name])}. The run stopped without writing a checkpoint, so "
                 f"those in {work_dir} are the last good ones; resume from them with a lower optim.lr, an "
                 "optim.clip_grad, or train.amp='bfloat16'"
             )
+    return None
 
 
 def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
