@@ -193,7 +193,7 @@ def format_problem(path: Path, name: str | None = None) -> str | None:
         elif start.startswith((b"PK\x03\x04", b"\x80")):  # a zip-format PyTorch file, a pickle of protocol 2+
             return None
     kind = "a safetensors file" if suffix == ".safetensors" else "a PyTorch checkpoint (zip or pickle)"
-    looks = " (an HTML page: the server answered with an error or login page)" if _is_html(start) else ""
+    looks = " (an HTML or XML page: the server answered with an error or login page)" if _is_html(start) else ""
     return f"its name says {kind}, but its {size} bytes start with {start[:32]!r}{looks}"
 
 

@@ -166,11 +166,12 @@ def hold_work_dir(work_dir: Path, context: DistributedContext) -> Iterator[None]
     if context.is_main:
         try:
             stale = lock.acquire()
-        except WorkDirLockedError as error:
-            problem = str(error)
+        except OSError as error:  # held by another run, or a work dir that cannot be written
+            problem = (type(error) is WorkDirLockedError, str(error) or f"cannot write {lock.path}: {error!r}")
     problem = all_gather_objects(problem)[0]  # a collective: every process stops when the main one cannot lock
     if problem is not None:
-        raise WorkDirLockedError(problem)
+        locked, message = problem
+        raise (WorkDirLockedError if locked else OSError)(message)
     try:
         if stale is not None:
             RunLog(Path(work_dir), context.is_main).info(
