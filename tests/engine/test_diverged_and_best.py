@@ -14,7 +14,8 @@ from mobilevit.engine import checkpointing, trainer
 from mobilevit.engine.checkpointing import Checkpointer, TrainingRun, TrainState, read_training_checkpoint
 from mobilevit.engine.distributed import DistributedContext
 from mobilevit.engine.ema import ModelEma
-from mobilevit.tasks import build_model
+from mobilevit.engine.run_log import RunLog
+from mobilevit.tasks import build_model, get_task
 from tiny_run import TINY_CONFIG
 
 # One validation, at the end: best.pth is written by the last save. Batches of 3: 8 steps, a save every 2.
@@ -169,3 +170,23 @@ def test_a_save_of_weights_holding_nan_writes_nothing(tmp_path):
     ):
         checkpointer.save(["latest.pth", "best.pth"], run)
     assert (tmp_path / "latest.pth").read_bytes() == before and not (tmp_path / "best.pth").exists()
+
+
+def test_a_validation_score_that_is_not_finite_is_never_a_best(tiny_config, tmp_path, monkeypatch):
+    config = load_config(tiny_config())
+    task = get_task(config.task)
+    scores = iter([float("nan"), 40.0, float("nan"), float("inf")])
+
+    class Metrics:
+        def log_values(self):
+            return {}
+
+        def __getattr__(self, name):
+            return next(scores)
+
+    monkeypatch.setattr(trainer, "evaluate", lambda *args: Metrics())
+    model = nn.Linear(2, 2)
+    run = TrainingRun(model, None, torch.optim.AdamW(model.parameters()), torch.amp.GradScaler("cpu"))
+    log = RunLog(tmp_path, False)
+    found = [trainer._validate(task, config, run, None, torch.device("cpu"), log) for _ in range(4)]
+    assert found == [False, True, False, False] and run.state.best_score == 40.0
