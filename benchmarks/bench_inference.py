@@ -211,6 +211,7 @@ def our_paths(
                     size,
                     size,
                     calibration=calibration,
+                    quantize="int8",
                     batch_size=batch,
                 ),
                 threads=threads,
@@ -234,6 +235,7 @@ def our_paths(
                     size,
                     size,
                     calibration=calibration,
+                    quantize="int8",
                     batch_size=batch,
                 )
             ),
@@ -294,7 +296,8 @@ def _in_bfloat16(model: Forward) -> Forward:
 def _openvino(
     model: ImageClassifier, path: Path, size: int, threads: int, precision: str, calibration: torch.Tensor | None = None
 ) -> Forward:
-    export_model(model, path, "openvino", size, size, precision=precision, calibration=calibration)
+    quantize = None if calibration is None else "int8"
+    export_model(model, path, "openvino", size, size, precision=precision, calibration=calibration, quantize=quantize)
     return OpenVinoClassifier(path, threads=threads)
 
 

@@ -88,7 +88,7 @@ def test_predict_writes_a_palette_mask_and_an_overlay(segmenter, tmp_path, capsy
     line = json.loads(capsys.readouterr().out)
     assert sum(entry["share"] for entry in line["classes"]) == pytest.approx(1.0)
     expected = mobilevit.inference_model(mobilevit.init_model(config, weights), str(tmp_path / "scene.png"))
-    with Image.open(out / "scene.png_mask.png") as mask, Image.open(out / "scene.png_overlay.png") as overlay:
+    with Image.open(out / "scene_mask.png") as mask, Image.open(out / "scene_overlay.png") as overlay:
         assert mask.mode == "P" and mask.size == (53, 37) and overlay.size == (53, 37) and overlay.mode == "RGB"
         assert np.array_equal(np.asarray(mask), expected["pred_mask"])
         background = expected["pred_mask"] == 0
@@ -113,8 +113,8 @@ def test_predict_segments_with_an_exported_file(segmenter, tmp_path, capsys):
     arguments = ["--checkpoint", str(onnx_file), "--backend", "onnxruntime", "--out-dir", str(tmp_path / "onnx")]
     assert cli([*common, *arguments]) == 0
     with (
-        Image.open(tmp_path / "pytorch" / "scene.png_mask.png") as expected,
-        Image.open(tmp_path / "onnx" / "scene.png_mask.png") as mask,
+        Image.open(tmp_path / "pytorch" / "scene_mask.png") as expected,
+        Image.open(tmp_path / "onnx" / "scene_mask.png") as mask,
     ):
         assert len(np.unique(np.asarray(expected))) == 2
         assert mask.size == (53, 37) and np.array_equal(np.asarray(mask), np.asarray(expected))

@@ -101,7 +101,7 @@ def test_detection_trains_resumes_exactly_tests_predicts_and_exports(tmp_path, c
         )
         == 0
     )
-    assert (tmp_path / "drawn" / "0000.png_detections.png").is_file()
+    assert (tmp_path / "drawn" / "0000_detections.png").is_file()
 
     # OpenVINO, through the command line: the file's detections are the checkpoint's
     common = [

@@ -133,6 +133,8 @@ class _Decoded:
     of (3, H, W) BGR tensors in [0, 1] and returns per image ``{'boxes', 'scores', 'labels'}`` in
     its own pixels; ``class_names`` name the labels."""
 
+    output_kind = "detections"  # what predict gets from it (a logits runner gives "logits")
+
     def __init__(self, settings: dict) -> None:
         settings = dict(settings)
         self.class_names = tuple(settings.pop("class_names"))

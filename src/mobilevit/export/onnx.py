@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..models import DeepLabV3
+from ..tasks import task_of
 from .runtime import check_batch, import_runtime, run_in_slices
 
 ONNX_OPSET = 17
@@ -22,8 +22,7 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, dynam
     import_runtime("onnx", "exporting to ONNX")
     image_axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
     # A segmenter's logits (B, num_classes, H, W) take the input's height and width.
-    dense = isinstance(model, DeepLabV3)
-    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: image_axes if dense else {0: "batch"}}
+    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: image_axes if task_of(model).spatial_output else {0: "batch"}}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
