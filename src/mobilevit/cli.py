@@ -101,8 +101,8 @@ def _flops(args: argparse.Namespace) -> None:
 
 
 def _weights(args: argparse.Namespace) -> str | None:
-    """The ``--checkpoint`` given; None where the model named brings its own weights (a zoo model
-    its official ones, downloaded once by ``init_model``; a checkpoint itself)."""
+    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once); None
+    where the model named is a checkpoint, which holds its own weights."""
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
@@ -110,6 +110,8 @@ def _weights(args: argparse.Namespace) -> str | None:
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
+    if args.model in zoo.MODELS:
+        return zoo.get_record(args.model).url
     if is_config_file(args.model):
         raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
@@ -188,7 +190,7 @@ def _predict(args: argparse.Namespace) -> None:
         if not batch:
             continue
         rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
-        results = task.predict(model, rgbs, run, names, scores=False)  # what predict shows needs no per-pixel scores
+        results = task.predict(model, rgbs, run, names, pixel_scores=False)  # rendering needs no pixel scores
         for (image, _, rgb), result in zip(batch, results):
             rendered = task.render(model, image, rgb, result, stems[image], options)
             print(json.dumps(rendered.record) if args.json else rendered.text)
@@ -374,8 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict",
-        help="classify, segment or detect objects in images (printing the top-k classes, writing masks and "
-        "overlays, or drawing boxes)",
+        help="classify images (printing the top-k classes of each) or segment them (writing masks and overlays)",
     )
     predict.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them"
@@ -406,9 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out-dir",
         default="predictions",
-        help="segmentation models: where each image's FILE_mask.png (palette PNG of class indices) and "
-        "FILE_overlay.png go, FILE being its whole file name (x.jpg_mask.png); detection models: "
-        "FILE_detections.png, the image with its boxes drawn (default predictions)",
+        help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
+        "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
+        "image with its boxes drawn (default predictions)",
     )
     predict.add_argument(
         "--score-threshold",
@@ -450,10 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
-    test = commands.add_parser(
-        "test",
-        help="a checkpoint's metric on a config's validation split: top-1 and top-5 accuracy, mIoU or box mAP",
-    )
+    test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
     test.add_argument(
         "config_or_checkpoint",
         metavar="CONFIG_OR_CHECKPOINT",

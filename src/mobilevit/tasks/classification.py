@@ -223,7 +223,7 @@ class Classification:
         images: Sequence[np.ndarray],
         run: Runner,
         names: Sequence[str] = (),
-        scores: bool = True,
+        pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
         batch = prepare_arrays(images, preprocessing_of(model, self.default_preprocessing), names)
         return describe_predictions(run(batch), model.class_names or None)

@@ -319,7 +319,7 @@ class Detection:
         images: Sequence[np.ndarray],
         run: Runner,
         names: Sequence[str] = (),
-        scores: bool = True,
+        pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
         """Boxes in each image's own pixels (the detector resizes each image to its input size and
         maps the boxes back), best first; see :func:`describe_detections`."""
