@@ -26,6 +26,7 @@ from .convert import infer_arch
 from .data.inputs import ImageInput, describe_input, prepare_batch, to_rgb
 from .data.transforms import Preprocessing
 from .download import is_url
+from .hub import is_hub_name
 from .tasks import build_model, get_task, task_for_weights, task_of, torch_logits
 from .tasks.base import preprocessing_of as _preprocessing_of
 from .tasks.classification import describe_predictions
@@ -140,7 +141,7 @@ def model_without_weights(
             raise FileNotFoundError(f"config file not found: {source}")
         config = load_config(source, cfg_options)
         model, preprocessing, weights = build_model(config), config.data.preprocessing, None
-    elif is_url(source) or Path(source).exists():
+    elif is_url(source) or is_hub_name(source) or Path(source).exists():
         weights = read_checkpoint(source)
         model, preprocessing = _model_described_by(weights, cfg_options)
     else:
