@@ -170,8 +170,8 @@ LOADED = [f"hf-hub:{HUGGINGFACE_REPO}", f"hf-hub:{TIMM_REPO}", f"hf-hub:{SEGMENT
 GET_MODEL = f"get_model:hf-hub:{HUGGINGFACE_REPO}"
 FAILURES = {
     "hf-hub:apple/no-such-repo": "no repository apple/no-such-repo on the Hub at http://127.0.0.1",
-    "hf-hub:google/vit-tiny": "holds a 'vit' model (config.json model_type), not MobileViT",
-    "hf-hub:timm/resnet18.a1_in1k": "holds a 'resnet18' model (config.json architecture), not MobileViT",
+    "hf-hub:google/vit-tiny": "holds a 'vit' model (config.json model_type), which this mobilevit does not read",
+    "hf-hub:timm/resnet18.a1_in1k": "holds a 'resnet18' model (config.json architecture), which this mobilevit does not read",
     f"hf-hub:{HUGGINGFACE_REPO}@v9": f"{HUGGINGFACE_REPO} has no revision 'v9'",
 }
 NEVER_DOWNLOADED = "hf-hub:apple/never-downloaded"

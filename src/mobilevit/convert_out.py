@@ -73,7 +73,11 @@ def layout_for(state_dict: Mapping[str, torch.Tensor], target: str) -> str:
     if target not in TARGETS:
         raise ValueError(f"unknown target layout {target!r}; expected one of {', '.join(TARGETS)}")
     for layout, rows in TARGETS[target]:
-        if _kind(state_dict) == "a classifier" if rows is None else all(_matches(key, rows) for key in state_dict):
+        if rows is None:  # our own names, which mmpretrain has for its classifiers
+            fits = _kind(state_dict) == "a classifier"
+        else:
+            fits = all(_matches(key, rows) for key in state_dict)
+        if fits:
             return layout
     raise CheckpointError(
         f"cannot write {_kind(state_dict)} in {target}'s layout: {target} holds {_HOLDS[target]}"

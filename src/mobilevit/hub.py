@@ -95,7 +95,9 @@ def huggingface_metadata(config: dict[str, Any], processor: dict[str, Any] | Non
     """Class names, preprocessing and output stride of a Hugging Face repository's configs."""
     metadata: dict[str, Any] = {}
     id2label = config.get("id2label") or {}
-    names = [id2label[key] for key in sorted(id2label, key=int)] if isinstance(id2label, dict) else []
+    if not isinstance(id2label, dict) or not all(str(key).isdigit() for key in id2label):
+        raise CheckpointError(f"{name}: config.json id2label must map class indices to names; got {id2label!r:.100}")
+    names = [id2label[key] for key in sorted(id2label, key=int)]
     if names and not all(_PLACEHOLDER_LABEL.fullmatch(str(label)) for label in names):
         metadata["class_names"] = [str(label) for label in names]
     if processor is not None:
@@ -192,8 +194,8 @@ def _square(size: Any, where: str, field: str) -> int:
 def _check_family(name: str, value: Any, accepted: tuple[str, ...], field: str) -> None:
     if value not in accepted:
         raise CheckpointError(
-            f"{name} holds a {value!r} model (config.json {field}), not MobileViT: expected {field} "
-            f"{' or '.join(accepted)}"
+            f"{name} holds a {value!r} model (config.json {field}), which this mobilevit does not read: "
+            f"expected {field} {' or '.join(accepted)}"
         )
 
 
