@@ -41,24 +41,45 @@ CLASS_NAMES = ["tench", "goldfish", "great white shark", "tiger shark", "hammerh
 SOURCE_ROOT = Path(mobilevit.__file__).resolve().parents[1]
 
 # Run in a fresh process: load each name given, write its logits on the input, print one JSON line.
+# A prefix says how the name is taken: get_model's pretrained=, a config's model.pretrained (what
+# training loads), `mobilevit convert` (then the converted file loaded), `mobilevit predict --checkpoint`.
 CHILD = """
-import json, sys, torch
+import contextlib, io, json, sys, numpy, torch
+from PIL import Image
 from mobilevit.apis import init_model
+from mobilevit.cli import main
+from mobilevit.engine.finetune import load_pretrained
+from mobilevit.models import build_classifier
 from mobilevit.zoo import get_model
 names, image, out = json.loads(sys.argv[1]), torch.load(sys.argv[2]), sys.argv[3]
 results = {}
-for index, name in enumerate(names):
+for index, entry in enumerate(names):
+    how, _, name = entry.rpartition(" ")
     try:
-        if name.startswith("get_model:"):
-            model = get_model("mobilevit-xxsmall_3rdparty_in1k", pretrained=name[10:], num_classes=5).eval()
+        if how == "get_model":
+            model = get_model("mobilevit-xxsmall_3rdparty_in1k", pretrained=name, num_classes=5).eval()
+        elif how == "pretrained":
+            model = build_classifier("xx_small", num_classes=5)
+            load_pretrained(model, name)
+            model.eval()
+        elif how == "convert":
+            assert main(["convert", name, f"{out}/{index}.safetensors"]) == 0
+            model = init_model(f"{out}/{index}.safetensors")
+        elif how == "predict":
+            Image.fromarray((numpy.arange(300 * 400 * 3) % 251).astype(numpy.uint8).reshape(300, 400, 3)).save(f"{out}/a.png")
+            with contextlib.redirect_stdout(io.StringIO()) as printed:
+                code = main(["predict", f"{out}/a.png", "--checkpoint", name, "--json"])
+            results[entry] = {"code": code, "printed": json.loads(printed.getvalue())}
+            continue
         else:
             model = init_model(name)
         with torch.no_grad():
             logits = model.forward_low_res(image) if hasattr(model, "forward_low_res") else model(image)
         torch.save(logits, f"{out}/{index}.pt")
-        results[name] = {"preprocessing": model.preprocessing.__dict__, "class_names": list(model.class_names or ())}
+        preprocessing = model.preprocessing.__dict__ if model.preprocessing else None
+        results[entry] = {"logits": True, "preprocessing": preprocessing, "class_names": list(model.class_names or ())}
     except Exception as error:
-        results[name] = {"error": f"{type(error).__name__}: {error}"}
+        results[entry] = {"error": f"{type(error).__name__}: {error}"}
 print(json.dumps(results))
 """
 
@@ -167,7 +188,7 @@ def references(tmp_path_factory):
 
 
 LOADED = [f"hf-hub:{HUGGINGFACE_REPO}", f"hf-hub:{TIMM_REPO}", f"hf-hub:{SEGMENTATION_REPO}@main"]
-GET_MODEL = f"get_model:hf-hub:{HUGGINGFACE_REPO}"
+TAKEN = [f"{how} hf-hub:{HUGGINGFACE_REPO}" for how in ("get_model", "pretrained", "convert", "predict")]
 FAILURES = {
     "hf-hub:apple/no-such-repo": "no repository apple/no-such-repo on the Hub at http://127.0.0.1",
     "hf-hub:google/vit-tiny": "holds a 'vit' model (config.json model_type), which this mobilevit does not read",
@@ -187,7 +208,7 @@ def runs(references, tmp_path_factory):
     endpoint = f"http://127.0.0.1:{server.server_port}"
     root = tmp_path_factory.mktemp("runs")
     try:
-        online = load_in_child([*LOADED, GET_MODEL, *FAILURES], references, endpoint, root / "home", root / "online")
+        online = load_in_child([*LOADED, *TAKEN, *FAILURES], references, endpoint, root / "home", root / "online")
     finally:
         server.shutdown()
         server.server_close()
@@ -216,7 +237,7 @@ def load_in_child(names, references, endpoint, home, out, offline=False):
     assert finished.returncode == 0, finished.stderr[-3000:]
     results = json.loads(finished.stdout.strip().splitlines()[-1])
     for index, name in enumerate(names):
-        if "error" not in results[name]:
+        if "logits" in results[name]:
             results[name]["logits"] = torch.load(out / f"{index}.pt")
     return results
 
@@ -242,11 +263,18 @@ def test_hub_repos_give_the_reference_logits_labels_and_preprocessing(references
 
 
 @pytest.mark.slow
-def test_the_files_come_through_huggingface_hub_and_get_model_takes_a_hub_name(references, runs):
+def test_every_place_that_takes_weights_takes_a_hub_name(references, runs):
+    """get_model(pretrained=), model.pretrained, convert and predict --checkpoint, through huggingface_hub."""
     assert f"HEAD /{TIMM_REPO}/resolve/main/model.safetensors" in runs["requests"]
     assert f"GET /{SEGMENTATION_REPO}/resolve/main/pytorch_model.bin" in runs["requests"]
     expected = references["expected"][f"hf-hub:{HUGGINGFACE_REPO}"]
-    torch.testing.assert_close(runs["online"][GET_MODEL]["logits"], expected, atol=TOLERANCE, rtol=0)
+    get_model, pretrained, convert, predict = (runs["online"][entry] for entry in TAKEN)
+    for result in (get_model, pretrained, convert):
+        assert "error" not in result, result
+        torch.testing.assert_close(result["logits"], expected, atol=TOLERANCE, rtol=0)
+    assert convert["class_names"] == CLASS_NAMES  # the converted file keeps the repository's names
+    assert as_preprocessing(convert["preprocessing"]) == Preprocessing(resize_short=288, crop_size=256)
+    assert predict["code"] == 0 and predict["printed"]["pred_class"] in CLASS_NAMES, predict
 
 
 @pytest.mark.slow
