@@ -129,6 +129,10 @@ def as_preprocessing(fields: dict) -> Preprocessing:
     return Preprocessing(**{**fields, "mean": tuple(fields["mean"]), "std": tuple(fields["std"])})
 
 
+def config_of(folder: Path) -> bytes:
+    return (folder / "config.json").read_bytes()
+
+
 def folder_files(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
@@ -172,6 +176,8 @@ def references(tmp_path_factory):
         SEGMENTATION_REPO: folder_files(root / "seg"),
         TIMM_REPO: folder_files(root / "timm"),
         "google/vit-tiny": folder_files(root / "vit"),
+        "apple/no-weights": {"config.json": config_of(root / "hf")},
+        "apple/no-config": {"model.safetensors": (root / "hf" / "model.safetensors").read_bytes()},
         "timm/resnet18.a1_in1k": {
             "config.json": json.dumps({"architecture": "resnet18", "pretrained_cfg": {}}).encode()
         },
@@ -194,6 +200,8 @@ FAILURES = {
     "hf-hub:google/vit-tiny": "holds a 'vit' model (config.json model_type), which this mobilevit does not read",
     "hf-hub:timm/resnet18.a1_in1k": "holds a 'resnet18' model (config.json architecture), which this mobilevit does not read",
     f"hf-hub:{HUGGINGFACE_REPO}@v9": f"{HUGGINGFACE_REPO} has no revision 'v9'",
+    "hf-hub:apple/no-weights": "hf-hub:apple/no-weights has none of the weights files model.safetensors, pytorch_model.bin",
+    "hf-hub:apple/no-config": "hf-hub:apple/no-config has no file config.json",
 }
 NEVER_DOWNLOADED = "hf-hub:apple/never-downloaded"
 
