@@ -32,15 +32,24 @@ def assert_close(actual, expected, atol):
     assert torch.allclose(actual, expected, atol=atol, rtol=0), (actual - expected).abs().max()
 
 
-@pytest.fixture(scope="module", params=ARCH_NAMES)
-def reference(request, tmp_path_factory):
+def make_reference(arch, tmp_path_factory):
     """(arch, timm's model in eval mode, the file of its weights, an RGB batch)."""
-    arch = request.param
     model = timm.create_model(PUBLISHED[arch].timm_name).eval()
     model.load_state_dict(deterministic_state_dict(model.state_dict()))
     path = tmp_path_factory.mktemp(arch) / "timm.pth"
     torch.save(model.state_dict(), path)
     return arch, model, path, deterministic_input(2, 128, 192)
+
+
+@pytest.fixture(scope="module", params=ARCH_NAMES)
+def reference(request, tmp_path_factory):
+    return make_reference(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def xxs_reference(tmp_path_factory):
+    """The smallest size alone, for what behaves alike at every size."""
+    return make_reference("xx_small", tmp_path_factory)
 
 
 def timm_model(reference, **options):
@@ -81,12 +90,10 @@ def test_forward_features_and_forward_head_equal_timms(reference):
     assert isinstance(ours.get_classifier(), nn.Linear)
 
 
-def test_reset_classifier_as_timms(reference):
-    arch, _, path, rgb = reference
-    if arch != "xx_small":
-        pytest.skip("the head's behaviour is the same for every size")
+def test_reset_classifier_as_timms(xxs_reference):
+    arch, _, path, rgb = xxs_reference
     ours = get_model(PUBLISHED[arch].zoo_name, pretrained=path).eval()
-    theirs = timm_model(reference)
+    theirs = timm_model(xxs_reference)
     assert ours.class_names
     for model in (ours, theirs):
         model.reset_classifier(10)
@@ -105,13 +112,11 @@ def test_reset_classifier_as_timms(reference):
 
 
 @pytest.mark.parametrize("out_indices", [None, (1, 3, 4), (2,)])
-def test_features_only_matches_timms_feature_maps_and_feature_info(reference, out_indices):
-    arch, _, path, rgb = reference
-    if arch != "xx_small":
-        pytest.skip("one size is enough for the levels; the others are checked in test_feature_info_*")
+def test_features_only_matches_timms_feature_maps_and_feature_info(xxs_reference, out_indices):
+    arch, _, path, rgb = xxs_reference
     options = {} if out_indices is None else {"out_indices": out_indices}
     backbone = get_model(PUBLISHED[arch].zoo_name, pretrained=path, features_only=True, **options).eval()
-    theirs = timm_model(reference, features_only=True, **options)
+    theirs = timm_model(xxs_reference, features_only=True, **options)
     assert isinstance(backbone, MobileViT)
     info = backbone.feature_info
     assert info.channels() == theirs.feature_info.channels()
@@ -172,7 +177,9 @@ def saved_and_loaded(scripted):
     return torch.jit.load(buffer)
 
 
-@pytest.mark.parametrize("arch", ARCH_NAMES)
+@pytest.mark.parametrize(
+    "arch", [arch if arch == "xx_small" else pytest.param(arch, marks=pytest.mark.slow) for arch in ARCH_NAMES]
+)
 def test_scripted_and_traced_models_give_the_eager_logits(arch):
     model = deterministic_classifier(arch)
     with warnings.catch_warnings():

@@ -411,8 +411,6 @@ class MobileViT(nn.Module):
     want it). :meth:`set_grad_checkpointing` trades compute for training memory.
     """
 
-    stage_channels: list[int]  # each stage's output channels, the last after the expansion
-
     def __init__(
         self,
         arch: str | Sequence[Stage | Sequence] = "small",
@@ -445,11 +443,11 @@ class MobileViT(nn.Module):
         self.stem = ConvNormAct(in_channels, stem_channels, 3, stride=2, norm_layer=norm_layer, act_layer=act_layer)
         channels = stem_channels
         layers = []
-        self.stage_channels = []
+        # each stage's output channels, the last after the expansion
+        self.stage_channels = [stage.out_channels for stage in self.arch]
         for stage, (stride, dilation) in zip(self.arch, stage_strides(self.arch, output_stride)):
             layers.append(self._make_stage(stage, channels, stride, dilation, drop_rate, norm_layer, act_layer))
             channels = stage.out_channels
-            self.stage_channels.append(channels)
         self.layers = nn.Sequential(*layers)
         self.conv_1x1_exp: nn.Module | None = None
         if expand_output:
