@@ -153,7 +153,7 @@ def test_feature_info_names_the_modules_giving_the_maps(output_stride, reduction
 
 
 def test_features_only_and_num_classes_0_are_refused_where_they_mean_nothing():
-    with pytest.raises(ValueError, match="classification model's backbone"):
+    with pytest.raises(ValueError, match="takes the backbone of a model that pools it"):
         get_model("deeplabv3_mobilevit-xxsmall_3rdparty_voc", features_only=True)
     with pytest.raises(ValueError, match="leave num_classes out"):
         get_model("mobilevit-xxsmall_3rdparty_in1k", features_only=True, num_classes=10)
