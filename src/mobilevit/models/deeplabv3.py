@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
+from .backbone import build_backbone
 from .mobilevit import MobileViT, Stage
 
 if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
@@ -120,7 +121,7 @@ def build_segmenter(
     go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...); the backbone
     computes channels-last unless told otherwise, and the logits come out in the usual layout."""
     backbone_options.setdefault("channels_last", True)
-    backbone = MobileViT(arch, output_stride=output_stride, expand_output=False, **backbone_options)
+    backbone = build_backbone(arch, output_stride=output_stride, expand_output=False, **backbone_options)
     return DeepLabV3(
         backbone,
         num_classes,
