@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
 from .config import CONFIG_SUFFIXES, Config, config_from_dict, from_dict, load_config, to_dict
-from .convert import infer_arch, num_classes_of, task_of
+from .convert import infer_arch, is_v2_state_dict, num_classes_of, task_of
 from .data.detection import to_model_input
 from .data.image import read_image, to_rgb_array
 from .data.segmentation import voc_palette
@@ -31,7 +31,7 @@ from .download import is_url
 from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 from .tasks import build_model
-from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record
+from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, V2_PREPROCESSING, get_model, get_record
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -164,6 +164,8 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
     if "preprocessing" in checkpoint.metadata:
         where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
+    if is_v2_state_dict(checkpoint.state_dict) and task_of(checkpoint.state_dict) == "classification":
+        return V2_PREPROCESSING  # the v2 weights take RGB, bicubic
     return SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else Preprocessing()
 
 

@@ -52,7 +52,7 @@ from .export import (
     serves_any_size,
     settings_path,
 )
-from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
+from .models import ARCH_NAMES, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 
 # What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
@@ -64,10 +64,11 @@ def _list(args: argparse.Namespace) -> None:
     if args.configs:
         _list_configs()
         return
-    print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
+    width = max(len(name) for name in zoo.list_models())
+    print(f"{'model':<{width}} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
-        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {_published(record)}")
+        print(f"{name:<{width}} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {_published(record)}")
 
 
 def _published(record: zoo.ZooModel) -> str:
@@ -76,7 +77,9 @@ def _published(record: zoo.ZooModel) -> str:
         return f"mIoU {record.miou:.1f} (VOC 2012 val)"
     if record.task == "detection":
         return f"mAP {record.map:.1f} (COCO val2017)"
-    return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
+    top5 = f"  top-5 {record.top5:.2f}" if record.top5 is not None else ""
+    pretraining = f"  ({record.pretraining} pre-training)" if record.pretraining else ""
+    return f"top-1 {record.top1:.2f}{top5}{pretraining}"
 
 
 def _list_configs() -> None:
@@ -605,7 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
     arch = convert.add_mutually_exclusive_group()
     arch.add_argument(
         "--arch",
-        choices=list(ARCHS),
+        choices=list(ARCH_NAMES),
         help="the checkpoint's arch (default: what the checkpoint says, else inferred from its shapes)",
     )
     arch.add_argument(
