@@ -31,7 +31,15 @@ from .download import is_url
 from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 from .tasks import build_model
-from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, V2_PREPROCESSING, get_model, get_record
+from .zoo import (
+    DETECTION_PREPROCESSING,
+    MODELS,
+    SEGMENTATION_PREPROCESSING,
+    V2_PREPROCESSING,
+    V2_SEGMENTATION_PREPROCESSING,
+    get_model,
+    get_record,
+)
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -164,8 +172,8 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
     if "preprocessing" in checkpoint.metadata:
         where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
-    if is_v2_state_dict(checkpoint.state_dict) and task_of(checkpoint.state_dict) == "classification":
-        return V2_PREPROCESSING  # the v2 weights take RGB, bicubic
+    if is_v2_state_dict(checkpoint.state_dict):  # the v2 weights take RGB, bicubic
+        return V2_SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else V2_PREPROCESSING
     return SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else Preprocessing()
 
 

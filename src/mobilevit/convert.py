@@ -41,6 +41,7 @@ LAYOUTS = (
     "cvnets_v2",
     "timm_v2",
     "huggingface_v2",
+    "huggingface_v2_deeplabv3",
 )
 
 
@@ -268,6 +269,19 @@ HUGGINGFACE_V2_ROWS: Rows = (
     *_huggingface_unit(f"{_HF_V2_STAGE}.conv_projection.", f"{_VIT}.conv_proj."),
     ("classifier.", "head.fc."),
 )
+# Hugging Face's MobileViTV2ForSemanticSegmentation: the classification backbone's names beside the
+# DeepLabv3 head of its v1 port (no auxiliary head).
+HUGGINGFACE_V2_DEEPLABV3_ROWS: Rows = (
+    *(row for row in HUGGINGFACE_V2_ROWS if row[1].startswith(_DENSE_BACKBONE)),
+    *_deeplabv3_rows(
+        "segmentation_head.aspp.convs.",
+        "segmentation_head.aspp.convs.4.conv_1x1.",
+        "segmentation_head.aspp.project.",
+        "segmentation_head.classifier.",
+        "convolution",
+        "normalization",
+    ),
+)
 _HUGGINGFACE_V2_LAYER = re.compile(
     r"^mobilevitv2\.encoder\.layer\.(?P<stage>\d+)\.transformer\.layer\.(?P<layer>\d+)\."
 )
@@ -333,6 +347,7 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
         "cvnets_v2": from_cvnets_v2,
         "timm_v2": from_timm_v2,
         "huggingface_v2": from_huggingface_v2,
+        "huggingface_v2_deeplabv3": from_huggingface_v2_deeplabv3,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -387,11 +402,12 @@ def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
 
 def detect_v2_layout(state_dict: Mapping[str, torch.Tensor]) -> str | None:
-    """The MobileViT v2 layout of a bare state dict (``cvnets_v2``, ``timm_v2``, ``huggingface_v2``),
-    or None for another model."""
+    """The MobileViT v2 layout of a bare state dict (``cvnets_v2``, ``timm_v2``, ``huggingface_v2``,
+    ``huggingface_v2_deeplabv3``), or None for another model."""
     for layout, marker in _V2_MARKERS.items():
         if any(marker.match(key) for key in state_dict):
-            return layout
+            segmenter = layout == "huggingface_v2" and any(key.startswith("segmentation_head.") for key in state_dict)
+            return "huggingface_v2_deeplabv3" if segmenter else layout
     return None
 
 
@@ -409,6 +425,11 @@ def from_huggingface_v2(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """Hugging Face's ``MobileViTV2ForImageClassification``: ml-cvnets' weights renamed, so RGB input,
     although its image processor flips the channels to BGR (see docs/models.md)."""
     return rename(state_dict, HUGGINGFACE_V2_ROWS, depths=_depths(state_dict, _HUGGINGFACE_V2_LAYER))
+
+
+def from_huggingface_v2_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Hugging Face's ``MobileViTV2ForSemanticSegmentation`` (ASPP of 512 channels on ml-cvnets' weights)."""
+    return rename(state_dict, HUGGINGFACE_V2_DEEPLABV3_ROWS, depths=_depths(state_dict, _HUGGINGFACE_V2_LAYER))
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:

@@ -151,6 +151,12 @@ V2_PREPROCESSING = Preprocessing(resize_short=288, crop_size=256, interpolation=
 # The v2 weights fine-tuned at 384: short side 384, centre crop 384 (crop fraction 1).
 V2_PREPROCESSING_384 = Preprocessing(resize_short=384, crop_size=384, interpolation="bicubic", channel_order="RGB")
 
+# The v2 segmentation weights' input: the whole image resized to 512x512 (bicubic, as ml-cvnets v0.2+
+# resizes), RGB, /255.
+V2_SEGMENTATION_PREPROCESSING = Preprocessing(
+    resize_short=512, crop_size=512, interpolation="bicubic", channel_order="RGB", keep_aspect_ratio=False
+)
+
 
 @dataclass(frozen=True)
 class ZooModel:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
-from .backbone import build_backbone
+from .backbone import build_backbone, is_v2_arch
 from .mobilevit import MobileViT, Stage
 
 if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
@@ -112,14 +112,17 @@ def build_segmenter(
     num_classes: int = 21,
     output_stride: int = 16,
     atrous_rates: Sequence[int] = (6, 12, 18),
-    aspp_channels: int = 256,
+    aspp_channels: int | None = None,
     aspp_dropout: float = 0.1,
     classifier_dropout: float = 0.1,
     **backbone_options: Any,
 ) -> DeepLabV3:
     """Build a DeepLabv3-MobileViT; the defaults are the published models'. ``backbone_options``
     go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...); the backbone
-    computes channels-last unless told otherwise, and the logits come out in the usual layout."""
+    computes channels-last unless told otherwise, and the logits come out in the usual layout.
+    ``aspp_channels`` None: the published models' (256 on v1, 512 on a v2 arch, as ml-cvnets)."""
+    if aspp_channels is None:
+        aspp_channels = 512 if is_v2_arch(arch) else 256
     backbone_options.setdefault("channels_last", True)
     backbone = build_backbone(arch, output_stride=output_stride, expand_output=False, **backbone_options)
     return DeepLabV3(
