@@ -1,4 +1,4 @@
-"""MobileViT nn.Modules: the v1 and v2 backbones, their arch tables, the image classifier, the DeepLabv3 segmenter
+"""MobileViT nn.Modules: the v1 and v2 backbones, their arch tables, the image classifier, the DeepLabv3 and PSPNet segmenters
 and SSDLite detection."""
 
 from .backbone import ARCH_NAMES, build_backbone, is_v2_arch, resolve_arch
@@ -6,6 +6,7 @@ from .classifier import ImageClassifier, LinearHead, build_classifier
 from .deeplabv3 import DeepLabV3, DeepLabV3Head, build_segmenter
 from .mobilevit import ARCHS, MobileNetV2Stage, MobileViT, MobileViTBlock, MobileViTStage
 from .mobilevit_v2 import V2_ARCHS, MobileViTV2, MobileViTV2Block, MobileViTV2Stage
+from .pspnet import PSPNet, PSPNetHead, build_pspnet
 from .ssdlite import SSDBoxCoding, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "MobileViT",
     "MobileViTBlock",
     "MobileViTStage",
+    "PSPNet",
+    "PSPNetHead",
     "SSDBoxCoding",
     "MobileViTV2",
     "MobileViTV2Block",
@@ -29,6 +32,7 @@ __all__ = [
     "V2_ARCHS",
     "build_backbone",
     "build_classifier",
+    "build_pspnet",
     "build_segmenter",
     "build_ssdlite",
     "is_v2_arch",

@@ -74,7 +74,11 @@ class DeepLabV3(nn.Module):
         self.num_classes = num_classes
         self.preprocessing: Preprocessing | None = None
         self.class_names: tuple[str, ...] = ()
-        self.head = DeepLabV3Head(backbone.stage_channels[-1], num_classes, **head_options)
+        self.head = self._make_head(backbone.stage_channels[-1], num_classes, **head_options)
+
+    def _make_head(self, in_channels: int, num_classes: int, **head_options: Any) -> nn.Module:
+        """The head on the last stage's map (a subclass puts another in its place)."""
+        return DeepLabV3Head(in_channels, num_classes, **head_options)
 
     @property
     def device(self) -> torch.device:
