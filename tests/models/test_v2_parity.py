@@ -117,6 +117,14 @@ def test_mobilevit_convert_writes_a_v2_file_with_timms_logits(timm_files, capsys
         assert_close(model(images(256)), timm_files["logits"][256])
 
 
+def test_the_zoo_record_of_the_width_takes_ml_cvnets_weights(timm_files):
+    """What get_model(name, pretrained=True) does with the downloaded ml-cvnets file."""
+    name = f"mobilevitv2-{timm_files['arch'][3:]}_3rdparty_in1k"
+    model = mobilevit.get_model(name, pretrained=timm_files["folder"] / "cvnets.pt").eval()
+    with torch.no_grad():
+        assert_close(model(images(256)), timm_files["logits"][256])
+
+
 def test_ml_cvnets_names_load_key_for_key(timm_files):
     cvnets = timm_to_cvnets_v2(timm_files["state"])
     ours = to_mobilevit(cvnets, detect_layout(cvnets))
