@@ -42,6 +42,7 @@ LAYOUTS = (
     "timm_v2",
     "huggingface_v2",
     "huggingface_v2_deeplabv3",
+    "cvnets_v2_ssd",
 )
 
 
@@ -282,9 +283,16 @@ HUGGINGFACE_V2_DEEPLABV3_ROWS: Rows = (
         "normalization",
     ),
 )
+# ml-cvnets' v2 SSDLite (``coco-ssd-mobilevitv2-*.pt``): the v2 backbone under ``encoder.`` beside
+# the SSD layers of v1's layout.
+CVNETS_V2_SSD_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_V2_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *(row for row in CVNETS_SSD_ROWS if not row[1].startswith(_DENSE_BACKBONE)),
+)
 _HUGGINGFACE_V2_LAYER = re.compile(
     r"^mobilevitv2\.encoder\.layer\.(?P<stage>\d+)\.transformer\.layer\.(?P<layer>\d+)\."
 )
+_CVNETS_V2_DENSE = re.compile(r"^encoder\.layer_\d+\.1\.global_rep\.0\.pre_norm_attn\.1\.qkv_proj\.")
 # The key of each layout's first attention projection: where v2 differs from v1 by name.
 _V2_MARKERS = {
     "cvnets_v2": re.compile(r"^layer_\d+\.1\.global_rep\.0\.pre_norm_attn\.1\.qkv_proj\."),
@@ -348,6 +356,7 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
         "timm_v2": from_timm_v2,
         "huggingface_v2": from_huggingface_v2,
         "huggingface_v2_deeplabv3": from_huggingface_v2_deeplabv3,
+        "cvnets_v2_ssd": from_cvnets_v2_ssd,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -403,7 +412,15 @@ def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
 def detect_v2_layout(state_dict: Mapping[str, torch.Tensor]) -> str | None:
     """The MobileViT v2 layout of a bare state dict (``cvnets_v2``, ``timm_v2``, ``huggingface_v2``,
-    ``huggingface_v2_deeplabv3``), or None for another model."""
+    ``huggingface_v2_deeplabv3``, ``cvnets_v2_ssd``), or None for another model."""
+    if any(_CVNETS_V2_DENSE.match(key) for key in state_dict):
+        if any(key.startswith("ssd_heads.") for key in state_dict):
+            return "cvnets_v2_ssd"
+        raise CheckpointError(
+            "an ml-cvnets MobileViT v2 dense checkpoint other than SSDLite (encoder.* with "
+            f"{'seg_head.*' if any(key.startswith('seg_head.') for key in state_dict) else 'no ssd_heads.*'}): "
+            "its layout is not read yet; Hugging Face's MobileViTV2ForSemanticSegmentation files are"
+        )
     for layout, marker in _V2_MARKERS.items():
         if any(marker.match(key) for key in state_dict):
             segmenter = layout == "huggingface_v2" and any(key.startswith("segmentation_head.") for key in state_dict)
@@ -430,6 +447,11 @@ def from_huggingface_v2(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 def from_huggingface_v2_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """Hugging Face's ``MobileViTV2ForSemanticSegmentation`` (ASPP of 512 channels on ml-cvnets' weights)."""
     return rename(state_dict, HUGGINGFACE_V2_DEEPLABV3_ROWS, depths=_depths(state_dict, _HUGGINGFACE_V2_LAYER))
+
+
+def from_cvnets_v2_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets' SSDLite on MobileViT v2 (``encoder.``, ``extra_layers.``, ``ssd_heads.``; RGB input)."""
+    return rename(state_dict, CVNETS_V2_SSD_ROWS, depths={})
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
