@@ -157,8 +157,8 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
     """
     if getattr(getattr(model, "backbone", model), "fused", False):
         raise ValueError(
-            "cannot load weights into a fused model (its BatchNorms are folded away; init_model "
-            "fuses unless fuse=False): load them first, then fuse()"
+            "cannot load weights into a fused model (its BatchNorms are folded away by fuse() or "
+            "init_model(..., fuse=True)): load them first, then fuse()"
         )
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
     state_dict = dict(checkpoint.state_dict)
@@ -206,10 +206,6 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str =
     return LoadedWeights(description, tuple(metadata.get("class_names", ())))
 
 
-# The MobileViT stages every task's model shares under ``backbone.``: what seeds another task's model.
-BACKBONE_PREFIXES = ("backbone.stem.", "backbone.layers.")
-
-
 def save_checkpoint(
     path: str | os.PathLike,
     state_dict: Mapping[str, torch.Tensor],
@@ -217,13 +213,15 @@ def save_checkpoint(
     preprocessing: Preprocessing = Preprocessing(),
     source_layout: str = "mobilevit",
     class_names: Sequence[str] | None = None,
-    output_stride: int | None = None,
+    task: str | None = None,
+    **settings: Any,
 ) -> Path:
     """Write weights in our format: a safetensors file with our metadata in its header, atomically.
 
     The header entry carries the sha256 of the tensors and of the rest of the entry, checked
-    whenever the file is read. ``output_stride`` is a segmenter's (it shapes no tensor, so the
-    weights cannot tell it).
+    whenever the file is read. ``task`` names the model's task; ``settings`` are those that shape
+    no tensor, so the weights cannot tell them (a segmenter's ``output_stride`` and
+    ``atrous_rates``, a detector's decoding settings: ``Task.settings_of``).
     """
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -244,8 +242,12 @@ def save_checkpoint(
     }
     if class_names is not None:
         metadata["class_names"] = list(class_names)
-    if output_stride is not None:
-        metadata["output_stride"] = output_stride
+    if task is not None:
+        metadata["task"] = task
+    reserved = sorted(set(settings) & set(metadata))
+    if reserved:
+        raise ValueError(f"settings cannot overwrite the header's own fields: {', '.join(reserved)}")
+    metadata.update({key: value for key, value in settings.items() if value is not None})
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     metadata[DIGEST_KEY] = _safetensors_digest(tensors, metadata)
     data = serialize_safetensors(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
@@ -337,6 +339,8 @@ def _metadata_problem(metadata: Any) -> str | None:
         return f"has a bad preprocessing: {problem}"
     if metadata.get("source_layout") not in SOURCE_LAYOUTS:
         return f"needs source_layout, one of {', '.join(SOURCE_LAYOUTS)}; got {metadata.get('source_layout')!r}"
+    if "task" in metadata and not isinstance(metadata["task"], str):
+        return f"needs task, a string; got {metadata['task']!r}"
     if "class_names" in metadata:
         names = metadata["class_names"]
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from dataclasses import dataclass
@@ -9,39 +10,19 @@ from dataclasses import dataclass
 from torch import nn
 
 from .checkpoint import load_checkpoint
+from .data.detection import COCO_CLASSES
+from .data.segmentation import VOC_CLASSES
 from .data.transforms import Preprocessing
 from .imagenet import IMAGENET_CLASSES
-from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter, build_ssdlite
+from .tasks import get_task
+from .tasks.detection import DETECTION_PREPROCESSING
+from .tasks.segmentation import SEGMENTATION_PREPROCESSING
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
 _CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
 _CVNETS_V2_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets-v2/classification/mobilevitv2/"
 
-# The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
-VOC_CLASSES = (
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
 # How ml-cvnets v0.1 measured the published mIoU of its DeepLabv3 weights (eval_segmentation.py).
 VOC_PROTOCOL = (
     "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bilinear, aspect ratio "
@@ -49,89 +30,6 @@ VOC_PROTOCOL = (
     "(nearest), argmax; mIoU over 21 classes from one confusion matrix over the set, label 255 ignored"
 )
 
-# COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
-COCO_CLASSES = (
-    "person",
-    "bicycle",
-    "car",
-    "motorcycle",
-    "airplane",
-    "bus",
-    "train",
-    "truck",
-    "boat",
-    "traffic light",
-    "fire hydrant",
-    "stop sign",
-    "parking meter",
-    "bench",
-    "bird",
-    "cat",
-    "dog",
-    "horse",
-    "sheep",
-    "cow",
-    "elephant",
-    "bear",
-    "zebra",
-    "giraffe",
-    "backpack",
-    "umbrella",
-    "handbag",
-    "tie",
-    "suitcase",
-    "frisbee",
-    "skis",
-    "snowboard",
-    "sports ball",
-    "kite",
-    "baseball bat",
-    "baseball glove",
-    "skateboard",
-    "surfboard",
-    "tennis racket",
-    "bottle",
-    "wine glass",
-    "cup",
-    "fork",
-    "knife",
-    "spoon",
-    "bowl",
-    "banana",
-    "apple",
-    "sandwich",
-    "orange",
-    "broccoli",
-    "carrot",
-    "hot dog",
-    "pizza",
-    "donut",
-    "cake",
-    "chair",
-    "couch",
-    "potted plant",
-    "bed",
-    "dining table",
-    "toilet",
-    "tv",
-    "laptop",
-    "mouse",
-    "remote",
-    "keyboard",
-    "cell phone",
-    "microwave",
-    "oven",
-    "toaster",
-    "sink",
-    "refrigerator",
-    "book",
-    "clock",
-    "vase",
-    "scissors",
-    "teddy bear",
-    "hair drier",
-    "toothbrush",
-)
 # How ml-cvnets v0.1 measured the published mAP of its SSDLite weights (eval_detection.py).
 COCO_PROTOCOL = (
     "COCO val2017 (5,000 images): each whole image resized to 320x320 (bilinear, aspect ratio not kept), "
@@ -140,10 +38,6 @@ COCO_PROTOCOL = (
 )
 
 
-# The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
-SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
-# The published detection weights' input: the whole image resized to 320x320, BGR, /255.
-DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
 # The MobileViT v2 weights' input, as ml-cvnets v0.2+ evaluated them and timm's configs say: RGB
 # (ml-cvnets v0.2 reads images with PIL), /255, short side 288 (bicubic), centre crop 256 (crop
 # fraction 0.888). Hugging Face's processor flips to BGR and resizes bilinearly: see docs/models.md.
@@ -151,11 +45,15 @@ V2_PREPROCESSING = Preprocessing(resize_short=288, crop_size=256, interpolation=
 # The v2 weights fine-tuned at 384: short side 384, centre crop 384 (crop fraction 1).
 V2_PREPROCESSING_384 = Preprocessing(resize_short=384, crop_size=384, interpolation="bicubic", channel_order="RGB")
 
-# The v2 segmentation weights' input: the whole image resized to 512x512 (bicubic, as ml-cvnets v0.2+
-# resizes), RGB, /255.
-V2_SEGMENTATION_PREPROCESSING = Preprocessing(
-    resize_short=512, crop_size=512, interpolation="bicubic", channel_order="RGB", keep_aspect_ratio=False
-)
+# The v2 dense weights' input: the v1 weights' (the whole image resized to 512x512 or 320x320), in RGB.
+V2_SEGMENTATION_PREPROCESSING = dataclasses.replace(SEGMENTATION_PREPROCESSING, channel_order="RGB")
+V2_DETECTION_PREPROCESSING = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
+# What a v2 checkpoint that does not say its preprocessing is given, by task.
+V2_PREPROCESSING_OF_TASK = {
+    "classification": V2_PREPROCESSING,
+    "segmentation": V2_SEGMENTATION_PREPROCESSING,
+    "detection": V2_DETECTION_PREPROCESSING,
+}
 
 
 @dataclass(frozen=True)
@@ -346,27 +244,23 @@ def get_record(name: str) -> ZooModel:
     return MODELS[name]
 
 
-def get_model(
-    name: str, pretrained: bool | str | os.PathLike = False, **options
-) -> ImageClassifier | DeepLabV3 | SSDLite:
+def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options) -> nn.Module:
     """Build a zoo model; ``pretrained`` is False, True (the official weights) or a checkpoint path/URL.
 
-    The record's task picks the model: a classifier, whose ``options`` go to
-    :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), or a
-    segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`, or a detector
-    (:func:`~mobilevit.models.build_ssdlite`).
+    The record's task builds the model: a classifier, whose ``options`` go to
+    :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), a segmenter
+    (:func:`~mobilevit.models.build_segmenter`) or a detector (:func:`~mobilevit.models.build_ssdlite`).
     As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head (the
     segmenter's classifier) is left out and the new one starts as initialised, with a warning
     naming the skipped keys.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
-    builders = {"classification": build_classifier, "segmentation": build_segmenter, "detection": build_ssdlite}
-    model: nn.Module = builders[record.task](record.arch, **options)
+    model = get_task(record.task).build_from_arch(record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
     if options["num_classes"] == record.num_classes:
         model.class_names = record.class_names
     if pretrained is not False:
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
         load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
-    return model  # type: ignore[return-value]
+    return model

@@ -108,7 +108,7 @@ def test_timm_and_ml_cvnets_files_give_timms_logits_through_init_model(timm_file
 def test_mobilevit_convert_writes_a_v2_file_with_timms_logits(timm_files, capsys):
     destination = timm_files["folder"] / "converted.safetensors"
     assert main(["convert", str(timm_files["folder"] / "timm.pth"), str(destination)]) == 0
-    assert f"timm_v2 layout, arch {timm_files['arch']}, 1000 classes\n" in capsys.readouterr().out
+    assert f"timm_v2 layout, arch {timm_files['arch']}, 1000 classes (classification)" in capsys.readouterr().out
     converted = read_checkpoint(destination)
     assert converted.metadata["arch"] == timm_files["arch"] and converted.metadata["source_layout"] == "timm_v2"
     assert converted.metadata["preprocessing"]["channel_order"] == "RGB"

@@ -36,6 +36,30 @@ from .loader import batch_shapes
 from .sampler import BatchShape, SampleRequest, VariableBatchSampler, shard_batches
 from .transforms import EvalTransform, Preprocessing, normalize
 
+# The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
+VOC_CLASSES = (
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 IGNORE_INDEX = 255
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
 
