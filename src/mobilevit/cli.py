@@ -22,7 +22,7 @@ from .apis import (
     model_without_weights,
 )
 from .config import Config, load_config, shipped_configs
-from .data.datasets import IMAGE_EXTENSIONS
+from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
 from .export import (
     FORMATS,
@@ -188,7 +188,8 @@ def _predict(args: argparse.Namespace) -> None:
                 print(f"mobilevit predict: error: {error}", file=sys.stderr)
         if not batch:
             continue
-        results = task.predict(model, [rgb for _, _, rgb in batch], run, [image for image, _, _ in batch])
+        rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
+        results = task.predict(model, rgbs, run, names, scores=False)  # what predict shows needs no per-pixel scores
         for (image, _, rgb), result in zip(batch, results):
             rendered = task.render(model, image, rgb, result, stems[image], options)
             print(json.dumps(rendered.record) if args.json else rendered.text)
@@ -209,9 +210,7 @@ def _image_paths(arguments: Sequence[str]) -> tuple[list[tuple[str, str]], list[
         if not Path(argument).is_dir():
             inputs.append((argument, Path(argument).name))
             continue
-        found = sorted(
-            path for path in Path(argument).rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-        )
+        found = sorted(path for path in image_files(argument) if path.is_file())
         if not found:
             failures.append(argument)
             print(
@@ -231,6 +230,8 @@ def output_stems(inputs: Sequence[tuple[str, str]]) -> dict[str, str]:
     stems: dict[str, str] = {}
     taken: set[str] = set()
     for (image, name), stem in zip(inputs, plain):
+        if image in stems:  # the same file twice writes one set of pictures
+            continue
         if stem in shared:
             stem = f"{stem}_{Path(name).suffix.lstrip('.').lower() or 'image'}"
         candidate, number = stem, 2
@@ -406,9 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out-dir",
         default="predictions",
-        help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
-        "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
-        "image with its boxes drawn (default predictions)",
+        help="segmentation models: where each image's FILE_mask.png (palette PNG of class indices) and "
+        "FILE_overlay.png go, FILE being its whole file name (x.jpg_mask.png); detection models: "
+        "FILE_detections.png, the image with its boxes drawn (default predictions)",
     )
     predict.add_argument(
         "--score-threshold",

@@ -37,6 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import Config, ConfigError
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape
 from ..data.transforms import EvalTransform, Preprocessing
 
 # The training loss of a batch: ``loss(model(batch.images), batch)``, a scalar tensor.
@@ -141,10 +142,16 @@ class Task(Protocol):
         """What computes ``model``'s outputs in eval mode without changing it."""
 
     def predict(
-        self, model: nn.Module, images: Sequence[np.ndarray], run: Runner, names: Sequence[str] = ()
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        scores: bool = True,
     ) -> list[dict[str, Any]]:
         """Results of RGB (H, W, 3) uint8 arrays (see :func:`mobilevit.inference_model`); errors
-        name each image by ``names`` (its path, say)."""
+        name each image by ``names`` (its path, say). ``scores=False`` leaves out the per-pixel
+        scores of a segmenter (the memory of a large photo's); a classifier keeps its class scores."""
 
     def render(
         self,
@@ -237,3 +244,18 @@ def require_num_classes(config: Config) -> None:
             "model.num_classes is not set: use the config.json a training run saved (training "
             "takes the count from the data set) or set model.num_classes"
         )
+
+
+def require_dense_batches(config: Config, shapes: Sequence[BatchShape]) -> None:
+    """Refuse training batch shapes of fewer than :data:`~mobilevit.data.sampler.DENSE_MIN_BATCH`
+    images: a dense model's BatchNorm over pooled features (one value per channel) fails on one."""
+    small = [shape for shape in shapes if shape.batch_size < DENSE_MIN_BATCH]
+    if not small:
+        return
+    floor = " (or data.sampler.batch_floor='base')" if config.data.sampler.variable else ""
+    raise ConfigError(
+        f"data.batch_size={config.data.batch_size} makes training batches of {small[0].batch_size} image(s) at "
+        f"{small[0].height}x{small[0].width} per process: {config.task} training needs at least {DENSE_MIN_BATCH} "
+        f"images per batch (the BatchNorm of pooled features sees one value per channel): set data.batch_size "
+        f">= {DENSE_MIN_BATCH}{floor}"
+    )

@@ -220,7 +220,12 @@ class Classification:
         return torch_logits(model)
 
     def predict(
-        self, model: ImageClassifier, images: Sequence[np.ndarray], run: Runner, names: Sequence[str] = ()
+        self,
+        model: ImageClassifier,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        scores: bool = True,
     ) -> list[dict[str, Any]]:
         batch = prepare_arrays(images, preprocessing_of(model, self.default_preprocessing), names)
         return describe_predictions(run(batch), model.class_names or None)

@@ -31,10 +31,10 @@ from ..data.detection import (
     find_detections,
     to_model_input,
 )
-from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..data.transforms import Preprocessing
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
-from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData
+from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
 
 # The published detection weights' input: the whole image resized to 320x320, BGR, /255.
 DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
@@ -314,7 +314,12 @@ class Detection:
         return detector_runner(model)
 
     def predict(
-        self, model: SSDLite, images: Sequence[np.ndarray], run: Runner, names: Sequence[str] = ()
+        self,
+        model: SSDLite,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        scores: bool = True,
     ) -> list[dict[str, Any]]:
         """Boxes in each image's own pixels (the detector resizes each image to its input size and
         maps the boxes back), best first; see :func:`describe_detections`."""
@@ -381,6 +386,7 @@ class Detection:
         data, size = config.data, config.detection.image_size
         train_loader, names, description = None, tuple(class_names), ""
         if train:
+            require_dense_batches(config, [BatchShape(size, size, data.batch_size)])
             train_list = _split(config, True, names).with_boxes()
             names = (BACKGROUND, *train_list.class_names)
             settings = config.detection
@@ -388,7 +394,12 @@ class Detection:
                 size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
             )
             sampler = VariableBatchSampler(
-                len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank
+                len(train_list.images),
+                [BatchShape(size, size, data.batch_size)],
+                config.train.seed,
+                world_size,
+                rank,
+                min_batch_size=DENSE_MIN_BATCH,
             )
             train_loader = DataLoader(
                 DetectionDataset(train_list, size, transform, data.skip_bad_images),

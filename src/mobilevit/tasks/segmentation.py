@@ -22,6 +22,7 @@ from PIL import Image
 
 from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
+from ..data.loader import batch_shapes
 from ..data.segmentation import (
     IGNORE_INDEX,
     VOC_CLASSES,
@@ -43,6 +44,7 @@ from .base import (
     gather_over_processes,
     prepare_arrays,
     preprocessing_of,
+    require_dense_batches,
     require_num_classes,
     sum_over_processes,
     torch_logits,
@@ -185,35 +187,71 @@ def _named_classes(config: Config) -> tuple[str, ...]:
 
 
 def segment(
-    model: DeepLabV3, images: Sequence[np.ndarray], run: Runner | None = None, names: Sequence[str] = ()
+    model: DeepLabV3,
+    images: Sequence[np.ndarray],
+    run: Runner | None = None,
+    names: Sequence[str] = (),
+    scores: bool = True,
 ) -> list[dict[str, Any]]:
     """Class masks and scores of RGB (H, W, 3) images at their own sizes (see
     :func:`mobilevit.inference_model`); ``run`` computes the logits of a preprocessed batch (the
-    model's own by default, or an exported file's runner)."""
+    model's own by default, or an exported file's runner).
+
+    ``scores=False`` leaves ``pred_scores`` out, and with it the memory of the scores at the
+    image's size (``4 * num_classes`` bytes per pixel, twice): resizing with nearest neighbour only
+    copies the logits, so the mask is then the argmax of the softmax at the model's output size,
+    copied to the pixels each output covers (the same mask, but where two probabilities are equal
+    to the last bit in one computation and not in the other).
+    """
     run = torch_logits(model) if run is None else run
     logits = run(prepare_arrays(images, preprocessing_of(model, SEGMENTATION_PREPROCESSING), names))
-    names = model.class_names
+    class_names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
-        full = F.interpolate(image_logits[None], size=image.shape[:2], mode="nearest")[0]
-        scores = full.softmax(dim=0)
-        mask = scores.argmax(dim=0).numpy()
-        present = np.unique(mask).tolist()
-        results.append(
-            {
-                "pred_mask": mask,
-                "pred_scores": scores.numpy(),
-                "pred_classes": [names[label] if names else str(label) for label in present],
-            }
-        )
+        rows = _nearest_indices(image_logits.shape[-2], image.shape[0])
+        columns = _nearest_indices(image_logits.shape[-1], image.shape[1])
+        if scores:
+            full_scores = image_logits[:, rows[:, None], columns[None, :]].softmax(dim=0)  # the resized logits'
+            mask = full_scores.argmax(dim=0)
+            present = mask.unique().tolist()
+        else:
+            small_mask = image_logits.softmax(dim=0).argmax(dim=0)
+            mask = small_mask[rows[:, None], columns[None, :]]
+            present = small_mask[rows.unique()][:, columns.unique()].unique().tolist()
+        result = {
+            "pred_mask": mask.numpy(),
+            "pred_classes": [class_names[label] if class_names else str(label) for label in present],
+        }
+        if scores:
+            result["pred_scores"] = full_scores.numpy()
+        results.append(result)
     return results
 
 
+def _nearest_indices(source: int, target: int) -> torch.Tensor:
+    """The source index of each of ``target`` positions, as nearest-neighbour resizing picks them
+    (``F.interpolate(mode='nearest')`` itself, on the positions)."""
+    positions = torch.arange(source, dtype=torch.float32).view(1, 1, source, 1)
+    return F.interpolate(positions, size=(target, 1), mode="nearest").view(target).long()
+
+
+# Rows painted at once by overlay_mask (about 100 bytes per pixel of a band, in float64).
+OVERLAY_ROWS = 256
+
+
 def overlay_mask(rgb: np.ndarray, mask: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear)."""
-    colours = np.array(voc_palette(), np.float64).reshape(256, 3)[mask]
-    alpha = np.where(mask[..., None] == 0, 0.0, opacity)
-    return Image.fromarray((rgb * (1 - alpha) + colours * alpha).round().astype(np.uint8))
+    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear).
+
+    Painted in bands of rows, so a large photo takes a few bytes per pixel beyond the result.
+    """
+    palette = np.array(voc_palette(), np.float64).reshape(256, 3)
+    painted = np.empty(rgb.shape, np.uint8)
+    for top in range(0, rgb.shape[0], OVERLAY_ROWS):
+        band = slice(top, top + OVERLAY_ROWS)
+        colours = palette[mask[band]]
+        alpha = np.where(mask[band, :, None] == 0, 0.0, opacity)
+        painted[band] = (rgb[band] * (1 - alpha) + colours * alpha).round()
+    return Image.fromarray(painted)
 
 
 @dataclass(frozen=True)
@@ -258,9 +296,14 @@ class Segmentation:
         return torch_logits(model)
 
     def predict(
-        self, model: DeepLabV3, images: Sequence[np.ndarray], run: Runner, names: Sequence[str] = ()
+        self,
+        model: DeepLabV3,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        scores: bool = True,
     ) -> list[dict[str, Any]]:
-        return segment(model, images, run, names)
+        return segment(model, images, run, names, scores)
 
     def render(
         self, model: DeepLabV3, image: str, rgb: np.ndarray, result: dict[str, Any], stem: str, options: RenderOptions
@@ -322,6 +365,7 @@ class Segmentation:
         names = class_names_of(config, class_names)
         train_loader, description = None, ""
         if train:
+            require_dense_batches(config, batch_shapes(data, world_size))
             pairs = find_pairs(data.kind, data.root, data.train_split, data.train_annotation)
             train_loader = build_segmentation_train_loader(
                 data, pairs, len(names), config.train.seed, world_size, rank, pin_memory
