@@ -11,6 +11,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from .models.mobilevit import Attention
+from .models.mobilevit_v2 import SeparableSelfAttention
 from .tasks import task_of
 
 
@@ -37,6 +38,10 @@ def _attention_macs(module: Attention, inputs: tuple, output: torch.Tensor) -> i
     return 2 * batch * tokens * tokens * dim  # q @ k^T and attn @ v, all heads together
 
 
+def _separable_attention_macs(module: SeparableSelfAttention, inputs: tuple, output: torch.Tensor) -> int:
+    return 2 * inputs[0].numel()  # keys weighted into the context vector, values scaled by it
+
+
 def _batch_norm_ops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
     return 2 * inputs[0].numel()  # normalise, then scale and shift
 
@@ -52,6 +57,8 @@ _COUNTERS = {
     Attention: ("attention", _attention_macs),
     nn.BatchNorm2d: ("norm", _batch_norm_ops),
     nn.LayerNorm: ("norm", _layer_norm_ops),
+    SeparableSelfAttention: ("attention", _separable_attention_macs),
+    nn.GroupNorm: ("norm", _layer_norm_ops),  # v2's GroupNorm(1): a LayerNorm over (d, P, N)
 }
 
 
@@ -68,8 +75,9 @@ def count_parameters(model: nn.Module) -> int:
 def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) -> Complexity:
     """Count multiply-adds of one forward pass of a (1, C, height, width) input.
 
-    Convolutions, linear layers and the two attention matrix products count their
-    multiply-adds; BatchNorm counts 2 ops per element, LayerNorm 5 and the global average pool 1,
+    Convolutions, linear layers, the two attention matrix products (v1) and the two products of
+    separable attention (v2) count their multiply-adds; BatchNorm counts 2 ops per element,
+    LayerNorm and GroupNorm 5 and the global average pool 1,
     the fvcore convention behind the published figures.
     """
     breakdown = {"conv": 0, "linear": 0, "attention": 0, "norm": 0, "pool": 0}

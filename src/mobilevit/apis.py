@@ -22,7 +22,7 @@ from torch import nn
 
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint, save_checkpoint
 from .config import CONFIG_SUFFIXES, Config, config_from_dict, from_dict, load_config, to_dict
-from .convert import infer_arch
+from .convert import infer_arch, is_v2_state_dict
 from .convert_out import save_layout
 from .data.inputs import ImageInput, describe_input, prepare_batch, to_rgb
 from .data.transforms import Preprocessing
@@ -35,7 +35,7 @@ from .tasks.detection import describe_detections
 from .tasks.detection import detection_input as _detection_input
 from .tasks.detection import draw_detections as _draw_detections
 from .tasks.segmentation import overlay_mask, segment
-from .zoo import MODELS, get_model, get_record
+from .zoo import MODELS, V2_PREPROCESSING_OF_TASK, get_model, get_record
 
 __all__ = [
     "ImageInput",
@@ -265,7 +265,10 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
     if "preprocessing" in checkpoint.metadata:
         where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
-    return task_for_weights(checkpoint.state_dict).default_preprocessing
+    task = task_for_weights(checkpoint.state_dict)
+    if is_v2_state_dict(checkpoint.state_dict):  # the v2 weights take RGB
+        return V2_PREPROCESSING_OF_TASK[task.name]
+    return task.default_preprocessing
 
 
 def _not_a_model(text: str) -> str:

@@ -36,7 +36,7 @@ from .export import (
     exported_runner,
     load_exported,
 )
-from .models import ARCHS
+from .models import ARCH_NAMES
 from .tasks import RenderOptions, Runner, Task, get_task, task_of
 
 # What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
@@ -49,11 +49,12 @@ def _list(args: argparse.Namespace) -> None:
     if args.configs:
         _list_configs()
         return
-    print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
+    width = max(len(name) for name in zoo.list_models())
+    print(f"{'model':<{width}} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
         published = get_task(record.task).published(record)
-        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {published}")
+        print(f"{name:<{width}} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {published}")
 
 
 def _list_configs() -> None:
@@ -439,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     arch = convert.add_mutually_exclusive_group()
     arch.add_argument(
         "--arch",
-        choices=list(ARCHS),
+        choices=list(ARCH_NAMES),
         help="the checkpoint's arch (default: what the checkpoint says, else inferred from its shapes)",
     )
     arch.add_argument(

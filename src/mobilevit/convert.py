@@ -38,6 +38,11 @@ LAYOUTS = (
     "cvnets_deeplabv3",
     "huggingface_deeplabv3",
     "cvnets_ssd",
+    "cvnets_v2",
+    "timm_v2",
+    "huggingface_v2",
+    "huggingface_v2_deeplabv3",
+    "cvnets_v2_ssd",
 )
 
 
@@ -202,6 +207,101 @@ CVNETS_SSD_ROWS: Rows = (
     ("ssd_heads.{level}.loc_cls_layer.block.conv.", "head.levels.{level}.predictor.conv."),
 )
 
+# MobileViT v2 (``v2_050`` ... ``v2_200``): inverted residuals named as v1's, then per stage a v2
+# block of ``local_rep``, attention units ``global_rep.{layer}`` (``norm1``, ``attn.qkv_proj``,
+# ``attn.out_proj``, ``norm2``, ``ffn.fc1``, ``ffn.fc2``), a final GroupNorm at index ``depth``
+# and ``conv_proj``. No layout transposes anything (the 1x1 projections are 4-D convolution
+# weights everywhere) and none flips the stem: the v2 weights were trained on RGB, as ours take.
+TIMM_V2_ROWS: Rows = (
+    *_timm_unit("stem.", "backbone.stem."),
+    *_timm_unit("stages.{stage}.{block}.conv1_1x1.", f"{_BLOCK}.conv.0."),
+    *_timm_unit("stages.{stage}.{block}.conv2_kxk.", f"{_BLOCK}.conv.1."),
+    *_timm_unit("stages.{stage}.{block}.conv3_1x1.", f"{_BLOCK}.conv.2."),
+    *_timm_unit("stages.{stage}.1.conv_kxk.", f"{_VIT}.local_rep.0."),
+    ("stages.{stage}.1.conv_1x1.", f"{_VIT}.local_rep.1.conv."),
+    ("stages.{stage}.1.transformer.{layer}.norm1.", f"{_LAYER}.norm1."),
+    ("stages.{stage}.1.transformer.{layer}.attn.qkv_proj.", f"{_LAYER}.attn.qkv_proj."),
+    ("stages.{stage}.1.transformer.{layer}.attn.out_proj.", f"{_LAYER}.attn.out_proj."),
+    ("stages.{stage}.1.transformer.{layer}.norm2.", f"{_LAYER}.norm2."),
+    ("stages.{stage}.1.transformer.{layer}.mlp.fc1.", f"{_LAYER}.ffn.fc1."),
+    ("stages.{stage}.1.transformer.{layer}.mlp.fc2.", f"{_LAYER}.ffn.fc2."),
+    ("stages.{stage}.1.norm.", f"{_VIT}.global_rep.{{depth}}."),
+    *_timm_unit("stages.{stage}.1.conv_proj.", f"{_VIT}.conv_proj."),
+    ("head.fc.", "head.fc."),
+)
+
+_CVNETS_V2_LAYER = "layer_{stage1}.1.global_rep.{layer}"
+CVNETS_V2_ROWS: Rows = (
+    *_cvnets_unit("conv_1.", "backbone.stem."),
+    *_cvnets_unit("layer_{stage1}.{block}.block.exp_1x1.", f"{_BLOCK}.conv.0."),
+    *_cvnets_unit("layer_{stage1}.{block}.block.conv_3x3.", f"{_BLOCK}.conv.1."),
+    *_cvnets_unit("layer_{stage1}.{block}.block.red_1x1.", f"{_BLOCK}.conv.2."),
+    *_cvnets_unit("layer_{stage1}.1.local_rep.0.", f"{_VIT}.local_rep.0."),
+    ("layer_{stage1}.1.local_rep.1.block.conv.", f"{_VIT}.local_rep.1.conv."),
+    (f"{_CVNETS_V2_LAYER}.pre_norm_attn.0.", f"{_LAYER}.norm1."),
+    (f"{_CVNETS_V2_LAYER}.pre_norm_attn.1.qkv_proj.block.conv.", f"{_LAYER}.attn.qkv_proj."),
+    (f"{_CVNETS_V2_LAYER}.pre_norm_attn.1.out_proj.block.conv.", f"{_LAYER}.attn.out_proj."),
+    (f"{_CVNETS_V2_LAYER}.pre_norm_ffn.0.", f"{_LAYER}.norm2."),
+    (f"{_CVNETS_V2_LAYER}.pre_norm_ffn.1.block.conv.", f"{_LAYER}.ffn.fc1."),
+    (f"{_CVNETS_V2_LAYER}.pre_norm_ffn.3.block.conv.", f"{_LAYER}.ffn.fc2."),
+    (f"{_CVNETS_V2_LAYER}.", f"{_LAYER}."),  # the final GroupNorm, at index depth as ours
+    *_cvnets_unit("layer_{stage1}.1.conv_proj.", f"{_VIT}.conv_proj."),
+    ("classifier.1.", "head.fc."),  # index 0 is the parameter-free pool
+)
+
+_HF_V2_STAGE = "mobilevitv2.encoder.layer.{stage}"
+_HF_V2_LAYER = "mobilevitv2.encoder.layer.{stage}.transformer.layer.{layer}"
+HUGGINGFACE_V2_ROWS: Rows = (
+    *_huggingface_unit("mobilevitv2.conv_stem.", "backbone.stem."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.layer.{{block}}.expand_1x1.", f"{_BLOCK}.conv.0."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.layer.{{block}}.conv_3x3.", f"{_BLOCK}.conv.1."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.layer.{{block}}.reduce_1x1.", f"{_BLOCK}.conv.2."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.downsampling_layer.expand_1x1.", f"{_STAGE}.0.conv.0."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.downsampling_layer.conv_3x3.", f"{_STAGE}.0.conv.1."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.downsampling_layer.reduce_1x1.", f"{_STAGE}.0.conv.2."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.conv_kxk.", f"{_VIT}.local_rep.0."),
+    (f"{_HF_V2_STAGE}.conv_1x1.convolution.", f"{_VIT}.local_rep.1.conv."),
+    (f"{_HF_V2_LAYER}.layernorm_before.", f"{_LAYER}.norm1."),
+    (f"{_HF_V2_LAYER}.attention.qkv_proj.convolution.", f"{_LAYER}.attn.qkv_proj."),
+    (f"{_HF_V2_LAYER}.attention.out_proj.convolution.", f"{_LAYER}.attn.out_proj."),
+    (f"{_HF_V2_LAYER}.layernorm_after.", f"{_LAYER}.norm2."),
+    (f"{_HF_V2_LAYER}.ffn.conv1.convolution.", f"{_LAYER}.ffn.fc1."),
+    (f"{_HF_V2_LAYER}.ffn.conv2.convolution.", f"{_LAYER}.ffn.fc2."),
+    (f"{_HF_V2_STAGE}.layernorm.", f"{_VIT}.global_rep.{{depth}}."),
+    *_huggingface_unit(f"{_HF_V2_STAGE}.conv_projection.", f"{_VIT}.conv_proj."),
+    ("classifier.", "head.fc."),
+)
+# Hugging Face's MobileViTV2ForSemanticSegmentation: the classification backbone's names beside the
+# DeepLabv3 head of its v1 port (no auxiliary head).
+HUGGINGFACE_V2_DEEPLABV3_ROWS: Rows = (
+    *(row for row in HUGGINGFACE_V2_ROWS if row[1].startswith(BACKBONE_PREFIXES)),
+    *_deeplabv3_rows(
+        "segmentation_head.aspp.convs.",
+        "segmentation_head.aspp.convs.4.conv_1x1.",
+        "segmentation_head.aspp.project.",
+        "segmentation_head.classifier.",
+        "convolution",
+        "normalization",
+    ),
+)
+# ml-cvnets' v2 SSDLite (``coco-ssd-mobilevitv2-*.pt``): the v2 backbone under ``encoder.`` beside
+# the SSD layers of v1's layout.
+CVNETS_V2_SSD_ROWS: Rows = (
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_V2_ROWS if ours.startswith(BACKBONE_PREFIXES)),
+    *(row for row in CVNETS_SSD_ROWS if not row[1].startswith(BACKBONE_PREFIXES)),
+)
+_HUGGINGFACE_V2_LAYER = re.compile(
+    r"^mobilevitv2\.encoder\.layer\.(?P<stage>\d+)\.transformer\.layer\.(?P<layer>\d+)\."
+)
+_CVNETS_V2_DENSE = re.compile(r"^encoder\.layer_\d+\.1\.global_rep\.0\.pre_norm_attn\.1\.qkv_proj\.")
+# The key of each layout's first attention projection: where v2 differs from v1 by name.
+_V2_MARKERS = {
+    "cvnets_v2": re.compile(r"^layer_\d+\.1\.global_rep\.0\.pre_norm_attn\.1\.qkv_proj\."),
+    "timm_v2": re.compile(r"^stages\.\d+\.1\.transformer\.0\.attn\.qkv_proj\."),
+    "huggingface_v2": re.compile(r"^mobilevitv2\.conv_stem\."),
+}
+
+
 # Hugging Face keeps three attention input projections; ours is one, its rows ordered q, k, v.
 _QKV = ("query", "key", "value")
 _HUGGINGFACE_PROJECTION = re.compile(
@@ -215,6 +315,9 @@ _HUGGINGFACE_LAYER = re.compile(r"^mobilevit\.encoder\.layer\.(?P<stage>\d+)\.tr
 
 def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Name the layout of a bare state dict from its stem's key (``mobilevit`` for ours)."""
+    v2_layout = detect_v2_layout(state_dict)
+    if v2_layout is not None:
+        return v2_layout
     keys = set(state_dict)
     if "encoder.conv_1.block.conv.weight" in keys and any(key.startswith("ssd_heads.") for key in keys):
         return "cvnets_ssd"
@@ -250,6 +353,11 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
         "cvnets_deeplabv3": from_cvnets_deeplabv3,
         "huggingface_deeplabv3": from_huggingface_deeplabv3,
         "cvnets_ssd": from_cvnets_ssd,
+        "cvnets_v2": from_cvnets_v2,
+        "timm_v2": from_timm_v2,
+        "huggingface_v2": from_huggingface_v2,
+        "huggingface_v2_deeplabv3": from_huggingface_v2_deeplabv3,
+        "cvnets_v2_ssd": from_cvnets_v2_ssd,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -301,6 +409,50 @@ def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """ml-cvnets v0.1's SSDLite layout (``ssd_mobilevit_*_320.pt``: ``encoder.``, ``extra_layers.``,
     ``ssd_heads.``)."""
     return rename(state_dict, CVNETS_SSD_ROWS, depths={})
+
+
+def detect_v2_layout(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """The MobileViT v2 layout of a bare state dict (``cvnets_v2``, ``timm_v2``, ``huggingface_v2``,
+    ``huggingface_v2_deeplabv3``, ``cvnets_v2_ssd``), or None for another model."""
+    if any(_CVNETS_V2_DENSE.match(key) for key in state_dict):
+        if any(key.startswith("ssd_heads.") for key in state_dict):
+            return "cvnets_v2_ssd"
+        raise CheckpointError(
+            "an ml-cvnets MobileViT v2 dense checkpoint other than SSDLite (encoder.* with "
+            f"{'seg_head.*' if any(key.startswith('seg_head.') for key in state_dict) else 'no ssd_heads.*'}): "
+            "its layout is not read yet; Hugging Face's MobileViTV2ForSemanticSegmentation files are"
+        )
+    for layout, marker in _V2_MARKERS.items():
+        if any(marker.match(key) for key in state_dict):
+            segmenter = layout == "huggingface_v2" and any(key.startswith("segmentation_head.") for key in state_dict)
+            return "huggingface_v2_deeplabv3" if segmenter else layout
+    return None
+
+
+def from_timm_v2(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """timm's ``mobilevitv2_*`` (RGB input, as our v2 models)."""
+    return rename(state_dict, TIMM_V2_ROWS, depths=_depths(state_dict, _TIMM_LAYER))
+
+
+def from_cvnets_v2(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets' MobileViT v2 classification layout (``mobilevitv2-*.pt``, RGB input)."""
+    return rename(state_dict, CVNETS_V2_ROWS, depths={})
+
+
+def from_huggingface_v2(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Hugging Face's ``MobileViTV2ForImageClassification``: ml-cvnets' weights renamed, so RGB input,
+    although its image processor flips the channels to BGR (see docs/models.md)."""
+    return rename(state_dict, HUGGINGFACE_V2_ROWS, depths=_depths(state_dict, _HUGGINGFACE_V2_LAYER))
+
+
+def from_huggingface_v2_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """Hugging Face's ``MobileViTV2ForSemanticSegmentation`` (ASPP of 512 channels on ml-cvnets' weights)."""
+    return rename(state_dict, HUGGINGFACE_V2_DEEPLABV3_ROWS, depths=_depths(state_dict, _HUGGINGFACE_V2_LAYER))
+
+
+def from_cvnets_v2_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets' SSDLite on MobileViT v2 (``encoder.``, ``extra_layers.``, ``ssd_heads.``; RGB input)."""
+    return rename(state_dict, CVNETS_V2_SSD_ROWS, depths={})
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
@@ -389,6 +541,8 @@ _EXPANSION = "backbone.conv_1x1_exp."
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """The named arch (``small``, ``x_small``, ``xx_small``) whose backbone has exactly these
     names and shapes; a state dict in our layout."""
+    if is_v2_state_dict(state_dict):
+        return infer_v2_arch(state_dict)
     backbone = {
         key: tuple(value.shape)
         for key, value in state_dict.items()
@@ -438,6 +592,40 @@ def _backbone_shapes() -> dict[str, dict[str, tuple[int, ...]]]:
     for arch in ARCHS:
         with torch.device("meta"):  # shapes only: no memory, no initialisation cost
             backbone = MobileViT(arch)
+        shapes[arch] = {f"backbone.{key}": tuple(value.shape) for key, value in backbone.state_dict().items()}
+    return shapes
+
+
+_V2_ATTENTION = re.compile(r"^backbone\.layers\.\d+\.1\.global_rep\.\d+\.attn\.qkv_proj\.")
+
+
+def is_v2_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether a state dict in our layout holds a MobileViT v2 backbone (separable attention)."""
+    return any(_V2_ATTENTION.match(key) for key in state_dict)
+
+
+def infer_v2_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """The MobileViT v2 arch (``v2_050`` ... ``v2_200``) whose backbone has exactly these names and
+    shapes; a state dict in our layout."""
+    backbone = {key: tuple(value.shape) for key, value in state_dict.items() if key.startswith(BACKBONE_PREFIXES)}
+    for arch, shapes in _v2_backbone_shapes().items():
+        if backbone == shapes:
+            return arch
+    stem = backbone.get("backbone.stem.conv.weight")
+    raise CheckpointError(
+        f"the checkpoint's MobileViT v2 backbone ({len(backbone)} tensors, stem {stem}) matches none of the "
+        f"widths {', '.join(_v2_backbone_shapes())}"
+    )
+
+
+@functools.cache
+def _v2_backbone_shapes() -> dict[str, dict[str, tuple[int, ...]]]:
+    from .models import V2_ARCHS, MobileViTV2
+
+    shapes = {}
+    for arch in V2_ARCHS:
+        with torch.device("meta"):
+            backbone = MobileViTV2(arch)
         shapes[arch] = {f"backbone.{key}": tuple(value.shape) for key, value in backbone.state_dict().items()}
     return shapes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from .tasks.segmentation import SEGMENTATION_PREPROCESSING
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
 _CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
+_CVNETS_V2_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets-v2/classification/mobilevitv2/"
 
 # How ml-cvnets v0.1 measured the published mIoU of its DeepLabv3 weights (eval_segmentation.py).
 VOC_PROTOCOL = (
@@ -35,6 +37,24 @@ COCO_PROTOCOL = (
     "BGR, /255; boxes scaled back to the image; score threshold 0.01, NMS IoU 0.5, at most 200 per image; "
     "pycocotools box mAP@[.5:.95]"
 )
+
+
+# The MobileViT v2 weights' input, as ml-cvnets v0.2+ evaluated them and timm's configs say: RGB
+# (ml-cvnets v0.2 reads images with PIL), /255, short side 288 (bicubic), centre crop 256 (crop
+# fraction 0.888). Hugging Face's processor flips to BGR and resizes bilinearly: see docs/models.md.
+V2_PREPROCESSING = Preprocessing(resize_short=288, crop_size=256, interpolation="bicubic", channel_order="RGB")
+# The v2 weights fine-tuned at 384: short side 384, centre crop 384 (crop fraction 1).
+V2_PREPROCESSING_384 = Preprocessing(resize_short=384, crop_size=384, interpolation="bicubic", channel_order="RGB")
+
+# The v2 dense weights' input: the v1 weights' (the whole image resized to 512x512 or 320x320), in RGB.
+V2_SEGMENTATION_PREPROCESSING = dataclasses.replace(SEGMENTATION_PREPROCESSING, channel_order="RGB")
+V2_DETECTION_PREPROCESSING = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
+# What a v2 checkpoint that does not say its preprocessing is given, by task.
+V2_PREPROCESSING_OF_TASK = {
+    "classification": V2_PREPROCESSING,
+    "segmentation": V2_SEGMENTATION_PREPROCESSING,
+    "detection": V2_DETECTION_PREPROCESSING,
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,8 @@ class ZooModel:
     miou: float | None = None
     map: float | None = None
     protocol: str = ""
+    sha256: str = ""
+    pretraining: str = ""
 
     @property
     def num_classes(self) -> int:
@@ -100,6 +122,44 @@ def _ssdlite(variant: str, arch: str, file: str, params_m: float, flops_g: float
         task="detection",
         map=box_map,
         protocol=COCO_PROTOCOL,
+    )
+
+
+_V2_WIDTHS = {"050": "0.5", "075": "0.75", "100": "1.0", "125": "1.25", "150": "1.5", "175": "1.75", "200": "2.0"}
+# Multiply-adds at the crop size as `mobilevit flops` counts them (timm's published GMACs agree
+# to 0.01 G); ImageNet-1k top-1 as ml-cvnets' model zoo publishes it (it gives no top-5).
+_V2_FLOPS = {
+    "050": (0.48, 1.08),
+    "075": (1.05, 2.37),
+    "100": (1.84, 4.15),
+    "125": (2.86, 6.43),
+    "150": (4.09, 9.21),
+    "175": (5.55, 12.48),
+    "200": (7.22, 16.25),
+}
+_V2_PARAMS = {"050": 1.37, "075": 2.87, "100": 4.90, "125": 7.48, "150": 10.59, "175": 14.25, "200": 18.45}
+
+
+def _mobilevit_v2(width: str, folder: str, size: int, top1: float) -> ZooModel:
+    """A MobileViT v2 classifier of ml-cvnets (``cvnets-v2/.../{folder}/{size}x{size}/mobilevitv2-{w}.pt``).
+
+    ``folder`` is ``imagenet1k`` or ``imagenet21k_to_1k`` (ImageNet-21k-P, then fine-tuned on 1k);
+    the 384 weights are the 256 ones fine-tuned at 384. The config is the ImageNet-1k recipe of
+    the width, the one every record of the width starts from.
+    """
+    pretrained_on_21k = folder == "imagenet21k_to_1k"
+    suffix = "-384px" if size == 384 else ""
+    return ZooModel(
+        name=f"mobilevitv2-{width}_{'in21k-pre_' if pretrained_on_21k else ''}3rdparty_in1k{suffix}",
+        arch=f"v2_{width}",
+        config=f"configs/mobilevitv2/mobilevitv2-{width}_8xb128_in1k.py",
+        url=f"{_CVNETS_V2_URL}{folder}/{size}x{size}/mobilevitv2-{_V2_WIDTHS[width]}.pt",
+        params_m=_V2_PARAMS[width],
+        flops_g=_V2_FLOPS[width][size == 384],
+        class_names=IMAGENET_CLASSES,
+        top1=top1,
+        preprocessing=V2_PREPROCESSING_384 if size == 384 else V2_PREPROCESSING,
+        pretraining="ImageNet-21k-P (winter 2021)" if pretrained_on_21k else "",
     )
 
 
@@ -150,6 +210,23 @@ MODELS: dict[str, ZooModel] = {
         _ssdlite("xxsmall", "xx_small", "ssd_mobilevit_xxs_320.pt", params_m=1.76, flops_g=0.86, box_map=19.9),
         _ssdlite("xsmall", "x_small", "ssd_mobilevit_xs_320.pt", params_m=2.74, flops_g=1.89, box_map=24.8),
         _ssdlite("small", "small", "ssd_mobilevit_s_320.pt", params_m=5.74, flops_g=3.48, box_map=27.9),
+        # MobileViT v2: ImageNet-1k at 256, fine-tuned at 384, and ImageNet-21k-P then 1k at 256 and 384.
+        *(
+            _mobilevit_v2(width, "imagenet1k", 256, top1)
+            for width, top1 in zip(_V2_WIDTHS, (70.18, 75.56, 78.09, 79.65, 80.38, 80.84, 81.17))
+        ),
+        *(
+            _mobilevit_v2(width, "imagenet1k", 384, top1)
+            for width, top1 in zip(_V2_WIDTHS, (72.14, 76.98, 79.68, 80.94, 81.50, 82.04, 82.17))
+        ),
+        *(
+            _mobilevit_v2(width, "imagenet21k_to_1k", 256, top1)
+            for width, top1 in zip(("150", "175", "200"), (81.46, 81.94, 82.36))
+        ),
+        *(
+            _mobilevit_v2(width, "imagenet21k_to_1k", 384, top1)
+            for width, top1 in zip(("150", "175", "200"), (82.60, 82.93, 83.41))
+        ),
     )
 }
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ..apis import LogitsFunction, init_model, preprocessing_of
-from ..models import MobileViTBlock
+from ..models import MobileViTBlock, MobileViTV2Block
 from ..tasks import task_of
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
@@ -135,7 +135,7 @@ def export_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
     for module in fused.modules():
-        if isinstance(module, MobileViTBlock):
+        if isinstance(module, (MobileViTBlock, MobileViTV2Block)):
             module.always_resize = serves_any_size(export_format, dynamic)
     example = torch.rand(batch_size, 3, height, width)
     if export_format == "onnx":

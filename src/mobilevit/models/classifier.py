@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .backbone import build_backbone
 from .mobilevit import MobileViT, Stage
 
 if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
@@ -143,9 +144,10 @@ def build_classifier(
     label_smoothing: float = 0.0,
     **backbone_options: Any,
 ) -> ImageClassifier:
-    """Build a MobileViT classifier; ``backbone_options`` go to :class:`MobileViT`.
+    """Build a MobileViT classifier; ``backbone_options`` go to :class:`MobileViT` (or, for a v2 arch
+    such as ``v2_100``, :class:`~mobilevit.models.mobilevit_v2.MobileViTV2`).
 
     Its backbone computes channels-last unless told otherwise (faster, and unseen behind the pooling).
     """
     backbone_options.setdefault("channels_last", True)
-    return ImageClassifier(MobileViT(arch, **backbone_options), num_classes, dropout, label_smoothing)
+    return ImageClassifier(build_backbone(arch, **backbone_options), num_classes, dropout, label_smoothing)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
+from .backbone import build_backbone, is_v2_arch
 from .mobilevit import MobileViT, Stage
 
 if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
@@ -75,7 +76,11 @@ class DeepLabV3(nn.Module):
         self.num_classes = num_classes
         self.preprocessing: Preprocessing | None = None
         self.class_names: tuple[str, ...] = ()
-        self.head = DeepLabV3Head(backbone.stage_channels[-1], num_classes, **head_options)
+        self.head = self._make_head(backbone.stage_channels[-1], num_classes, **head_options)
+
+    def _make_head(self, in_channels: int, num_classes: int, **head_options: Any) -> nn.Module:
+        """The head on the last stage's map (a subclass puts another in its place)."""
+        return DeepLabV3Head(in_channels, num_classes, **head_options)
 
     @property
     def device(self) -> torch.device:
@@ -113,16 +118,19 @@ def build_segmenter(
     num_classes: int = 21,
     output_stride: int = 16,
     atrous_rates: Sequence[int] = (6, 12, 18),
-    aspp_channels: int = 256,
+    aspp_channels: int | None = None,
     aspp_dropout: float = 0.1,
     classifier_dropout: float = 0.1,
     **backbone_options: Any,
 ) -> DeepLabV3:
     """Build a DeepLabv3-MobileViT; the defaults are the published models'. ``backbone_options``
     go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...); the backbone
-    computes channels-last unless told otherwise, and the logits come out in the usual layout."""
+    computes channels-last unless told otherwise, and the logits come out in the usual layout.
+    ``aspp_channels`` None: the published models' (256 on v1, 512 on a v2 arch, as ml-cvnets)."""
+    if aspp_channels is None:
+        aspp_channels = 512 if is_v2_arch(arch) else 256
     backbone_options.setdefault("channels_last", True)
-    backbone = MobileViT(arch, output_stride=output_stride, expand_output=False, **backbone_options)
+    backbone = build_backbone(arch, output_stride=output_stride, expand_output=False, **backbone_options)
     return DeepLabV3(
         backbone,
         num_classes,

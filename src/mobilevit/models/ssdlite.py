@@ -27,7 +27,9 @@ from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import box_iou
 
-from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch, resolve_arch
+from .backbone import is_v2_arch, resolve_arch
+from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch
+from .mobilevit_v2 import MobileViTV2
 
 if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
     from ..data.transforms import Preprocessing
@@ -101,6 +103,10 @@ class SSDLiteBackbone(MobileViT):
         for layer in self.extra_layers:
             levels.append(layer(levels[-1]))
         return OrderedDict((str(index), level) for index, level in enumerate(levels))
+
+
+class SSDLiteBackboneV2(SSDLiteBackbone, MobileViTV2):
+    """:class:`SSDLiteBackbone` on a MobileViT v2 (``v2_050`` ...): the same levels and extra layers."""
 
 
 class SSDLiteHeadLevel(nn.Module):
@@ -363,8 +369,9 @@ def build_ssdlite(
     The backbone computes channels-last unless told otherwise; the head flattens its maps anyway.
     """
     backbone_options.setdefault("channels_last", True)
+    backbone_class = SSDLiteBackboneV2 if is_v2_arch(arch) else SSDLiteBackbone
     return SSDLite(
-        SSDLiteBackbone(arch, **backbone_options),
+        backbone_class(arch, **backbone_options),
         num_classes,
         image_size,
         score_thresh,

@@ -210,7 +210,9 @@ class Classification:
         return {}
 
     def published(self, record: Any) -> str:
-        return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
+        top5 = f"  top-5 {record.top5:.2f}" if record.top5 is not None else ""
+        pretraining = f"  ({record.pretraining} pre-training)" if record.pretraining else ""
+        return f"top-1 {record.top1:.2f}{top5}{pretraining}"
 
     def runner(self, model: ImageClassifier) -> Runner:
         return torch_logits(model)

@@ -1,0 +1,91 @@
+"""SSDLite on the MobileViT v2 backbone: ml-cvnets' parameter counts, the maps the head reads, its layout."""
+
+import re
+
+import pytest
+import torch
+
+from mobilevit.checkpoint import CheckpointError, load_checkpoint
+from mobilevit.convert import detect_layout
+from mobilevit.models import MobileViTV2, build_ssdlite
+from mobilevit.models.ssdlite import grid_sizes
+
+
+# ml-cvnets' model zoo, derived counts of the facts sheet (4.2): COCO, 81 classes
+@pytest.mark.parametrize(
+    "arch, params_m",
+    [("v2_050", 2.04), ("v2_075", 3.58), ("v2_100", 5.61), ("v2_125", 8.17), ("v2_150", 11.28), ("v2_200", 19.11)],
+)
+def test_ssdlite_parameter_counts_are_ml_cvnets(arch, params_m):
+    with torch.device("meta"):
+        model = build_ssdlite(arch)
+    assert round(sum(param.numel() for param in model.parameters()) / 1e6, 2) == params_m
+    assert isinstance(model.backbone, MobileViTV2) and model.backbone.conv_1x1_exp is None
+
+
+def test_v2_ssdlite_reads_stages_four_and_five_and_detects():
+    model = build_ssdlite("v2_050").eval()
+    assert model.backbone.out_channels[:2] == [192, 256]  # stride 16 and 32 maps of width 0.5
+    with torch.no_grad():
+        levels = model.backbone(torch.rand(1, 3, 320, 320))
+        assert [tuple(level.shape[-2:]) for level in levels.values()] == grid_sizes(320, "v2_050")
+        raw = model(torch.rand(2, 3, 320, 320))
+        assert raw["cls_logits"].shape == (2, len(model.box_coding().anchors), 81)
+        (detections,) = model([torch.rand(3, 240, 300)])
+    assert set(detections) == {"boxes", "scores", "labels"} and detections["boxes"].shape[1] == 4
+
+
+# ours -> ml-cvnets, from the key templates of the facts sheet (3.1 and 4.3), applied in order
+OURS_TO_CVNETS_SSD = [
+    (r"^backbone\.stem\.", "encoder.conv_1.block."),
+    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.0\.", r"encoder.layer_\1.\2.block.exp_1x1.block."),
+    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.1\.", r"encoder.layer_\1.\2.block.conv_3x3.block."),
+    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.2\.", r"encoder.layer_\1.\2.block.red_1x1.block."),
+    (r"^backbone\.layers\.(\d+)\.1\.local_rep\.(\d)\.", r"encoder.layer_\1.1.local_rep.\2.block."),
+    (r"\.global_rep\.(\d+)\.norm1\.", r".global_rep.\1.pre_norm_attn.0."),
+    (r"\.global_rep\.(\d+)\.attn\.(qkv_proj|out_proj)\.", r".global_rep.\1.pre_norm_attn.1.\2.block.conv."),
+    (r"\.global_rep\.(\d+)\.norm2\.", r".global_rep.\1.pre_norm_ffn.0."),
+    (r"\.global_rep\.(\d+)\.ffn\.fc1\.", r".global_rep.\1.pre_norm_ffn.1.block.conv."),
+    (r"\.global_rep\.(\d+)\.ffn\.fc2\.", r".global_rep.\1.pre_norm_ffn.3.block.conv."),
+    (r"^backbone\.layers\.(\d+)\.1\.", r"encoder.layer_\1.1."),
+    (r"\.conv_proj\.", ".conv_proj.block."),
+    (r"^backbone\.extra_layers\.3\.1\.conv\.", "extra_layers.os_-1.1.block.conv."),
+    (r"^backbone\.extra_layers\.(\d)\.depthwise\.", r"extra_layers.os_\1.dw_conv.block."),
+    (r"^backbone\.extra_layers\.(\d)\.pointwise\.", r"extra_layers.os_\1.pw_conv.block."),
+    (r"^head\.levels\.(\d)\.projection\.", r"ssd_heads.\1.proj_layer.block."),
+    (r"^head\.levels\.(\d)\.predictor\.depthwise\.", r"ssd_heads.\1.loc_cls_layer.dw_conv.block."),
+    (r"^head\.levels\.(\d)\.predictor\.pointwise\.", r"ssd_heads.\1.loc_cls_layer.pw_conv.block."),
+    (r"^head\.levels\.(\d)\.predictor\.", r"ssd_heads.\1.loc_cls_layer.block."),
+    (r"\.bn\.", ".norm."),
+]
+
+
+def to_cvnets_ssd(state_dict):
+    result = {}
+    for key, value in state_dict.items():
+        for pattern, replacement in OURS_TO_CVNETS_SSD:
+            key = re.sub(pattern, replacement, key)
+        key = re.sub(r"layer_(\d)", lambda m: f"layer_{int(m[1]) + 1}", key)  # ml-cvnets counts from one
+        key = re.sub(r"os_(\d)\.", lambda m: f"os_{64 * 2 ** int(m[1])}.", key)  # extra layers by stride
+        result[key] = value
+    assert len(result) == len(state_dict)
+    return result
+
+
+def test_an_ml_cvnets_v2_ssdlite_loads_key_for_key(tmp_path):
+    source = build_ssdlite("v2_050").eval()
+    cvnets = to_cvnets_ssd(source.state_dict())
+    assert "encoder.layer_5.1.global_rep.3.weight" in cvnets and "extra_layers.os_256.pw_conv.block.norm.bias" in cvnets
+    assert "ssd_heads.5.loc_cls_layer.block.conv.weight" in cvnets
+    assert detect_layout(cvnets) == "cvnets_v2_ssd"
+    torch.save(cvnets, tmp_path / "coco-ssd-mobilevitv2-0.5.pt")
+    model = build_ssdlite("v2_050")
+    assert load_checkpoint(model, tmp_path / "coco-ssd-mobilevitv2-0.5.pt").layout == "cvnets_v2_ssd"
+    ours = source.state_dict()
+    assert all(torch.equal(value, ours[key]) for key, value in model.state_dict().items())
+
+
+def test_other_ml_cvnets_v2_dense_files_are_named_as_not_read_yet():
+    cvnets = {"encoder.layer_3.1.global_rep.0.pre_norm_attn.1.qkv_proj.block.conv.weight": torch.zeros(1)}
+    with pytest.raises(CheckpointError, match=r"v2 dense checkpoint .*seg_head.*not read yet"):
+        detect_layout({**cvnets, "seg_head.classifier.block.conv.weight": torch.zeros(1)})
