@@ -392,14 +392,15 @@ def draw_detections(
     image: ImageInput, result: dict[str, Any], score_threshold: float = 0.3, channel_order: str = "BGR"
 ) -> Image.Image:
     """The image with the detections of ``result`` (from :func:`detect_objects`) scoring at least
-    ``score_threshold`` drawn as labelled boxes (torchvision's ``draw_bounding_boxes``)."""
-    from torchvision.utils import draw_bounding_boxes
+    ``score_threshold`` drawn as boxes in their class's colour, each labelled with its class and
+    score where no other label is (see :mod:`mobilevit.drawing`)."""
+    from .drawing import draw_boxes
 
-    rgb = torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1)
-    keep = result["scores"] >= score_threshold
-    labels = [f"{name} {score:.2f}" for name, score, kept in zip(result["classes"], result["scores"], keep) if kept]
-    if not keep.any():
-        return Image.fromarray(rgb.permute(1, 2, 0).numpy())
-    width = max(1, round(max(rgb.shape[1:]) / 200))
-    drawn = draw_bounding_boxes(rgb, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red", width=width)
-    return Image.fromarray(drawn.permute(1, 2, 0).numpy())
+    keep = np.flatnonzero(result["scores"] >= score_threshold)
+    return draw_boxes(
+        to_rgb(image, channel_order),
+        result["boxes"][keep],
+        result["labels"][keep],
+        [result["classes"][index] for index in keep],
+        result["scores"][keep],
+    )
