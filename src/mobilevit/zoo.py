@@ -10,6 +10,7 @@ from torch import nn
 
 from .checkpoint import load_checkpoint
 from .data.transforms import Preprocessing
+from .download import local_path_advice
 from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter, build_ssdlite
 
@@ -298,5 +299,6 @@ def get_model(
         model.class_names = record.class_names
     if pretrained is not False:
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
-        load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
+        with local_path_advice("pass pretrained={path!r}"):
+            load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
     return model  # type: ignore[return-value]
