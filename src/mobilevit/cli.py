@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import zoo
+from . import __version__, zoo
 from .analysis import measure_complexity
 from .apis import (
     LogitsFunction,
@@ -38,6 +38,7 @@ from .data.datasets import IMAGE_EXTENSIONS
 from .data.image import read_image
 from .data.segmentation import save_palette_mask
 from .data.transforms import Preprocessing
+from .download import local_path_advice
 from .export import (
     FIXED_BATCH,
     FORMATS,
@@ -58,6 +59,14 @@ from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
 # is a diverged loss. Each ends as one line and exit status 2.
 USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
+# Where each command takes a local file in place of a URL that cannot be downloaded ({path}: the file).
+LOCAL_PATH_ADVICE = {
+    "predict": "pass --checkpoint {path}",
+    "export": "pass --checkpoint {path}",
+    "test": "pass {path} as CHECKPOINT",
+    "convert": "pass {path} as SRC",
+    "flops": "pass {path} as MODEL",
+}
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -513,6 +522,12 @@ def _is_detector(path: Path) -> bool:
     )
 
 
+def _plot(args: argparse.Namespace) -> None:
+    from .plot import plot_run
+
+    print(f"wrote {plot_run(args.work_dir, args.out)}")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -534,6 +549,7 @@ def _add_cfg_options(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mobilevit", description="MobileViT models: inspect, train, predict.")
+    parser.add_argument("--version", action="version", version=f"mobilevit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="list the zoo's models and their published figures, or the configs")
@@ -712,6 +728,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_cfg_options(export)
     export.set_defaults(run=_export)
+
+    plot = commands.add_parser("plot", help="draw a training run's loss, learning rate and validation metric (PNG)")
+    plot.add_argument("work_dir", metavar="WORK_DIR", help="the run's work dir, which holds its log.jsonl")
+    plot.add_argument("--out", help="the PNG to write (default: WORK_DIR/curves.png)")
+    plot.set_defaults(run=_plot)
     return parser
 
 
@@ -720,11 +741,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = args.run
     try:
-        run(args)
+        with local_path_advice(LOCAL_PATH_ADVICE.get(args.command, "pass its local path instead of the URL")):
+            run(args)
     except USER_ERRORS as error:
         message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         print(f"mobilevit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM during training (which has said how to resume)
+        if not hasattr(error, "exit_status"):
+            print(f"mobilevit {args.command}: interrupted", file=sys.stderr)
+        return getattr(error, "exit_status", 130)
     return 0
 
 
