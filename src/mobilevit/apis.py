@@ -10,7 +10,6 @@ prepared exactly as in the test pipeline of its weights.
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,7 +30,7 @@ from .download import is_url
 from .imagenet import IMAGENET_CLASSES
 from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
 from .tasks import build_model
-from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record
+from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record, suggestion
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image
 # Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
@@ -168,10 +167,8 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
 
 
 def _not_a_model(text: str) -> str:
-    close = difflib.get_close_matches(text, MODELS, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
     return (
-        f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{hint} "
+        f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{suggestion(text)} "
         f"Zoo models: {', '.join(MODELS)}"
     )
 

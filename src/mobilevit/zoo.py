@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from torch import nn
@@ -263,18 +265,46 @@ MODELS: dict[str, ZooModel] = {
 }
 
 
-def list_models() -> list[str]:
-    """Names of the zoo's models."""
-    return list(MODELS)
+# timm's names of the same weights (``timm/mobilevit_s.cvnets_in1k`` ...), taken as the zoo's.
+TIMM_NAMES = {
+    "mobilevit_xxs": "mobilevit-xxsmall_3rdparty_in1k",
+    "mobilevit_xs": "mobilevit-xsmall_3rdparty_in1k",
+    "mobilevit_s": "mobilevit-small_3rdparty_in1k",
+}
+
+
+def list_models(pattern: str | Sequence[str] = "") -> list[str]:
+    """Names of the zoo's models; with ``pattern`` (a shell-style wildcard such as ``'*xxsmall*'``,
+    or a list of them), those matching one, as timm's ``list_models``."""
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    if not any(patterns):
+        return list(MODELS)
+    return [name for name in MODELS if any(fnmatch.fnmatch(name, one) for one in patterns if one)]
+
+
+def zoo_name(name: str) -> str:
+    """The zoo's name for ``name``: itself, or the zoo name of timm's name (``mobilevit_s``, with or
+    without a ``.cvnets_in1k`` tag)."""
+    return TIMM_NAMES.get(name.split(".", 1)[0], name) if name.startswith("mobilevit_") else name
+
+
+def suggestion(name: str) -> str:
+    """What an unknown model name may have meant: the zoo name of a timm name, or the closest zoo name."""
+    if zoo_name(name) in MODELS:
+        return f" timm's {name!r} is {zoo_name(name)!r} here."
+    close = difflib.get_close_matches(name, MODELS, n=1)
+    if close:
+        return f" Did you mean {close[0]!r}?"
+    close = difflib.get_close_matches(name, TIMM_NAMES, n=1)
+    return f" Did you mean {close[0]!r} (timm's name of {TIMM_NAMES[close[0]]!r})?" if close else ""
 
 
 def get_record(name: str) -> ZooModel:
-    """The zoo record of ``name``; an unknown name lists the known ones."""
-    if name not in MODELS:
-        close = difflib.get_close_matches(name, MODELS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown model {name!r}.{hint} Known models: {', '.join(MODELS)}")
-    return MODELS[name]
+    """The zoo record of ``name`` (a zoo name, or timm's name of the same weights); an unknown
+    name lists the known ones."""
+    if zoo_name(name) not in MODELS:
+        raise ValueError(f"unknown model {name!r}.{suggestion(name)} Known models: {', '.join(MODELS)}")
+    return MODELS[zoo_name(name)]
 
 
 def get_model(

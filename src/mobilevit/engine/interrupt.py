@@ -1,9 +1,9 @@
 """Stopping a run cleanly on Ctrl-C (SIGINT) or SIGTERM.
 
 While :class:`StopRequest` is entered, the first of these signals only sets a request; the
-training loop sees it at its next optimizer step, writes ``latest.pth`` there and raises
-:class:`TrainingInterrupted` (a ``KeyboardInterrupt``), which the command line turns into one line
-and the exit status 130 (SIGINT) or 143 (SIGTERM). A second signal stops at once. Leaving the
+training loop sees it at its next optimizer step, writes ``latest.pth`` there and raises a
+``KeyboardInterrupt`` (see :func:`interrupted`), which the command line turns into one line and
+the exit status 130 (SIGINT) or 143 (SIGTERM). A second signal stops at once. Leaving the
 context puts the previous handlers back, so the process is as it was found.
 """
 
@@ -23,13 +23,12 @@ from .distributed import DistributedContext
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """A run stopped by a signal after writing a checkpoint; ``exit_status`` is 128 + the signal's number."""
-
-    def __init__(self, message: str, signal_number: int) -> None:
-        super().__init__(message)
-        self.signal_number = signal_number
-        self.exit_status = 128 + signal_number
+def interrupted(message: str, signal_number: int) -> KeyboardInterrupt:
+    """The ``KeyboardInterrupt`` that ends a run stopped by a signal, with the exit status the
+    command line gives it (``exit_status``: 128 + the signal's number)."""
+    error = KeyboardInterrupt(message)
+    error.exit_status = 128 + signal_number  # type: ignore[attr-defined]
+    return error
 
 
 class StopRequest:

@@ -52,7 +52,8 @@ def main(
                 f"the validation split under {config.data.root} has {len(data.class_names)} classes but the "
                 f"model has {config.model.num_classes} outputs"
             )
-        metrics = evaluate(scorer, data.val, context.device, task.evaluator(config, context.device))
+        bar = "test" if context.is_main else None
+        metrics = evaluate(scorer, data.val, context.device, task.evaluator(config, context.device), bar)
         if context.is_main:
             for reason in metrics.skipped:
                 print(f"skipped an unreadable image: {reason}")

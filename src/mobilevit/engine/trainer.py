@@ -41,7 +41,7 @@ from .ema import ModelEma
 from .evaluator import evaluate, to_device
 from .finetune import describe_parameter_groups, fit_to_classes, load_pretrained, parameter_groups
 from .fitting import fit_to_machine, fit_to_steps, steps_per_epoch
-from .interrupt import StopRequest, TrainingInterrupted
+from .interrupt import StopRequest, interrupted
 from .run_log import RunLog
 from .schedule import LearningRateSchedule, set_learning_rate
 
@@ -84,7 +84,7 @@ def main(config: Config, resume: str | os.PathLike | None = None) -> nn.Module:
     ``<train.work_dir>/latest.pth`` when that exists and ``train.auto_resume`` is on.
 
     Ctrl-C (SIGINT) or SIGTERM stops the run at its next optimizer step with ``latest.pth``
-    written there and raises :class:`~mobilevit.engine.interrupt.TrainingInterrupted`.
+    written there and raises ``KeyboardInterrupt`` (see :func:`~mobilevit.engine.interrupt.interrupted`).
     """
     context = distributed.setup(config.train.device)
     try:
@@ -214,7 +214,7 @@ def _fitted(config: Config, log: RunLog, fitted: tuple[Config, list[str]]) -> Co
     return fitted[0]
 
 
-def _interrupted(stop: StopRequest, state: TrainState, work_dir: Path, log: RunLog) -> TrainingInterrupted:
+def _interrupted(stop: StopRequest, state: TrainState, work_dir: Path, log: RunLog) -> KeyboardInterrupt:
     """The exception that ends a run stopped by a signal, the way to resume it logged."""
     name = signal.Signals(stop.signal_number).name
     line = (
@@ -222,7 +222,7 @@ def _interrupted(stop: StopRequest, state: TrainState, work_dir: Path, log: RunL
         f"with {work_dir / 'latest.pth'} written: run the same command again to continue from there"
     )
     log.info(line)
-    return TrainingInterrupted(line, stop.signal_number)
+    return interrupted(line, stop.signal_number)
 
 
 def _resume(
@@ -247,11 +247,12 @@ def _validate(
     task: Task, config: Config, run: TrainingRun, loader: DataLoader, device: torch.device, log: RunLog
 ) -> bool:
     """Evaluate the model (and its EMA, whose score then counts); True when the score is a new best."""
-    metrics = evaluate(run.model, loader, device, task.evaluator(config, device))
+    bar = "validation" if config.train.progress_bar and log.enabled else None
+    metrics = evaluate(run.model, loader, device, task.evaluator(config, device), bar)
     log.record("val", epoch=run.state.epoch, **metrics.log_values())
     if run.ema is not None:
         distributed.broadcast_buffers(run.ema.module)
-        metrics = evaluate(run.ema.module, loader, device, task.evaluator(config, device))
+        metrics = evaluate(run.ema.module, loader, device, task.evaluator(config, device), bar and "validation (EMA)")
         log.record("val_ema", epoch=run.state.epoch, **metrics.log_values())
     score = getattr(metrics, task.best_metric)
     if score <= run.state.best_score:
