@@ -101,7 +101,7 @@ def _train(
     if not config.train.work_dir:
         raise ValueError("train.work_dir is not set: name the folder for the run's logs and checkpoints")
     work_dir = Path(config.train.work_dir)
-    log = RunLog(work_dir, context.is_main)
+    log = RunLog(work_dir, context.is_main, config.train.tensorboard)
     config = _fitted(config, log, fit_to_machine(config))
     pin_memory = context.device.type == "cuda"
     data = task.build_data(config, True, context.world_size, context.rank, pin_memory)
