@@ -13,6 +13,7 @@ from ..tasks import Metrics, get_task
 from . import distributed
 from .checkpointing import write_atomic
 from .evaluator import Scorer, evaluate
+from .fitting import fit_to_machine
 
 
 def main(
@@ -31,6 +32,9 @@ def main(
     """
     context = distributed.setup(config.train.device)
     try:
+        config, notes = fit_to_machine(config)
+        for note in notes if context.is_main else ():
+            print(note)
         task = get_task(config.task)
         model = task.build_model(config)
         if exported is None:
