@@ -82,3 +82,14 @@ def test_the_handlers_are_put_back_and_a_second_signal_stops_at_once():
         assert stop.signal_number == signal.SIGINT
         signal.raise_signal(signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_outside_training_exits_130_in_one_line(monkeypatch, capsys):
+    from mobilevit import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_list", interrupted)
+    assert cli.main(["list"]) == 130
+    assert capsys.readouterr().err == "mobilevit list: interrupted\n"
