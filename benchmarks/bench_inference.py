@@ -50,10 +50,10 @@ from mobilevit.checkpoint import load_weights
 from mobilevit.convert import to_mobilevit
 from mobilevit.data.datasets import scan_folders
 from mobilevit.export import (
-    ExecuTorchClassifier,
-    OnnxClassifier,
-    OpenVinoClassifier,
-    TFLiteClassifier,
+    ExecuTorchRunner,
+    OnnxRunner,
+    OpenVinoRunner,
+    TFLiteRunner,
     calibration_images,
     export_model,
 )
@@ -171,7 +171,7 @@ def our_paths(
     folded into the convolutions by ``fuse()``. Compilation freezes the weights into the graph (inductor's
     ``freezing``, for inference). The exports are ``mobilevit export``'s files, loaded as users
     load them: TorchScript with ``torch.jit.load``, ONNX (``size`` square images, any batch size)
-    with ONNX Runtime, OpenVINO IRs with :class:`OpenVinoClassifier`. bf16 is
+    with ONNX Runtime, OpenVINO IRs with :class:`OpenVinoRunner`. bf16 is
     ``init_model(..., dtype=torch.bfloat16)``; the int8 paths calibrate on ``calibration``. LiteRT
     and ExecuTorch files are exported for each of ``batches`` (other batch sizes run in slices of
     the batch-1 file); "ExecuTorch fp32 unrewritten" lowers the fused model as built, without the
@@ -185,7 +185,7 @@ def our_paths(
         "fused": lambda: fused,
         "fused compiled": lambda: torch.compile(copy.deepcopy(fused), dynamic=False),
         "TorchScript": lambda: torch.jit.load(export_model(model, workdir / "model.pt", "torchscript")).eval(),
-        "ONNX Runtime": lambda: OnnxClassifier(
+        "ONNX Runtime": lambda: OnnxRunner(
             export_model(model, workdir / "model.onnx", height=size, width=size), threads=threads
         ),
         "bf16": lambda: _in_bfloat16(copy.deepcopy(model).to(torch.bfloat16)),
@@ -196,14 +196,14 @@ def our_paths(
         "OpenVINO int8": lambda: _openvino(model, workdir / "int8.xml", size, threads, "fp32", calibration),
         "LiteRT fp32": lambda: _by_batch(
             batches,
-            lambda batch: TFLiteClassifier(
+            lambda batch: TFLiteRunner(
                 export_model(model, workdir / f"LiteRT fp32-{batch}.tflite", "tflite", size, size, batch_size=batch),
                 threads=threads,
             ),
         ),
         "LiteRT int8": lambda: _by_batch(
             batches,
-            lambda batch: TFLiteClassifier(
+            lambda batch: TFLiteRunner(
                 export_model(
                     model,
                     workdir / f"LiteRT int8-{batch}.tflite",
@@ -211,6 +211,7 @@ def our_paths(
                     size,
                     size,
                     calibration=calibration,
+                    quantize="int8",
                     batch_size=batch,
                 ),
                 threads=threads,
@@ -218,7 +219,7 @@ def our_paths(
         ),
         "ExecuTorch fp32": lambda: _by_batch(
             batches,
-            lambda batch: ExecuTorchClassifier(
+            lambda batch: ExecuTorchRunner(
                 export_model(
                     model, workdir / f"ExecuTorch fp32-{batch}.pte", "executorch", size, size, batch_size=batch
                 )
@@ -226,7 +227,7 @@ def our_paths(
         ),
         "ExecuTorch int8": lambda: _by_batch(
             batches,
-            lambda batch: ExecuTorchClassifier(
+            lambda batch: ExecuTorchRunner(
                 export_model(
                     model,
                     workdir / f"ExecuTorch int8-{batch}.pte",
@@ -234,6 +235,7 @@ def our_paths(
                     size,
                     size,
                     calibration=calibration,
+                    quantize="int8",
                     batch_size=batch,
                 )
             ),
@@ -284,7 +286,7 @@ def _executorch_as_built(model: ImageClassifier, path: Path, size: int, batch: i
         file=sys.stderr,
     )
     path.write_bytes(lowered.to_executorch().buffer)
-    return ExecuTorchClassifier(path)
+    return ExecuTorchRunner(path)
 
 
 def _in_bfloat16(model: Forward) -> Forward:
@@ -294,14 +296,15 @@ def _in_bfloat16(model: Forward) -> Forward:
 def _openvino(
     model: ImageClassifier, path: Path, size: int, threads: int, precision: str, calibration: torch.Tensor | None = None
 ) -> Forward:
-    export_model(model, path, "openvino", size, size, precision=precision, calibration=calibration)
-    return OpenVinoClassifier(path, threads=threads)
+    quantize = None if calibration is None else "int8"
+    export_model(model, path, "openvino", size, size, precision=precision, calibration=calibration, quantize=quantize)
+    return OpenVinoRunner(path, threads=threads)
 
 
 def timm_onnx(timm_model: nn.Module, path: Path, threads: int) -> Forward:
     """timm's model exported as ours is (the same exporter, opset and dynamic batch) in ONNX Runtime."""
     export_onnx(timm_model, torch.rand(1, 3, 256, 256), path, dynamic=False)
-    return OnnxClassifier(path, threads=threads)
+    return OnnxRunner(path, threads=threads)
 
 
 def peer_paths(

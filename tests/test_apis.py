@@ -80,8 +80,8 @@ def test_init_model_from_a_config_file(checkpoint, model):
     assert from_config.preprocessing.channel_order == "BGR"
 
 
-def test_init_model_without_weights_and_with_a_bad_name():
-    assert not mobilevit.init_model(NAME).training
+def test_init_model_is_in_eval_mode_and_refuses_a_bad_name(checkpoint):
+    assert not mobilevit.init_model(NAME, checkpoint).training
     with pytest.raises(ValueError, match="nor a config file nor a checkpoint. Did you mean 'mobilevit-xxsmall"):
         mobilevit.init_model("mobilevit-xxsmal")
     with pytest.raises(FileNotFoundError, match="config file not found: nope.py"):
@@ -155,8 +155,8 @@ def test_class_names_of_a_fine_tuned_model(tmp_path, rgb):
     assert mobilevit.inference_model(loaded, rgb)["pred_class"] in ("a", "b", "c")
 
 
-def test_init_model_fuses_for_inference_unless_told(checkpoint, rgb):
-    fused, unfused = mobilevit.init_model(NAME, checkpoint), mobilevit.init_model(NAME, checkpoint, fuse=False)
+def test_init_model_fuses_for_inference_when_told(checkpoint, rgb):
+    fused, unfused = mobilevit.init_model(NAME, checkpoint, fuse=True), mobilevit.init_model(NAME, checkpoint)
     assert fused.backbone.fused and not unfused.backbone.fused
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in fused.modules())
     x = torch.rand(2, 3, 64, 64)
@@ -166,10 +166,10 @@ def test_init_model_fuses_for_inference_unless_told(checkpoint, rgb):
         load_checkpoint(fused, checkpoint)
 
 
-def test_the_class_names_of_a_zoo_model_are_its_records(monkeypatch, rgb):
+def test_the_class_names_of_a_zoo_model_are_its_records(monkeypatch, rgb, checkpoint):
     names = tuple(f"class {index}" for index in range(1000))
     monkeypatch.setitem(zoo.MODELS, NAME, dataclasses.replace(get_record(NAME), class_names=names))
-    model = mobilevit.init_model(NAME)
+    model = mobilevit.init_model(NAME, checkpoint)
     model.preprocessing = QUICK
     result = mobilevit.inference_model(model, rgb)
     assert model.class_names == names and result["pred_class"] == f"class {result['pred_label']}"

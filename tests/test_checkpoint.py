@@ -347,7 +347,7 @@ def raw_server(tmp_path, monkeypatch):
         server.close()
 
 
-BODY = bytes(range(256)) * 64  # 16 KiB
+BODY = (bytes(range(128, 256)) + bytes(range(128))) * 64  # 16 KiB, starting as a pickle does (0x80)
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n"
 
 
@@ -583,10 +583,13 @@ def test_a_malformed_header_entry_of_our_format_is_named(tmp_path, entry, messag
         read_checkpoint(tmp_path / "ours.safetensors")
 
 
-def test_a_format_1_file_without_sha256_still_reads_and_read_metadata_gives_its_entry(tmp_path):
+def test_a_format_1_file_without_sha256_reads_only_when_allowed_and_read_metadata_gives_its_entry(tmp_path):
     state_dict = build_classifier("xx_small", num_classes=2).state_dict()
     save_with_header(tmp_path / "old.safetensors", state_dict, good_entry())
-    assert read_checkpoint(tmp_path / "old.safetensors").metadata["class_names"] == ["ant", "bee"]
+    with pytest.raises(CheckpointError, match="old.safetensors: its 'mobilevit' header entry has no sha256"):
+        read_checkpoint(tmp_path / "old.safetensors")
+    allowed = read_checkpoint(tmp_path / "old.safetensors", allow_unverified=True)
+    assert allowed.metadata["class_names"] == ["ant", "bee"]
     assert read_metadata(tmp_path / "old.safetensors") == json.loads(json.dumps(good_entry()))
     safetensors.torch.save_file(state_dict, str(tmp_path / "plain.safetensors"))
     assert read_metadata(tmp_path / "plain.safetensors") is None

@@ -169,7 +169,7 @@ def test_predict_reports_each_bad_input_and_classifies_the_others(files, tmp_pat
     assert len(errors) == 5 and all(line.startswith("mobilevit predict: error: ") for line in errors)
     assert "empty" in errors[0] and "bad.jpg" in errors[1] and "image not found" in errors[2]
     assert "aspect ratio" in errors[3]
-    assert errors[4].endswith("4 of the inputs could not be classified (reported above); 2 images were")
+    assert errors[4].endswith("4 of the inputs could not be read (reported above); the other 2 were predicted")
 
 
 def test_convert_writes_a_custom_arch_from_a_training_checkpoint_or_a_config(tmp_path, capsys):

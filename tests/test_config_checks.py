@@ -89,7 +89,11 @@ BAD_VALUES = [
     ("data.sampler.batch_floor", "'two'", "data.sampler.batch_floor must be one of 'base', 'one', got 'two'"),
     ("data.preprocessing", "[]", "data.preprocessing must be a dict, got []"),
     ("data.preprocessing.resize_short", "100", "data.preprocessing.resize_short must be at least crop_size (256)"),
-    ("data.preprocessing.resize_short", "5000", "data.preprocessing.resize_short must be at most 4096, got 5000"),
+    (
+        "data.preprocessing.resize_short",
+        "5000",
+        "data.preprocessing.resize_short must be at most 4096 pixels, got 5000",
+    ),
     (
         "data.preprocessing.crop_size",
         "300",

@@ -15,9 +15,10 @@ import mobilevit
 from arch_table import PUBLISHED
 from mobilevit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mobilevit.cli import main
-from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, task_of, to_mobilevit
+from mobilevit.convert import CheckpointError, detect_layout, infer_arch, num_classes_of, to_mobilevit
 from mobilevit.engine.finetune import load_pretrained
 from mobilevit.models import build_classifier, build_segmenter
+from mobilevit.tasks import task_for_weights
 from reference_weights import deterministic_input, deterministic_state_dict
 
 transformers = pytest.importorskip("transformers")
@@ -187,7 +188,7 @@ def test_a_converted_cvnets_checkpoint_describes_its_segmenter(tmp_path):
     reference.load_state_dict(deterministic_state_dict(reference.state_dict()))
     torch.save(huggingface_to_cvnets(reference.state_dict()), tmp_path / "deeplabv3_mobilevit_xxs.pt")
     ours = read_checkpoint(tmp_path / "deeplabv3_mobilevit_xxs.pt").state_dict
-    assert (infer_arch(ours), num_classes_of(ours), task_of(ours)) == ("xx_small", 21, "segmentation")
+    assert (infer_arch(ours), num_classes_of(ours), task_for_weights(ours).name) == ("xx_small", 21, "segmentation")
 
     assert main(["convert", str(tmp_path / "deeplabv3_mobilevit_xxs.pt"), str(tmp_path / "xxs.safetensors")]) == 0
     model = mobilevit.init_model(tmp_path / "xxs.safetensors")

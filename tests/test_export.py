@@ -14,7 +14,7 @@ from reference_weights import deterministic_input, deterministic_state_dict
 
 pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
-from mobilevit.export import OnnxClassifier, export_model  # noqa: E402  (needs onnxruntime)
+from mobilevit.export import OnnxRunner, export_model  # noqa: E402  (needs onnxruntime)
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
 CONFIG = Path(__file__).parents[1] / "configs" / "mobilevit" / "mobilevit-xxsmall_8xb128_in1k.py"
@@ -49,12 +49,12 @@ def test_dynamic_onnx_gives_the_pytorch_logits(model, dynamic_onnx, shape):
     image = deterministic_input(*shape)
     with torch.no_grad():
         expected = model(image)
-    assert torch.allclose(OnnxClassifier(dynamic_onnx, threads=2)(image), expected, atol=1e-4, rtol=0)
+    assert torch.allclose(OnnxRunner(dynamic_onnx, threads=2)(image), expected, atol=1e-4, rtol=0)
 
 
 def test_fixed_size_onnx_takes_any_batch_of_its_size_and_skips_the_identity_resizes(model, tmp_path):
     path = export_model(model, tmp_path / "static.onnx", height=128, width=96)
-    classifier = OnnxClassifier(path)
+    classifier = OnnxRunner(path)
     assert classifier.input_shape == ("batch", 3, 128, 96)
     for batch in (1, 3):
         image = deterministic_input(batch, 128, 96)
@@ -123,7 +123,7 @@ def test_user_errors_are_one_line(checkpoint, tmp_path, capsys):
     assert main(["export", str(CONFIG)]) == 2
     assert "pass --checkpoint" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="ONNX model not found"):
-        OnnxClassifier(tmp_path / "missing.onnx")
+        OnnxRunner(tmp_path / "missing.onnx")
 
 
 def test_predict_with_onnxruntime_matches_pytorch(checkpoint, dynamic_onnx, tmp_path, capsys):

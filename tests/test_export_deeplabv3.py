@@ -9,7 +9,7 @@ from reference_weights import deterministic_input, deterministic_state_dict
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-from mobilevit.export import OnnxClassifier  # noqa: E402  (needs onnxruntime)
+from mobilevit.export import OnnxRunner  # noqa: E402  (needs onnxruntime)
 
 NAME = "deeplabv3_mobilevit-xxsmall_3rdparty_voc"
 
@@ -34,7 +34,7 @@ def dynamic_onnx(model, tmp_path_factory):
 
 @pytest.mark.parametrize("height, width", [(512, 512), (500, 375)])
 def test_dynamic_onnx_gives_the_pytorch_logits_at_the_input_size(model, dynamic_onnx, height, width):
-    runner = OnnxClassifier(dynamic_onnx, threads=2)
+    runner = OnnxRunner(dynamic_onnx, threads=2)
     assert runner.input_shape == ("batch", 3, "height", "width")
     image = deterministic_input(1, height, width)
     with torch.no_grad():
@@ -45,9 +45,9 @@ def test_dynamic_onnx_gives_the_pytorch_logits_at_the_input_size(model, dynamic_
 
 
 MOBILE_FORMATS = [
-    ("openvino", ".xml", "openvino", "OpenVinoClassifier"),
-    ("tflite", ".tflite", "ai_edge_litert", "TFLiteClassifier"),
-    ("executorch", ".pte", "executorch", "ExecuTorchClassifier"),
+    ("openvino", ".xml", "openvino", "OpenVinoRunner"),
+    ("tflite", ".tflite", "ai_edge_litert", "TFLiteRunner"),
+    ("executorch", ".pte", "executorch", "ExecuTorchRunner"),
 ]
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from mobilevit.checkpoint import read_checkpoint
 from mobilevit.cli import main
 from mobilevit.download import download_checkpoint
-from mobilevit.export import TorchScriptClassifier, export_model, exported_format
+from mobilevit.export import TorchScriptRunner, export_model, exported_format
 from mobilevit.models import build_classifier
 
 NAME = "mobilevit-xxsmall_3rdparty_in1k"
@@ -58,7 +58,7 @@ def test_the_torchscript_backend_runs_an_export_and_refuses_other_files(files, c
     folder, model = files
     image = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(TorchScriptClassifier(folder / "tiny.pt")(image), model(image))
+        torch.testing.assert_close(TorchScriptRunner(folder / "tiny.pt")(image), model(image))
     common = ["predict", str(folder / "image.png"), "--backend", "torchscript"]
     assert main([*common, "--checkpoint", str(folder / "tiny.pth"), "--model", NAME]) == 2
     assert "--backend torchscript runs an exported torchscript model: pass --checkpoint FILE.pt" in (
@@ -67,7 +67,7 @@ def test_the_torchscript_backend_runs_an_export_and_refuses_other_files(files, c
     assert main([*common, "--checkpoint", str(folder / "tiny.pt")]) == 2
     assert "holds no preprocessing or class names: pass --model" in capsys.readouterr().err
     with pytest.raises(ValueError, match="cannot load TorchScript model .*tiny.pth"):
-        TorchScriptClassifier(folder / "tiny.pth")
+        TorchScriptRunner(folder / "tiny.pth")
 
 
 def test_convert_writes_files_under_the_umask(tmp_path, umask_022):

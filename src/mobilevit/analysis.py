@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .models.classifier import ImageClassifier
 from .models.mobilevit import Attention
+from .tasks import task_of
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
         if (counter := _counter_of(module)) is not None
     ]
     backbone = getattr(model, "backbone", model)
-    if isinstance(model, ImageClassifier):  # the classifier pools the backbone's last output
+    if task_of(model).pooled_head:  # the classifier pools the backbone's last output
         handles.append(backbone.register_forward_hook(make_hook("pool", lambda m, i, out: out[-1].numel())))
     was_training = model.training
     try:

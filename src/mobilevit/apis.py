@@ -1,40 +1,64 @@
-"""The public Python face: build a model with its weights, classify images.
+"""The public Python face: build a model with its weights, predict on images; thin calls into
+:mod:`mobilevit.tasks`, which knows what each task does.
 
-    model = init_model("mobilevit-small_3rdparty_in1k", "mobilevit-small_...-cb4f741c.pth")
+    model = init_model("mobilevit-small_3rdparty_in1k")  # the official weights, downloaded once
     inference_model(model, "demo.jpg")  # {'pred_label': 65, 'pred_class': 'sea snake', ...}
 
-A model built here carries the ``preprocessing`` of its zoo record or config, so images are
-prepared exactly as in the test pipeline of its weights.
+A model built here carries the ``preprocessing`` of its zoo record, config or checkpoint, so
+images are prepared exactly as in the test pipeline of its weights.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image, ImageOps
+from torch import nn
 
-from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint
+from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint, save_checkpoint
 from .config import CONFIG_SUFFIXES, Config, config_from_dict, from_dict, load_config, to_dict
-from .convert import infer_arch, num_classes_of, task_of
-from .data.detection import to_model_input
-from .data.image import read_image, to_rgb_array
-from .data.segmentation import voc_palette
-from .data.transforms import EvalTransform, Preprocessing
+from .convert import infer_arch
+from .data.inputs import ImageInput, describe_input, prepare_batch, to_rgb
+from .data.transforms import Preprocessing
 from .download import is_url
-from .imagenet import IMAGENET_CLASSES
-from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
-from .tasks import build_model
-from .zoo import DETECTION_PREPROCESSING, MODELS, SEGMENTATION_PREPROCESSING, get_model, get_record, suggestion
+from .tasks import build_model, get_task, task_for_weights, task_of, torch_logits
+from .tasks.base import preprocessing_of as _preprocessing_of
+from .tasks.classification import describe_predictions
+from .tasks.detection import describe_detections
+from .tasks.detection import detection_input as _detection_input
+from .tasks.detection import draw_detections as _draw_detections
+from .tasks.segmentation import overlay_mask, segment
+from .zoo import MODELS, get_model, get_record, suggestion
 
-ImageInput = str | os.PathLike | np.ndarray | Image.Image
-# Turns a preprocessed (B, 3, H, W) batch into (B, num_classes) logits; a backend other than
-# PyTorch (an exported model) plugs in here.
+__all__ = [
+    "ImageInput",
+    "LogitsFunction",
+    "Converted",
+    "checkpoint_config",
+    "convert_checkpoint",
+    "checkpoint_preprocessing",
+    "describe_detections",
+    "describe_predictions",
+    "detection_input",
+    "draw_detections",
+    "inference_model",
+    "init_model",
+    "is_config_file",
+    "model_without_weights",
+    "overlay_mask",
+    "prepare_batch",
+    "preprocessing_of",
+    "segment",
+    "to_rgb",
+    "torch_logits",
+]
+
+# Turns a preprocessed (B, 3, H, W) batch into logits; a backend other than PyTorch (an exported
+# model) plugs in here.
 LogitsFunction = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -44,20 +68,24 @@ def init_model(
     device: str | torch.device = "cpu",
     cfg_options: Sequence[str] = (),
     dtype: torch.dtype = torch.float32,
-    fuse: bool = True,
-) -> ImageClassifier | DeepLabV3:
-    """Build a classifier or a segmenter, load a checkpoint and return it for inference on ``device``:
-    in eval mode and, unless ``fuse=False``, with its BatchNorms folded into the convolutions
-    (``model.fuse()``: the same outputs to float rounding, fewer passes over memory; no more
-    training or loading of other weights).
+    fuse: bool = False,
+) -> nn.Module:
+    """Build a classifier, a segmenter or a detector, load its weights and return it on ``device``
+    in eval mode: the model the weights describe, with the checkpoint's keys and parameter count,
+    ready to predict, fine-tune (``.train()``) or inspect. ``fuse=True`` (or ``model.fuse()``
+    later) folds its BatchNorms into the convolutions for inference: the same outputs to float
+    rounding, fewer passes over memory, and no more training or loading of other weights.
 
-    ``config_or_name`` is a zoo name, a config file (``.py``, or a run's ``config.json``), a
-    :class:`Config`, or a checkpoint that describes its own model: one of our training checkpoints
+    ``config_or_name`` is a zoo name (its official weights are downloaded once into the cache and
+    checked against their hash; offline and not cached, a :class:`~mobilevit.download.DownloadError`),
+    a config file (``.py``, or a run's ``config.json``) or a :class:`Config` (random weights unless
+    ``checkpoint`` is given), or a checkpoint that describes its own model: one of our training checkpoints
     (the resolved config it carries), a ``.safetensors`` file of our format (the arch, classes and
     preprocessing of its header), or a file of another layout whose arch is one of the named ones
-    (inferred from its shapes, with the official weights' preprocessing). Such a checkpoint also
-    gives the weights, unless ``checkpoint`` names others; ``init_model(checkpoint=path)`` is the
-    same as ``init_model(path)``. ``checkpoint`` is a path, a directory or an http(s) URL in any
+    (inferred from its shapes, with the official weights' preprocessing). A zoo name or such a
+    checkpoint gives the weights, unless ``checkpoint`` names others; ``init_model(checkpoint=path)``
+    is the same as ``init_model(path)``. A model without weights comes from
+    :func:`~mobilevit.zoo.get_model` (``pretrained=False``) or :func:`model_without_weights`. ``checkpoint`` is a path, a directory or an http(s) URL in any
     known layout. ``cfg_options`` (``key.sub=value``) override entries of the config, as
     ``--cfg-options`` does.
 
@@ -74,42 +102,50 @@ def init_model(
         if checkpoint is None:
             raise ValueError("init_model needs a zoo name, a config file or a checkpoint")
         config_or_name = checkpoint
-    if isinstance(config_or_name, Config):
-        config = config_from_dict(to_dict(config_or_name), cfg_options) if cfg_options else config_or_name
-        model, preprocessing = build_model(config), config.data.preprocessing
-    elif isinstance(config_or_name, str) and config_or_name in MODELS:
-        if cfg_options:
-            raise ValueError(
-                f"cfg_options change a config, and {config_or_name} is a zoo model: pass the config "
-                f"file {get_record(config_or_name).config} instead"
-            )
-        model, preprocessing = get_model(config_or_name), get_record(config_or_name).preprocessing
-    elif is_config_file(config_or_name):
-        if not Path(config_or_name).is_file():
-            raise FileNotFoundError(f"config file not found: {config_or_name}")
-        config = load_config(config_or_name, cfg_options)
-        model, preprocessing = build_model(config), config.data.preprocessing
-    elif is_url(config_or_name) or Path(config_or_name).exists():
-        described = read_checkpoint(config_or_name)
-        model, preprocessing = _model_described_by(described, cfg_options)
-        if checkpoint is None or checkpoint == config_or_name:
-            checkpoint = described
-    else:
-        raise ValueError(_not_a_model(str(config_or_name)))
-    model.preprocessing = preprocessing
+    model, own_weights = model_without_weights(config_or_name, cfg_options)
+    if checkpoint is None or checkpoint == config_or_name:
+        checkpoint = own_weights
     if checkpoint is not None:
         class_names = load_checkpoint(model, checkpoint).metadata.get("class_names")
         if class_names:
             model.class_names = tuple(class_names)
-        elif (
-            not model.class_names and isinstance(model, ImageClassifier) and model.num_classes == len(IMAGENET_CLASSES)
-        ):
-            model.class_names = IMAGENET_CLASSES
+        elif not model.class_names:
+            model.class_names = task_of(model).known_class_names(model)
     if not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
     if fuse:
         model.fuse()
     return model.to(device, dtype).eval()
+
+
+def model_without_weights(
+    source: str | os.PathLike | Config, cfg_options: Sequence[str] = ()
+) -> tuple[nn.Module, str | Checkpoint | None]:
+    """The model ``source`` describes, with its preprocessing and class names but not yet its
+    weights, and where its own weights are: a zoo model's official URL, the checkpoint itself
+    (read once), or None for a config (which describes an architecture, not weights)."""
+    if isinstance(source, Config):
+        config = config_from_dict(to_dict(source), cfg_options) if cfg_options else source
+        model, preprocessing, weights = build_model(config), config.data.preprocessing, None
+    elif isinstance(source, str) and source in MODELS:
+        record = get_record(source)
+        if cfg_options:
+            raise ValueError(
+                f"cfg_options change a config, and {source} is a zoo model: pass the config file {record.config} instead"
+            )
+        model, preprocessing, weights = get_model(source), record.preprocessing, record.url
+    elif is_config_file(source):
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"config file not found: {source}")
+        config = load_config(source, cfg_options)
+        model, preprocessing, weights = build_model(config), config.data.preprocessing, None
+    elif is_url(source) or Path(source).exists():
+        weights = read_checkpoint(source)
+        model, preprocessing = _model_described_by(weights, cfg_options)
+    else:
+        raise ValueError(_not_a_model(str(source)))
+    model.preprocessing = preprocessing
+    return model, weights
 
 
 def is_config_file(source: str | os.PathLike | Config) -> bool:
@@ -129,10 +165,9 @@ def checkpoint_config(checkpoint: str | os.PathLike | Checkpoint, cfg_options: S
     return config_from_dict(checkpoint.metadata["config"], cfg_options, where=f"the config in {checkpoint.path}")
 
 
-def _model_described_by(
-    checkpoint: Checkpoint, cfg_options: Sequence[str]
-) -> tuple[ImageClassifier | DeepLabV3, Preprocessing]:
-    """The model and preprocessing a checkpoint describes: its config, our format's header, or its shapes."""
+def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> tuple[nn.Module, Preprocessing]:
+    """The model and preprocessing a checkpoint describes: its config, else its task's model of
+    the arch our format's header names or the shapes show, with the settings the header records."""
     if "config" in checkpoint.metadata:
         config = checkpoint_config(checkpoint, cfg_options)
         return build_model(config), config.data.preprocessing
@@ -141,29 +176,87 @@ def _model_described_by(
             f"{checkpoint.path} ({checkpoint.layout} layout) carries no config for cfg_options to "
             "change: give the config file as well"
         )
-    # our format's header names the arch; another layout's shapes show it
-    arch = checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
-    num_classes = num_classes_of(checkpoint.state_dict)
-    if task_of(checkpoint.state_dict) == "segmentation":  # the published weights' output stride unless told
-        output_stride = checkpoint.metadata.get("output_stride", 16)
-        return build_segmenter(arch, num_classes, output_stride), checkpoint_preprocessing(checkpoint)
-    if num_classes is None:
-        raise ValueError(
-            f"{checkpoint.path} holds a backbone without a classification head (no head.fc): build "
-            "the classifier from a zoo name or config and load it with strict_head=False"
-        )
-    return build_classifier(arch, num_classes=num_classes), checkpoint_preprocessing(checkpoint)
+    return _model_for_weights(checkpoint), checkpoint_preprocessing(checkpoint)
+
+
+def _model_for_weights(checkpoint: Checkpoint, arch: Any = None) -> nn.Module:
+    """The model of a checkpoint without a config: its task's (our header names it, else the
+    weights show it), of ``arch`` or the arch the header names or the shapes show."""
+    metadata = checkpoint.metadata
+    task = get_task(metadata["task"]) if "task" in metadata else task_for_weights(checkpoint.state_dict)
+    arch = arch or metadata.get("arch") or infer_arch(checkpoint.state_dict)
+    try:
+        return task.model_for_weights(arch, checkpoint.state_dict, metadata)
+    except ValueError as error:
+        raise type(error)(f"{checkpoint.path}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What :func:`convert_checkpoint` read and wrote."""
+
+    source: Path
+    layout: str
+    task: str
+    arch: Any
+    num_classes: int
+    destination: Path
+    tensors: int
+
+
+def convert_checkpoint(
+    source: str | os.PathLike,
+    destination: str | os.PathLike,
+    arch: Any = None,
+    config: str | os.PathLike | Config | None = None,
+) -> Converted:
+    """Convert a checkpoint of any known layout and task into our ``.safetensors`` format.
+
+    The model is described as :func:`init_model` describes it (a training checkpoint's config, our
+    header, else the task and arch its weights show), or by ``config`` (a custom arch, say), with
+    ``arch`` in place of the one found; the weights are loaded into it, which checks every name and
+    shape before anything is written. The file records the task, the class names, the
+    preprocessing and every setting that shapes no tensor (a segmenter's atrous rates and output
+    stride, a detector's decoding), so it describes its model alone.
+    """
+    checkpoint = read_checkpoint(source)
+    if config is not None:
+        described = config if isinstance(config, Config) else load_config(config)
+        model, preprocessing, arch = build_model(described), described.data.preprocessing, described.model.arch
+    elif "config" in checkpoint.metadata and arch is None:
+        model, preprocessing = _model_described_by(checkpoint, ())
+        arch = checkpoint_config(checkpoint).model.arch
+    else:
+        arch = arch or checkpoint.metadata.get("arch") or infer_arch(checkpoint.state_dict)
+        model, preprocessing = _model_for_weights(checkpoint, arch), checkpoint_preprocessing(checkpoint)
+    task = task_of(model)
+    has_head = any(key.startswith("head.") for key in checkpoint.state_dict)
+    load_checkpoint(model, checkpoint, strict_head=has_head)
+    class_names = checkpoint.metadata.get("class_names") or list(model.class_names) or None
+    written = save_checkpoint(
+        destination,
+        checkpoint.state_dict,
+        arch,
+        preprocessing,
+        source_layout=checkpoint.layout,
+        class_names=class_names,
+        task=task.name,
+        **task.settings_of(model),
+    )
+    return Converted(
+        checkpoint.path, checkpoint.layout, task.name, arch, model.num_classes, written, len(checkpoint.state_dict)
+    )
 
 
 def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
     """How the images of a checkpoint's model are prepared: as its config or our format's header
-    says, else as for the official weights (every layout is converted to take their input)."""
+    says, else as for the official weights of its task (every layout is converted to take their input)."""
     if "config" in checkpoint.metadata:
         return checkpoint_config(checkpoint).data.preprocessing
     if "preprocessing" in checkpoint.metadata:
         where = f"the {METADATA_KEY!r} header of {checkpoint.path}"
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
-    return SEGMENTATION_PREPROCESSING if task_of(checkpoint.state_dict) == "segmentation" else Preprocessing()
+    return task_for_weights(checkpoint.state_dict).default_preprocessing
 
 
 def _not_a_model(text: str) -> str:
@@ -174,7 +267,7 @@ def _not_a_model(text: str) -> str:
 
 
 def inference_model(
-    model: ImageClassifier | DeepLabV3 | SSDLite, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+    model: nn.Module, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """Classify, segment or detect objects in one image or a list of them (one batched forward pass).
 
@@ -185,219 +278,41 @@ def inference_model(
     size, ``pred_scores``, the (num_classes, H, W) softmax, and ``pred_classes``, the names of the
     classes in the mask: the whole image is resized to the model's ``preprocessing.crop_size``
     squared and the logits back to the image's size with nearest neighbour, the protocol of the
-    published segmentation figures. A detector's holds boxes instead (see :func:`detect_objects`).
-    The model is left as it is (see :func:`torch_logits`): threads may share it.
-    """
-    if isinstance(model, SSDLite):
-        return detect_objects(model, images, channel_order)
-    single = not isinstance(images, (list, tuple))
-    images = [images] if single else list(images)
-    if isinstance(model, DeepLabV3):
-        results = segment(model, [to_rgb(image, channel_order) for image in images])
-    else:
-        batch = prepare_batch(images, preprocessing_of(model), channel_order)
-        results = describe_predictions(torch_logits(model)(batch), model.class_names)
-    return results[0] if single else results
-
-
-def segment(
-    model: DeepLabV3, images: Sequence[np.ndarray], logits_of: LogitsFunction | None = None
-) -> list[dict[str, Any]]:
-    """Class masks and scores of RGB (H, W, 3) images at their own sizes (see :func:`inference_model`).
-
-    ``logits_of`` computes the logits of a batch in place of the model (an exported file's runner,
-    :data:`mobilevit.export.RUNTIMES`); the model still gives the preprocessing and class names.
-    """
-    if not images:
-        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
-    transform = EvalTransform(preprocessing_of(model))
-    logits_of = torch_logits(model) if logits_of is None else logits_of
-    logits = logits_of(torch.stack([transform(image) for image in images]))
-    names = model.class_names
-    results = []
-    for image_logits, image in zip(logits, images):
-        full = torch.nn.functional.interpolate(image_logits[None], size=image.shape[:2], mode="nearest")[0]
-        scores = full.softmax(dim=0)
-        mask = scores.argmax(dim=0).numpy()
-        present = np.unique(mask).tolist()
-        results.append(
-            {
-                "pred_mask": mask,
-                "pred_scores": scores.numpy(),
-                "pred_classes": [names[label] if names else str(label) for label in present],
-            }
-        )
-    return results
-
-
-def overlay_mask(rgb: np.ndarray, mask: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear)."""
-    colours = np.array(voc_palette(), np.float64).reshape(256, 3)[mask]
-    alpha = np.where(mask[..., None] == 0, 0.0, opacity)
-    return Image.fromarray((rgb * (1 - alpha) + colours * alpha).round().astype(np.uint8))
-
-
-def torch_logits(model: torch.nn.Module) -> LogitsFunction:
-    """Logits of a PyTorch model, computed in eval mode on the model's device and in its dtype
-    (float32 logits whatever the dtype).
-
-    The model is never changed: one in train mode is run as an eval-mode copy of its current
-    weights (flipping the shared module would race with other threads and update BatchNorm
-    statistics), so calls from several threads give the results of sequential calls.
-    """
-
-    def logits(batch: torch.Tensor) -> torch.Tensor:
-        network = copy.deepcopy(model).eval() if model.training else model
-        parameter = next(network.parameters())
-        with torch.inference_mode():
-            return network(batch.to(parameter.device, parameter.dtype)).float().cpu()
-
-    return logits
-
-
-def preprocessing_of(model: ImageClassifier | DeepLabV3 | SSDLite) -> Preprocessing:
-    """The model's preprocessing, or the official weights' one for a model built without it."""
-    if model.preprocessing is not None:
-        return model.preprocessing
-    if isinstance(model, DeepLabV3):
-        return SEGMENTATION_PREPROCESSING
-    return DETECTION_PREPROCESSING if isinstance(model, SSDLite) else Preprocessing()
-
-
-def prepare_batch(
-    images: Sequence[ImageInput], preprocessing: Preprocessing, channel_order: str = "BGR"
-) -> torch.Tensor:
-    """Read and transform images into one (B, 3, crop, crop) batch as the test pipeline does."""
-    if not images:
-        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
-    transform = EvalTransform(preprocessing)
-    return torch.stack(
-        [
-            transform(to_rgb(image, channel_order), _describe(image, index, len(images)))
-            for index, image in enumerate(images)
-        ]
-    )
-
-
-def _describe(image: ImageInput, index: int, count: int) -> str:
-    """How errors name an image: its path, else its place in the list and its kind."""
-    if isinstance(image, (str, os.PathLike)):
-        return str(image)
-    place = f"image {index + 1} of {count}" if count > 1 else "the image"
-    return f"{place} ({'a PIL image' if isinstance(image, Image.Image) else 'an array'})"
-
-
-def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:
-    """An (H, W, 3) uint8 RGB array from a path, a PIL image or an array in ``channel_order``."""
-    if channel_order not in ("BGR", "RGB"):
-        raise ValueError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
-    if isinstance(image, (str, os.PathLike)):
-        return read_image(image)
-    if isinstance(image, Image.Image):
-        return to_rgb_array(ImageOps.exif_transpose(image))
-    if isinstance(image, np.ndarray):
-        return _array_to_rgb(image, channel_order)
-    raise TypeError(
-        f"cannot read an image from a {type(image).__name__}: expected a path, a numpy array or a PIL image"
-    )
-
-
-def _array_to_rgb(array: np.ndarray, channel_order: str) -> np.ndarray:
-    if array.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image array (values 0-255), got dtype {array.dtype}")
-    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 1):
-        return np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}")
-    color = array[..., :3]  # a fourth channel is alpha
-    return np.ascontiguousarray(color[..., ::-1] if channel_order == "BGR" else color)
-
-
-def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None) -> list[dict[str, Any]]:
-    """Per image: ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (all classes);
-    without ``class_names`` (None or empty) a class is named by its label."""
-    scores = logits.float().softmax(dim=1)
-    if class_names and len(class_names) != scores.shape[1]:
-        raise ValueError(f"{len(class_names)} class names for a model with {scores.shape[1]} classes")
-    results = []
-    for row in scores.numpy():
-        label = int(row.argmax())
-        results.append(
-            {
-                "pred_label": label,
-                "pred_score": float(row[label]),
-                "pred_class": class_names[label] if class_names else str(label),
-                "pred_scores": row,
-            }
-        )
-    return results
-
-
-def detect_objects(
-    model: SSDLite, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
-) -> dict[str, Any] | list[dict[str, Any]]:
-    """Detect objects in one image or a list of them (one batched forward pass; the model resizes
-    each image to its input size and maps the boxes back).
-
-    Each result holds numpy ``boxes`` (N, 4) as (x1, y1, x2, y2) in the image's own pixels,
-    ``scores`` (N,) and ``labels`` (N,), best first, and ``classes``, the labels' names.
+    published segmentation figures. A detector's holds numpy ``boxes`` (N, 4) as (x1, y1, x2, y2)
+    in the image's own pixels, ``scores``, ``labels`` and their ``classes`` names, best first.
+    The model is left as it is: threads may share it.
     """
     single = not isinstance(images, (list, tuple))
     items = [images] if single else list(images)
     if not items:
         raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
-    device = next(model.parameters()).device
-    tensors = [detection_input(image, channel_order).to(device) for image in items]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            detections = model(tensors)
-    finally:
-        model.train(was_training)
-    results = describe_detections(detections, model.class_names)
+    rgbs = [to_rgb(image, channel_order) for image in items]
+    names = [describe_input(image, index, len(items)) for index, image in enumerate(items)]
+    task = task_of(model)
+    results = task.predict(model, rgbs, task.runner(model), names)
     return results[0] if single else results
+
+
+def detect_objects(
+    model: nn.Module, images: ImageInput | Sequence[ImageInput], channel_order: str = "BGR"
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Detect objects in one image or a list of them: :func:`inference_model` of a detector."""
+    return inference_model(model, images, channel_order)
+
+
+def preprocessing_of(model: nn.Module) -> Preprocessing:
+    """The model's preprocessing, or its task's published one for a model built without it."""
+    return _preprocessing_of(model, task_of(model).default_preprocessing)
 
 
 def detection_input(image: ImageInput, channel_order: str = "BGR") -> torch.Tensor:
     """An image as detection models take it: a (3, H, W) BGR float tensor in [0, 1], at its own size."""
-    return to_model_input(torch.from_numpy(to_rgb(image, channel_order).copy()).permute(2, 0, 1))
-
-
-def describe_detections(
-    detections: Sequence[dict[str, torch.Tensor]], class_names: Sequence[str] | None
-) -> list[dict[str, Any]]:
-    """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names (the
-    labels themselves without ``class_names``)."""
-    results = []
-    for detection in detections:
-        labels = detection["labels"].cpu().numpy()
-        results.append(
-            {
-                "boxes": detection["boxes"].float().cpu().numpy(),
-                "scores": detection["scores"].float().cpu().numpy(),
-                "labels": labels,
-                "classes": [
-                    class_names[label] if class_names and label < len(class_names) else str(label) for label in labels
-                ],
-            }
-        )
-    return results
+    return _detection_input(to_rgb(image, channel_order))
 
 
 def draw_detections(
     image: ImageInput, result: dict[str, Any], score_threshold: float = 0.3, channel_order: str = "BGR"
-) -> Image.Image:
-    """The image with the detections of ``result`` (from :func:`detect_objects`) scoring at least
-    ``score_threshold`` drawn as boxes in their class's colour, each labelled with its class and
-    score where no other label is (see :mod:`mobilevit.drawing`)."""
-    from .drawing import draw_boxes
-
-    keep = np.flatnonzero(result["scores"] >= score_threshold)
-    return draw_boxes(
-        to_rgb(image, channel_order),
-        result["boxes"][keep],
-        result["labels"][keep],
-        [result["classes"][index] for index in keep],
-        result["scores"][keep],
-    )
+):
+    """The image with the detections of ``result`` (from :func:`inference_model`) scoring at least
+    ``score_threshold`` drawn as labelled boxes."""
+    return _draw_detections(to_rgb(image, channel_order), result, score_threshold)

@@ -19,7 +19,12 @@ unpickled; one of our training checkpoints also carries the sha256 of its conten
 Our own format is a safetensors file whose header carries a ``mobilevit`` entry: a JSON object
 with ``format_version``, ``arch``, ``num_classes``, ``preprocessing``, ``source_layout``,
 optionally ``class_names``, and (since format version 2) ``sha256``, the digest of the tensors
-and the rest of the entry. :func:`read_metadata` reads and checks that entry.
+and the rest of the entry. :func:`read_metadata` reads and checks that entry. A file whose entry
+carries no digest (format version 1, or one whose digest was removed) cannot be verified and is
+refused unless the caller opts in (``allow_unverified=True``, or ``MOBILEVIT_ALLOW_UNVERIFIED=1``
+in the environment) to read an old file once and save it again.
+
+Weights holding NaN or inf are refused on every read, in every layout, naming the first such tensor.
 """
 
 from __future__ import annotations
@@ -46,12 +51,21 @@ from torch import nn
 from .convert import LAYOUTS, CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .data.transforms import Preprocessing
 from .download import download_checkpoint, is_url
-from .integrity import first_bad_zip_record, payload_digest, tensors_digest, write_atomic
+from .integrity import (
+    describe_non_finite,
+    first_bad_zip_record,
+    first_non_finite,
+    payload_digest,
+    tensors_digest,
+    write_atomic,
+)
 from .models import resolve_arch
 
-FORMAT_VERSION = 2  # 2: the header entry carries a sha256; 1 (still read): without
+FORMAT_VERSION = 2  # 2: the header entry carries a sha256; 1: without (read only with allow_unverified)
 METADATA_KEY = "mobilevit"
 DIGEST_KEY = "sha256"  # of our training checkpoints' content, and in our format's header entry
+# Set to 1, it lets every read of our format take a file whose header entry has no sha256.
+ALLOW_UNVERIFIED_VARIABLE = "MOBILEVIT_ALLOW_UNVERIFIED"
 # What read_checkpoint may give as a layout (its container for our own weights), and so what
 # save_checkpoint records as the source of converted weights.
 SOURCE_LAYOUTS = (*LAYOUTS, "training")
@@ -67,6 +81,7 @@ __all__ = [
     "LoadedWeights",
     "UnsafeCheckpointError",
     "check_digest",
+    "check_finite",
     "load_checkpoint",
     "load_weights",
     "read_checkpoint",
@@ -121,20 +136,29 @@ def resolve_checkpoint(source: str | os.PathLike) -> Path:
     return path
 
 
-def read_checkpoint(source: str | os.PathLike, training_weights: str = "ema") -> Checkpoint:
+def read_checkpoint(
+    source: str | os.PathLike, training_weights: str = "ema", allow_unverified: bool | None = None
+) -> Checkpoint:
     """Read a checkpoint of any known layout and map it onto our parameter names.
 
     From one of our training checkpoints, ``training_weights`` picks the EMA weights (``'ema'``,
     what the recipe reports; the raw weights where the run kept no EMA) or the raw ``'model'``.
+    A file of our format without its sha256 is refused unless ``allow_unverified`` is True (None:
+    whether ``MOBILEVIT_ALLOW_UNVERIFIED=1`` is set). Weights holding NaN or inf are refused.
     """
     if training_weights not in ("ema", "model"):
         raise ValueError(f"training_weights must be 'ema' or 'model', got {training_weights!r}")
+    if allow_unverified is None:
+        allow_unverified = os.environ.get(ALLOW_UNVERIFIED_VARIABLE, "") == "1"
     path = resolve_checkpoint(source)
     if path.suffix == ".safetensors":
-        state_dict, metadata = _read_safetensors(path)
+        state_dict, metadata = _read_safetensors(path, allow_unverified)
         container = "safetensors"
+        check_finite(state_dict, str(path))
     else:
         state_dict, container, metadata = _unwrap(read_pickle(path), path, training_weights)
+        which = {"ema": " (its EMA weights)", "model": " (its weights)"}.get(metadata.get("weights"), "")
+        check_finite(state_dict, f"{path}{which}")
     try:
         layout = detect_layout(state_dict)
     except CheckpointError as error:
@@ -157,8 +181,8 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
     """
     if getattr(getattr(model, "backbone", model), "fused", False):
         raise ValueError(
-            "cannot load weights into a fused model (its BatchNorms are folded away; init_model "
-            "fuses unless fuse=False): load them first, then fuse()"
+            "cannot load weights into a fused model (its BatchNorms are folded away by fuse() or "
+            "init_model(..., fuse=True)): load them first, then fuse()"
         )
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
     state_dict = dict(checkpoint.state_dict)
@@ -206,10 +230,6 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike, weights: str =
     return LoadedWeights(description, tuple(metadata.get("class_names", ())))
 
 
-# The MobileViT stages every task's model shares under ``backbone.``: what seeds another task's model.
-BACKBONE_PREFIXES = ("backbone.stem.", "backbone.layers.")
-
-
 def save_checkpoint(
     path: str | os.PathLike,
     state_dict: Mapping[str, torch.Tensor],
@@ -217,13 +237,15 @@ def save_checkpoint(
     preprocessing: Preprocessing = Preprocessing(),
     source_layout: str = "mobilevit",
     class_names: Sequence[str] | None = None,
-    output_stride: int | None = None,
+    task: str | None = None,
+    **settings: Any,
 ) -> Path:
     """Write weights in our format: a safetensors file with our metadata in its header, atomically.
 
     The header entry carries the sha256 of the tensors and of the rest of the entry, checked
-    whenever the file is read. ``output_stride`` is a segmenter's (it shapes no tensor, so the
-    weights cannot tell it).
+    whenever the file is read. ``task`` names the model's task; ``settings`` are those that shape
+    no tensor, so the weights cannot tell them (a segmenter's ``output_stride`` and
+    ``atrous_rates``, a detector's decoding settings: ``Task.settings_of``).
     """
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -244,14 +266,32 @@ def save_checkpoint(
     }
     if class_names is not None:
         metadata["class_names"] = list(class_names)
-    if output_stride is not None:
-        metadata["output_stride"] = output_stride
+    if task is not None:
+        metadata["task"] = task
+    reserved = sorted(set(settings) & set(metadata))
+    if reserved:
+        raise ValueError(f"settings cannot overwrite the header's own fields: {', '.join(reserved)}")
+    metadata.update({key: value for key, value in settings.items() if value is not None})
+    bad = first_non_finite(state_dict)
+    if bad is not None:
+        raise ValueError(f"not writing {path}: the tensor {bad} holds {describe_non_finite(state_dict[bad])}")
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     metadata[DIGEST_KEY] = _safetensors_digest(tensors, metadata)
     data = serialize_safetensors(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda file: file.write(data))  # follows the umask, as save_file's 0600 would not
     return path
+
+
+def check_finite(tensors: Mapping[str, Any], source: str) -> None:
+    """Refuse weights holding NaN or inf: a :class:`CheckpointError` naming ``source`` and the first such tensor."""
+    name = first_non_finite(tensors)
+    if name is not None:
+        raise CheckpointError(
+            f"{source}: the tensor {name} holds {describe_non_finite(tensors[name])}; weights that are not "
+            "finite give meaningless results (the run that wrote them diverged, or the file was altered). "
+            "Use an earlier checkpoint"
+        )
 
 
 def _safetensors_digest(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> str:
@@ -337,6 +377,8 @@ def _metadata_problem(metadata: Any) -> str | None:
         return f"has a bad preprocessing: {problem}"
     if metadata.get("source_layout") not in SOURCE_LAYOUTS:
         return f"needs source_layout, one of {', '.join(SOURCE_LAYOUTS)}; got {metadata.get('source_layout')!r}"
+    if "task" in metadata and not isinstance(metadata["task"], str):
+        return f"needs task, a string; got {metadata['task']!r}"
     if "class_names" in metadata:
         names = metadata["class_names"]
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
@@ -377,7 +419,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _read_safetensors(path: Path, allow_unverified: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     metadata = read_metadata(path)
     try:
         state_dict = load_file(str(path))
@@ -397,6 +439,14 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
         raise CheckpointError(
             f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
             f"{head_key} is {_shape(state_dict.get(head_key))}"
+        )
+    if DIGEST_KEY not in metadata and not allow_unverified:
+        raise CheckpointError(
+            f"{path}: its {METADATA_KEY!r} header entry has no {DIGEST_KEY} (format_version "
+            f"{metadata['format_version']}: written by a mobilevit older than format {FORMAT_VERSION}, or its "
+            "digest was removed), so its weights cannot be verified. If you trust the file, read it once with "
+            f"{ALLOW_UNVERIFIED_VARIABLE}=1 set (or read_checkpoint(..., allow_unverified=True)) and save it "
+            "again: mobilevit convert, or save_checkpoint, writes the digest"
         )
     return state_dict, metadata
 

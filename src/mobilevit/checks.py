@@ -85,6 +85,21 @@ def at_most(section: Any, name: str, high: float, what: str = "") -> None:
         raise expected(name, f"at most {what or high}", value)
 
 
+def image_side(field: str, value: int, limit: int) -> None:
+    """Refuse an image side of more than ``limit`` pixels, saying what one such image would take."""
+    if value > limit:
+        raise FieldError(
+            field,
+            f"must be at most {limit} pixels, got {value}: one {value}x{value} image alone would take "
+            f"{_megabytes(value * value * 12)} as float32 RGB, beyond the {_megabytes(limit * limit * 12)} of the "
+            f"limit (docs/robustness.md)",
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB"
+
+
 def positive(section: Any, name: str) -> None:
     """``section.name > 0``."""
     value = getattr(section, name)

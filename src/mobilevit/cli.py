@@ -10,50 +10,34 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import __version__, zoo
 from .analysis import measure_complexity
 from .apis import (
-    LogitsFunction,
     checkpoint_config,
-    checkpoint_preprocessing,
-    describe_detections,
-    describe_predictions,
-    detect_objects,
-    detection_input,
-    draw_detections,
+    convert_checkpoint,
     init_model,
     is_config_file,
-    overlay_mask,
-    prepare_batch,
-    segment,
-    torch_logits,
+    model_without_weights,
 )
-from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, load_config, shipped_configs
-from .convert import infer_arch, num_classes_of, task_of
-from .data.datasets import IMAGE_EXTENSIONS
+from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
-from .data.segmentation import save_palette_mask
-from .data.transforms import Preprocessing
 from .download import local_path_advice
 from .export import (
-    FIXED_BATCH,
     FORMATS,
     PRECISIONS,
     RUNTIMES,
     SUFFIXES,
-    ExportedDetector,
-    OnnxDetector,
+    describe_export,
     export_from_name,
     exported_format,
+    exported_runner,
     load_exported,
-    serves_any_size,
-    settings_path,
 )
-from .models import ARCHS, DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter
+from .models import ARCHS
+from .tasks import RenderOptions, Runner, Task, get_task, task_of
 
 # What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
@@ -76,16 +60,8 @@ def _list(args: argparse.Namespace) -> None:
     print(f"{'model':<41} {'arch':<9} {'params (M)':>10} {'FLOPs (G)':>9}  published")
     for name in zoo.list_models():
         record = zoo.get_record(name)
-        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {_published(record)}")
-
-
-def _published(record: zoo.ZooModel) -> str:
-    """A zoo record's published figures, as its task measures them."""
-    if record.task == "segmentation":
-        return f"mIoU {record.miou:.1f} (VOC 2012 val)"
-    if record.task == "detection":
-        return f"mAP {record.map:.1f} (COCO val2017)"
-    return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
+        published = get_task(record.task).published(record)
+        print(f"{name:<41} {record.arch:<9} {record.params_m:>10.2f} {record.flops_g:>9.2f}  {published}")
 
 
 def _list_configs() -> None:
@@ -115,7 +91,7 @@ def _shown_path(path: Path) -> str:
 
 def _flops(args: argparse.Namespace) -> None:
     record = zoo.MODELS.get(args.model)
-    model = init_model(args.model, cfg_options=args.cfg_options, fuse=False)  # count the BatchNorms too
+    model, _ = model_without_weights(args.model, args.cfg_options)  # the architecture, BatchNorms and all
     crop = model.preprocessing.crop_size
     height, width = args.shape or (crop, crop)
     complexity = measure_complexity(model, height, width)
@@ -164,14 +140,14 @@ def _refuse_exported(source: str | None) -> None:
         )
 
 
-def _model(args: argparse.Namespace) -> ImageClassifier | DeepLabV3 | SSDLite:
-    """The model to predict with: its weights on ``--backend pytorch``, else only its preprocessing
-    and class names (the weights are in the exported file, which the backend's runner loads)."""
+def _model(args: argparse.Namespace) -> torch.nn.Module:
+    """The model to predict with: its weights, fused, on ``--backend pytorch``, else only its
+    preprocessing and class names (the weights are in the exported file, which the backend runs)."""
     if args.backend == "pytorch":
         weights = _weights(args)
         _refuse_exported(args.model)
         _refuse_exported(weights)
-        return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options)
+        return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options, fuse=True)
     export_format = RUNTIMES[args.backend][0]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
         raise ValueError(
@@ -185,229 +161,106 @@ def _model(args: argparse.Namespace) -> ImageClassifier | DeepLabV3 | SSDLite:
             "config or checkpoint it was exported from"
         )
     _refuse_exported(args.model)
-    return init_model(args.model, cfg_options=args.cfg_options)
+    return model_without_weights(args.model, args.cfg_options)[0]
 
 
-def _logits(args: argparse.Namespace, model: ImageClassifier | DeepLabV3) -> LogitsFunction:
-    """What computes the model's logits on ``--backend``: the model itself or the exported file."""
+def _runner(args: argparse.Namespace, model: torch.nn.Module, task: Task) -> Runner:
+    """What computes the model's outputs on ``--backend``: the model itself or the exported file."""
     if args.backend == "pytorch":
-        return torch_logits(model)
-    return RUNTIMES[args.backend][1](Path(args.checkpoint))
+        return task.runner(model)
+    run = exported_runner(args.backend, args.checkpoint)
+    kind = getattr(run, "output_kind", "logits")
+    if kind != task.runner_output:
+        raise ValueError(
+            f"{args.checkpoint} gives {kind}, and --model describes a {task.name} model, whose predict "
+            f"takes {task.runner_output}: pass the model it was exported from"
+        )
+    return run
 
 
 def _predict(args: argparse.Namespace) -> None:
+    """Predict on every image of the arguments in batches, as the model's task shows results; an
+    unreadable image is reported by name and the others go on (exit status 2 at the end)."""
     model = _model(args)
-    if isinstance(model, DeepLabV3):
-        _predict_masks(args, model)
-        return
-    if isinstance(model, SSDLite):
-        _predict_detections(args, model)
-        return
-    logits = _logits(args, model)
-    class_names = model.class_names or None
-    paths, failures = _image_paths(args.images)
-    classified = 0
-    for start in range(0, len(paths), args.batch_size):
-        images, batch = _read_images(paths[start : start + args.batch_size], model.preprocessing, failures)
-        if images:
-            classified += len(images)
-            for image, result in zip(images, describe_predictions(logits(batch), class_names)):
-                _print_prediction(image, result, class_names, args.topk, args.json)
+    task = task_of(model)
+    run = _runner(args, model, task)
+    options = RenderOptions(Path(args.out_dir), args.topk, args.score_threshold)
+    inputs, failures = _image_paths(args.images)
+    stems = output_stems(inputs)
+    done = 0
+    for start in range(0, len(inputs), args.batch_size):
+        batch = []
+        for image, stem in inputs[start : start + args.batch_size]:
+            try:
+                batch.append((image, stem, read_image(image)))
+            except (ValueError, OSError) as error:
+                failures.append(str(error))
+                print(f"mobilevit predict: error: {error}", file=sys.stderr)
+        if not batch:
+            continue
+        rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
+        results = task.predict(model, rgbs, run, names, pixel_scores=False)  # rendering needs no pixel scores
+        for (image, _, rgb), result in zip(batch, results):
+            rendered = task.render(model, image, rgb, result, stems[image], options)
+            print(json.dumps(rendered.record) if args.json else rendered.text)
+        done += len(batch)
     if failures:
         raise ValueError(
-            f"{len(failures)} of the inputs could not be classified (reported above); {classified} images were"
+            f"{len(failures)} of the inputs could not be read (reported above); the other {done} were predicted"
         )
 
 
-def _read_images(
-    paths: Sequence[str], preprocessing: Preprocessing, failures: list[str]
-) -> tuple[list[str], torch.Tensor | None]:
-    """The readable ones of ``paths`` and their batch; each unreadable one is reported, and
-    added to ``failures``, and the others go on."""
-    images, tensors = [], []
-    for path in paths:
-        try:
-            tensors.append(prepare_batch([path], preprocessing))
-        except (ValueError, OSError) as error:
-            failures.append(str(error))
-            print(f"mobilevit predict: error: {error}", file=sys.stderr)
-        else:
-            images.append(path)
-    return images, torch.cat(tensors) if tensors else None
-
-
-def _image_paths(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The files to classify: each file as given, and the image files of each directory (every
-    extension of :data:`~mobilevit.data.datasets.IMAGE_EXTENSIONS`, recursively, sorted); and the
-    errors, printed, of directories without images."""
-    paths, failures = [], []
+def _image_paths(arguments: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The images to predict on, each with the folder-relative name its outputs take: each file as
+    given (its name), and the image files of each directory (every extension of
+    :data:`~mobilevit.data.datasets.IMAGE_EXTENSIONS`, recursively, sorted; their path below the
+    directory); and the errors, printed, of directories without images."""
+    inputs, failures = [], []
     for argument in arguments:
         if not Path(argument).is_dir():
-            paths.append(argument)
+            inputs.append((argument, Path(argument).name))
             continue
-        found = sorted(
-            str(path)
-            for path in Path(argument).rglob("*")
-            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-        )
+        found = sorted(path for path in image_files(argument) if path.is_file())
         if not found:
             failures.append(argument)
             print(
                 f"mobilevit predict: error: no images ({', '.join(IMAGE_EXTENSIONS)}) in directory {argument}",
                 file=sys.stderr,
             )
-        paths += found
-    return paths, failures
+        inputs += [(str(path), str(path.relative_to(argument))) for path in found]
+    return inputs, failures
 
 
-def _predict_masks(args: argparse.Namespace, model: DeepLabV3) -> None:
-    """Segment each image; write its mask as a palette PNG and an overlay on the image into --out-dir."""
-    logits = _logits(args, model)
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for start in range(0, len(args.images), args.batch_size):
-        paths = args.images[start : start + args.batch_size]
-        rgbs = [read_image(path) for path in paths]
-        for path, rgb, result in zip(paths, rgbs, segment(model, rgbs, logits)):
-            stem = Path(path).stem
-            mask_path, overlay_path = out_dir / f"{stem}_mask.png", out_dir / f"{stem}_overlay.png"
-            save_palette_mask(result["pred_mask"], mask_path)
-            overlay_mask(rgb, result["pred_mask"]).save(overlay_path)
-            shares = np.bincount(result["pred_mask"].ravel()) / result["pred_mask"].size
-            classes = [
-                (name, float(shares[label]))
-                for label, name in zip(np.unique(result["pred_mask"]), result["pred_classes"])
-            ]
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "image": path,
-                            "mask": str(mask_path),
-                            "overlay": str(overlay_path),
-                            "classes": [{"class": name, "share": share} for name, share in classes],
-                        }
-                    )
-                )
-            else:
-                print(
-                    f"{path}: wrote {mask_path} and {overlay_path}; "
-                    + ", ".join(f"{name} {100 * share:.1f}%" for name, share in classes)
-                )
-
-
-def _predict_detections(args: argparse.Namespace, model: SSDLite) -> None:
-    """Detect objects in each image, print them (or JSON) and write the image with its boxes drawn
-    into --out-dir; on another backend than pytorch the exported file runs and the model's decoding follows."""
-    if args.backend == "torchscript":
-        raise ValueError(
-            "--backend torchscript runs classifiers; detect with pytorch, onnxruntime, openvino, tflite or executorch"
-        )
-    if args.backend == "pytorch":
-        detector = model
-    elif args.backend == "onnxruntime":
-        detector = OnnxDetector(args.checkpoint)
-    else:
-        detector = ExportedDetector(args.checkpoint, RUNTIMES[args.backend][0])
-    output_dir = Path(args.out_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for image in args.images:
-        if not isinstance(detector, SSDLite):
-            result = describe_detections(detector([detection_input(image)]), detector.class_names or None)[0]
-        else:
-            result = detect_objects(detector, image)
-        keep = result["scores"] >= args.score_threshold
-        found = [
-            {
-                "box": [round(float(value), 2) for value in box],
-                "score": float(score),
-                "label": int(label),
-                "class": name,
-            }
-            for box, score, label, name, kept in zip(
-                result["boxes"], result["scores"], result["labels"], result["classes"], keep
-            )
-            if kept
-        ]
-        path = output_dir / f"{Path(image).stem}_detections.png"
-        draw_detections(image, result, args.score_threshold).save(path)
-        if args.json:
-            print(json.dumps({"image": image, "detections": found, "drawn": str(path)}))
+def output_stems(inputs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The name each image's pictures start with (``STEM_mask.png`` ...): its relative name without
+    the extension, or with it (``x_png``) where two inputs would otherwise share one, and a number
+    where even that is shared, so that no picture overwrites another's."""
+    plain = [str(Path(name).with_suffix("")) for _, name in inputs]
+    shared = {stem for stem in plain if plain.count(stem) > 1}
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for (image, name), stem in zip(inputs, plain):
+        if image in stems:  # the same file twice writes one set of pictures
             continue
-        print(f"{image}: {len(found)} detections with score >= {args.score_threshold} (drawn in {path})")
-        for item in found:
-            x1, y1, x2, y2 = item["box"]
-            print(f"  {item['class']:<16} {item['score']:.3f}  ({x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f})")
-
-
-def _print_prediction(image: str, result: dict, class_names: Sequence[str] | None, topk: int, as_json: bool) -> None:
-    scores = result["pred_scores"]
-    top = [(int(label), float(scores[label])) for label in scores.argsort()[::-1][:topk]]
-    names = [class_names[label] if class_names is not None else str(label) for label, _ in top]
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "image": image,
-                    "pred_label": result["pred_label"],
-                    "pred_score": result["pred_score"],
-                    "pred_class": result["pred_class"],
-                    "topk": [
-                        {"label": label, "score": score, "class": name} for (label, score), name in zip(top, names)
-                    ],
-                }
-            )
-        )
-        return
-    print(image)
-    print(f"  {'rank':>4} {'label':>6} {'score':>7}  class")
-    for rank, ((label, score), name) in enumerate(zip(top, names), start=1):
-        print(f"  {rank:>4} {label:>6} {score:>7.4f}  {name}")
+        if stem in shared:
+            stem = f"{stem}_{Path(name).suffix.lstrip('.').lower() or 'image'}"
+        candidate, number = stem, 2
+        while candidate in taken:
+            candidate, number = f"{stem}_{number}", number + 1
+        taken.add(candidate)
+        stems[image] = candidate
+    return stems
 
 
 def _convert(args: argparse.Namespace) -> None:
-    checkpoint = read_checkpoint(args.source)
-    state_dict = checkpoint.state_dict
-    class_names = checkpoint.metadata.get("class_names")
-    if args.config is not None:  # a custom arch in a file that does not carry its config
-        config = load_config(args.config)
-        arch, preprocessing = config.model.arch, config.data.preprocessing
-        class_names = class_names or list(config.model.class_names) or None
-    else:
-        # a training checkpoint's config names its arch and preprocessing, our format's header too
-        config = checkpoint_config(checkpoint) if "config" in checkpoint.metadata else None
-        arch = args.arch or checkpoint.metadata.get("arch") or (config.model.arch if config else infer_arch(state_dict))
-        preprocessing = checkpoint_preprocessing(checkpoint)
-    num_classes = num_classes_of(state_dict)
-    # Loading into the model checks every name and shape before anything is written.
-    output_stride = None
-    if task_of(state_dict) == "segmentation":
-        # it shapes no tensor: from our header or the run's config, else the published weights' 16
-        output_stride = (
-            checkpoint.metadata.get("output_stride")
-            or (getattr(config.model, "output_stride", None) if config else None)
-            or 16
-        )
-        model = build_segmenter(arch, num_classes, output_stride)
-    else:
-        model = build_classifier(arch, num_classes=num_classes or 1000)
-    load_checkpoint(model, checkpoint, strict_head=num_classes is not None)
-    destination = save_checkpoint(
-        args.destination,
-        state_dict,
-        arch,
-        preprocessing,
-        source_layout=checkpoint.layout,
-        class_names=class_names,
-        output_stride=output_stride,
-    )
-    flipped = ", stem input channels reversed RGB -> BGR" if checkpoint.layout == "timm" else ""
-    arch_name = arch if isinstance(arch, str) else f"custom ({len(arch)} stages)"
+    converted = convert_checkpoint(args.source, args.destination, args.arch, args.config)
+    flipped = ", stem input channels reversed RGB -> BGR" if converted.layout == "timm" else ""
+    arch = converted.arch if isinstance(converted.arch, str) else f"custom ({len(converted.arch)} stages)"
     print(
-        f"{checkpoint.path}: {checkpoint.layout} layout, arch {arch_name}, "
-        f"{num_classes if num_classes is not None else 'no'} classes{flipped}"
+        f"{converted.source}: {converted.layout} layout, arch {arch}, {converted.num_classes} classes{flipped} "
+        f"({converted.task})"
     )
-    print(f"wrote {destination} ({len(state_dict)} tensors, mobilevit format)")
+    print(f"wrote {converted.destination} ({converted.tensors} tensors, mobilevit format)")
 
 
 # Set to 0 to run `train` and `test` with glibc's default malloc settings.
@@ -464,7 +317,7 @@ def _test(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    if (args.quantize is None) != (args.calibration is None):
+    if (args.quantize is None) != (args.calibration is None):  # the library says so in its own words
         raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
     weights = _weights(args)
     _refuse_exported(args.model)
@@ -480,46 +333,9 @@ def _export(args: argparse.Namespace) -> None:
         args.precision,
         args.calibration,
         args.batch_size,
+        args.quantize,
     )
-    if path.suffix == ".onnx" and _is_detector(path):
-        print(
-            f"wrote {path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
-            "'cls_logits'; decode with mobilevit.export.OnnxDetector)"
-        )
-        return
-    if settings_path(path).is_file():
-        print(
-            f"wrote {path} and {settings_path(path)} ({args.format}, fused, input float32 (B, 3, S, S) resized -> "
-            "box regression and class logits side by side; decode with mobilevit.export.ExportedDetector)"
-        )
-        return
-    sizes = (
-        "any batch and image size"
-        if serves_any_size(args.format, args.dynamic)
-        else f"batches of {args.batch_size} at the exported height and width"
-        if args.format in FIXED_BATCH
-        else "any batch size at the exported height and width"
-    )
-    precision = args.precision or PRECISIONS[args.format][0]
-    if args.quantize:
-        precision += ", int8 weights and activations"
-    if args.format == "coreml":
-        print(
-            f"wrote {path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
-            f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)"
-        )
-        return
-    print(f"wrote {path} ({args.format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})")
-
-
-def _is_detector(path: Path) -> bool:
-    import onnx
-
-    from .export import DETECTION_METADATA_KEY
-
-    return any(
-        entry.key == DETECTION_METADATA_KEY for entry in onnx.load(str(path), load_external_data=False).metadata_props
-    )
+    print(f"wrote {describe_export(path, args.format, args.precision, args.quantize, args.dynamic, args.batch_size)}")
 
 
 def _plot(args: argparse.Namespace) -> None:
@@ -548,8 +364,17 @@ def _add_cfg_options(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mobilevit", description="MobileViT models: inspect, train, predict.")
+    parser = argparse.ArgumentParser(
+        prog="mobilevit",
+        description="MobileViT classifiers, segmenters and detectors: list, count, predict, convert, train, "
+        "test and export.",
+    )
     parser.add_argument("--version", action="version", version=f"mobilevit {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the traceback of any error (also {DEBUG_VARIABLE}=1), for reporting a bug",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="list the zoo's models and their published figures, or the configs")
@@ -736,12 +561,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Set to 1 for the traceback of any error, as --debug does (for reporting a bug).
+DEBUG_VARIABLE = "MOBILEVIT_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; errors a user can cause print one line and exit with status 2."""
+    """Run the command line; errors a user can cause print one line and exit with status 2, unless
+    ``--debug`` (or ``MOBILEVIT_DEBUG=1``) asks for the traceback. Any other error is a bug and
+    shows its traceback."""
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = args.run
+    advice = local_path_advice(LOCAL_PATH_ADVICE.get(args.command, "pass its local path instead of the URL"))
+    if args.debug or os.environ.get(DEBUG_VARIABLE, "0") not in ("", "0"):
+        with advice:
+            run(args)
+        return 0
     try:
-        with local_path_advice(LOCAL_PATH_ADVICE.get(args.command, "pass its local path instead of the URL")):
+        with advice:
             run(args)
     except USER_ERRORS as error:
         message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())

@@ -27,8 +27,8 @@ from typing import Any
 import torch
 
 from . import checks
-from .checks import FieldError, at_least, at_most, check_types, expected, fraction, one_of, positive
-from .data.transforms import Preprocessing
+from .checks import FieldError, at_least, at_most, check_types, expected, fraction, image_side, one_of, positive
+from .data.transforms import MAX_RESIZE_SHORT, Preprocessing
 from .models import ARCHS, MobileViTStage, resolve_arch
 
 # What a config file is named (a run saves its resolved config as config.json).
@@ -134,9 +134,11 @@ class SamplerConfig:
         check_types(self)
         for name in ("base_size", "min_size", "num_scales", "multiple"):
             at_least(self, name, 1)
+        image_side("base_size", self.base_size, MAX_RESIZE_SHORT)
         if self.variable:  # the range of sizes only matters to the variable batch sampler
             at_most(self, "min_size", self.base_size, f"base_size ({self.base_size})")
             at_least(self, "max_size", self.base_size, f"base_size ({self.base_size})")
+            image_side("max_size", self.max_size, MAX_RESIZE_SHORT)
         one_of(self, "batch_floor", ("base", "one"))
 
 
@@ -201,6 +203,7 @@ class DataConfig:
         low, high = self.short_side_range
         if not 0 < low <= high:
             raise expected("short_side_range", "(low, high) pixel sizes with 0 < low <= high", self.short_side_range)
+        image_side("short_side_range", high, MAX_RESIZE_SHORT)
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,7 @@ class DetectionConfig:
     def __post_init__(self) -> None:
         check_types(self)
         at_least(self, "image_size", 32)
+        image_side("image_size", self.image_size, MAX_RESIZE_SHORT)
         for name in ("score_thresh", "nms_thresh"):
             fraction(self, name)
         for name in ("topk_candidates", "detections_per_img"):
@@ -393,16 +397,27 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(f"config files inherit from each other in a cycle: {' -> '.join(map(str, chain + (path,)))}")
     if path.suffix == ".json":  # a resolved config, as saved next to training checkpoints
         try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as error:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"cannot read config {path}: {error}") from None
+        if not isinstance(content, dict):
+            raise ConfigError(
+                f'{path}: a JSON config must be an object of sections ({{"model": {{...}}, ...}}), '
+                f"got a {type(content).__name__}"
+            )
+        return content
     try:
         namespace = runpy.run_path(str(path))
     except Exception as error:  # a config is user code: report where it failed
         raise ConfigError(f"cannot execute config {path}: {type(error).__name__}: {error}") from error
     bases = namespace.get("_base_", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, (list, tuple)) or not all(isinstance(base, str) and base for base in bases):
+        raise ConfigError(
+            f"{path}: _base_ must be a config file name or a list of them (relative to the config), got {bases!r}"
+        )
     merged: dict[str, Any] = {}
-    for base in [bases] if isinstance(bases, str) else bases:
+    for base in bases:
         _merge(merged, _read_with_bases(path.parent / base, chain + (path,)))
     own = {
         key: value

@@ -158,9 +158,10 @@ def _deeplabv3_rows(convs: str, pool: str, project: str, classifier: str, conv: 
 # Segmentation checkpoints: the classification backbone's keys without conv_1x1_exp (the head reads
 # the last stage before it), beside a DeepLabv3 head. ml-cvnets v0.1 nests the backbone under
 # ``encoder.``; Hugging Face's MobileViTForSemanticSegmentation keeps its classification names.
-_DENSE_BACKBONE = ("backbone.stem.", "backbone.layers.")
+# The MobileViT stages every task's model shares under ``backbone.``: what seeds another task's model.
+BACKBONE_PREFIXES = ("backbone.stem.", "backbone.layers.")
 CVNETS_DEEPLABV3_ROWS: Rows = (
-    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(BACKBONE_PREFIXES)),
     *_deeplabv3_rows(
         "seg_head.aspp.aspp_layer.convs.",
         "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.",
@@ -172,7 +173,7 @@ CVNETS_DEEPLABV3_ROWS: Rows = (
 )
 
 HUGGINGFACE_DEEPLABV3_ROWS: Rows = (
-    *(row for row in HUGGINGFACE_ROWS if row[1].startswith(_DENSE_BACKBONE)),
+    *(row for row in HUGGINGFACE_ROWS if row[1].startswith(BACKBONE_PREFIXES)),
     *_deeplabv3_rows(
         "segmentation_head.aspp.convs.",
         "segmentation_head.aspp.convs.4.conv_1x1.",
@@ -187,7 +188,7 @@ HUGGINGFACE_DEEPLABV3_ROWS: Rows = (
 # without conv_1x1_exp and classifier, under ``encoder.``; the SSD layers are ``extra_layers.os_*``
 # and ``ssd_heads.{level}`` (six levels, the last a plain 1x1 predictor on the pooled map).
 CVNETS_SSD_ROWS: Rows = (
-    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(_DENSE_BACKBONE)),
+    *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(BACKBONE_PREFIXES)),
     *_cvnets_unit("extra_layers.os_64.dw_conv.", "backbone.extra_layers.0.depthwise."),
     *_cvnets_unit("extra_layers.os_64.pw_conv.", "backbone.extra_layers.0.pointwise."),
     *_cvnets_unit("extra_layers.os_128.dw_conv.", "backbone.extra_layers.1.depthwise."),
@@ -388,7 +389,11 @@ _EXPANSION = "backbone.conv_1x1_exp."
 def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """The named arch (``small``, ``x_small``, ``xx_small``) whose backbone has exactly these
     names and shapes; a state dict in our layout."""
-    backbone = {key: tuple(value.shape) for key, value in state_dict.items() if key.startswith("backbone.")}
+    backbone = {
+        key: tuple(value.shape)
+        for key, value in state_dict.items()
+        if key.startswith((*BACKBONE_PREFIXES, _EXPANSION))  # a detector's extra layers are its own
+    }
     expanded = any(key.startswith(_EXPANSION) for key in backbone)  # a dense-task backbone has no expansion
     differences = {}
     for arch, shapes in _backbone_shapes().items():
@@ -409,15 +414,20 @@ def infer_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
 
 
 def num_classes_of(state_dict: Mapping[str, torch.Tensor]) -> int | None:
-    """Classes of the checkpoint's linear head (or segmentation classifier), or None for a
-    backbone-only checkpoint."""
+    """Classes of the checkpoint's linear head, segmentation classifier or detection head (the
+    background counted), or None for a backbone-only checkpoint."""
     head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
-    return None if head is None else int(head.shape[0])
+    if head is not None:
+        return int(head.shape[0])
+    predictor = state_dict.get(_FIRST_DETECTION_PREDICTOR)
+    if predictor is None:
+        return None
+    from .models.ssdlite import BOX_CODING, anchor_generator
+
+    return int(predictor.shape[0]) // anchor_generator().num_anchors_per_location()[0] - BOX_CODING
 
 
-def task_of(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """``segmentation`` for a state dict in our layout with a DeepLabv3 head, else ``classification``."""
-    return "segmentation" if any(key.startswith("head.aspp.") for key in state_dict) else "classification"
+_FIRST_DETECTION_PREDICTOR = "head.levels.0.predictor.pointwise.conv.weight"
 
 
 @functools.cache

@@ -5,6 +5,7 @@ and synced, so a crash leaves the old file or the new one; on any failure the te
 removed, and a full disk says so. The checkpoints we write carry a sha256 of their content
 (:func:`payload_digest`, :func:`tensors_digest`), checked when they are read; zip-format PyTorch
 files from elsewhere are checked against the CRC-32 of each record (:func:`first_bad_zip_record`).
+Weights are checked finite (:func:`first_non_finite`) wherever they are read or written.
 """
 
 from __future__ import annotations
@@ -110,6 +111,25 @@ def _feed(sha256: Any, value: Any) -> None:
         sha256.update(f"{type(value).__name__} {len(text)}\n".encode() + text)
     else:
         raise TypeError(f"cannot take the digest of a {type(value).__name__}")
+
+
+def first_non_finite(tensors: Mapping[str, Any]) -> str | None:
+    """The name of the first floating-point tensor (in the mapping's order) holding NaN or inf, or None.
+
+    Values that are not floating-point tensors (integer counters, anything else) are passed over.
+    """
+    for name, value in tensors.items():
+        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()):
+            if not bool(torch.isfinite(value).all()):
+                return str(name)
+    return None
+
+
+def describe_non_finite(tensor: torch.Tensor) -> str:
+    """How many values of ``tensor`` are NaN and how many infinite, in words."""
+    nan = int(torch.isnan(tensor).sum())
+    infinite = int(torch.isinf(tensor).sum())
+    return f"{nan} NaN and {infinite} infinite of {tensor.numel()} values"
 
 
 def first_bad_zip_record(path: Path) -> str | None:

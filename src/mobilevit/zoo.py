@@ -11,39 +11,19 @@ from dataclasses import dataclass
 from torch import nn
 
 from .checkpoint import load_checkpoint
+from .data.detection import COCO_CLASSES
+from .data.segmentation import VOC_CLASSES
 from .data.transforms import Preprocessing
 from .download import local_path_advice
 from .imagenet import IMAGENET_CLASSES
-from .models import DeepLabV3, ImageClassifier, SSDLite, build_classifier, build_segmenter, build_ssdlite
+from .tasks import get_task
+from .tasks.detection import DETECTION_PREPROCESSING
+from .tasks.segmentation import SEGMENTATION_PREPROCESSING
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
 _CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
 
-# The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
-VOC_CLASSES = (
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
 # How ml-cvnets v0.1 measured the published mIoU of its DeepLabv3 weights (eval_segmentation.py).
 VOC_PROTOCOL = (
     "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bilinear, aspect ratio "
@@ -51,101 +31,12 @@ VOC_PROTOCOL = (
     "(nearest), argmax; mIoU over 21 classes from one confusion matrix over the set, label 255 ignored"
 )
 
-# COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
-COCO_CLASSES = (
-    "person",
-    "bicycle",
-    "car",
-    "motorcycle",
-    "airplane",
-    "bus",
-    "train",
-    "truck",
-    "boat",
-    "traffic light",
-    "fire hydrant",
-    "stop sign",
-    "parking meter",
-    "bench",
-    "bird",
-    "cat",
-    "dog",
-    "horse",
-    "sheep",
-    "cow",
-    "elephant",
-    "bear",
-    "zebra",
-    "giraffe",
-    "backpack",
-    "umbrella",
-    "handbag",
-    "tie",
-    "suitcase",
-    "frisbee",
-    "skis",
-    "snowboard",
-    "sports ball",
-    "kite",
-    "baseball bat",
-    "baseball glove",
-    "skateboard",
-    "surfboard",
-    "tennis racket",
-    "bottle",
-    "wine glass",
-    "cup",
-    "fork",
-    "knife",
-    "spoon",
-    "bowl",
-    "banana",
-    "apple",
-    "sandwich",
-    "orange",
-    "broccoli",
-    "carrot",
-    "hot dog",
-    "pizza",
-    "donut",
-    "cake",
-    "chair",
-    "couch",
-    "potted plant",
-    "bed",
-    "dining table",
-    "toilet",
-    "tv",
-    "laptop",
-    "mouse",
-    "remote",
-    "keyboard",
-    "cell phone",
-    "microwave",
-    "oven",
-    "toaster",
-    "sink",
-    "refrigerator",
-    "book",
-    "clock",
-    "vase",
-    "scissors",
-    "teddy bear",
-    "hair drier",
-    "toothbrush",
-)
 # How ml-cvnets v0.1 measured the published mAP of its SSDLite weights (eval_detection.py).
 COCO_PROTOCOL = (
     "COCO val2017 (5,000 images): each whole image resized to 320x320 (bilinear, aspect ratio not kept), "
     "BGR, /255; boxes scaled back to the image; score threshold 0.01, NMS IoU 0.5, at most 200 per image; "
     "pycocotools box mAP@[.5:.95]"
 )
-
-
-# The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
-SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
-# The published detection weights' input: the whole image resized to 320x320, BGR, /255.
-DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
 
 
 @dataclass(frozen=True)
@@ -307,23 +198,19 @@ def get_record(name: str) -> ZooModel:
     return MODELS[zoo_name(name)]
 
 
-def get_model(
-    name: str, pretrained: bool | str | os.PathLike = False, **options
-) -> ImageClassifier | DeepLabV3 | SSDLite:
+def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options) -> nn.Module:
     """Build a zoo model; ``pretrained`` is False, True (the official weights) or a checkpoint path/URL.
 
-    The record's task picks the model: a classifier, whose ``options`` go to
-    :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), or a
-    segmenter, whose ``options`` go to :func:`~mobilevit.models.build_segmenter`, or a detector
-    (:func:`~mobilevit.models.build_ssdlite`).
+    The record's task builds the model: a classifier, whose ``options`` go to
+    :func:`~mobilevit.models.build_classifier` (``num_classes``, ``out_indices`` ...), a segmenter
+    (:func:`~mobilevit.models.build_segmenter`) or a detector (:func:`~mobilevit.models.build_ssdlite`).
     As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head (the
     segmenter's classifier) is left out and the new one starts as initialised, with a warning
     naming the skipped keys.
     """
     record = get_record(name)
     options.setdefault("num_classes", record.num_classes)
-    builders = {"classification": build_classifier, "segmentation": build_segmenter, "detection": build_ssdlite}
-    model: nn.Module = builders[record.task](record.arch, **options)
+    model = get_task(record.task).build_from_arch(record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
     if options["num_classes"] == record.num_classes:
         model.class_names = record.class_names
@@ -331,4 +218,4 @@ def get_model(
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
         with local_path_advice("pass pretrained={path!r}"):
             load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
-    return model  # type: ignore[return-value]
+    return model

@@ -166,7 +166,8 @@ def test_a_full_disk_keeps_the_previous_checkpoint_and_removes_the_temporary_fil
     monkeypatch.setattr(integrity.Path, "open", open_full)
     run = Run()
     run.step()
-    with pytest.raises(OSError, match=f"no space left on /.* while writing {work_dir / 'latest.pth'}") as raised:
+    # latest.pth is written last, so the first write to fail is epoch_4.pth's
+    with pytest.raises(OSError, match=f"no space left on /.* while writing {work_dir / 'epoch_4.pth'}") as raised:
         run.save(work_dir, ["latest.pth", "epoch_4.pth"], 4)
     assert raised.value.errno == errno.ENOSPC
     assert (work_dir / "latest.pth").read_bytes() == before

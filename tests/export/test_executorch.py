@@ -7,7 +7,7 @@ import pytest
 import torch
 from demo_model import argmax_agreement, check_test_and_predict_match_pytorch, export_fp32_and_int8, top1
 
-from mobilevit.export import ExecuTorchClassifier
+from mobilevit.export import ExecuTorchRunner
 from mobilevit.export.executorch import delegable
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
@@ -40,7 +40,7 @@ def test_fp32_program_runs_whole_in_xnnpack_and_gives_the_pytorch_logits(tmp_pat
     assert undelegated_operators(lowered) == {}
     path = tmp_path / "tiny.pte"
     path.write_bytes(lowered.to_executorch().buffer)
-    classifier = ExecuTorchClassifier(path)
+    classifier = ExecuTorchRunner(path)
     assert classifier.input_shape == (2, 3, 32, 48)
     image = deterministic_input(4, 32, 48)  # two slices of the program's batch
     with torch.no_grad():
@@ -63,10 +63,8 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
     class; `test` and `predict` run the files."""
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)
-    assert torch.allclose(
-        ExecuTorchClassifier(exported / "fp32.pte")(trained_demo.images), reference, atol=1e-4, rtol=0
-    )
-    logits = ExecuTorchClassifier(exported / "int8.pte")(trained_demo.images)
+    assert torch.allclose(ExecuTorchRunner(exported / "fp32.pte")(trained_demo.images), reference, atol=1e-4, rtol=0)
+    logits = ExecuTorchRunner(exported / "int8.pte")(trained_demo.images)
     assert top1(reference, trained_demo.labels) > 85  # the run trained
     assert argmax_agreement(logits, reference) >= 0.98
     check_test_and_predict_match_pytorch(trained_demo, exported / "fp32.pte", "executorch", tmp_path, capsys)
@@ -76,5 +74,5 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
 def test_int8_loses_at_most_half_a_point_of_top1(trained_demo, exported):
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)
-    logits = ExecuTorchClassifier(exported / "int8.pte")(trained_demo.images)
+    logits = ExecuTorchRunner(exported / "int8.pte")(trained_demo.images)
     assert top1(logits, trained_demo.labels) >= top1(reference, trained_demo.labels) - 0.5

@@ -6,14 +6,16 @@ from demo_model import argmax_agreement, top1
 
 from mobilevit.apis import init_model, torch_logits
 
+XXS_CONFIG = "configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py"  # random weights: no download
+
 
 def test_a_bfloat16_model_takes_float_images():
-    model = init_model("mobilevit-xxsmall_3rdparty_in1k", dtype=torch.bfloat16)
+    model = init_model(XXS_CONFIG, dtype=torch.bfloat16)
     assert next(model.parameters()).dtype == torch.bfloat16
     logits = torch_logits(model)(torch.rand(2, 3, 64, 64))
     assert logits.dtype == torch.float32 and logits.shape == (2, 1000)
     with pytest.raises(ValueError, match="dtype must be a floating point type"):
-        init_model("mobilevit-xxsmall_3rdparty_in1k", dtype=torch.int8)
+        init_model(XXS_CONFIG, dtype=torch.int8)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mobilevit.cli import main
-from mobilevit.export import ExecuTorchClassifier, TFLiteClassifier, export_model, exported_format, load_exported
+from mobilevit.export import ExecuTorchRunner, TFLiteRunner, export_model, exported_format, load_exported
 from mobilevit.models import build_classifier
 
 ARCH = [["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]]
@@ -22,8 +22,8 @@ def model():
 @pytest.mark.parametrize(
     "export_format, runner, modules, extra",
     [
-        ("tflite", TFLiteClassifier, ("litert_torch", "ai_edge_litert"), "tflite"),
-        ("executorch", ExecuTorchClassifier, ("executorch",), "executorch"),
+        ("tflite", TFLiteRunner, ("litert_torch", "ai_edge_litert"), "tflite"),
+        ("executorch", ExecuTorchRunner, ("executorch",), "executorch"),
     ],
 )
 def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys, export_format, runner, modules, extra):

@@ -12,7 +12,7 @@ from demo_model import argmax_agreement, top1
 from PIL import Image
 
 from mobilevit.cli import main
-from mobilevit.export import OpenVinoClassifier, export_model
+from mobilevit.export import OpenVinoRunner, export_model
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
 
@@ -34,7 +34,7 @@ def model():
 def test_fp32_ir_gives_the_pytorch_logits(model, tmp_path, dynamic):
     path = export_model(model, tmp_path / "model.xml", "openvino", height=96, width=128, dynamic=dynamic)
     assert path.with_suffix(".bin").is_file()
-    classifier = OpenVinoClassifier(path, threads=2)
+    classifier = OpenVinoRunner(path, threads=2)
     assert classifier.precision == "fp32"
     shapes = [(1, 96, 128), (3, 96, 128)] + ([(2, 70, 90)] if dynamic else [])
     for shape in shapes:
@@ -49,8 +49,8 @@ def test_fp32_ir_gives_the_pytorch_logits(model, tmp_path, dynamic):
 
 def test_the_file_carries_its_precision(model, tmp_path):
     path = export_model(model, tmp_path / "model.xml", "openvino", height=64, width=64, precision="bf16")
-    assert OpenVinoClassifier(path).precision == "bf16"
-    assert OpenVinoClassifier(path, precision="fp32").precision == "fp32"
+    assert OpenVinoRunner(path).precision == "bf16"
+    assert OpenVinoRunner(path, precision="fp32").precision == "fp32"
     with pytest.raises(ValueError, match="--precision bf16 does not apply to onnx"):
         export_model(model, tmp_path / "model.onnx", "onnx", height=64, width=64, precision="bf16")
 
@@ -60,7 +60,7 @@ def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys)
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
     message = r"running an OpenVINO model needs openvino: pip install 'mobilevit\[openvino\]'"
     with pytest.raises(ImportError, match=message):
-        OpenVinoClassifier(path)
+        OpenVinoRunner(path)
     checkpoint = tmp_path / "xxs.pth"
     torch.save({"meta": {}, "state_dict": model.state_dict()}, checkpoint)
     assert (
@@ -104,12 +104,12 @@ def test_bf16_and_int8_keep_the_accuracy_of_a_trained_model(trained_demo, tmp_pa
         == 0
     )
     assert "int8 weights and activations" in capsys.readouterr().out
-    fp32 = OpenVinoClassifier(tmp_path / "fp32.xml")(trained_demo.images)
+    fp32 = OpenVinoRunner(tmp_path / "fp32.xml")(trained_demo.images)
     assert torch.allclose(fp32, reference, atol=1e-4, rtol=0)
     accuracy = top1(reference, trained_demo.labels)
     assert accuracy > 85  # the run trained
     for name in ("bf16", "int8"):
-        logits = OpenVinoClassifier(tmp_path / f"{name}.xml")(trained_demo.images)
+        logits = OpenVinoRunner(tmp_path / f"{name}.xml")(trained_demo.images)
         assert argmax_agreement(logits, reference) >= 0.98, name
         assert top1(logits, trained_demo.labels) >= accuracy - 0.5, name
     # `mobilevit test` gives the exported files' accuracy on the config's validation split.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from mobilevit.export.torchscript import TorchScriptClassifier, export_torchscript
+from mobilevit.export.torchscript import TorchScriptRunner, export_torchscript
 from mobilevit.models import build_classifier
 
 TINY = [["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]]
@@ -24,7 +24,7 @@ def test_a_torchscript_export_warns_of_nothing(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch.jit's "is deprecated" notes were three FutureWarnings
         export_torchscript(model, example, tmp_path / "model.pt")
-    torch.testing.assert_close(TorchScriptClassifier(tmp_path / "model.pt")(example), model(example))
+    torch.testing.assert_close(TorchScriptRunner(tmp_path / "model.pt")(example), model(example))
 
 
 def test_the_cuda_probe_nncf_triggers_stays_quiet():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from demo_model import argmax_agreement, check_test_and_predict_match_pytorch, export_fp32_and_int8, top1
 
-from mobilevit.export import TFLiteClassifier, export_model
+from mobilevit.export import TFLiteRunner, export_model
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input
 
@@ -21,7 +21,7 @@ def test_fp32_file_gives_the_pytorch_logits(tmp_path):
     torch.manual_seed(0)
     model = build_classifier(ARCH, num_classes=3).eval()
     path = export_model(model, tmp_path / "tiny.tflite", "tflite", 32, 48, batch_size=2)
-    classifier = TFLiteClassifier(path, threads=2)
+    classifier = TFLiteRunner(path, threads=2)
     assert classifier.input_shape == (2, 3, 32, 48) and not classifier.quantized
     image = deterministic_input(4, 32, 48)  # two slices of the file's batch
     with torch.no_grad():
@@ -45,8 +45,8 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
     class; `test` and `predict` run the files."""
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)
-    assert torch.allclose(TFLiteClassifier(exported / "fp32.tflite")(trained_demo.images), reference, atol=1e-4, rtol=0)
-    int8 = TFLiteClassifier(exported / "int8.tflite")
+    assert torch.allclose(TFLiteRunner(exported / "fp32.tflite")(trained_demo.images), reference, atol=1e-4, rtol=0)
+    int8 = TFLiteRunner(exported / "int8.tflite")
     # float32 in (the first layers stay float32), int8 out, dequantized by the runner
     assert int8.input["dtype"] == np.float32 and int8.quantized and int8.output["dtype"] == np.int8
     logits = int8(trained_demo.images)
@@ -59,5 +59,5 @@ def test_int8_agrees_with_fp32_on_a_trained_model(trained_demo, exported, tmp_pa
 def test_int8_loses_at_most_half_a_point_of_top1(trained_demo, exported):
     with torch.no_grad():
         reference = trained_demo.model(trained_demo.images)
-    logits = TFLiteClassifier(exported / "int8.tflite")(trained_demo.images)
+    logits = TFLiteRunner(exported / "int8.tflite")(trained_demo.images)
     assert top1(logits, trained_demo.labels) >= top1(reference, trained_demo.labels) - 0.5

@@ -43,12 +43,7 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = (), 
     unknown = [folder for folder in folders if folder not in labels]
     if unknown:
         raise ValueError(f"{directory} has class folders that are not among the {len(names)} classes: {unknown[:5]}")
-    samples = []
-    for folder in folders:
-        for root, _, files in sorted(os.walk(directory / folder, followlinks=True)):
-            samples += [
-                (Path(root, name), labels[folder]) for name in sorted(files) if name.lower().endswith(IMAGE_EXTENSIONS)
-            ]
+    samples = [(path, labels[folder]) for folder in folders for path in image_files(directory / folder)]
     if not samples:
         raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
     if every_class:
@@ -60,6 +55,58 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = (), 
                 f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}"
             )
     return ImageList(samples, names)
+
+
+def image_files(directory: str | os.PathLike) -> list[Path]:
+    """The image files (:data:`IMAGE_EXTENSIONS`) under ``directory``, recursively, in sorted folder order.
+
+    Symbolic links to folders are followed, but every real folder is read once: a link to a folder
+    that holds ``directory`` (a loop), or a second link to one already read, adds nothing. A name
+    that is not valid UTF-8 is refused, naming it (logs and reports name every image).
+    """
+    above = Path(directory).resolve().parents
+    seen = {(status.st_dev, status.st_ino) for status in map(os.stat, above)}
+    found: list[tuple[str, list[str]]] = []
+    for root, folders, files in os.walk(directory, onerror=_raise, followlinks=True):
+        folders.sort()
+        status = os.stat(root)
+        if (status.st_dev, status.st_ino) in seen:
+            folders.clear()
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        found.append((root, sorted(name for name in files if name.lower().endswith(IMAGE_EXTENSIONS))))
+    paths = [Path(root, name) for root, names in sorted(found) for name in names]
+    for path in paths:
+        check_utf8_name(path)
+    return paths
+
+
+def _raise(error: OSError) -> None:
+    raise error  # a folder that cannot be read is an error naming it, not a folder left out
+
+
+def check_utf8_name(path: str | os.PathLike) -> None:
+    """Refuse a path that is not valid UTF-8 (the file system gave bytes Python cannot name)."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise ValueError(
+            f"the file name {shown} is not valid UTF-8: rename it (logs and reports name each image)"
+        ) from None
+
+
+def read_lines(path: str | os.PathLike, what: str) -> list[str]:
+    """The lines of a UTF-8 text file; a missing file or one of another encoding is an error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{what} {path} is not UTF-8 text ({error.reason} at byte {error.start}): save it as UTF-8"
+        ) from None
 
 
 def class_folders(directory: str | os.PathLike) -> list[str]:
@@ -86,11 +133,9 @@ def read_annotation(
     ``every_class`` (a training split) a label without images is refused.
     """
     annotation_file, image_dir = Path(annotation_file), Path(image_dir)
-    if not annotation_file.is_file():
-        raise FileNotFoundError(f"annotation file not found: {annotation_file}")
     samples = []
     folders: dict[int, set[str]] = {}
-    for number, line in enumerate(annotation_file.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_lines(annotation_file, "annotation file"), start=1):
         if not line.strip():
             continue
         relative, _, label_text = line.strip().rpartition(" ")
@@ -123,10 +168,7 @@ def read_annotation(
 def read_class_names(classes: str | Sequence[str], root: str | os.PathLike) -> tuple[str, ...]:
     """Class names given in a config: a list, or a text file (relative to ``root``) of one per line."""
     if isinstance(classes, str):
-        path = Path(root, classes)
-        if not path.is_file():
-            raise FileNotFoundError(f"class names file not found: {path}")
-        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        return tuple(line.strip() for line in read_lines(Path(root, classes), "class names file") if line.strip())
     return tuple(classes)
 
 

@@ -15,6 +15,7 @@ Boxes files (``kind='boxes'``), for one's own data::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -29,9 +30,92 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from .image import ImageReadError, read_image
+from .image import ImageReadError, open_image, read_image, upright_size
 from .sampler import SampleRequest
 
+# COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
+COCO_CLASSES = (
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "dining table",
+    "toilet",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
+)
 # A box may overhang its image by this many pixels (COCO's float boxes do, by rounding); it is clipped.
 OVERHANG_TOLERANCE = 1.0
 
@@ -84,115 +168,226 @@ def read_json(path: Path) -> Any:
         raise ValueError(f"cannot read annotation file {path}: {error}") from None
 
 
-def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike) -> DetectionList:
-    """A COCO ``instances_*.json`` and its image folder.
+class AnnotationError(ValueError):
+    """An annotation file, or one of its entries, that cannot be used: the error names the file,
+    the image and the field."""
 
-    Crowd annotations are kept as ignore regions for the evaluation; boxes without area are
-    dropped. A box outside its image, an unknown category or image id, or a malformed entry raises
-    an error naming the file and the annotation.
+
+def _entry(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise AnnotationError(f"{where}: expected an object {{...}}, got {_shown(value)}")
+    return value
+
+
+def _field(entry: dict[str, Any], field: str, where: str) -> Any:
+    if field not in entry:
+        raise AnnotationError(f"{where}: the field {field!r} is missing")
+    return entry[field]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _integer(value: Any, field: str, where: str, least: int | None = None) -> int:
+    """An integer field (an integral JSON number such as 64.0 counts); ``least`` is its lowest value."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or (least is not None and value < least):
+        what = "an integer" if least is None else f"an integer of at least {least}"
+        raise AnnotationError(f"{where}: {field} must be {what}, got {_shown(value)}")
+    return value
+
+
+def _text(value: Any, field: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise AnnotationError(f"{where}: {field} must be a non-empty string, got {_shown(value)}")
+    return value
+
+
+def _list(value: Any, field: str, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise AnnotationError(f"{where}: {field} must be a list, got {_shown(value)}")
+    return value
+
+
+def _numbers(value: Any, field: str, where: str) -> list[float]:
+    """Four finite numbers (a box)."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 4
+        or not all(isinstance(number, (int, float)) and not isinstance(number, bool) for number in value)
+        or not all(np.isfinite(value))
+    ):
+        raise AnnotationError(f"{where}: {field} must be a list of 4 finite numbers, got {_shown(value)}")
+    return [float(number) for number in value]
+
+
+def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike) -> DetectionList:
+    """A COCO ``instances_*.json`` and its image folder, checked field by field.
+
+    Image and category ids are unique integers; images have a ``file_name`` and positive integer
+    ``width`` and ``height``; a box is 4 finite numbers of non-negative width and height inside its
+    image, ``iscrowd`` is 0 or 1, ``area`` a finite number >= 0. Crowd annotations are kept as
+    ignore regions for the evaluation; boxes of zero width or height are left out (nothing to learn
+    or match). Every error names the file, the image and the field.
     """
     path = Path(annotation_file)
-    content = read_json(path)
-    try:
-        categories = sorted(int(category["id"]) for category in content["categories"])
-        names = {int(category["id"]): str(category["name"]) for category in content["categories"]}
-        images = {int(image["id"]): image for image in content["images"]}
-        annotations = content.get("annotations", [])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path} is not a COCO annotation file (categories, images with ids): {error!r}") from None
-    labels = {category: label for label, category in enumerate(categories, start=1)}
+    content = _entry(read_json(path), f"{path} (a COCO annotation file)")
+    categories: dict[int, str] = {}
+    for index, category in enumerate(_list(_field(content, "categories", str(path)), "categories", str(path))):
+        where = f"{path}, category {index}"
+        category = _entry(category, where)
+        category_id = _integer(_field(category, "id", where), "id", where)
+        if category_id in categories:
+            raise AnnotationError(
+                f"{where}: the category id {category_id} is already that of {categories[category_id]!r}"
+            )
+        categories[category_id] = _text(_field(category, "name", where), "name", where)
+    images: dict[int, dict[str, Any]] = {}
+    for index, image in enumerate(_list(_field(content, "images", str(path)), "images", str(path))):
+        where = f"{path}, image {index}"
+        image = _entry(image, where)
+        image_id = _integer(_field(image, "id", where), "id", where)
+        where = f"{path}, image {index} (id {image_id})"
+        file_name = _text(_field(image, "file_name", where), "file_name", where)
+        where = f"{path}, image {file_name} (id {image_id})"
+        if image_id in images:
+            raise AnnotationError(
+                f"{where}: the image id {image_id} is already that of {images[image_id]['file_name']}"
+            )
+        images[image_id] = {
+            "file_name": file_name,
+            "width": _integer(_field(image, "width", where), "width", where, least=1),
+            "height": _integer(_field(image, "height", where), "height", where, least=1),
+        }
+    labels = {category: label for label, category in enumerate(sorted(categories), start=1)}
     per_image: dict[int, list[tuple[list[float], int, float, bool]]] = {image_id: [] for image_id in images}
-    for annotation in annotations:
-        where = f"{path}, annotation {annotation.get('id', '?')}"
-        try:
-            image_id, category = int(annotation["image_id"]), int(annotation["category_id"])
-            x, y, width, height = (float(value) for value in annotation["bbox"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{where}: expected image_id, category_id and bbox [x, y, w, h]: {error!r}") from None
+    for index, annotation in enumerate(_list(content.get("annotations", []), "annotations", str(path))):
+        annotation = _entry(annotation, f"{path}, annotation {index}")
+        where = f"{path}, annotation {annotation.get('id', index)}"
+        image_id = _integer(_field(annotation, "image_id", where), "image_id", where)
         if image_id not in images:
-            raise ValueError(f"{where}: unknown image id {image_id}")
-        if category not in labels:
-            raise ValueError(f"{where}: unknown category id {category}; the file's categories are {categories}")
-        if width <= 0 or height <= 0:
-            continue  # degenerate: nothing to learn or match
+            raise AnnotationError(f"{where}: unknown image id {image_id}")
         image = images[image_id]
-        box = _checked_box(
-            [x, y, x + width, y + height],
-            int(image["width"]),
-            int(image["height"]),
-            f"{where} (image {image.get('file_name')})",
-        )
-        area = float(annotation.get("area", width * height))
-        per_image[image_id].append((box, labels[category], area, bool(annotation.get("iscrowd", 0))))
+        where = f"{where} (image {image['file_name']})"
+        category = _integer(_field(annotation, "category_id", where), "category_id", where)
+        if category not in labels:
+            raise AnnotationError(
+                f"{where}: unknown category id {category}; the file's categories are {sorted(labels)}"
+            )
+        x, y, width, height = _numbers(_field(annotation, "bbox", where), "bbox [x, y, width, height]", where)
+        if width < 0 or height < 0:
+            raise AnnotationError(f"{where}: bbox {[x, y, width, height]} has a negative width or height")
+        crowd = _integer(annotation.get("iscrowd", 0), "iscrowd", where)
+        if crowd not in (0, 1):
+            raise AnnotationError(f"{where}: iscrowd must be 0 or 1, got {crowd}")
+        area = annotation.get("area", width * height)
+        if isinstance(area, bool) or not isinstance(area, (int, float)) or not np.isfinite(area) or area < 0:
+            raise AnnotationError(f"{where}: area must be a finite number >= 0, got {_shown(area)}")
+        if width == 0 or height == 0:
+            continue  # degenerate: nothing to learn or match
+        box = _checked_box([x, y, x + width, y + height], image["width"], image["height"], where)
+        per_image[image_id].append((box, labels[category], float(area), bool(crowd)))
     items = [
         _image_boxes(
-            Path(image_dir) / str(image["file_name"]),
-            image_id,
-            int(image["width"]),
-            int(image["height"]),
-            per_image[image_id],
+            Path(image_dir) / image["file_name"], image_id, image["width"], image["height"], per_image[image_id]
         )
         for image_id, image in sorted(images.items())
     ]
     if not items:
-        raise ValueError(f"{path} lists no images")
-    return DetectionList(items, tuple(names[category] for category in categories), tuple(categories), path)
+        raise AnnotationError(f"{path} lists no images")
+    return DetectionList(
+        items, tuple(categories[category] for category in sorted(categories)), tuple(sorted(categories)), path
+    )
 
 
 def read_boxes_file(
     annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
 ) -> DetectionList:
-    """A boxes file (see the module docstring). Image sizes are read from the files' headers, to
-    check the boxes; ``class_names`` (a training set's) take the place of the file's ``classes``."""
-    from .image import open_image
+    """A boxes file (see the module docstring), checked field by field; every error names the file,
+    the image and the field.
 
+    Image sizes are read from the files' headers, upright (their EXIF orientation applied), to check
+    the boxes. With ``class_names`` (a training set's) the labels are those classes', matched by
+    name: a label index means the file's own ``classes``, in its own order, when it lists them.
+    """
     path = Path(annotation_file)
-    content = read_json(path)
-    if not isinstance(content, dict) or not isinstance(content.get("images"), list):
-        raise ValueError(f"{path}: expected {{'classes': [...], 'images': [{{'file', 'boxes', 'labels'}}, ...]}}")
-    names = tuple(class_names) or tuple(str(name) for name in content.get("classes", ()))
+    content = _entry(read_json(path), f"{path} (a boxes file: {{'classes': [...], 'images': [...]}})")
+    entries = _list(_field(content, "images", str(path)), "images", str(path))
+    own = tuple(
+        _text(name, "a class name", f"{path}, classes")
+        for name in _list(content.get("classes", []), "classes", str(path))
+    )
+    if len(set(own)) != len(own):
+        raise AnnotationError(f"{path}: classes must be distinct names, got {list(own)}")
+    names = tuple(class_names) or own
     if not names:
-        raise ValueError(f"{path}: no 'classes' listed")
+        raise AnnotationError(f"{path}: no 'classes' listed")
+    index_names = own or names  # what a label given as a number indexes
     labels_of = {name: label for label, name in enumerate(names, start=1)}
     items = []
-    for number, entry in enumerate(content["images"]):
+    for number, entry in enumerate(entries):
         where = f"{path}, image {number}"
-        try:
-            file, boxes, labels = entry["file"], entry["boxes"], entry["labels"]
-        except (KeyError, TypeError):
-            raise ValueError(f"{where}: expected an object with 'file', 'boxes' and 'labels'") from None
+        entry = _entry(entry, where)
+        file = _text(_field(entry, "file", where), "file", where)
+        where = f"{path}, image {number} ({file})"
+        boxes = _list(_field(entry, "boxes", where), "boxes", where)
+        labels = _list(_field(entry, "labels", where), "labels", where)
         if len(boxes) != len(labels):
-            raise ValueError(f"{where} ({file}): {len(boxes)} boxes but {len(labels)} labels")
+            raise AnnotationError(f"{where}: {len(boxes)} boxes but {len(labels)} labels")
         image_path = Path(image_dir) / file
         with open_image(image_path) as image:
-            width, height = image.size
+            width, height = upright_size(image)
         annotations = []
-        for box, label in zip(boxes, labels):
+        for box_number, (box, label) in enumerate(zip(boxes, labels)):
             if isinstance(label, int) and not isinstance(label, bool):
-                if not 0 <= label < len(names):
-                    raise ValueError(f"{where} ({file}): label {label} is not an index of the {len(names)} classes")
-                label = names[label]
-            if label not in labels_of:
-                raise ValueError(f"{where} ({file}): unknown class {label!r}; classes are {list(names)}")
-            if not isinstance(box, list) or len(box) != 4:
-                raise ValueError(f"{where} ({file}): a box must be [x1, y1, x2, y2], got {box!r}")
-            checked = _checked_box([float(value) for value in box], width, height, f"{where} ({file})")
+                if not 0 <= label < len(index_names):
+                    raise AnnotationError(f"{where}: label {label} is not an index of the {len(index_names)} classes")
+                label = index_names[label]
+            if not isinstance(label, str) or label not in labels_of:
+                raise AnnotationError(f"{where}: unknown class {_shown(label)} in labels; classes are {list(names)}")
+            corners = _numbers(box, f"box {box_number} [x1, y1, x2, y2]", where)
+            checked = _checked_box(corners, width, height, where)
             if checked[2] > checked[0] and checked[3] > checked[1]:
                 area = (checked[2] - checked[0]) * (checked[3] - checked[1])
                 annotations.append((checked, labels_of[label], area, False))
         items.append(_image_boxes(image_path, number, width, height, annotations))
     if not items:
-        raise ValueError(f"{path} lists no images")
+        raise AnnotationError(f"{path} lists no images")
     return DetectionList(items, names, tuple(range(1, len(names) + 1)), path)
 
 
+def matched_by_name(detections: DetectionList, class_names: Sequence[str]) -> DetectionList:
+    """``detections`` with their labels renumbered to ``class_names`` (a training set's), matched
+    by name; a file with other classes is refused, naming the difference."""
+    if tuple(class_names) == detections.class_names:
+        return detections
+    missing = [name for name in class_names if name not in detections.class_names]
+    extra = [name for name in detections.class_names if name not in class_names]
+    if missing or extra or len(set(detections.class_names)) != len(detections.class_names):
+        raise AnnotationError(
+            f"{detections.source} has other classes than the training set: {extra[:5]} are not among the training "
+            f"classes, {missing[:5]} are missing (classes are matched by name)"
+        )
+    new_label = np.array([0, *(list(class_names).index(name) + 1 for name in detections.class_names)])
+    images = [dataclasses.replace(image, labels=new_label[image.labels]) for image in detections.images]
+    category_of = dict(zip(detections.class_names, detections.category_ids))
+    category_ids = tuple(category_of[name] for name in class_names)
+    return DetectionList(images, tuple(class_names), category_ids, detections.source)
+
+
 def _checked_box(box: list[float], width: int, height: int, where: str) -> list[float]:
+    """The box clipped to its image; one reversed, or beyond the image by more than the tolerance, is an error."""
     x1, y1, x2, y2 = box
+    shown = [round(value, 2) for value in box]
+    if x2 < x1 or y2 < y1:
+        raise AnnotationError(f"{where}: box {shown} (x1, y1, x2, y2) is reversed (x2 < x1 or y2 < y1)")
     tolerance = OVERHANG_TOLERANCE
-    if x1 < -tolerance or y1 < -tolerance or x2 > width + tolerance or y2 > height + tolerance or x2 < x1 or y2 < y1:
-        raise ValueError(
-            f"{where}: box {[round(value, 2) for value in box]} (x1, y1, x2, y2) lies outside the "
-            f"{width}x{height} image or is reversed"
+    if x1 < -tolerance or y1 < -tolerance or x2 > width + tolerance or y2 > height + tolerance:
+        raise AnnotationError(
+            f"{where}: box {shown} (x1, y1, x2, y2) lies outside the {width}x{height} image (upright, as it is shown)"
         )
     return [min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height)]
 
@@ -215,18 +410,14 @@ def _image_boxes(
 def find_detections(
     kind: str, annotation_file: str | os.PathLike, image_dir: str | os.PathLike, class_names: Sequence[str] = ()
 ) -> DetectionList:
-    """A split's annotations: ``kind`` 'coco', 'boxes', or 'auto' (COCO when the file has categories)."""
+    """A split's annotations: ``kind`` 'coco', 'boxes', or 'auto' (COCO when the file has categories);
+    with ``class_names`` (a training set's) labelled as those classes, matched by name."""
     if kind == "auto":
         content = read_json(Path(annotation_file))
         kind = "coco" if isinstance(content, dict) and "categories" in content else "boxes"
     if kind == "coco":
         found = read_coco(annotation_file, image_dir)
-        if class_names and tuple(class_names) != found.class_names:
-            raise ValueError(
-                f"{annotation_file} has the classes {list(found.class_names)[:5]}..., not the "
-                f"training set's {list(class_names)[:5]}..."
-            )
-        return found
+        return matched_by_name(found, class_names) if class_names else found
     if kind == "boxes":
         return read_boxes_file(annotation_file, image_dir, class_names)
     raise ValueError(f"unknown detection data kind {kind!r}; expected 'coco', 'boxes' or 'auto'")
@@ -366,9 +557,15 @@ class DetectionDataset(Dataset):
         rgb = torch.from_numpy(read_image(annotation.path).copy()).permute(2, 0, 1)  # a writable copy
         height, width = rgb.shape[-2:]
         if (width, height) != (annotation.width, annotation.height):
-            raise ValueError(
-                f"{annotation.path} is {width}x{height} but {self.detections.source} says "
-                f"{annotation.width}x{annotation.height}"
+            turned = ""
+            if (height, width) == (annotation.width, annotation.height):
+                turned = (
+                    ", its size before its EXIF orientation turns it by 90 degrees: sizes and boxes are read in "
+                    "the upright frame, as the image is shown (docs/robustness.md)"
+                )
+            raise AnnotationError(
+                f"{annotation.path} is {width}x{height} (upright) but {self.detections.source} says "
+                f"{annotation.width}x{annotation.height}{turned}"
             )
         boxes, labels = annotation.training_boxes()
         original = (int(height), int(width))

@@ -21,6 +21,10 @@ MAX_IMAGE_PIXELS = 89_478_485
 MAX_ASPECT_RATIO = 50
 # The most pixels resizing an image's short edge may produce (4096x4096: 200 MB as float RGB).
 MAX_RESIZED_PIXELS = 4096 * 4096
+# The EXIF tag of an image's orientation, and its values that turn the image by 90 degrees
+# (swapping width and height).
+EXIF_ORIENTATION = 0x0112
+TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 
 
 class ImageReadError(ValueError):
@@ -98,6 +102,12 @@ def check_resized_size(width: int, height: int, name: str) -> None:
             f"refusing {name}: resizing it would make {width}x{height} pixels, more than the limit of "
             f"{MAX_RESIZED_PIXELS}"
         )
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of an opened image once its EXIF orientation is applied, from its header alone."""
+    turned = image.getexif().get(EXIF_ORIENTATION, 1) in TRANSPOSING_ORIENTATIONS
+    return (image.height, image.width) if turned else image.size
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:

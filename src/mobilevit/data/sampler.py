@@ -17,6 +17,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+# Dense models normalise features that hold one value per channel per image (DeepLabv3's ASPP
+# image pooling, SSDLite's last 1x1 feature maps): BatchNorm needs two images per batch in training.
+DENSE_MIN_BATCH = 2
+
 
 class BatchShape(NamedTuple):
     """The image size and number of images of one batch (per process)."""
@@ -105,8 +109,9 @@ class VariableBatchSampler:
     wrapping around until it divides evenly among ``num_replicas`` processes, and gives process
     ``rank`` every ``num_replicas``-th sample: processes see disjoint samples and the same number
     of them, hence, drawing the same shapes, the same number of batches. The last batch of an
-    epoch may be short. ``set_epoch(epoch, start_batch)`` selects the epoch and skips its first
-    ``start_batch`` batches (to resume mid-epoch).
+    epoch may be short; one shorter than ``min_batch_size`` joins the batch before it (dense
+    models need :data:`DENSE_MIN_BATCH`). ``set_epoch(epoch, start_batch)`` selects the epoch and
+    skips its first ``start_batch`` batches (to resume mid-epoch).
     """
 
     def __init__(
@@ -117,6 +122,7 @@ class VariableBatchSampler:
         num_replicas: int = 1,
         rank: int = 0,
         shuffle: bool = True,
+        min_batch_size: int = 1,
     ) -> None:
         if num_samples < 1:
             raise ValueError("the sampler needs at least one sample")
@@ -124,6 +130,15 @@ class VariableBatchSampler:
             raise ValueError("the sampler needs at least one batch shape")
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} is outside [0, {num_replicas})")
+        small = [shape for shape in shapes if shape.batch_size < min_batch_size]
+        if small:
+            raise ValueError(f"batches of {small[0].batch_size} are fewer than the {min_batch_size} images needed")
+        if math.ceil(num_samples / num_replicas) < min_batch_size:
+            raise ValueError(
+                f"{num_samples} training image(s) shared by {num_replicas} process(es) make batches of fewer than "
+                f"the {min_batch_size} images needed"
+            )
+        self.min_batch_size = min_batch_size
         self.num_samples = num_samples
         self.shapes = list(shapes)
         self.seed = seed
@@ -162,6 +177,10 @@ class VariableBatchSampler:
             stop = min(start + shape.batch_size, per_replica)
             batches.append((start, stop, shape))
             start = stop
+        if len(batches) > 1 and batches[-1][1] - batches[-1][0] < self.min_batch_size:
+            _, last_stop, _ = batches.pop()
+            before_start, _, before_shape = batches.pop()
+            batches.append((before_start, last_stop, before_shape))
         return EpochPlan(
             order[self.rank :: self.num_replicas].tolist(), seeds[self.rank :: self.num_replicas].tolist(), batches
         )

@@ -24,18 +24,49 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 
 from ..config import DataConfig
-from .datasets import IMAGE_EXTENSIONS
-from .image import ImageReadError, open_image, read_image
+from .datasets import image_files, read_lines
+from .image import (
+    EXIF_ORIENTATION,
+    TRANSPOSING_ORIENTATIONS,
+    ImageReadError,
+    check_resized_size,
+    open_image,
+    read_image,
+)
 from .loader import batch_shapes
-from .sampler import BatchShape, SampleRequest, VariableBatchSampler, shard_batches
-from .transforms import EvalTransform, Preprocessing, normalize
+from .sampler import DENSE_MIN_BATCH, BatchShape, SampleRequest, VariableBatchSampler, shard_batches
+from .transforms import EvalTransform, Preprocessing, normalize, short_edge_size
 
+# The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
+VOC_CLASSES = (
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 IGNORE_INDEX = 255
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
 
@@ -83,7 +114,7 @@ def read_voc(root: str | os.PathLike, split: str) -> MaskList:
     split_file = root / "ImageSets" / "Segmentation" / f"{split}.txt"
     if not split_file.is_file():
         raise FileNotFoundError(f"VOC split file not found: {split_file} (expected data.root to be the VOC2012 folder)")
-    ids = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+    ids = [line.strip() for line in read_lines(split_file, "VOC split file") if line.strip()]
     samples = [(root / "JPEGImages" / f"{name}.jpg", root / "SegmentationClass" / f"{name}.png") for name in ids]
     return _checked(samples, split_file)
 
@@ -92,10 +123,8 @@ def read_pair_list(list_file: str | os.PathLike, root: str | os.PathLike) -> Mas
     """The pairs of a list file, one ``image mask`` pair of paths relative to ``root`` per line
     (``JPEGImages/x.jpg SegmentationClassAug/x.png``, the SBD-augmented ``list/train_aug.txt``)."""
     list_file, root = Path(list_file), Path(root)
-    if not list_file.is_file():
-        raise FileNotFoundError(f"list file not found: {list_file}")
     samples = []
-    for number, line in enumerate(list_file.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_lines(list_file, "list file"), start=1):
         if not line.strip():
             continue
         parts = line.split()
@@ -110,7 +139,7 @@ def scan_pairs(root: str | os.PathLike, split: str) -> MaskList:
     image_dir, mask_dir = Path(root) / "images" / split, Path(root) / "masks" / split
     if not image_dir.is_dir():
         raise FileNotFoundError(f"image folder not found: {image_dir} (expected <root>/images/<split>)")
-    images = sorted(path for path in image_dir.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS)
+    images = sorted(image_files(image_dir))
     samples = [(path, (mask_dir / path.relative_to(image_dir)).with_suffix(".png")) for path in images]
     return _checked(samples, image_dir)
 
@@ -130,18 +159,37 @@ def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -
     )
 
 
-def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
-    """An (H, W) uint8 array of class indices (255: ignored) from a single-channel or palette image.
+# The image modes a mask may have: palette, 8-bit, 16-bit and 32-bit integer single-channel images.
+MASK_MODES = ("P", "L", "I;16", "I;16L", "I;16B", "I;16N", "I")
+# Masks mark ignored pixels with 255, so class indices run from 0 to 254 at most.
+MAX_SEGMENTATION_CLASSES = IGNORE_INDEX
 
-    A value that is neither below ``num_classes`` nor 255 is a :class:`MaskError` naming the file.
+
+def check_num_classes(num_classes: int) -> None:
+    """Refuse a class count whose indices would reach 255, the mask value of ignored pixels."""
+    if not 1 <= num_classes <= MAX_SEGMENTATION_CLASSES:
+        raise MaskError(
+            f"segmentation masks hold class indices 0-{MAX_SEGMENTATION_CLASSES - 1} and {IGNORE_INDEX} for ignored "
+            f"pixels, so at most {MAX_SEGMENTATION_CLASSES} classes: got {num_classes} (model.num_classes)"
+        )
+
+
+def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
+    """An (H, W) uint8 array of class indices (255: ignored) from a single-channel or palette image,
+    in the upright frame: the mask's own EXIF orientation, if it has one, is applied, as to images.
+
+    Values are read in the file's own integer range (16-bit and 32-bit masks are not wrapped to 8
+    bits); a value that is neither in 0 .. ``num_classes - 1`` nor 255 (a negative one included)
+    is a :class:`MaskError` naming the file and the value.
     """
+    check_num_classes(num_classes)
     with open_image(path) as image:
         mode = image.mode
-        mask = np.asarray(image) if mode in ("P", "L", "I;16", "I") else None
+        mask = np.asarray(ImageOps.exif_transpose(image)) if mode in MASK_MODES else None
     if mask is None:
         raise MaskError(f"{path} is a {mode} image: a mask must be a single-channel or palette PNG of class indices")
-    values = np.unique(mask)
-    bad = values[(values >= num_classes) & (values != IGNORE_INDEX)]
+    values = np.unique(mask).astype(np.int64)
+    bad = values[((values < 0) | (values >= num_classes)) & (values != IGNORE_INDEX)]
     if len(bad):
         raise MaskError(
             f"{path} holds the value(s) {bad[:5].tolist()}, neither a class (0-{num_classes - 1}) nor "
@@ -150,13 +198,26 @@ def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
     return mask.astype(np.uint8)
 
 
+def orientation(path: str | os.PathLike) -> int:
+    """The EXIF orientation of an image file (1, upright, when it has none)."""
+    with open_image(path) as image:
+        return int(image.getexif().get(EXIF_ORIENTATION, 1))
+
+
 def read_pair(image_path: Path, mask_path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """An image (H, W, 3) RGB and its mask (H, W), checked to be of one size."""
+    """An image (H, W, 3) RGB and its mask (H, W), both upright (their EXIF orientations applied),
+    checked to be of one size."""
     image, mask = read_image(image_path), read_mask(mask_path, num_classes)
     if image.shape[:2] != mask.shape:
+        turned = ""
+        if orientation(image_path) in TRANSPOSING_ORIENTATIONS and image.shape[:2] == mask.shape[::-1]:
+            turned = (
+                "; the image's EXIF orientation turns it by 90 degrees: a mask is read in the upright frame, "
+                "as the image is shown (docs/robustness.md)"
+            )
         raise MaskError(
             f"{mask_path} is {mask.shape[1]}x{mask.shape[0]} but its image {image_path} is "
-            f"{image.shape[1]}x{image.shape[0]} (width x height)"
+            f"{image.shape[1]}x{image.shape[0]} (width x height){turned}"
         )
     return image, mask
 
@@ -175,10 +236,19 @@ class SegmentationTrainTransform:
         self.horizontal_flip = horizontal_flip
 
     def __call__(
-        self, rgb: np.ndarray, mask: np.ndarray, size: tuple[int, int], generator: torch.Generator
+        self,
+        rgb: np.ndarray,
+        mask: np.ndarray,
+        size: tuple[int, int],
+        generator: torch.Generator,
+        name: str = "the image",
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The augmented image and mask; an image whose resize would be too large (see
+        :mod:`mobilevit.data.image`) raises :class:`ImageReadError` naming ``name``, before any memory is spent."""
         low, high = self.short_side_range
         short_side = low + int(torch.randint(high - low + 1, (1,), generator=generator))
+        new_height, new_width = short_edge_size(*rgb.shape[:2], short_side)
+        check_resized_size(new_width, new_height, name)
         image = tv_tensors.Image(torch.from_numpy(np.array(rgb)).permute(2, 0, 1))
         target = tv_tensors.Mask(torch.from_numpy(np.array(mask)))
         image = TF.resize(image, [short_side], antialias=False)  # OpenCV's INTER_LINEAR, as the recipe
@@ -232,6 +302,7 @@ class SegmentationDataset(Dataset):
         num_classes: int,
         skip_bad_images: bool = False,
     ) -> None:
+        check_num_classes(num_classes)
         self.samples = pairs.samples
         self.transform = transform
         self.num_classes = num_classes
@@ -264,7 +335,13 @@ class SegmentationDataset(Dataset):
                 skipped.append(str(error))
                 continue
             generator = torch.Generator().manual_seed(request.seed)
-            image, target = self.transform(rgb, mask, (request.height, request.width), generator)
+            try:
+                image, target = self.transform(rgb, mask, (request.height, request.width), generator, str(image_path))
+            except ImageReadError as error:
+                if not self.skip_bad_images:
+                    raise
+                skipped.append(str(error))
+                continue
             return SegmentationSample(image, target, tuple(skipped))
         raise ImageReadError(f"no readable image among the {len(self.samples)} of the data set")
 
@@ -301,7 +378,9 @@ def build_segmentation_train_loader(
     transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
     return DataLoader(
         SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images),
-        batch_sampler=VariableBatchSampler(len(pairs.samples), shapes, seed, num_replicas, rank),
+        batch_sampler=VariableBatchSampler(
+            len(pairs.samples), shapes, seed, num_replicas, rank, min_batch_size=DENSE_MIN_BATCH
+        ),
         num_workers=data.num_workers,
         collate_fn=collate_train,
         pin_memory=pin_memory,

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from ..checks import at_least, at_most, check_types, expected, one_of
-from .image import check_image_size, check_resized_size, open_image, to_rgb_array
+from ..checks import at_least, check_types, expected, image_side, one_of
+from .image import check_image_size, check_resized_size, open_image, to_rgb_array, upright_size
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Preprocessing:
         check_types(self)
         at_least(self, "crop_size", 1)
         at_least(self, "resize_short", self.crop_size, f"crop_size ({self.crop_size})")
-        at_most(self, "resize_short", MAX_RESIZE_SHORT)
+        image_side("resize_short", self.resize_short, MAX_RESIZE_SHORT)
         one_of(self, "interpolation", INTERPOLATIONS)
         one_of(self, "channel_order", ("RGB", "BGR"))
         if not all(value > 0 for value in self.std):
@@ -49,7 +49,8 @@ class Preprocessing:
 
 # The resize modes of mobilevit.data.transforms.resize_short_edge (half-pixel centres, no antialiasing).
 INTERPOLATIONS = ("bilinear", "bicubic")
-# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS.
+# Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS; no
+# config may resize, crop or train on images of a larger side (201 MB as float32 RGB).
 MAX_RESIZE_SHORT = 4096
 
 
@@ -149,12 +150,6 @@ def random_resized_crop_box(
     return (width - crop_width) // 2, (height - crop_height) // 2, crop_width, crop_height
 
 
-def _oriented_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) of an image once its EXIF orientation is applied, read from the header."""
-    rotated = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-    return (image.height, image.width) if rotated else image.size
-
-
 class TrainTransform:
     """Image file -> (3, height, width) float tensor: a random resized crop (bilinear), a random
     horizontal flip, then the channel order and scale of ``preprocessing``.
@@ -180,7 +175,7 @@ class TrainTransform:
     def __call__(self, path: str | os.PathLike, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
         out_height, out_width = size
         with open_image(path) as image:
-            width, height = _oriented_size(image)
+            width, height = upright_size(image)
             left, top, crop_width, crop_height = random_resized_crop_box(
                 width, height, self.scale, self.ratio, generator
             )

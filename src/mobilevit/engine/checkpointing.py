@@ -8,6 +8,9 @@ renamed over the old one, so a crash leaves either the old or the new checkpoint
 one; ``config.json`` in the work dir holds the same config in plain text. Auto-resume takes
 ``latest.pth``, or, when that is damaged, the newest intact ``epoch_<n>.pth``
 (:func:`find_resume_checkpoint`).
+
+Weights that turned NaN or inf are never written (:meth:`Checkpointer.save` stops the run instead,
+so the checkpoints already there stay the last good ones) and never resumed from.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import io
 import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import DIGEST_KEY, CheckpointError, check_digest, read_pickle
-from ..integrity import payload_digest, write_atomic
+from ..checkpoint import DIGEST_KEY, CheckpointError, check_digest, check_finite, read_pickle
+from ..integrity import describe_non_finite, first_non_finite, payload_digest, write_atomic
 from .distributed import DistributedContext, all_gather_objects
 from .ema import ModelEma
 
@@ -90,8 +92,20 @@ class Checkpointer:
     keep: int = 0  # epoch_<n>.pth files kept; 0: all
 
     def save(self, names: Sequence[str], run: TrainingRun) -> None:
-        """Write one checkpoint under each of ``names`` (``latest.pth``, ``epoch_3.pth``, ``best.pth``)."""
-        rng = all_gather_objects(rng_state(self.context.device))  # a collective: every process calls save
+        """Write one checkpoint under each of ``names`` (``latest.pth``, ``epoch_3.pth``, ``best.pth``).
+
+        ``latest.pth`` is written last: a run stopped during a save resumes from the checkpoint
+        before and, training the same steps again, writes every file of this one anew (a ``best.pth``
+        written before the stop is written again, the same). Weights holding NaN or inf stop the run
+        with a :class:`FloatingPointError` and nothing is written (every process sees the same
+        weights, so every process stops).
+        """
+        # a collective: every process calls save, and every process stops where any one's weights diverged
+        gathered = all_gather_objects((rng_state(self.context.device), non_finite_weights(run, self.work_dir)))
+        problems = [problem for _, problem in gathered if problem is not None]
+        if problems:
+            raise FloatingPointError(problems[0])
+        rng = [state for state, _ in gathered]
         if not self.context.is_main:
             return
         state = run.state
@@ -112,10 +126,8 @@ class Checkpointer:
         # Serialised in memory first, so that a failed write (a full disk) is our OSError, not torch's.
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        first = self.work_dir / names[0]
-        write_atomic(first, lambda file: file.write(buffer.getbuffer()))
-        for name in names[1:]:
-            write_atomic(self.work_dir / name, lambda file: _copy(first, file))
+        for name in sorted(names, key=lambda name: name == "latest.pth"):  # latest.pth last, the others in order
+            write_atomic(self.work_dir / name, lambda file: file.write(buffer.getbuffer()))
         self._prune()
 
     def _prune(self) -> None:
@@ -125,9 +137,31 @@ class Checkpointer:
             path.unlink()
 
 
-def _copy(source: Path, file: Any) -> None:
-    with source.open("rb") as handle:
-        shutil.copyfileobj(handle, file)
+def check_finite_weights(run: TrainingRun, work_dir: Path) -> None:
+    """Stop the run with a :class:`FloatingPointError` naming the first weight of the model or its
+    EMA that holds NaN or inf; the checkpoints in ``work_dir`` are left as they are."""
+    problem = non_finite_weights(run, work_dir)
+    if problem is not None:
+        raise FloatingPointError(problem)
+
+
+def non_finite_weights(run: TrainingRun, work_dir: Path) -> str | None:
+    """What :func:`check_finite_weights` says of the run's weights, or None where they are finite."""
+    for which, module in (("model", run.model), ("EMA", run.ema.module if run.ema is not None else None)):
+        if module is None:
+            continue
+        weights = module.state_dict()
+        name = first_non_finite(weights)
+        if name is not None:
+            state = run.state
+            epoch = state.epoch + (1 if state.batch_in_epoch else 0)  # at an epoch's end, epoch counts it
+            return (
+                f"the {which} weights turned non-finite at epoch {epoch}, step {state.step}: {name} "
+                f"holds {describe_non_finite(weights[name])}. The run stopped without writing a checkpoint, so "
+                f"those in {work_dir} are the last good ones; resume from them with a lower optim.lr, an "
+                "optim.clip_grad, or train.amp='bfloat16'"
+            )
+    return None
 
 
 def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -150,6 +184,15 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     problem = _entries_problem(checkpoint)
     if problem:
         raise CheckpointError(f"{path} is not a complete mobilevit training checkpoint: {problem}")
+    check_finite(checkpoint["model"], f"{path} (its weights)")
+    check_finite(checkpoint["ema"] or {}, f"{path} (its EMA weights)")
+    optimizer_state = {
+        f"{index}.{name}": value
+        for index, state in checkpoint["optimizer"]["state"].items()
+        if isinstance(state, Mapping)
+        for name, value in state.items()
+    }
+    check_finite(optimizer_state, f"{path} (its optimizer state)")
     return checkpoint
 
 

@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from .. import zoo
-from ..checkpoint import BACKBONE_PREFIXES, Checkpoint, CheckpointError, read_checkpoint
+from ..checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from ..config import ModelConfig, OptimConfig
-from ..convert import infer_arch
+from ..convert import BACKBONE_PREFIXES, infer_arch
 from ..download import local_path_advice
 from ..models import ARCHS, MobileViTStage, resolve_arch
 

@@ -1,5 +1,5 @@
-"""Testing: a checkpoint's metric on a config's validation split (top-1 and top-5 accuracy, or
-mIoU, as the config's task measures it)."""
+"""Testing: a checkpoint's metric on a config's validation split (top-1 and top-5 accuracy, mIoU
+or box mAP, as the config's task measures it)."""
 
 from __future__ import annotations
 

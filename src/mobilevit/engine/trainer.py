@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import signal
 import time
@@ -31,6 +32,7 @@ from .checkpointing import (
     Checkpointer,
     TrainingRun,
     TrainState,
+    check_finite_weights,
     check_same_model,
     find_resume_checkpoint,
     restore,
@@ -42,6 +44,7 @@ from .evaluator import evaluate, to_device
 from .finetune import describe_parameter_groups, fit_to_classes, load_pretrained, parameter_groups
 from .fitting import fit_to_machine, fit_to_steps, steps_per_epoch
 from .interrupt import StopRequest, interrupted
+from .run_lock import hold_work_dir
 from .run_log import RunLog
 from .schedule import LearningRateSchedule, set_learning_rate
 
@@ -88,7 +91,11 @@ def main(config: Config, resume: str | os.PathLike | None = None) -> nn.Module:
     """
     context = distributed.setup(config.train.device)
     try:
-        with StopRequest() as stop:
+        # one run per work dir (an unset work_dir is refused by _train)
+        with (
+            hold_work_dir(Path(config.train.work_dir), context) if config.train.work_dir else contextlib.nullcontext(),
+            StopRequest() as stop,
+        ):
             return _train(config, context, resume, stop)
     finally:
         distributed.cleanup()
@@ -191,6 +198,7 @@ def _train(
         state.epoch += 1
         state.batch_in_epoch = 0
         distributed.broadcast_buffers(model)
+        check_finite_weights(run, work_dir)  # a diverged model is neither scored nor saved
         names = ["latest.pth"]
         if state.epoch % settings.checkpoint_interval == 0:
             names.append(f"epoch_{state.epoch}.pth")
@@ -255,7 +263,7 @@ def _validate(
         metrics = evaluate(run.ema.module, loader, device, task.evaluator(config, device), bar and "validation (EMA)")
         log.record("val_ema", epoch=run.state.epoch, **metrics.log_values())
     score = getattr(metrics, task.best_metric)
-    if score <= run.state.best_score:
+    if not math.isfinite(score) or score <= run.state.best_score:
         return False
     run.state.best_score = score
     return True

@@ -1,13 +1,15 @@
-"""Export a classifier to ONNX, TorchScript, OpenVINO (float32, bfloat16 or int8), Core ML (float16
-or float32), LiteRT or ExecuTorch (float32 or int8), and run the exported files in their runtimes as
-stand-ins for the PyTorch model.
+"""Export a classifier, a segmenter or a detector to ONNX, TorchScript, OpenVINO (float32, bfloat16
+or int8), Core ML (float16 or float32), LiteRT or ExecuTorch (float32 or int8), and run the exported
+files in their runtimes as stand-ins for the PyTorch model.
 
-Exports are of the fused model (every BatchNorm folded into its convolution, see
-:meth:`~mobilevit.models.ImageClassifier.fuse`), taking a float32 (B, 3, H, W) batch named
-``image``, preprocessed as the model's zoo record or config says, and giving (B, num_classes)
-logits named ``logits`` (Core ML: one image, see :mod:`.coreml`). One module per runtime:
-:mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.tflite`, :mod:`.executorch`, :mod:`.pt2e`
-(int8 in PyTorch); the runtimes are optional extras, imported only when used.
+Exports are of the fused model (every BatchNorm folded into its convolution, see ``fuse()``),
+taking a float32 (B, 3, H, W) batch named ``image``, preprocessed as the model's zoo record or
+config says, and giving its raw outputs: a classifier's (B, num_classes) logits named ``logits``, a
+segmenter's (B, num_classes, H, W) logits, a detector's box regression and class logits with its
+decoding written beside them (:mod:`.detection`; Core ML: one image, see :mod:`.coreml`). One module
+per runtime: :mod:`.onnx`, :mod:`.openvino`, :mod:`.coreml`, :mod:`.tflite`, :mod:`.executorch`,
+:mod:`.pt2e` (int8 in PyTorch); the runtimes are optional extras, imported only when used. Each
+runtime's ``...Runner`` runs a file: a float batch in, the network's outputs out.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 import torch
 
 from ..apis import LogitsFunction, init_model, preprocessing_of
-from ..models import MobileViTBlock, SSDLite
+from ..models import MobileViTBlock
+from ..tasks import task_of
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
 from .detection import (
@@ -32,11 +35,11 @@ from .detection import (
     export_detector,
     settings_path,
 )
-from .executorch import ExecuTorchClassifier, export_executorch
-from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxClassifier, export_onnx
-from .openvino import OpenVinoClassifier, export_openvino
-from .tflite import TFLiteClassifier, export_tflite
-from .torchscript import TorchScriptClassifier, export_torchscript
+from .executorch import ExecuTorchRunner, export_executorch
+from .onnx import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, OnnxRunner, export_onnx
+from .openvino import OpenVinoRunner, export_openvino
+from .tflite import TFLiteRunner, export_tflite
+from .torchscript import TorchScriptRunner, export_torchscript
 
 FORMATS = ("onnx", "torchscript", "openvino", "coreml", "tflite", "executorch")
 SUFFIXES = {
@@ -61,11 +64,11 @@ FIXED_BATCH = ("tflite", "executorch")  # the formats whose files take batches o
 # The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
 # format each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
 RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
-    "onnxruntime": ("onnx", OnnxClassifier),
-    "torchscript": ("torchscript", TorchScriptClassifier),
-    "openvino": ("openvino", OpenVinoClassifier),
-    "tflite": ("tflite", TFLiteClassifier),
-    "executorch": ("executorch", ExecuTorchClassifier),
+    "onnxruntime": ("onnx", OnnxRunner),
+    "torchscript": ("torchscript", TorchScriptRunner),
+    "openvino": ("openvino", OpenVinoRunner),
+    "tflite": ("tflite", TFLiteRunner),
+    "executorch": ("executorch", ExecuTorchRunner),
 }
 
 __all__ = [
@@ -80,19 +83,22 @@ __all__ = [
     "PRECISIONS",
     "RUNTIMES",
     "SUFFIXES",
-    "ExecuTorchClassifier",
+    "ExecuTorchRunner",
     "ExportedDetector",
-    "OnnxClassifier",
+    "OnnxRunner",
     "OnnxDetector",
-    "OpenVinoClassifier",
-    "TFLiteClassifier",
-    "TorchScriptClassifier",
+    "OpenVinoRunner",
+    "TFLiteRunner",
+    "TorchScriptRunner",
     "calibration_images",
     "check_options",
+    "check_quantize",
     "export_detector",
     "export_from_name",
     "export_model",
     "exported_format",
+    "describe_export",
+    "exported_runner",
     "load_exported",
     "serves_any_size",
     "settings_path",
@@ -109,6 +115,7 @@ def export_model(
     precision: str | None = None,
     calibration: torch.Tensor | None = None,
     batch_size: int = 1,
+    quantize: str | None = None,
 ) -> Path:
     """Write a fused copy of ``model`` to ``path``; the model itself is left unchanged.
 
@@ -117,12 +124,13 @@ def export_model(
     transformer (an identity where the sides divide the patch; it is what makes other sides work).
     A TorchScript file is a trace that serves any batch and image size; a Core ML file takes one
     image of the exported size. A LiteRT or ExecuTorch file takes batches of ``batch_size`` images
-    of the exported size (:class:`TFLiteClassifier` and :class:`ExecuTorchClassifier` run larger
+    of the exported size (:class:`TFLiteRunner` and :class:`ExecuTorchRunner` run larger
     batches in slices). ``precision`` is one of the format's :data:`PRECISIONS` (default the
-    first); int8 quantization on ``calibration`` images (preprocessed, see
-    :func:`calibration_images`) applies to OpenVINO, LiteRT and ExecuTorch.
+    first); ``quantize="int8"`` quantizes on ``calibration`` images (preprocessed, see
+    :func:`calibration_images`), for OpenVINO, LiteRT and ExecuTorch: the two go together.
     """
-    precision = check_options(export_format, dynamic, precision, calibration is not None, batch_size)
+    check_quantize(quantize, calibration is not None)
+    precision = check_options(export_format, dynamic, precision, quantize is not None, batch_size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
@@ -169,6 +177,19 @@ def check_options(export_format: str, dynamic: bool, precision: str | None, quan
     return precision
 
 
+QUANTIZATIONS = ("int8",)
+
+
+def check_quantize(quantize: str | None, calibration: bool) -> None:
+    """Refuse calibration images without ``quantize`` (they are no wish to quantize) and the reverse."""
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {', '.join(QUANTIZATIONS)} or None, got {quantize!r}")
+    if calibration and quantize is None:
+        raise ValueError("calibration images are for quantize='int8' (--quantize int8): pass it, or no calibration")
+    if quantize is not None and not calibration:
+        raise ValueError(f"quantize={quantize!r} needs calibration images (--calibration DIR_OR_CONFIG)")
+
+
 def serves_any_size(export_format: str, dynamic: bool) -> bool:
     """Whether an export takes any image size (else only the height and width it was exported for)."""
     return dynamic or export_format == "torchscript"
@@ -185,6 +206,7 @@ def export_from_name(
     precision: str | None = None,
     calibration: str | os.PathLike | None = None,
     batch_size: int = 1,
+    quantize: str | None = None,
 ) -> Path:
     """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
     checkpoint that describes its model), load ``checkpoint`` and export it.
@@ -194,11 +216,12 @@ def export_from_name(
     folder of images, or a config file whose training split is used) quantizes to int8 on
     :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
     """
-    check_options(export_format, dynamic, precision, calibration is not None, batch_size)
+    check_quantize(quantize, calibration is not None)
+    check_options(export_format, dynamic, precision, quantize is not None, batch_size)
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if output is None:
         output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
-    if isinstance(model, SSDLite):
+    if task_of(model).runner_output == "detections":  # the raw network, its decoding written beside it
         if dynamic or shape is not None or precision or calibration is not None:
             raise ValueError(
                 "a detector exports at its own input size only, in float32: drop --dynamic, --shape, "
@@ -219,6 +242,7 @@ def export_from_name(
         precision=precision,
         calibration=images,
         batch_size=batch_size,
+        quantize=quantize,
     )
 
 
@@ -247,3 +271,61 @@ def load_exported(backend: str, path: str | os.PathLike) -> LogitsFunction:
             f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), got {path}"
         )
     return runtime(Path(path))
+
+
+def exported_runner(backend: str, path: str | os.PathLike) -> Callable:
+    """What runs an exported file for predict: a detector's file (its decoding beside it) gives
+    decoded detections of a list of images, any other file logits of a batch. The runner's
+    ``output_kind`` says which (``Task.runner_output`` is what a task's predict takes)."""
+    export_format = RUNTIMES[backend][0] if backend in RUNTIMES else None
+    if export_format is not None and exported_format(path) == export_format and _is_detector_file(path, export_format):
+        if export_format == "torchscript":
+            raise ValueError(f"{path}: TorchScript files hold classifiers and segmenters; detectors export to others")
+        return OnnxDetector(path) if export_format == "onnx" else ExportedDetector(path, export_format)
+    return load_exported(backend, path)
+
+
+def _is_detector_file(path: str | os.PathLike, export_format: str) -> bool:
+    if export_format != "onnx":
+        return settings_path(path).is_file()
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False)
+    return any(entry.key == DETECTION_METADATA_KEY for entry in graph.metadata_props)
+
+
+def describe_export(
+    path: Path,
+    export_format: str,
+    precision: str | None = None,
+    quantize: str | None = None,
+    dynamic: bool = False,
+    batch_size: int = 1,
+) -> str:
+    """What an export wrote, for a person: the files, precision, input and outputs, and the sizes it takes."""
+    if export_format == "onnx" and _is_detector_file(path, "onnx"):
+        return (
+            f"{path} (onnx, fused, input 'image' float32 (B, 3, S, S) resized -> 'bbox_regression', "
+            "'cls_logits'; decode with mobilevit.export.OnnxDetector)"
+        )
+    if settings_path(path).is_file():
+        return (
+            f"{path} and {settings_path(path)} ({export_format}, fused, input float32 (B, 3, S, S) resized -> "
+            "box regression and class logits side by side; decode with mobilevit.export.ExportedDetector)"
+        )
+    sizes = (
+        "any batch and image size"
+        if serves_any_size(export_format, dynamic)
+        else f"batches of {batch_size} at the exported height and width"
+        if export_format in FIXED_BATCH
+        else "any batch size at the exported height and width"
+    )
+    precision = precision or PRECISIONS[export_format][0]
+    if quantize:
+        precision += f" with {quantize} weights and activations"
+    if export_format == "coreml":
+        return (
+            f"{path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
+            f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)"
+        )
+    return f"{path} ({export_format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})"

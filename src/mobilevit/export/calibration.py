@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import load_config
-from ..data.datasets import IMAGE_EXTENSIONS, find_images
+from ..config import CONFIG_SUFFIXES, load_config
+from ..data.datasets import IMAGE_EXTENSIONS
 from ..data.image import ImageReadError, read_image
-from ..data.segmentation import find_pairs
 from ..data.transforms import EvalTransform, Preprocessing
+from ..tasks import get_task
 
 CALIBRATION_IMAGES = 300
-CONFIG_SUFFIXES = (".py", ".json")
 
 
 def calibration_images(
@@ -53,12 +52,5 @@ def _image_paths(source: Path) -> list[Path]:
         return paths
     if source.is_file() and source.suffix in CONFIG_SUFFIXES:
         config = load_config(source)
-        data = config.data
-        if config.task == "segmentation":
-            return [
-                image for image, _ in find_pairs(data.kind, data.root, data.train_split, data.train_annotation).samples
-            ]
-        if config.task != "classification":
-            raise ValueError(f"{source} is a {config.task} config: detectors are not quantized")
-        return [path for path, _ in find_images(data.kind, data.root, data.train_split, data.train_annotation).samples]
+        return get_task(config.task).training_images(config)
     raise FileNotFoundError(f"calibration images not found: {source} (expected a folder of images or a config file)")

@@ -19,16 +19,16 @@ import torch
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
 from ..models import SSDBoxCoding, SSDLite
-from .executorch import ExecuTorchClassifier, export_executorch
-from .onnx import INPUT_NAME, ONNX_OPSET, OnnxClassifier
-from .openvino import OpenVinoClassifier, export_openvino
+from .executorch import ExecuTorchRunner, export_executorch
+from .onnx import INPUT_NAME, ONNX_OPSET, OnnxRunner
+from .openvino import OpenVinoRunner, export_openvino
 from .runtime import import_runtime
-from .tflite import TFLiteClassifier, export_tflite
+from .tflite import TFLiteRunner, export_tflite
 
 DETECTION_OUTPUTS = ("bbox_regression", "cls_logits")
 DETECTION_METADATA_KEY = "mobilevit_detection"
 # The formats a detector exports to, and the runners of their files' one output (ONNX: two outputs)
-DETECTOR_RUNNERS = {"openvino": OpenVinoClassifier, "tflite": TFLiteClassifier, "executorch": ExecuTorchClassifier}
+DETECTOR_RUNNERS = {"openvino": OpenVinoRunner, "tflite": TFLiteRunner, "executorch": ExecuTorchRunner}
 
 
 class _RawDetections(torch.nn.Module):
@@ -133,6 +133,8 @@ class _Decoded:
     of (3, H, W) BGR tensors in [0, 1] and returns per image ``{'boxes', 'scores', 'labels'}`` in
     its own pixels; ``class_names`` name the labels."""
 
+    output_kind = "detections"  # what predict gets from it (a logits runner gives "logits")
+
     def __init__(self, settings: dict) -> None:
         settings = dict(settings)
         self.class_names = tuple(settings.pop("class_names"))
@@ -153,7 +155,7 @@ class OnnxDetector(_Decoded):
     """An exported ONNX detector (:func:`export_detector`), its network run by ONNX Runtime on the CPU."""
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
-        self.network = OnnxClassifier(path, threads)
+        self.network = OnnxRunner(path, threads)
         metadata = self.network.session.get_modelmeta().custom_metadata_map
         if DETECTION_METADATA_KEY not in metadata:
             raise ValueError(f"{path} is not a detector exported by mobilevit (no {DETECTION_METADATA_KEY} metadata)")

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..models import ImageClassifier
 from ..models.mobilevit import Attention, MobileViT
+from ..tasks import task_of
 from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
 from .runtime import check_batch, import_runtime, run_in_slices
 
@@ -86,7 +86,7 @@ class PooledClassifier(nn.Module):
     """A classifier's forward with the global average pool kept 4-D (``keepdim``), as XNNPACK's
     global average pooling takes it."""
 
-    def __init__(self, model: ImageClassifier) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.backbone, self.head = model.backbone, model.head
 
@@ -111,7 +111,8 @@ def delegable(model: nn.Module) -> nn.Module:
             module.channels_last = False
     # fuse() lays the weights out channels-last; XNNPACK's layout pass takes the default layout
     model = model.to(memory_format=torch.contiguous_format)
-    return (PooledClassifier(model) if isinstance(model, ImageClassifier) else model).eval()
+    pooled = hasattr(model, "task") and task_of(model).pooled_head  # a detector's network has no task
+    return (PooledClassifier(model) if pooled else model).eval()
 
 
 def export_executorch(
@@ -160,9 +161,9 @@ def _quantize(network: nn.Module, calibration: torch.Tensor) -> torch.nn.Module:
     )
 
 
-class ExecuTorchClassifier:
+class ExecuTorchRunner:
     """Logits of an ExecuTorch program (``.pte``) computed by ExecuTorch's runtime, as
-    :class:`~mobilevit.export.OnnxClassifier` computes them with ONNX Runtime.
+    :class:`~mobilevit.export.OnnxRunner` computes them with ONNX Runtime.
 
     The program takes batches of the size it was exported for; other multiples of it run in
     slices. ExecuTorch's XNNPACK thread pool is one per process (by default a thread per core).

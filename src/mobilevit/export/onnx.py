@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..models import DeepLabV3
+from ..tasks import task_of
 from .runtime import check_batch, import_runtime, run_in_slices
 
 ONNX_OPSET = 17
@@ -21,9 +21,10 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, dynam
     """Write ``model`` (already fused) as ONNX: any batch size, and any height and width if ``dynamic``."""
     import_runtime("onnx", "exporting to ONNX")
     image_axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
-    # A segmenter's logits (B, num_classes, H, W) take the input's height and width.
-    dense = isinstance(model, DeepLabV3)
-    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: image_axes if dense else {0: "batch"}}
+    # A segmenter's logits take the input's height and width; a network of no task (a detector's
+    # raw outputs, another library's model) gives (B, ...) outputs.
+    spatial = hasattr(model, "task") and task_of(model).spatial_output
+    axes = {INPUT_NAME: image_axes, OUTPUT_NAME: image_axes if spatial else {0: "batch"}}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning)
@@ -43,11 +44,12 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, dynam
         )
 
 
-class OnnxClassifier:
-    """Logits of an exported ONNX classifier, computed by ONNX Runtime on the CPU.
+class OnnxRunner:
+    """The outputs of an exported ONNX network (a classifier's or segmenter's logits, a detector's
+    raw outputs), computed by ONNX Runtime on the CPU.
 
-    ``OnnxClassifier(path)(batch)`` stands in for ``model(batch)``: a float (B, 3, H, W) tensor in,
-    (B, num_classes) logits out. A file made elsewhere for a fixed batch size runs the batch in
+    ``OnnxRunner(path)(batch)`` stands in for ``model(batch)``: a float (B, 3, H, W) tensor in,
+    the network's first output out. A file made elsewhere for a fixed batch size runs the batch in
     slices of that size (``export_model``'s files take any batch size).
     """
 

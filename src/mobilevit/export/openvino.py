@@ -3,7 +3,7 @@ CPU runtime as a backend.
 
 The IR keeps float32 weights whatever the precision: the precision is how OpenVINO computes, an
 ``INFERENCE_PRECISION_HINT`` given when the model is compiled. The file records the precision it
-was exported for (rt_info ``mobilevit/precision``), which :class:`OpenVinoClassifier` applies.
+was exported for (rt_info ``mobilevit/precision``), which :class:`OpenVinoRunner` applies.
 Plain OpenVINO users pass the hint themselves: OpenVINO's default on CPUs with AVX512-BF16 or AMX
 is bfloat16, not float32.
 """
@@ -76,9 +76,9 @@ def _import_cpp_extension_quietly() -> None:
         logger.setLevel(level)
 
 
-class OpenVinoClassifier:
+class OpenVinoRunner:
     """Logits of an OpenVINO IR (or an ONNX file) computed by OpenVINO on the CPU, as
-    :class:`~mobilevit.export.OnnxClassifier` computes them with ONNX Runtime.
+    :class:`~mobilevit.export.OnnxRunner` computes them with ONNX Runtime.
 
     ``precision`` (fp32 or bf16) defaults to the one the file was exported for, else fp32.
     """

@@ -2,7 +2,7 @@
 (litert-torch's PT2E quantizer), and the LiteRT interpreter (its XNNPACK delegate) as a backend.
 
 An int8 file takes float32 images (its first, full-resolution layers stay float32) and gives int8
-logits, with the scale and zero point the file records: :class:`TFLiteClassifier` dequantizes
+logits, with the scale and zero point the file records: :class:`TFLiteRunner` dequantizes
 them, so it takes and gives float32 like every other runner.
 """
 
@@ -52,9 +52,9 @@ def _quantize(model: torch.nn.Module, calibration: torch.Tensor):
     return quantized, quant_config.QuantConfig(pt2e_quantizer=quantizer)
 
 
-class TFLiteClassifier:
+class TFLiteRunner:
     """Logits of a LiteRT file computed by the LiteRT interpreter on the CPU, as
-    :class:`~mobilevit.export.OnnxClassifier` computes them with ONNX Runtime.
+    :class:`~mobilevit.export.OnnxRunner` computes them with ONNX Runtime.
 
     The file takes batches of the size it was exported for; other multiples of it run in slices.
     An int8 file's int8 logits are dequantized here (``quantized`` is then True).

@@ -18,10 +18,10 @@ def export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path
         torch.jit.save(traced, str(path))
 
 
-class TorchScriptClassifier:
-    """Logits of an exported TorchScript classifier, computed by torch.jit on the CPU.
+class TorchScriptRunner:
+    """Logits of an exported TorchScript classifier or segmenter, computed by torch.jit on the CPU.
 
-    ``TorchScriptClassifier(path)(batch)`` stands in for ``model(batch)``, as :class:`OnnxClassifier` does.
+    ``TorchScriptRunner(path)(batch)`` stands in for ``model(batch)``, as :class:`OnnxRunner` does.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:

@@ -41,6 +41,8 @@ class ImageClassifier(nn.Module):
     configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
+    task = "classification"  # which :mod:`mobilevit.tasks` task serves this model
+
     def __init__(
         self, backbone: MobileViT, num_classes: int = 1000, dropout: float = 0.0, label_smoothing: float = 0.0
     ) -> None:

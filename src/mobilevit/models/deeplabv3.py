@@ -62,6 +62,8 @@ class DeepLabV3(nn.Module):
     configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
+    task = "segmentation"  # which :mod:`mobilevit.tasks` task serves this model
+
     def __init__(self, backbone: MobileViT, num_classes: int = 21, **head_options: Any) -> None:
         super().__init__()
         if backbone.conv_1x1_exp is not None or backbone.out_indices[-1] != len(backbone.layers) - 1:

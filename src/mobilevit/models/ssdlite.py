@@ -180,6 +180,8 @@ class SSDLite(SSD):
     weights: the zoo, configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
+    task = "detection"  # which :mod:`mobilevit.tasks` task serves this model
+
     def __init__(
         self,
         backbone: SSDLiteBackbone,

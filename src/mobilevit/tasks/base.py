@@ -1,14 +1,20 @@
-"""The task interface: what differs between classification, segmentation (and detection) and nothing else.
+"""The task interface: everything that differs between classification, segmentation and detection.
 
-The engine runs one training loop and one evaluation loop for every task; a :class:`Task` gives
-it the parts that differ. A task is a small object with:
+A :class:`Task` is a small object that owns its task's whole life; the rest of mobilevit (the
+engine, ``apis``, the CLI, export, conversion, the zoo) asks ``get_task(model.task)`` or
+``get_task(config.task)`` and never branches on a model class or a task name. A task gives:
 
-- ``name`` (the config's top-level ``task``) and ``best_metric``, the attribute of its metrics
-  that picks ``best.pth`` (higher is better);
-- ``build_model(config)``: the nn.Module, with ``class_names`` set from ``model.class_names``;
-- ``build_data(config, ...)``: its data sets as loaders (a :class:`TaskData`);
-- ``loss_function(config)``: ``loss(output, batch)``, the training loss of ``model(batch.images)``;
-- ``evaluator(config, device)``: an :class:`Evaluator` that sums over all processes.
+- ``name`` (the config's top-level ``task``, every task model's ``task``), ``best_metric`` (the
+  attribute of its metrics that picks ``best.pth``, higher is better), ``default_preprocessing``
+  (the published weights' input) and the export facts ``spatial_output`` / ``pooled_head``;
+- models: ``build_model(config)``, ``build_from_arch(arch, **options)`` (the zoo's),
+  ``recognises(state_dict)`` and ``model_for_weights(arch, state_dict, metadata)`` (a state dict
+  of its layouts, once in ours, builds its model alone), ``settings_of(model)`` (what our files
+  record beside the weights);
+- training: ``build_data``, ``loss_function``, ``evaluator``;
+- inference: ``runner(model)`` (what computes the model's outputs; an exported file's runner takes
+  its place), ``predict(model, images, run)`` (results of RGB arrays), ``render(...)`` (a line, a
+  JSON object and the pictures of one result), ``published(record)`` (a zoo record's figures).
 
 Batches are NamedTuples whose first field is ``images`` (B, 3, H, W) and whose last is
 ``skipped`` (the unreadable files replaced to fill the batch); the engine moves their tensors to
@@ -18,16 +24,21 @@ to :data:`mobilevit.tasks.TASKS` (and its data layouts to :data:`mobilevit.confi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import Config, ConfigError
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape
+from ..data.transforms import EvalTransform, Preprocessing
 
 # The training loss of a batch: ``loss(model(batch.images), batch)``, a scalar tensor.
 LossFunction = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -71,14 +82,88 @@ class TaskData:
     description: str  # for the log: how many images of how many classes
 
 
+# What computes a model's outputs for predict: a logits function ((B, 3, H, W) -> logits) for
+# classifiers and segmenters, a detector (list of (3, H, W) images -> detections) for detectors.
+Runner = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How ``predict`` shows a result: ``topk`` classes, detections scoring ``score_threshold`` or
+    more, pictures (masks, overlays, drawn boxes) written under ``out_dir``."""
+
+    out_dir: Path = Path("predictions")
+    topk: int = 5
+    score_threshold: float = 0.3
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One image's result as predict shows it: terminal ``text``, a ``record`` for ``--json`` and
+    the ``pictures`` written."""
+
+    text: str
+    record: dict[str, Any]
+    pictures: tuple[Path, ...] = ()
+
+
 class Task(Protocol):
-    """The parts of a run that depend on the task (see the module docstring)."""
+    """The parts of a model's life that depend on the task (see the module docstring)."""
 
     name: str
     best_metric: str
+    default_preprocessing: Preprocessing
+    spatial_output: bool  # the network's output has the input's height and width (exports keep them free)
+    pooled_head: bool  # the network pools the backbone's last map (multiply-adds count it)
+    runner_output: str  # "logits" or "detections": what its predict takes from a runner
 
     def build_model(self, config: Config) -> nn.Module:
         """The model ``config`` describes (random weights), with its ``class_names``."""
+
+    def build_from_arch(self, arch: Any, **options: Any) -> nn.Module:
+        """The model of a named or custom ``arch``; ``options`` as its builder takes them."""
+
+    def recognises(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
+        """Whether a state dict in our layout is this task's model."""
+
+    def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> nn.Module:
+        """The model whose weights ``state_dict`` holds, with the settings our ``metadata`` records."""
+
+    def known_class_names(self, model: nn.Module) -> tuple[str, ...]:
+        """The class names of weights that name none, where the class count tells them (or none)."""
+
+    def settings_of(self, model: nn.Module) -> dict[str, Any]:
+        """The settings that shape no tensor but the model's outputs, as our files record them."""
+
+    def published(self, record: Any) -> str:
+        """A zoo record's published figures, as this task measures them."""
+
+    def runner(self, model: nn.Module) -> Runner:
+        """What computes ``model``'s outputs in eval mode without changing it."""
+
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        pixel_scores: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Results of RGB (H, W, 3) uint8 arrays (see :func:`mobilevit.inference_model`); errors
+        name each image by ``names`` (its path, say). ``pixel_scores=False`` lets a dense task leave
+        out its scores per pixel and class (a segmenter's ``pred_scores``: the memory of a large
+        photo), for callers that only render the results."""
+
+    def render(
+        self,
+        model: nn.Module,
+        image: str,
+        rgb: np.ndarray,
+        result: dict[str, Any],
+        stem: str,
+        options: RenderOptions,
+    ) -> Rendered:
+        """How predict shows one image's result; its pictures are ``options.out_dir / f"{stem}_*.png"``."""
 
     def build_data(
         self,
@@ -92,11 +177,49 @@ class Task(Protocol):
         """Loaders of this process's share of the data (``train=False``: validation only).
         ``class_names`` are used where neither the config nor the data set names the classes."""
 
+    def training_images(self, config: Config) -> list[Path]:
+        """The image files of the config's training split (int8 calibration reads them)."""
+
     def loss_function(self, config: Config) -> LossFunction:
         """The training loss."""
 
     def evaluator(self, config: Config, device: torch.device) -> Evaluator:
         """A fresh evaluator of the validation metric."""
+
+
+def torch_logits(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Outputs of a PyTorch model, computed in eval mode on the model's device and in its dtype
+    (float32 logits whatever the dtype).
+
+    The model is never changed: one in train mode is run as an eval-mode copy of its current
+    weights (flipping the shared module would race with other threads and update BatchNorm
+    statistics), so calls from several threads give the results of sequential calls.
+    """
+
+    def logits(batch: torch.Tensor) -> torch.Tensor:
+        network = copy.deepcopy(model).eval() if model.training else model
+        parameter = next(network.parameters())
+        with torch.inference_mode():
+            return network(batch.to(parameter.device, parameter.dtype)).float().cpu()
+
+    return logits
+
+
+def prepare_arrays(
+    images: Sequence[np.ndarray], preprocessing: Preprocessing, names: Sequence[str] = ()
+) -> torch.Tensor:
+    """RGB arrays as one (B, 3, crop, crop) batch of the test pipeline; errors name each image by ``names``."""
+    if not images:
+        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+    transform = EvalTransform(preprocessing)
+    names = list(names) or [f"image {index + 1} of {len(images)}" for index in range(len(images))]
+    return torch.stack([transform(image, name) for image, name in zip(images, names)])
+
+
+def preprocessing_of(model: nn.Module, default: Preprocessing) -> Preprocessing:
+    """The model's preprocessing, or ``default`` (its task's published one) for a model built without it."""
+    preprocessing = getattr(model, "preprocessing", None)
+    return default if preprocessing is None else preprocessing
 
 
 def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
@@ -122,3 +245,18 @@ def require_num_classes(config: Config) -> None:
             "model.num_classes is not set: use the config.json a training run saved (training "
             "takes the count from the data set) or set model.num_classes"
         )
+
+
+def require_dense_batches(config: Config, shapes: Sequence[BatchShape]) -> None:
+    """Refuse training batch shapes of fewer than :data:`~mobilevit.data.sampler.DENSE_MIN_BATCH`
+    images: a dense model's BatchNorm over pooled features (one value per channel) fails on one."""
+    small = [shape for shape in shapes if shape.batch_size < DENSE_MIN_BATCH]
+    if not small:
+        return
+    floor = " (or data.sampler.batch_floor='base')" if config.data.sampler.variable else ""
+    raise ConfigError(
+        f"data.batch_size={config.data.batch_size} makes training batches of {small[0].batch_size} image(s) at "
+        f"{small[0].height}x{small[0].width} per process: {config.task} training needs at least {DENSE_MIN_BATCH} "
+        f"images per batch (the BatchNorm of pooled features sees one value per channel): set data.batch_size "
+        f">= {DENSE_MIN_BATCH}{floor}"
+    )

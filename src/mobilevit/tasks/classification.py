@@ -4,20 +4,35 @@ label smoothing, top-1 / top-5 / per-class accuracy; ``best.pth`` is the best to
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..config import Config, ConfigError, DataConfig, ModelConfig
+from ..convert import CheckpointError
 from ..data.datasets import ImageList, class_folders, find_images, read_class_names, uses_annotation
 from ..data.loader import Batch, build_eval_loader, build_train_loader
-from ..imagenet import IMAGENET_SYNSETS
+from ..data.transforms import Preprocessing
+from ..imagenet import IMAGENET_CLASSES, IMAGENET_SYNSETS
 from ..models import ImageClassifier, build_classifier
-from .base import LossFunction, TaskData, gather_over_processes, require_num_classes, sum_over_processes
+from .base import (
+    LossFunction,
+    Rendered,
+    RenderOptions,
+    Runner,
+    TaskData,
+    gather_over_processes,
+    prepare_arrays,
+    preprocessing_of,
+    require_num_classes,
+    sum_over_processes,
+    torch_logits,
+)
 
 SEGMENTATION_MODEL_KEYS = ("atrous_rates", "aspp_channels", "aspp_dropout")
 
@@ -141,12 +156,105 @@ def check_labels(images: ImageList, num_classes: int, data: DataConfig, named: b
         )
 
 
+def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Per image: ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (all classes);
+    without ``class_names`` (None or empty) a class is named by its label."""
+    scores = logits.float().softmax(dim=1)
+    if class_names and len(class_names) != scores.shape[1]:
+        raise ValueError(f"{len(class_names)} class names for a model with {scores.shape[1]} classes")
+    results = []
+    for row in scores.numpy():
+        label = int(row.argmax())
+        results.append(
+            {
+                "pred_label": label,
+                "pred_score": float(row[label]),
+                "pred_class": class_names[label] if class_names else str(label),
+                "pred_scores": row,
+            }
+        )
+    return results
+
+
 @dataclass(frozen=True)
 class Classification:
     """The classification task (see :class:`mobilevit.tasks.base.Task`)."""
 
     name: str = "classification"
     best_metric: str = "top1"
+    default_preprocessing: Preprocessing = Preprocessing()  # the official weights': short side 288, crop 256
+    spatial_output: bool = False
+    runner_output: str = "logits"  # what its predict takes from a runner
+    pooled_head: bool = True
+
+    def build_from_arch(self, arch: Any, **options: Any) -> ImageClassifier:
+        return build_classifier(arch, **options)
+
+    def recognises(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
+        """A classifier, or a backbone alone (which only a classifier's head can complete)."""
+        return "head.fc.weight" in state_dict or not any(key.startswith("head.") for key in state_dict)
+
+    def model_for_weights(
+        self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping
+    ) -> ImageClassifier:
+        if "head.fc.weight" not in state_dict:
+            raise CheckpointError(
+                "the checkpoint holds a backbone without a classification head (no head.fc): build "
+                "the classifier from a zoo name or config and load it with strict_head=False"
+            )
+        return build_classifier(arch, num_classes=int(state_dict["head.fc.weight"].shape[0]))
+
+    def known_class_names(self, model: ImageClassifier) -> tuple[str, ...]:
+        """ImageNet-1k's for 1000 classes: every published classification checkpoint is an ImageNet-1k one."""
+        return IMAGENET_CLASSES if model.num_classes == len(IMAGENET_CLASSES) else ()
+
+    def settings_of(self, model: ImageClassifier) -> dict[str, Any]:
+        return {}
+
+    def published(self, record: Any) -> str:
+        return f"top-1 {record.top1:.2f}  top-5 {record.top5:.2f}"
+
+    def runner(self, model: ImageClassifier) -> Runner:
+        return torch_logits(model)
+
+    def predict(
+        self,
+        model: ImageClassifier,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        pixel_scores: bool = True,  # it has no scores per pixel
+    ) -> list[dict[str, Any]]:
+        batch = prepare_arrays(images, preprocessing_of(model, self.default_preprocessing), names)
+        return describe_predictions(run(batch), model.class_names or None)
+
+    def render(
+        self,
+        model: ImageClassifier,
+        image: str,
+        rgb: np.ndarray,
+        result: dict[str, Any],
+        stem: str,
+        options: RenderOptions,
+    ) -> Rendered:
+        scores, names = result["pred_scores"], model.class_names
+        top = [(int(label), float(scores[label])) for label in scores.argsort()[::-1][: options.topk]]
+        named = [
+            {"label": label, "score": score, "class": names[label] if names else str(label)} for label, score in top
+        ]
+        lines = [image, f"  {'rank':>4} {'label':>6} {'score':>7}  class"]
+        lines += [
+            f"  {rank:>4} {entry['label']:>6} {entry['score']:>7.4f}  {entry['class']}"
+            for rank, entry in enumerate(named, start=1)
+        ]
+        record = {
+            "image": image,
+            "pred_label": result["pred_label"],
+            "pred_score": result["pred_score"],
+            "pred_class": result["pred_class"],
+            "topk": named,
+        }
+        return Rendered("\n".join(lines), record)
 
     def build_model(self, config: Config) -> ImageClassifier:
         require_num_classes(config)
@@ -189,6 +297,10 @@ class Classification:
         val_loader = build_eval_loader(data, val_images, world_size, rank, pin_memory)
         description += f"{len(val_images.samples)} validation images of {len(val_images.class_names)} classes"
         return TaskData(train_loader, val_loader, val_images.class_names, description)
+
+    def training_images(self, config: Config) -> list[Path]:
+        data = config.data
+        return [path for path, _ in find_images(data.kind, data.root, data.train_split, data.train_annotation).samples]
 
     def loss_function(self, config: Config) -> LossFunction:
         label_smoothing = config.model.label_smoothing

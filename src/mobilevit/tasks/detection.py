@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
+from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..config import Config
+from ..convert import num_classes_of
 from ..data.detection import (
     DetectionBatch,
     DetectionDataset,
@@ -26,10 +29,18 @@ from ..data.detection import (
     DetectionTrainTransform,
     collate_detections,
     find_detections,
+    to_model_input,
 )
-from ..data.sampler import BatchShape, VariableBatchSampler, shard_batches
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
+from ..data.transforms import Preprocessing
+from ..drawing import draw_boxes
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
-from .base import LossFunction, TaskData
+from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
+
+# The published detection weights' input: the whole image resized to 320x320, BGR, /255.
+DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
+# The decoding settings of an SSDLite, which shape no tensor: what our files record beside the weights.
+DECODING_SETTINGS = ("image_size", "score_thresh", "nms_thresh", "topk_candidates", "detections_per_img")
 
 BACKGROUND = "background"
 # COCOeval's summary, in its order: (name, IoU thresholds, area range)
@@ -209,12 +220,137 @@ def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> Dete
     return find_detections(data.kind, f"{data.root}/{annotation}", f"{data.root}/{split}", names)
 
 
+def detection_input(rgb: np.ndarray) -> torch.Tensor:
+    """An RGB (H, W, 3) uint8 array as detectors take it: a (3, H, W) BGR float tensor in [0, 1], at its own size."""
+    return to_model_input(torch.from_numpy(rgb.copy()).permute(2, 0, 1))
+
+
+def detector_runner(model: SSDLite) -> Runner:
+    """Detections of a list of (3, H, W) images by ``model`` in eval mode, the model left as it was."""
+
+    def detect(images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                return model([image.to(device) for image in images])
+        finally:
+            model.train(was_training)
+
+    return detect
+
+
+def describe_detections(
+    detections: Sequence[dict[str, torch.Tensor]], class_names: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    """Per image: numpy ``boxes``, ``scores`` and ``labels``, and the labels' ``classes`` names (the
+    labels themselves without ``class_names``)."""
+    results = []
+    for detection in detections:
+        labels = detection["labels"].cpu().numpy()
+        results.append(
+            {
+                "boxes": detection["boxes"].float().cpu().numpy(),
+                "scores": detection["scores"].float().cpu().numpy(),
+                "labels": labels,
+                "classes": [
+                    class_names[label] if class_names and label < len(class_names) else str(label) for label in labels
+                ],
+            }
+        )
+    return results
+
+
+def draw_detections(rgb: np.ndarray, result: dict[str, Any], score_threshold: float = 0.3) -> Image.Image:
+    """The RGB image with the detections of ``result`` scoring at least ``score_threshold`` drawn as
+    boxes in their class's colour, each labelled with its class and score where no other label is
+    (see :mod:`mobilevit.drawing`)."""
+    keep = np.flatnonzero(result["scores"] >= score_threshold)
+    return draw_boxes(
+        rgb,
+        result["boxes"][keep],
+        result["labels"][keep],
+        [result["classes"][index] for index in keep],
+        result["scores"][keep],
+    )
+
+
 @dataclass(frozen=True)
 class Detection:
     """The detection task (see :class:`mobilevit.tasks.base.Task`)."""
 
     name: str = "detection"
     best_metric: str = "map"
+    default_preprocessing: Preprocessing = DETECTION_PREPROCESSING
+    spatial_output: bool = False
+    runner_output: str = "detections"  # what its predict takes from a runner
+    pooled_head: bool = False
+
+    def build_from_arch(self, arch: Any, **options: Any) -> SSDLite:
+        return build_ssdlite(arch, **options)
+
+    def recognises(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
+        return any(key.startswith("head.levels.") for key in state_dict)
+
+    def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> SSDLite:
+        """The SSDLite of these weights: the class count from the first level's predictor (anchors
+        times box coding and classes); the decoding settings from our header, else the published models'."""
+        settings = {key: metadata[key] for key in DECODING_SETTINGS if key in metadata}
+        return build_ssdlite(arch, num_classes=num_classes_of(state_dict), **settings)
+
+    def known_class_names(self, model: SSDLite) -> tuple[str, ...]:
+        return ()
+
+    def settings_of(self, model: SSDLite) -> dict[str, Any]:
+        return {key: getattr(model, key) for key in DECODING_SETTINGS}
+
+    def published(self, record: Any) -> str:
+        return f"mAP {record.map:.1f} (COCO val2017)"
+
+    def runner(self, model: SSDLite) -> Runner:
+        return detector_runner(model)
+
+    def predict(
+        self,
+        model: SSDLite,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        pixel_scores: bool = True,  # it has no scores per pixel
+    ) -> list[dict[str, Any]]:
+        """Boxes in each image's own pixels (the detector resizes each image to its input size and
+        maps the boxes back), best first; see :func:`describe_detections`."""
+        if not images:
+            raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+        return describe_detections(run([detection_input(image) for image in images]), model.class_names or None)
+
+    def render(
+        self, model: SSDLite, image: str, rgb: np.ndarray, result: dict[str, Any], stem: str, options: RenderOptions
+    ) -> Rendered:
+        """The image with its boxes drawn (``STEM_detections.png``) and the detections scoring at
+        least ``options.score_threshold``."""
+        threshold = options.score_threshold
+        found = [
+            {
+                "box": [round(float(value), 2) for value in box],
+                "score": float(score),
+                "label": int(label),
+                "class": name,
+            }
+            for box, score, label, name in zip(result["boxes"], result["scores"], result["labels"], result["classes"])
+            if score >= threshold
+        ]
+        path = options.out_dir / f"{stem}_detections.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draw_detections(rgb, result, threshold).save(path)
+        lines = [f"{image}: {len(found)} detections with score >= {threshold} (drawn in {path})"]
+        lines += [
+            f"  {item['class']:<16} {item['score']:.3f}  ({item['box'][0]:.1f}, {item['box'][1]:.1f}, "
+            f"{item['box'][2]:.1f}, {item['box'][3]:.1f})"
+            for item in found
+        ]
+        return Rendered("\n".join(lines), {"image": image, "detections": found, "drawn": str(path)}, (path,))
 
     def build_model(self, config: Config) -> SSDLite:
         """SSDLite-MobileViT as the config describes it, with freshly initialised weights (training
@@ -248,6 +384,7 @@ class Detection:
         data, size = config.data, config.detection.image_size
         train_loader, names, description = None, tuple(class_names), ""
         if train:
+            require_dense_batches(config, [BatchShape(size, size, data.batch_size)])
             train_list = _split(config, True, names).with_boxes()
             names = (BACKGROUND, *train_list.class_names)
             settings = config.detection
@@ -255,7 +392,12 @@ class Detection:
                 size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
             )
             sampler = VariableBatchSampler(
-                len(train_list.images), [BatchShape(size, size, data.batch_size)], config.train.seed, world_size, rank
+                len(train_list.images),
+                [BatchShape(size, size, data.batch_size)],
+                config.train.seed,
+                world_size,
+                rank,
+                min_batch_size=DENSE_MIN_BATCH,
             )
             train_loader = DataLoader(
                 DetectionDataset(train_list, size, transform, data.skip_bad_images),
@@ -279,6 +421,9 @@ class Detection:
         )
         description += f"{len(val_list.images)} validation images of {len(names) - 1} classes"
         return TaskData(train_loader, val_loader, names, description)
+
+    def training_images(self, config: Config) -> list[Path]:
+        return [Path(image.path) for image in _split(config, True).images]
 
     def loss_function(self, config: Config) -> LossFunction:
         coding = box_coding(config)

@@ -10,27 +10,50 @@ over images).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
+from ..data.loader import batch_shapes
 from ..data.segmentation import (
     IGNORE_INDEX,
+    VOC_CLASSES,
     SegmentationBatch,
     build_segmentation_eval_loader,
     build_segmentation_train_loader,
     find_pairs,
+    save_palette_mask,
+    voc_palette,
 )
+from ..data.transforms import Preprocessing
 from ..models import DeepLabV3, build_segmenter
-from ..zoo import VOC_CLASSES
-from .base import LossFunction, TaskData, gather_over_processes, require_num_classes, sum_over_processes
+from .base import (
+    LossFunction,
+    Rendered,
+    RenderOptions,
+    Runner,
+    TaskData,
+    gather_over_processes,
+    prepare_arrays,
+    preprocessing_of,
+    require_dense_batches,
+    require_num_classes,
+    sum_over_processes,
+    torch_logits,
+)
 
 DEFAULT_OUTPUT_STRIDE = 16  # the published models'
+DEFAULT_ATROUS_RATES = (6, 12, 18)  # the published models'
+# The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
+SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
 
 
 @dataclass(frozen=True)
@@ -163,12 +186,147 @@ def _named_classes(config: Config) -> tuple[str, ...]:
     return VOC_CLASSES if data.kind in ("voc", "voc_aug") and config.model.num_classes == len(VOC_CLASSES) else ()
 
 
+def segment(
+    model: DeepLabV3,
+    images: Sequence[np.ndarray],
+    run: Runner | None = None,
+    names: Sequence[str] = (),
+    pixel_scores: bool = True,
+) -> list[dict[str, Any]]:
+    """Class masks and scores of RGB (H, W, 3) images at their own sizes (see
+    :func:`mobilevit.inference_model`); ``run`` computes the logits of a preprocessed batch (the
+    model's own by default, or an exported file's runner).
+
+    ``pixel_scores=False`` leaves ``pred_scores`` out, and with it the memory of the scores at the
+    image's size (``4 * num_classes`` bytes per pixel, twice): resizing with nearest neighbour only
+    copies the logits, so the mask is then the argmax of the softmax at the model's output size,
+    copied to the pixels each output covers (the same mask, but where two probabilities are equal
+    to the last bit in one computation and not in the other).
+    """
+    run = torch_logits(model) if run is None else run
+    logits = run(prepare_arrays(images, preprocessing_of(model, SEGMENTATION_PREPROCESSING), names))
+    names = model.class_names
+    results = []
+    for image_logits, image in zip(logits, images):
+        rows = _nearest_indices(image_logits.shape[-2], image.shape[0])
+        columns = _nearest_indices(image_logits.shape[-1], image.shape[1])
+        if pixel_scores:
+            scores = image_logits[:, rows[:, None], columns[None, :]].softmax(dim=0)  # of the resized logits
+            mask = scores.argmax(dim=0)
+            present = mask.unique().tolist()
+        else:
+            small_mask = image_logits.softmax(dim=0).argmax(dim=0)
+            mask = small_mask[rows[:, None], columns[None, :]]
+            present = small_mask[rows.unique()][:, columns.unique()].unique().tolist()
+        result = {
+            "pred_mask": mask.numpy(),
+            "pred_classes": [names[label] if names else str(label) for label in present],
+        }
+        if pixel_scores:
+            result["pred_scores"] = scores.numpy()
+        results.append(result)
+    return results
+
+
+def _nearest_indices(source: int, target: int) -> torch.Tensor:
+    """The source index of each of ``target`` positions, as nearest-neighbour resizing picks them
+    (``F.interpolate(mode='nearest')`` itself, on the positions)."""
+    positions = torch.arange(source, dtype=torch.float32).view(1, 1, source, 1)
+    return F.interpolate(positions, size=(target, 1), mode="nearest").view(target).long()
+
+
+# Rows painted at once by overlay_mask (about 100 bytes per pixel of a band, in float64).
+OVERLAY_ROWS = 256
+
+
+def overlay_mask(rgb: np.ndarray, mask: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """The image with its class mask painted over it in VOC's colours (the background, class 0, left clear).
+
+    Painted in bands of rows, so a large photo takes a few bytes per pixel beyond the result.
+    """
+    palette = np.array(voc_palette(), np.float64).reshape(256, 3)
+    painted = np.empty(rgb.shape, np.uint8)
+    for top in range(0, rgb.shape[0], OVERLAY_ROWS):
+        band = slice(top, top + OVERLAY_ROWS)
+        colours = palette[mask[band]]
+        alpha = np.where(mask[band, :, None] == 0, 0.0, opacity)
+        painted[band] = (rgb[band] * (1 - alpha) + colours * alpha).round()
+    return Image.fromarray(painted)
+
+
 @dataclass(frozen=True)
 class Segmentation:
     """The segmentation task (see :class:`mobilevit.tasks.base.Task`)."""
 
     name: str = "segmentation"
     best_metric: str = "miou"
+    default_preprocessing: Preprocessing = SEGMENTATION_PREPROCESSING
+    spatial_output: bool = True
+    runner_output: str = "logits"  # what its predict takes from a runner
+    pooled_head: bool = False
+
+    def build_from_arch(self, arch: Any, **options: Any) -> DeepLabV3:
+        return build_segmenter(arch, **options)
+
+    def recognises(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
+        return any(key.startswith("head.aspp.") for key in state_dict)
+
+    def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> DeepLabV3:
+        """The DeepLabv3 of these weights: the ASPP width from its shapes; the output stride and
+        atrous rates, which shape no tensor, from our header, else the published models'."""
+        return build_segmenter(
+            arch,
+            num_classes=int(state_dict["head.classifier.weight"].shape[0]),
+            output_stride=metadata.get("output_stride", DEFAULT_OUTPUT_STRIDE),
+            atrous_rates=tuple(metadata.get("atrous_rates", DEFAULT_ATROUS_RATES)),
+            aspp_channels=int(state_dict["head.classifier.weight"].shape[1]),
+        )
+
+    def known_class_names(self, model: DeepLabV3) -> tuple[str, ...]:
+        return ()
+
+    def settings_of(self, model: DeepLabV3) -> dict[str, Any]:
+        rates = [branch[0].dilation[0] for branch in model.head.aspp.convs[1:-1]]  # between the 1x1 and the pooling
+        return {"output_stride": model.backbone.output_stride, "atrous_rates": rates}
+
+    def published(self, record: Any) -> str:
+        return f"mIoU {record.miou:.1f} (VOC 2012 val)"
+
+    def runner(self, model: DeepLabV3) -> Runner:
+        return torch_logits(model)
+
+    def predict(
+        self,
+        model: DeepLabV3,
+        images: Sequence[np.ndarray],
+        run: Runner,
+        names: Sequence[str] = (),
+        pixel_scores: bool = True,
+    ) -> list[dict[str, Any]]:
+        return segment(model, images, run, names, pixel_scores)
+
+    def render(
+        self, model: DeepLabV3, image: str, rgb: np.ndarray, result: dict[str, Any], stem: str, options: RenderOptions
+    ) -> Rendered:
+        """A palette PNG of the class indices (``STEM_mask.png``) and the image with the mask over it
+        (``STEM_overlay.png``), and each class's share of the pixels."""
+        mask = result["pred_mask"]
+        mask_path, overlay_path = options.out_dir / f"{stem}_mask.png", options.out_dir / f"{stem}_overlay.png"
+        mask_path.parent.mkdir(parents=True, exist_ok=True)
+        save_palette_mask(mask, mask_path)
+        overlay_mask(rgb, mask).save(overlay_path)
+        shares = np.bincount(mask.ravel()) / mask.size
+        classes = [(name, float(shares[label])) for label, name in zip(np.unique(mask), result["pred_classes"])]
+        text = f"{image}: wrote {mask_path} and {overlay_path}; " + ", ".join(
+            f"{name} {100 * share:.1f}%" for name, share in classes
+        )
+        record = {
+            "image": image,
+            "mask": str(mask_path),
+            "overlay": str(overlay_path),
+            "classes": [{"class": name, "share": share} for name, share in classes],
+        }
+        return Rendered(text, record, (mask_path, overlay_path))
 
     def build_model(self, config: Config) -> DeepLabV3:
         require_num_classes(config)
@@ -207,6 +365,7 @@ class Segmentation:
         names = class_names_of(config, class_names)
         train_loader, description = None, ""
         if train:
+            require_dense_batches(config, batch_shapes(data, world_size))
             pairs = find_pairs(data.kind, data.root, data.train_split, data.train_annotation)
             train_loader = build_segmentation_train_loader(
                 data, pairs, len(names), config.train.seed, world_size, rank, pin_memory
@@ -216,6 +375,10 @@ class Segmentation:
         val_loader = build_segmentation_eval_loader(data, pairs, len(names), world_size, rank, pin_memory)
         description += f"{len(pairs.samples)} validation images, masks of {len(names)} classes"
         return TaskData(train_loader, val_loader, names, description)
+
+    def training_images(self, config: Config) -> list[Path]:
+        data = config.data
+        return [image for image, _ in find_pairs(data.kind, data.root, data.train_split, data.train_annotation).samples]
 
     def loss_function(self, config: Config) -> LossFunction:
         return segmentation_loss(config.model.label_smoothing)
