@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from . import __version__, zoo
 from .analysis import measure_complexity
@@ -188,6 +189,15 @@ def _predict(args: argparse.Namespace) -> None:
     inputs, failures = _image_paths(args.images)
     stems = output_stems(inputs)
     done = 0
+    # Results printed on a terminal show the progress themselves; sent elsewhere, a bar on stderr
+    # (a terminal only) shows it, for more images than one batch.
+    bar = tqdm(
+        total=len(inputs),
+        unit="image",
+        desc="predict",
+        leave=False,
+        disable=None if len(inputs) > args.batch_size and not sys.stdout.isatty() else True,
+    )
     for start in range(0, len(inputs), args.batch_size):
         batch = []
         for image, stem in inputs[start : start + args.batch_size]:
@@ -196,6 +206,7 @@ def _predict(args: argparse.Namespace) -> None:
             except (ValueError, OSError) as error:
                 failures.append(str(error))
                 print(f"mobilevit predict: error: {error}", file=sys.stderr)
+        bar.update(len(inputs[start : start + args.batch_size]))
         if not batch:
             continue
         rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
@@ -204,6 +215,7 @@ def _predict(args: argparse.Namespace) -> None:
             rendered = task.render(model, image, rgb, result, stems[image], options)
             print(json.dumps(rendered.record) if args.json else rendered.text)
         done += len(batch)
+    bar.close()
     if failures:
         raise ValueError(
             f"{len(failures)} of the inputs could not be read (reported above); the other {done} were predicted"
