@@ -225,9 +225,14 @@ def _fitted(config: Config, log: RunLog, fitted: tuple[Config, list[str]]) -> Co
 def _interrupted(stop: StopRequest, state: TrainState, work_dir: Path, log: RunLog) -> KeyboardInterrupt:
     """The exception that ends a run stopped by a signal, the way to resume it logged."""
     name = signal.Signals(stop.signal_number).name
+    where = (
+        f"at epoch {state.epoch + 1}, batch {state.batch_in_epoch}"
+        if state.batch_in_epoch
+        else f"after epoch {state.epoch}"
+    )
     line = (
-        f"stopped by {name} at epoch {state.epoch + 1}, batch {state.batch_in_epoch}, step {state.step}, "
-        f"with {work_dir / 'latest.pth'} written: run the same command again to continue from there"
+        f"stopped by {name} {where}, step {state.step}, with {work_dir / 'latest.pth'} written: "
+        "run the same command again to continue from there"
     )
     log.info(line)
     return interrupted(line, stop.signal_number)
