@@ -16,7 +16,8 @@ In Python::
 On the command line: ``mobilevit list``, ``train CONFIG``, ``test CHECKPOINT``, ``predict IMAGE``,
 ``export MODEL``, ``plot WORK_DIR`` (``mobilevit --help``). The submodules: :mod:`mobilevit.apis`
 (the functions above), :mod:`mobilevit.models` (the networks), :mod:`mobilevit.zoo` (the named
-weights), :mod:`mobilevit.config` (config files), :mod:`mobilevit.engine` (training and testing),
+weights), :mod:`mobilevit.tasks` (what each task owns: data, loss, metric, outputs),
+:mod:`mobilevit.config` (config files), :mod:`mobilevit.engine` (training and testing),
 :mod:`mobilevit.export` (deployment). The documentation is in docs/ of the source.
 """
 
