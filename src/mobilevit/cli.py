@@ -23,6 +23,7 @@ from .apis import (
     model_without_weights,
 )
 from .config import Config, load_config, shipped_configs
+from .convert_out import TARGETS
 from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
 from .download import local_path_advice
@@ -265,14 +266,15 @@ def output_stems(inputs: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def _convert(args: argparse.Namespace) -> None:
-    converted = convert_checkpoint(args.source, args.destination, args.arch, args.config)
+    converted = convert_checkpoint(args.source, args.destination, args.arch, args.config, to=args.to)
     flipped = ", stem input channels reversed RGB -> BGR" if converted.layout == "timm" else ""
     arch = converted.arch if isinstance(converted.arch, str) else f"custom ({len(converted.arch)} stages)"
     print(
         f"{converted.source}: {converted.layout} layout, arch {arch}, {converted.num_classes} classes{flipped} "
         f"({converted.task})"
     )
-    print(f"wrote {converted.destination} ({converted.tensors} tensors, mobilevit format)")
+    written = "mobilevit format" if args.to == "mobilevit" else f"{args.to} layout"
+    print(f"wrote {converted.destination} ({converted.tensors} tensors, {written})")
 
 
 # Set to 0 to run `train` and `test` with glibc's default malloc settings.
@@ -447,14 +449,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(predict)
     predict.set_defaults(run=_predict)
 
-    convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")
+    convert = commands.add_parser(
+        "convert", help="convert a checkpoint of any known layout to the mobilevit format or, with --to, a peer's"
+    )
     convert.add_argument(
         "source",
         metavar="SRC",
-        help="a checkpoint path, directory or http(s) URL (mmpretrain, "
+        help="a checkpoint path, directory, http(s) URL or hf-hub:ORG/REPO name (mmpretrain, "
         "ml-cvnets, timm, Hugging Face or mobilevit layout)",
     )
-    convert.add_argument("destination", metavar="DST", help="the .safetensors file to write")
+    convert.add_argument(
+        "destination",
+        metavar="DST",
+        help="the .safetensors file to write (with --to, the file or folder of that layout)",
+    )
     arch = convert.add_mutually_exclusive_group()
     arch.add_argument(
         "--arch",
@@ -464,6 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
     arch.add_argument(
         "--config",
         help="a config file whose model.arch (a custom list of stages, say) and data.preprocessing the checkpoint has",
+    )
+    convert.add_argument(
+        "--to",
+        choices=["mobilevit", *TARGETS],
+        default="mobilevit",
+        help="the layout to write (default: mobilevit's .safetensors); huggingface and a timm DST without a "
+        "weights suffix are folders (see docs/checkpoints.md)",
     )
     convert.set_defaults(run=_convert)
 
