@@ -246,7 +246,8 @@ def _backbone(record: ZooModel, task: Task, pretrained: bool | str | os.PathLike
     options.setdefault("channels_last", False)
     model = task.build_from_arch(record.arch, num_classes=0, **options)
     if pretrained is not False:
-        load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
+        with local_path_advice("pass pretrained={path!r}"):
+            load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
     backbone = model.backbone
     backbone.preprocessing = record.preprocessing  # how its images are prepared
     return backbone

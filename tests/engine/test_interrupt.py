@@ -93,3 +93,18 @@ def test_ctrl_c_outside_training_exits_130_in_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_list", interrupted)
     assert cli.main(["list"]) == 130
     assert capsys.readouterr().err == "mobilevit list: interrupted\n"
+
+
+def test_the_line_says_where_the_run_stopped(tmp_path):
+    from mobilevit.engine.checkpointing import TrainState
+    from mobilevit.engine.run_log import RunLog
+
+    stop = StopRequest()
+    stop.signal_number = signal.SIGTERM
+    log = RunLog(tmp_path, enabled=True)
+    mid = trainer._interrupted(stop, TrainState(epoch=2, batch_in_epoch=5, step=41), tmp_path, log)
+    end = trainer._interrupted(stop, TrainState(epoch=3, batch_in_epoch=0, step=48), tmp_path, log)
+    assert isinstance(mid, KeyboardInterrupt) and mid.exit_status == 143
+    assert str(mid).startswith("stopped by SIGTERM at epoch 3, batch 5, step 41, with ")
+    assert str(end).startswith("stopped by SIGTERM after epoch 3, step 48, with ")
+    assert str(end) in (tmp_path / "train.log").read_text()
