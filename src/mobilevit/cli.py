@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from . import __version__, zoo
 from .analysis import measure_complexity
@@ -25,6 +26,7 @@ from .config import Config, load_config, shipped_configs
 from .convert_out import TARGETS
 from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
+from .download import local_path_advice
 from .export import (
     FORMATS,
     PRECISIONS,
@@ -43,6 +45,14 @@ from .tasks import RenderOptions, Runner, Task, get_task, task_of
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
 # is a diverged loss. Each ends as one line and exit status 2.
 USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
+# Where each command takes a local file in place of a URL that cannot be downloaded ({path}: the file).
+LOCAL_PATH_ADVICE = {
+    "predict": "pass --checkpoint {path}",
+    "export": "pass --checkpoint {path}",
+    "test": "pass {path} as CHECKPOINT",
+    "convert": "pass {path} as SRC",
+    "flops": "pass {path} as MODEL",
+}
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -181,6 +191,15 @@ def _predict(args: argparse.Namespace) -> None:
     inputs, failures = _image_paths(args.images)
     stems = output_stems(inputs)
     done = 0
+    # Results printed on a terminal show the progress themselves; sent elsewhere, a bar on stderr
+    # (a terminal only) shows it, for more images than one batch.
+    bar = tqdm(
+        total=len(inputs),
+        unit="image",
+        desc="predict",
+        leave=False,
+        disable=None if len(inputs) > args.batch_size and not sys.stdout.isatty() else True,
+    )
     for start in range(0, len(inputs), args.batch_size):
         batch = []
         for image, stem in inputs[start : start + args.batch_size]:
@@ -189,6 +208,7 @@ def _predict(args: argparse.Namespace) -> None:
             except (ValueError, OSError) as error:
                 failures.append(str(error))
                 print(f"mobilevit predict: error: {error}", file=sys.stderr)
+        bar.update(len(inputs[start : start + args.batch_size]))
         if not batch:
             continue
         rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
@@ -197,6 +217,7 @@ def _predict(args: argparse.Namespace) -> None:
             rendered = task.render(model, image, rgb, result, stems[image], options)
             print(json.dumps(rendered.record) if args.json else rendered.text)
         done += len(batch)
+    bar.close()
     if failures:
         raise ValueError(
             f"{len(failures)} of the inputs could not be read (reported above); the other {done} were predicted"
@@ -330,6 +351,12 @@ def _export(args: argparse.Namespace) -> None:
         args.quantize,
     )
     print(f"wrote {describe_export(path, args.format, args.precision, args.quantize, args.dynamic, args.batch_size)}")
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from .plot import plot_run
+
+    print(f"wrote {plot_run(args.work_dir, args.out)}")
 
 
 def _positive(text: str) -> int:
@@ -554,6 +581,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_cfg_options(export)
     export.set_defaults(run=_export)
+
+    plot = commands.add_parser("plot", help="draw a training run's loss, learning rate and validation metric (PNG)")
+    plot.add_argument("work_dir", metavar="WORK_DIR", help="the run's work dir, which holds its log.jsonl")
+    plot.add_argument("--out", help="the PNG to write (default: WORK_DIR/curves.png)")
+    plot.set_defaults(run=_plot)
     return parser
 
 
@@ -567,15 +599,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     shows its traceback."""
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = args.run
+    advice = local_path_advice(LOCAL_PATH_ADVICE.get(args.command, "pass its local path instead of the URL"))
     if args.debug or os.environ.get(DEBUG_VARIABLE, "0") not in ("", "0"):
-        run(args)
+        with advice:
+            run(args)
         return 0
     try:
-        run(args)
+        with advice:
+            run(args)
     except USER_ERRORS as error:
         message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         print(f"mobilevit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM during training (which has said how to resume)
+        if not hasattr(error, "exit_status"):
+            print(f"mobilevit {args.command}: interrupted", file=sys.stderr)
+        return getattr(error, "exit_status", 130)
     return 0
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import fnmatch
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from torch import nn
@@ -13,6 +15,7 @@ from .checkpoint import Checkpoint, load_checkpoint, read_checkpoint
 from .data.detection import COCO_CLASSES
 from .data.segmentation import VOC_CLASSES
 from .data.transforms import Preprocessing
+from .download import local_path_advice
 from .imagenet import IMAGENET_CLASSES
 from .models import MobileViT, resolve_arch
 from .tasks import Task, get_task
@@ -231,18 +234,46 @@ MODELS: dict[str, ZooModel] = {
 }
 
 
-def list_models() -> list[str]:
-    """Names of the zoo's models."""
-    return list(MODELS)
+# timm's names of the same weights (``timm/mobilevit_s.cvnets_in1k`` ...), taken as the zoo's.
+TIMM_NAMES = {
+    "mobilevit_xxs": "mobilevit-xxsmall_3rdparty_in1k",
+    "mobilevit_xs": "mobilevit-xsmall_3rdparty_in1k",
+    "mobilevit_s": "mobilevit-small_3rdparty_in1k",
+}
+
+
+def list_models(pattern: str | Sequence[str] = "") -> list[str]:
+    """Names of the zoo's models; with ``pattern`` (a shell-style wildcard such as ``'*xxsmall*'``,
+    or a list of them), those matching one, as timm's ``list_models``."""
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    if not any(patterns):
+        return list(MODELS)
+    return [name for name in MODELS if any(fnmatch.fnmatch(name, one) for one in patterns if one)]
+
+
+def zoo_name(name: str) -> str:
+    """The zoo's name for ``name``: itself, or the zoo name of timm's name (``mobilevit_s``, with or
+    without a ``.cvnets_in1k`` tag)."""
+    return TIMM_NAMES.get(name.split(".", 1)[0], name) if name.startswith("mobilevit_") else name
+
+
+def suggestion(name: str) -> str:
+    """What an unknown model name may have meant: the zoo name of a timm name, or the closest zoo name."""
+    if zoo_name(name) in MODELS:
+        return f" timm's {name!r} is {zoo_name(name)!r} here."
+    close = difflib.get_close_matches(name, MODELS, n=1)
+    if close:
+        return f" Did you mean {close[0]!r}?"
+    close = difflib.get_close_matches(name, TIMM_NAMES, n=1)
+    return f" Did you mean {close[0]!r} (timm's name of {TIMM_NAMES[close[0]]!r})?" if close else ""
 
 
 def get_record(name: str) -> ZooModel:
-    """The zoo record of ``name``; an unknown name lists the known ones."""
-    if name not in MODELS:
-        close = difflib.get_close_matches(name, MODELS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown model {name!r}.{hint} Known models: {', '.join(MODELS)}")
-    return MODELS[name]
+    """The zoo record of ``name`` (a zoo name, or timm's name of the same weights); an unknown
+    name lists the known ones."""
+    if zoo_name(name) not in MODELS:
+        raise ValueError(f"unknown model {name!r}.{suggestion(name)} Known models: {', '.join(MODELS)}")
+    return MODELS[zoo_name(name)]
 
 
 def get_model(
@@ -271,9 +302,10 @@ def get_model(
     if pretrained is not False:
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
         source: str | os.PathLike | Checkpoint = record.url if pretrained is True else pretrained
-        if options["num_classes"] == 0:  # pooled features: the checkpoint's head has no place, no news
-            source = _without_head(read_checkpoint(source))
-        load_checkpoint(model, source, strict_head=False)
+        with local_path_advice("pass pretrained={path!r}"):
+            if options["num_classes"] == 0:  # pooled features: the checkpoint's head has no place, no news
+                source = _without_head(read_checkpoint(source))
+            load_checkpoint(model, source, strict_head=False)
     return model
 
 
@@ -291,7 +323,8 @@ def _backbone(record: ZooModel, task: Task, pretrained: bool | str | os.PathLike
     options.setdefault("channels_last", False)
     model = task.build_from_arch(record.arch, num_classes=0, **options)
     if pretrained is not False:
-        load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
+        with local_path_advice("pass pretrained={path!r}"):
+            load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
     backbone = model.backbone
     backbone.preprocessing = record.preprocessing  # how its images are prepared
     return backbone
