@@ -34,7 +34,7 @@ from .tasks.detection import describe_detections
 from .tasks.detection import detection_input as _detection_input
 from .tasks.detection import draw_detections as _draw_detections
 from .tasks.segmentation import overlay_mask, segment
-from .zoo import MODELS, V2_PREPROCESSING_OF_TASK, get_model, get_record, suggestion
+from .zoo import MODELS, get_model, get_record, suggestion
 
 __all__ = [
     "ImageInput",
@@ -266,7 +266,7 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
     task = task_for_weights(checkpoint.state_dict)
     if is_v2_state_dict(checkpoint.state_dict):  # the v2 weights take RGB
-        return V2_PREPROCESSING_OF_TASK[task.name]
+        return task.default_preprocessing_v2
     return task.default_preprocessing
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import fnmatch
 import os
@@ -18,7 +17,7 @@ from .data.transforms import Preprocessing
 from .download import local_path_advice
 from .imagenet import IMAGENET_CLASSES
 from .models import MobileViT, resolve_arch
-from .tasks import Task, get_task
+from .tasks import CLASSIFICATION, Task, get_task
 from .tasks.detection import DETECTION_PREPROCESSING
 from .tasks.segmentation import SEGMENTATION_PREPROCESSING
 
@@ -45,19 +44,9 @@ COCO_PROTOCOL = (
 # The MobileViT v2 weights' input, as ml-cvnets v0.2+ evaluated them and timm's configs say: RGB
 # (ml-cvnets v0.2 reads images with PIL), /255, short side 288 (bicubic), centre crop 256 (crop
 # fraction 0.888). Hugging Face's processor flips to BGR and resizes bilinearly: see docs/models.md.
-V2_PREPROCESSING = Preprocessing(resize_short=288, crop_size=256, interpolation="bicubic", channel_order="RGB")
+V2_PREPROCESSING = CLASSIFICATION.default_preprocessing_v2
 # The v2 weights fine-tuned at 384: short side 384, centre crop 384 (crop fraction 1).
 V2_PREPROCESSING_384 = Preprocessing(resize_short=384, crop_size=384, interpolation="bicubic", channel_order="RGB")
-
-# The v2 dense weights' input: the v1 weights' (the whole image resized to 512x512 or 320x320), in RGB.
-V2_SEGMENTATION_PREPROCESSING = dataclasses.replace(SEGMENTATION_PREPROCESSING, channel_order="RGB")
-V2_DETECTION_PREPROCESSING = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
-# What a v2 checkpoint that does not say its preprocessing is given, by task.
-V2_PREPROCESSING_OF_TASK = {
-    "classification": V2_PREPROCESSING,
-    "segmentation": V2_SEGMENTATION_PREPROCESSING,
-    "detection": V2_DETECTION_PREPROCESSING,
-}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ detection and ``len(class_names)`` is the model's ``num_classes`` (81 for COCO).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -283,6 +284,7 @@ class Detection:
     name: str = "detection"
     best_metric: str = "map"
     default_preprocessing: Preprocessing = DETECTION_PREPROCESSING
+    default_preprocessing_v2: Preprocessing = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
     spatial_output: bool = False
     runner_output: str = "detections"  # what its predict takes from a runner
     pooled_head: bool = False
