@@ -428,7 +428,9 @@ def test_dense_training_with_a_batch_of_one_is_refused_at_start_up(three_pairs, 
         "data.batch_size=1 makes training batches of 1 image(s) at 24x24 per process: segmentation training " in error
     )
     assert "set data.batch_size >= 2" in error and not (tmp_path / "work" / "latest.pth").exists()
-    config = load_config(three_pairs, ["task='detection'", "data.kind='boxes'", "data.batch_size=1"])
+    # the segmentation settings back at their defaults: a detection config may not set them
+    detection = ["task='detection'", "data.kind='boxes'", "data.batch_size=1", "model.atrous_rates=[6,12,18]"]
+    config = load_config(three_pairs, [*detection, "model.aspp_channels=256"])
     with pytest.raises(ConfigError, match="data.batch_size=1 makes training batches of 1 image\\(s\\) at 320x320"):
         DETECTION.build_data(config, train=True)
 
