@@ -40,3 +40,9 @@ def test_an_export_never_replaces_a_file_unasked_and_its_default_name_says_what_
     assert "pets.onnx exists: pass force=True (--force) to replace it" in capsys.readouterr().err
     assert written.stat().st_mtime_ns == before
     assert main([*command, "--force"]) == 0
+
+
+def test_an_export_size_beyond_the_limit_is_refused_before_anything_is_built(tmp_path):
+    with pytest.raises(ValueError, match=r"the export shape 300000x64 must be at most 4096 pixels, got 300000"):
+        export_from_name(CONFIG, None, "onnx", tmp_path / "m.onnx", shape=(300000, 64))
+    assert not (tmp_path / "m.onnx").exists()

@@ -13,14 +13,22 @@ def test_a_hook_keeps_the_output_it_was_given():
     image = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         plain = model(image)
-    kept = {}
     stem, ffn = model.backbone.stem, next(module for module in model.modules() if isinstance(module, FeedForward))
-    stem.conv.register_forward_hook(lambda module, inputs, output: kept.setdefault("conv", output))
-    ffn.layers[0][0].register_forward_hook(lambda module, inputs, output: kept.setdefault("linear", output))
-    stem_input = {}
-    ffn.register_forward_pre_hook(lambda module, inputs: stem_input.setdefault("ffn", inputs[0].clone()))
+    kept: dict[str, list[torch.Tensor]] = {"conv": [], "linear": [], "ffn input": []}
+
+    def keep(name):
+        def hook(module, inputs, output):  # returns None: the module's output stays its own
+            kept[name].append(output)
+
+        return hook
+
+    stem.conv.register_forward_hook(keep("conv"))
+    ffn.layers[0][0].register_forward_hook(keep("linear"))
+    ffn.register_forward_pre_hook(lambda module, inputs: kept["ffn input"].append(inputs[0].clone()) and None)
     with torch.no_grad():
         hooked = model(image)
-        assert torch.equal(kept["conv"], stem.conv(image))  # not scaled by the BatchNorm after it
-        assert torch.equal(kept["linear"], ffn.layers[0][0](stem_input["ffn"]))  # not overwritten by Swish
+        conv_output, linear_output, ffn_input = kept["conv"][0], kept["linear"][0], kept["ffn input"][0]
+        assert torch.allclose(conv_output, torch.nn.functional.conv2d(image, stem.conv.weight, None, 2, 1), atol=1e-5)
+        linear = ffn.layers[0][0]
+        assert torch.allclose(linear_output, torch.nn.functional.linear(ffn_input, linear.weight, linear.bias))
     assert torch.equal(hooked, plain)

@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 
 from ..apis import LogitsFunction, init_model, preprocessing_of
+from ..checks import FieldError, image_side
+from ..data.transforms import MAX_RESIZE_SHORT
 from ..models import MobileViTBlock, MobileViTV2Block
 from ..tasks import task_of
 from .calibration import CALIBRATION_IMAGES, calibration_images
@@ -179,6 +181,15 @@ def check_options(export_format: str, dynamic: bool, precision: str | None, quan
     return precision
 
 
+def check_shape(shape: tuple[int, int]) -> None:
+    """Refuse an export size beyond the image sides mobilevit takes, before anything is built."""
+    for side in shape:
+        try:
+            image_side("shape", side, MAX_RESIZE_SHORT)
+        except FieldError as error:
+            raise ValueError(f"the export {error.field} {shape[0]}x{shape[1]} {error.problem}") from None
+
+
 QUANTIZATIONS = ("int8",)
 
 
@@ -221,6 +232,8 @@ def export_from_name(
     """
     check_quantize(quantize, calibration is not None)
     precision = check_options(export_format, dynamic, precision, quantize is not None, batch_size)
+    if shape is not None:
+        check_shape(shape)
     if output is None:
         output = default_output(name_or_config or checkpoint, export_format, precision, quantize)
     refuse_overwrite(Path(output), force)
@@ -348,7 +361,7 @@ def describe_export(
     )
     precision = precision or PRECISIONS[export_format][0]
     if quantize:
-        precision += f" with {quantize} weights and activations"
+        precision = f"{quantize} weights and activations ({precision} elsewhere)"
     if export_format == "coreml":
         return (
             f"{path} (Core ML ML program, {precision}, fused, input 'image' a BGR or RGB image as the "
