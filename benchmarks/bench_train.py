@@ -1,7 +1,8 @@
 """Training-step speed and peak memory of mobilevit beside timm, on one machine in one run.
 
 One step is forward, cross-entropy, backward and an AdamW update, in train mode. Both models carry
-the same weights (timm's random initialisation, converted by ``mobilevit.convert``). Steps of the
+the same weights (timm's random initialisation, converted by ``mobilevit.convert``); the
+``grad checkpointing`` path is ours with ``set_grad_checkpointing()``. Steps of the
 paths run interleaved after a warm-up step; figures are medians. On a GPU the step runs under
 bfloat16 autocast. Peak memory: ``torch.cuda.max_memory_allocated`` on a GPU; on the CPU the growth
 of the process's peak resident set over two steps, each path measured in a fresh process
@@ -39,7 +40,7 @@ from mobilevit.convert import to_mobilevit
 from mobilevit.models import build_classifier
 
 VARIANTS = {"xxs": ("xx_small", "mobilevit_xxs"), "xs": ("x_small", "mobilevit_xs"), "s": ("small", "mobilevit_s")}
-PATHS = ("timm", "timm channels_last", "mobilevit", "mobilevit channels_last")
+PATHS = ("timm", "timm channels_last", "mobilevit", "mobilevit channels_last", "mobilevit grad checkpointing")
 
 
 def build_models(variant: str) -> dict[str, nn.Module]:
@@ -50,11 +51,14 @@ def build_models(variant: str) -> dict[str, nn.Module]:
     timm_model = timm.create_model(timm_name, pretrained=False)
     ours = build_classifier(arch)
     ours.load_state_dict(to_mobilevit(timm_model.state_dict(), "timm"))
+    checkpointed = copy.deepcopy(ours)
+    checkpointed.set_grad_checkpointing()
     return {
         "timm": timm_model,
         "timm channels_last": copy.deepcopy(timm_model).to(memory_format=torch.channels_last),
         "mobilevit": ours,
         "mobilevit channels_last": copy.deepcopy(ours).to(memory_format=torch.channels_last),
+        "mobilevit grad checkpointing": checkpointed,
     }
 
 

@@ -156,3 +156,22 @@ def test_a_bug_shows_its_traceback_under_debug(monkeypatch, capsys):
     monkeypatch.setenv("MOBILEVIT_DEBUG", "1")
     with pytest.raises(ValueError, match="a bug in mobilevit"):
         main(["list"])
+
+
+def test_a_config_holds_only_its_own_tasks_settings():
+    from mobilevit.config import ConfigError, config_from_dict, load_config, to_dict
+
+    classification = load_config("configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py")
+    saved = to_dict(classification)
+    assert "detection" not in saved and "atrous_rates" not in saved["model"]
+    assert "atrous_rates" in to_dict(load_config("configs/deeplabv3/deeplabv3_mobilevit-xxsmall_4xb32_voc.py"))["model"]
+    with pytest.raises(ConfigError, match="detection.image_size is a detection setting, and this config's task is"):
+        load_config("configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py", ["detection.image_size=256"])
+    with pytest.raises(ConfigError, match="model.aspp_channels is a segmentation setting"):
+        config_from_dict({**saved, "task": "detection", "model": {**saved["model"], "aspp_channels": 64}})
+    # a config saved whole by an earlier version (every section, other tasks' at their defaults) still reads
+    import dataclasses
+    import json
+
+    whole = json.loads(json.dumps(dataclasses.asdict(classification)))
+    assert to_dict(config_from_dict(whole)) == saved

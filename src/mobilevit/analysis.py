@@ -1,11 +1,14 @@
-"""Parameter and multiply-add counts, measured by running the model once."""
+"""Parameter and multiply-add counts, measured by running the model once; tensor memory of a step."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 from .models.mobilevit import Attention
 from .models.mobilevit_v2 import SeparableSelfAttention
@@ -107,3 +110,36 @@ def measure_complexity(model: nn.Module, height: int = 256, width: int = 256) ->
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+class TensorMemory(TorchDispatchMode):
+    """Counts the tensor memory that operations inside the context allocate and is still alive, and its peak.
+
+    What a step needs on any device, without the allocator's caching or its blocks (a CPU has no
+    ``torch.cuda.max_memory_allocated``); every storage is counted once, however many views it has.
+
+        with TensorMemory() as memory:
+            model.loss(images, labels).backward()
+        memory.peak  # bytes
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+        self._counted: weakref.WeakSet[torch.UntypedStorage] = weakref.WeakSet()
+
+    def _free(self, size: int) -> None:
+        self.live -= size
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        output = func(*args, **(kwargs or {}))
+        for value in tree_leaves(output):
+            if isinstance(value, torch.Tensor):
+                storage = value.untyped_storage()
+                if storage not in self._counted:
+                    self._counted.add(storage)
+                    self.live += storage.nbytes()
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(storage, self._free, storage.nbytes())
+        return output

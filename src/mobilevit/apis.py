@@ -23,9 +23,11 @@ from torch import nn
 from .checkpoint import METADATA_KEY, Checkpoint, load_checkpoint, read_checkpoint, save_checkpoint
 from .config import CONFIG_SUFFIXES, Config, config_from_dict, from_dict, load_config, to_dict
 from .convert import infer_arch, is_v2_state_dict
+from .convert_out import save_layout
 from .data.inputs import ImageInput, describe_input, prepare_batch, to_rgb
 from .data.transforms import Preprocessing
 from .download import is_url
+from .hub import is_hub_name
 from .tasks import build_model, get_task, task_for_weights, task_of, torch_logits
 from .tasks.base import preprocessing_of as _preprocessing_of
 from .tasks.classification import describe_predictions
@@ -140,7 +142,7 @@ def model_without_weights(
             raise FileNotFoundError(f"config file not found: {source}")
         config = load_config(source, cfg_options)
         model, preprocessing, weights = build_model(config), config.data.preprocessing, None
-    elif is_url(source) or Path(source).exists():
+    elif is_url(source) or is_hub_name(source) or Path(source).exists():
         weights = read_checkpoint(source)
         model, preprocessing = _model_described_by(weights, cfg_options)
     else:
@@ -210,6 +212,7 @@ def convert_checkpoint(
     destination: str | os.PathLike,
     arch: Any = None,
     config: str | os.PathLike | Config | None = None,
+    to: str = "mobilevit",
 ) -> Converted:
     """Convert a checkpoint of any known layout and task into our ``.safetensors`` format.
 
@@ -218,7 +221,8 @@ def convert_checkpoint(
     ``arch`` in place of the one found; the weights are loaded into it, which checks every name and
     shape before anything is written. The file records the task, the class names, the
     preprocessing and every setting that shapes no tensor (a segmenter's atrous rates and output
-    stride, a detector's decoding), so it describes its model alone.
+    stride, a detector's decoding), so it describes its model alone. ``to`` names a peer's layout to
+    write instead (:data:`mobilevit.convert_out.TARGETS`).
     """
     checkpoint = read_checkpoint(source)
     if config is not None:
@@ -234,16 +238,20 @@ def convert_checkpoint(
     has_head = any(key.startswith("head.") for key in checkpoint.state_dict)
     load_checkpoint(model, checkpoint, strict_head=has_head)
     class_names = checkpoint.metadata.get("class_names") or list(model.class_names) or None
-    written = save_checkpoint(
-        destination,
-        checkpoint.state_dict,
-        arch,
-        preprocessing,
-        source_layout=checkpoint.layout,
-        class_names=class_names,
-        task=task.name,
-        **task.settings_of(model),
-    )
+    if to != "mobilevit":
+        settings = task.settings_of(model)
+        written = save_layout(destination, to, checkpoint.state_dict, arch, preprocessing, class_names, settings)
+    else:
+        written = save_checkpoint(
+            destination,
+            checkpoint.state_dict,
+            arch,
+            preprocessing,
+            source_layout=checkpoint.layout,
+            class_names=class_names,
+            task=task.name,
+            **task.settings_of(model),
+        )
     return Converted(
         checkpoint.path, checkpoint.layout, task.name, arch, model.num_classes, written, len(checkpoint.state_dict)
     )

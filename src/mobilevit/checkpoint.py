@@ -1,7 +1,8 @@
 """Reading, loading and saving checkpoints.
 
-A checkpoint is a local file, a directory holding one (``save_pretrained`` output), or an http(s)
-URL (downloaded once into the cache, see :mod:`mobilevit.download`). Its layout (ours,
+A checkpoint is a local file, a directory holding one (``save_pretrained`` output), an http(s)
+URL (downloaded once into the cache, see :mod:`mobilevit.download`) or an ``hf-hub:<org>/<repo>``
+name (fetched by huggingface_hub, see :mod:`mobilevit.hub`). Its layout (ours,
 mmpretrain, ml-cvnets, timm, Hugging Face) is recognised and mapped onto ours by
 :mod:`mobilevit.convert`.
 
@@ -51,6 +52,8 @@ from torch import nn
 from .convert import LAYOUTS, CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .data.transforms import Preprocessing
 from .download import download_checkpoint, is_url
+from .hub import download as download_from_hub
+from .hub import is_hub_name
 from .integrity import (
     describe_non_finite,
     first_bad_zip_record,
@@ -122,7 +125,9 @@ class LoadReport:
 
 
 def resolve_checkpoint(source: str | os.PathLike) -> Path:
-    """The local file of a checkpoint path, directory or URL (downloading a URL once)."""
+    """The local file of a checkpoint path, directory, URL or ``hf-hub:`` name (downloading once)."""
+    if is_hub_name(source):
+        return download_from_hub(source).weights
     if is_url(source):
         return download_checkpoint(str(source))
     path = Path(source).expanduser()
@@ -150,6 +155,10 @@ def read_checkpoint(
         raise ValueError(f"training_weights must be 'ema' or 'model', got {training_weights!r}")
     if allow_unverified is None:
         allow_unverified = os.environ.get(ALLOW_UNVERIFIED_VARIABLE, "") == "1"
+    if is_hub_name(source):  # the repository's configs add class names and preprocessing to the weights
+        hub = download_from_hub(source)
+        checkpoint = read_checkpoint(hub.weights, training_weights, allow_unverified)
+        return dataclasses.replace(checkpoint, metadata={**hub.metadata, **checkpoint.metadata})
     path = resolve_checkpoint(source)
     if path.suffix == ".safetensors":
         state_dict, metadata = _read_safetensors(path, allow_unverified)

@@ -22,6 +22,7 @@ from .apis import (
     model_without_weights,
 )
 from .config import Config, load_config, shipped_configs
+from .convert_out import TARGETS
 from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
 from .export import (
@@ -102,8 +103,8 @@ def _flops(args: argparse.Namespace) -> None:
 
 
 def _weights(args: argparse.Namespace) -> str | None:
-    """The ``--checkpoint`` given; None where the model named brings its own weights (a zoo model
-    its official ones, downloaded once by ``init_model``; a checkpoint itself)."""
+    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once); None
+    where the model named is a checkpoint, which holds its own weights."""
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
@@ -111,6 +112,8 @@ def _weights(args: argparse.Namespace) -> str | None:
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
+    if args.model in zoo.MODELS:
+        return zoo.get_record(args.model).url
     if is_config_file(args.model):
         raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
@@ -189,7 +192,7 @@ def _predict(args: argparse.Namespace) -> None:
         if not batch:
             continue
         rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
-        results = task.predict(model, rgbs, run, names, scores=False)  # what predict shows needs no per-pixel scores
+        results = task.predict(model, rgbs, run, names, pixel_scores=False)  # rendering needs no pixel scores
         for (image, _, rgb), result in zip(batch, results):
             rendered = task.render(model, image, rgb, result, stems[image], options)
             print(json.dumps(rendered.record) if args.json else rendered.text)
@@ -243,14 +246,15 @@ def output_stems(inputs: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def _convert(args: argparse.Namespace) -> None:
-    converted = convert_checkpoint(args.source, args.destination, args.arch, args.config)
+    converted = convert_checkpoint(args.source, args.destination, args.arch, args.config, to=args.to)
     flipped = ", stem input channels reversed RGB -> BGR" if converted.layout == "timm" else ""
     arch = converted.arch if isinstance(converted.arch, str) else f"custom ({len(converted.arch)} stages)"
     print(
         f"{converted.source}: {converted.layout} layout, arch {arch}, {converted.num_classes} classes{flipped} "
         f"({converted.task})"
     )
-    print(f"wrote {converted.destination} ({converted.tensors} tensors, mobilevit format)")
+    written = "mobilevit format" if args.to == "mobilevit" else f"{args.to} layout"
+    print(f"wrote {converted.destination} ({converted.tensors} tensors, {written})")
 
 
 # Set to 0 to run `train` and `test` with glibc's default malloc settings.
@@ -375,8 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict",
-        help="classify, segment or detect objects in images (printing the top-k classes, writing masks and "
-        "overlays, or drawing boxes)",
+        help="classify images (printing the top-k classes of each) or segment them (writing masks and overlays)",
     )
     predict.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them"
@@ -407,9 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out-dir",
         default="predictions",
-        help="segmentation models: where each image's FILE_mask.png (palette PNG of class indices) and "
-        "FILE_overlay.png go, FILE being its whole file name (x.jpg_mask.png); detection models: "
-        "FILE_detections.png, the image with its boxes drawn (default predictions)",
+        help="segmentation models: where each image's NAME_mask.png (palette PNG of class "
+        "indices) and NAME_overlay.png go; detection models: NAME_detections.png, the "
+        "image with its boxes drawn (default predictions)",
     )
     predict.add_argument(
         "--score-threshold",
@@ -420,14 +423,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(predict)
     predict.set_defaults(run=_predict)
 
-    convert = commands.add_parser("convert", help="convert a checkpoint of any known layout to the mobilevit format")
+    convert = commands.add_parser(
+        "convert", help="convert a checkpoint of any known layout to the mobilevit format or, with --to, a peer's"
+    )
     convert.add_argument(
         "source",
         metavar="SRC",
-        help="a checkpoint path, directory or http(s) URL (mmpretrain, "
+        help="a checkpoint path, directory, http(s) URL or hf-hub:ORG/REPO name (mmpretrain, "
         "ml-cvnets, timm, Hugging Face or mobilevit layout)",
     )
-    convert.add_argument("destination", metavar="DST", help="the .safetensors file to write")
+    convert.add_argument(
+        "destination",
+        metavar="DST",
+        help="the .safetensors file to write (with --to, the file or folder of that layout)",
+    )
     arch = convert.add_mutually_exclusive_group()
     arch.add_argument(
         "--arch",
@@ -437,6 +446,13 @@ def build_parser() -> argparse.ArgumentParser:
     arch.add_argument(
         "--config",
         help="a config file whose model.arch (a custom list of stages, say) and data.preprocessing the checkpoint has",
+    )
+    convert.add_argument(
+        "--to",
+        choices=["mobilevit", *TARGETS],
+        default="mobilevit",
+        help="the layout to write (default: mobilevit's .safetensors); huggingface and a timm DST without a "
+        "weights suffix are folders (see docs/checkpoints.md)",
     )
     convert.set_defaults(run=_convert)
 
@@ -451,10 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
-    test = commands.add_parser(
-        "test",
-        help="a checkpoint's metric on a config's validation split: top-1 and top-5 accuracy, mIoU or box mAP",
-    )
+    test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
     test.add_argument(
         "config_or_checkpoint",
         metavar="CONFIG_OR_CHECKPOINT",

@@ -39,6 +39,12 @@ class ConfigError(ValueError):
     """A config file or override that cannot be read or does not fit the schema."""
 
 
+# A field or section one task owns says so in its metadata: a config of another task may not set
+# it (beyond its default, which configs saved by earlier versions hold), and to_dict leaves it out.
+SEGMENTATION_ONLY = {"task": "segmentation"}
+DETECTION_ONLY = {"task": "detection"}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The model: arguments of :func:`mobilevit.models.build_classifier` or, for segmentation,
@@ -55,9 +61,9 @@ class ModelConfig:
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
     output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
     # segmentation only: the DeepLabv3 head's ASPP (the published models' values)
-    atrous_rates: tuple[int, ...] = (6, 12, 18)
-    aspp_channels: int = 256
-    aspp_dropout: float = 0.1
+    atrous_rates: tuple[int, ...] = field(default=(6, 12, 18), metadata=SEGMENTATION_ONLY)
+    aspp_channels: int = field(default=256, metadata=SEGMENTATION_ONLY)
+    aspp_dropout: float = field(default=0.1, metadata=SEGMENTATION_ONLY)
     # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
     # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
     pretrained: str = ""
@@ -338,7 +344,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig, metadata=DETECTION_ONLY)
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -371,7 +377,55 @@ def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: 
     raw = copy.deepcopy(dict(raw))
     for override in overrides:
         _apply_override(raw, override)
+    _refuse_other_tasks_keys(raw, where)
     return from_dict(Config, raw, where=where)
+
+
+def _owned_fields(schema: type, raw: Any, prefix: str = "") -> list[tuple[str, str, Any, Any]]:
+    """(key, owning task, value, default) of every field a task owns that ``raw`` sets, the fields
+    of an owned section each on their own."""
+    if not isinstance(raw, dict):
+        return []
+    found = []
+    defaults = schema()
+    for item in dataclasses.fields(schema):
+        if item.name not in raw:
+            continue
+        value, default = raw[item.name], getattr(defaults, item.name)
+        owner = item.metadata.get("task")
+        if dataclasses.is_dataclass(default) and isinstance(value, dict):
+            found += [
+                (key, owner or inner_owner, inner_value, inner_default)
+                for key, inner_owner, inner_value, inner_default in _owned_fields(
+                    type(default), value, f"{prefix}{item.name}."
+                )
+            ]
+            if owner is not None:
+                found += [
+                    (f"{prefix}{item.name}.{key}", owner, inner, getattr(default, key, None))
+                    for key, inner in value.items()
+                ]
+        elif owner is not None:
+            found.append((f"{prefix}{item.name}", owner, value, default))
+    return found
+
+
+def _refuse_other_tasks_keys(raw: dict[str, Any], where: str) -> None:
+    """A config sets only its own task's fields (and the common ones): another task's is an error."""
+    task = raw.get("task", Config.task)
+    for key, owner, value, default in _owned_fields(Config, raw):
+        if owner != task and _plain(value) != _plain(default):
+            raise ConfigError(
+                f"{where}: {key} is a {owner} setting, and this config's task is {task!r}: remove it, or set "
+                f"task = {owner!r}"
+            )
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it (tuples as lists, sections as dicts), for comparing a raw value with a default."""
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    return json.loads(json.dumps(value))
 
 
 def shipped_configs() -> list[Path]:
@@ -384,8 +438,19 @@ def shipped_configs() -> list[Path]:
 
 
 def to_dict(config: Config) -> dict[str, Any]:
-    """A plain, JSON-serialisable dict of a config (saved next to every checkpoint)."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
+    """A plain, JSON-serialisable dict of a config (saved next to every checkpoint): the common
+    sections and its own task's, without the fields other tasks own."""
+    return _own_fields(config, config.task)
+
+
+def _own_fields(section: Any, task: str) -> dict[str, Any]:
+    plain = {}
+    for item in dataclasses.fields(section):
+        if item.metadata.get("task", task) != task:
+            continue
+        value = getattr(section, item.name)
+        plain[item.name] = _own_fields(value, task) if dataclasses.is_dataclass(value) else _plain(value)
+    return plain
 
 
 def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:

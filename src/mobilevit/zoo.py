@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
-from .checkpoint import load_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint, read_checkpoint
 from .data.detection import COCO_CLASSES
 from .data.segmentation import VOC_CLASSES
 from .data.transforms import Preprocessing
 from .imagenet import IMAGENET_CLASSES
-from .tasks import get_task
+from .models import MobileViT, resolve_arch
+from .tasks import Task, get_task
 from .tasks.detection import DETECTION_PREPROCESSING
 from .tasks.segmentation import SEGMENTATION_PREPROCESSING
 
@@ -244,7 +245,9 @@ def get_record(name: str) -> ZooModel:
     return MODELS[name]
 
 
-def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options) -> nn.Module:
+def get_model(
+    name: str, pretrained: bool | str | os.PathLike = False, features_only: bool = False, **options
+) -> nn.Module:
     """Build a zoo model; ``pretrained`` is False, True (the official weights) or a checkpoint path/URL.
 
     The record's task builds the model: a classifier, whose ``options`` go to
@@ -252,15 +255,48 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, **options
     (:func:`~mobilevit.models.build_segmenter`) or a detector (:func:`~mobilevit.models.build_ssdlite`).
     As timm's ``create_model``: with a ``num_classes`` other than the checkpoint's, its head (the
     segmenter's classifier) is left out and the new one starts as initialised, with a warning
-    naming the skipped keys.
+    naming the skipped keys; a classifier with ``num_classes=0`` gives pooled features, and
+    ``features_only=True`` gives a classifier's backbone (:class:`~mobilevit.models.MobileViT`),
+    which returns the maps of ``out_indices`` (default: every stage) described by its ``feature_info``.
     """
     record = get_record(name)
+    task = get_task(record.task)
+    if features_only:
+        return _backbone(record, task, pretrained, options)
     options.setdefault("num_classes", record.num_classes)
-    model = get_task(record.task).build_from_arch(record.arch, **options)
+    model = task.build_from_arch(record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
     if options["num_classes"] == record.num_classes:
         model.class_names = record.class_names
     if pretrained is not False:
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
-        load_checkpoint(model, record.url if pretrained is True else pretrained, strict_head=False)
+        source: str | os.PathLike | Checkpoint = record.url if pretrained is True else pretrained
+        if options["num_classes"] == 0:  # pooled features: the checkpoint's head has no place, no news
+            source = _without_head(read_checkpoint(source))
+        load_checkpoint(model, source, strict_head=False)
     return model
+
+
+def _backbone(record: ZooModel, task: Task, pretrained: bool | str | os.PathLike, options: dict) -> MobileViT:
+    """``get_model(..., features_only=True)``: the backbone of a model that pools it (a classifier),
+    weights loaded, maps in the usual memory layout unless ``channels_last=True``."""
+    if not task.pooled_head:
+        raise ValueError(
+            f"features_only=True takes the backbone of a model that pools it (a classifier); {record.name} is "
+            f"a {record.task} model: take its .backbone"
+        )
+    if "num_classes" in options:
+        raise ValueError("features_only=True builds no head: leave num_classes out")
+    options.setdefault("out_indices", tuple(range(len(resolve_arch(record.arch)))))
+    options.setdefault("channels_last", False)
+    model = task.build_from_arch(record.arch, num_classes=0, **options)
+    if pretrained is not False:
+        load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
+    backbone = model.backbone
+    backbone.preprocessing = record.preprocessing  # how its images are prepared
+    return backbone
+
+
+def _without_head(checkpoint: Checkpoint) -> Checkpoint:
+    state_dict = {key: value for key, value in checkpoint.state_dict.items() if not key.startswith("head.")}
+    return replace(checkpoint, state_dict=state_dict)

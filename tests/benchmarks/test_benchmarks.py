@@ -83,7 +83,13 @@ def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
         out=tmp_path / "train.json",
     )
     rows = {row["path"]: row for row in figures["results"]}
-    assert set(rows) == {"timm", "timm channels_last", "mobilevit", "mobilevit channels_last"}
+    assert set(rows) == {
+        "timm",
+        "timm channels_last",
+        "mobilevit",
+        "mobilevit channels_last",
+        "mobilevit grad checkpointing",
+    }
     assert all(row["step_ms"] > 0 and row["peak_memory_mb"] >= 0 for row in rows.values())
 
 

@@ -39,7 +39,7 @@ from .image import (
     open_image,
     read_image,
 )
-from .loader import batch_shapes
+from .loader import batch_shapes, make_loader
 from .sampler import DENSE_MIN_BATCH, BatchShape, SampleRequest, VariableBatchSampler, shard_batches
 from .transforms import EvalTransform, Preprocessing, normalize, short_edge_size
 
@@ -376,17 +376,9 @@ def build_segmentation_train_loader(
     """The training loader; crops are ``data.sampler.base_size`` square (or the variable sampler's sizes)."""
     shapes: Sequence[BatchShape] = batch_shapes(data, num_replicas)
     transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
-    return DataLoader(
-        SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images),
-        batch_sampler=VariableBatchSampler(
-            len(pairs.samples), shapes, seed, num_replicas, rank, min_batch_size=DENSE_MIN_BATCH
-        ),
-        num_workers=data.num_workers,
-        collate_fn=collate_train,
-        pin_memory=pin_memory,
-        persistent_workers=data.num_workers > 0,
-        generator=torch.Generator(),  # keeps the global random state untouched, so resumed runs match
-    )
+    sampler = VariableBatchSampler(len(pairs.samples), shapes, seed, num_replicas, rank, min_batch_size=DENSE_MIN_BATCH)
+    dataset = SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images)
+    return make_loader(dataset, sampler, collate_train, data.num_workers, pin_memory)
 
 
 def build_segmentation_eval_loader(
@@ -398,14 +390,9 @@ def build_segmentation_eval_loader(
     pin_memory: bool = False,
 ) -> DataLoader:
     """The evaluation loader of process ``rank``: its share of the pairs, each exactly once."""
-    return DataLoader(
-        SegmentationDataset(pairs, EvalTransform(data.preprocessing), num_classes, data.skip_bad_images),
-        batch_sampler=shard_batches(len(pairs.samples), data.val_batch_size, num_replicas, rank),
-        num_workers=data.num_workers,
-        collate_fn=collate_eval,
-        pin_memory=pin_memory,
-        generator=torch.Generator(),
-    )
+    dataset = SegmentationDataset(pairs, EvalTransform(data.preprocessing), num_classes, data.skip_bad_images)
+    sampler = shard_batches(len(pairs.samples), data.val_batch_size, num_replicas, rank)
+    return make_loader(dataset, sampler, collate_eval, data.num_workers, pin_memory)
 
 
 def save_palette_mask(mask: np.ndarray, path: str | os.PathLike) -> None:

@@ -6,17 +6,24 @@ Module names follow the official mmpretrain checkpoints (``stem``, ``layers.i``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from types import FunctionType
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .features import FeatureInfo, FeatureLevel
+from .tracing import register_leaf_module
 
 NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]
 
 
+@register_leaf_module
 class Swish(nn.SiLU):
     """SiLU that overwrites its input when no gradient is being recorded.
 
@@ -29,6 +36,7 @@ class Swish(nn.SiLU):
         return F.silu(x, inplace=not (torch.is_grad_enabled() and x.requires_grad))
 
 
+@register_leaf_module
 class BatchNorm2d(nn.BatchNorm2d):
     """BatchNorm that scales and shifts its input in place in eval mode when no gradient is recorded.
 
@@ -38,11 +46,15 @@ class BatchNorm2d(nn.BatchNorm2d):
     training and under autograd it is ``nn.BatchNorm2d`` as it is. Its keys are BatchNorm's.
     """
 
+    # BatchNorm's own forward under another name, for TorchScript, which compiles no ``super()``
+    # call and names a method after its function.
+    _batch_norm = FunctionType(nn.BatchNorm2d.forward.__code__, nn.BatchNorm2d.forward.__globals__, "_batch_norm")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         statistics = self.running_var
         in_place = not self.training and self.affine and statistics is not None and x.dtype == statistics.dtype
         if not in_place or (torch.is_grad_enabled() and x.requires_grad):
-            return super().forward(x)
+            return self._batch_norm(x)
         scale = self.weight * (self.running_var + self.eps).rsqrt_()
         shift = torch.addcmul(self.bias, self.running_mean, scale, value=-1)
         return torch.addcmul(shift.view(1, -1, 1, 1), x, scale.view(1, -1, 1, 1), out=x)
@@ -179,9 +191,8 @@ class ConvNormAct(nn.Module):
         del self.bn
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-    return torch.channels_last if channels_last else torch.contiguous_format
+def _is_channels_last(x: torch.Tensor) -> bool:
+    return not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
 
 
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
@@ -294,6 +305,7 @@ class TransformerLayer(nn.Module):
         return self.ffn(self.ln2(x)).add_(x)
 
 
+@register_leaf_module
 class MobileViTBlock(nn.Module):
     """Local 3x3 conv, global transformer over unfolded patches, projection and fusion."""
 
@@ -361,7 +373,7 @@ class MobileViTBlock(nn.Module):
         if resize:
             x = F.interpolate(x, size=(padded_h, padded_w), mode="bilinear", align_corners=False)
         # Fold back into the memory format the block was given, so channels-last models stay so.
-        channels_last = _memory_format(x) == torch.channels_last
+        channels_last = _is_channels_last(x)
         x = self.fold(self.global_rep(self.unfold(x)), batch, padded_h, padded_w, channels_last)
         if resize:
             x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
@@ -377,8 +389,10 @@ class MobileViT(nn.Module):
         in_channels: channels of the input image.
         stem_channels: output channels of the stride-2 stem convolution.
         last_exp_factor: the final 1x1 convolution expands the last stage's channels by this.
-        out_indices: which stage outputs to return (0-4: strides 2, 4, 8, 16, 32); the last stage's
-            output is taken after the final expansion when there is one.
+        out_indices: which stage outputs to return (0-4: strides 2, 4, 8, 16, 32), in stage order
+            whatever the order given; the last stage's output is taken after the final expansion
+            when there is one. ``feature_info`` describes them (channels, reduction, module), as
+            timm's does.
         output_stride: 32 (classification), 16 or 8 for dense heads: the stride-2 block opening
             each stage past that stride runs at stride 1, its depthwise convolution dilated by the
             dilation in force before the stage (as ml-cvnets and Hugging Face do; the MobileViT
@@ -392,6 +406,9 @@ class MobileViT(nn.Module):
             oneDNN on CPUs and with cuDNN on GPUs); the feature maps then come out channels-last.
             Off here, so a backbone hands out maps in the usual layout; the classifier and the
             dense models turn it on inside, where their outputs are pooled or decoded.
+
+    ``model(x)`` returns the list of maps (a list, as timm's ``features_only`` models and TorchScript
+    want it). :meth:`set_grad_checkpointing` trades compute for training memory.
     """
 
     def __init__(
@@ -426,11 +443,11 @@ class MobileViT(nn.Module):
         self.stem = ConvNormAct(in_channels, stem_channels, 3, stride=2, norm_layer=norm_layer, act_layer=act_layer)
         channels = stem_channels
         layers = []
-        self.stage_channels: list[int] = []
+        # each stage's output channels, the last after the expansion
+        self.stage_channels = [stage.out_channels for stage in self.arch]
         for stage, (stride, dilation) in zip(self.arch, stage_strides(self.arch, output_stride)):
             layers.append(self._make_stage(stage, channels, stride, dilation, drop_rate, norm_layer, act_layer))
             channels = stage.out_channels
-            self.stage_channels.append(channels)
         self.layers = nn.Sequential(*layers)
         self.conv_1x1_exp: nn.Module | None = None
         if expand_output:
@@ -438,6 +455,8 @@ class MobileViT(nn.Module):
                 channels, channels * last_exp_factor, 1, norm_layer=norm_layer, act_layer=act_layer
             )
             self.stage_channels[-1] = channels * last_exp_factor
+        self.feature_info = FeatureInfo(self._feature_levels(), sorted(set(self.out_indices)))  # maps' order
+        self.grad_checkpointing = False
         self.init_weights()
         self._freeze_stages()
 
@@ -450,6 +469,16 @@ class MobileViT(nn.Module):
                 f"out_indices must be stage numbers in [{-num_stages}, {num_stages - 1}], got {out_indices}"
             )
         return resolved  # type: ignore[return-value]
+
+    def _feature_levels(self) -> list[FeatureLevel]:
+        """Each stage's channels, stride from the input and module (the last after the expansion)."""
+        levels, reduction = [], 2  # the stem's stride
+        for index, (stride, _) in enumerate(stage_strides(self.arch, self.output_stride)):
+            reduction *= stride
+            last = index == len(self.arch) - 1
+            module = "conv_1x1_exp" if last and self.conv_1x1_exp is not None else f"layers.{index}"
+            levels.append(FeatureLevel(self.stage_channels[index], reduction, module))
+        return levels
 
     @staticmethod
     def _make_stage(
@@ -490,6 +519,12 @@ class MobileViT(nn.Module):
                 act_layer=act_layer,
             ),
         )
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each block's activations in the backward pass instead of keeping them (timm's
+        method): less training memory for about one more forward. BatchNorm statistics are updated
+        once per step all the same, and the gradients are the same."""
+        self.grad_checkpointing = enable
 
     def init_weights(self) -> None:
         """Kaiming-normal convolutions, truncated-normal linears, unit norms (the original recipe)."""
@@ -546,21 +581,53 @@ class MobileViT(nn.Module):
                     module.eval()
         return self
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Return the feature maps of the stages in ``out_indices``."""
         check_image_batch(x, self.in_channels)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
-        outs = []
+        outs: list[torch.Tensor] = []
         last = len(self.layers) - 1
         for index, layer in enumerate(self.layers):
-            x = layer(x)
-            if index == last and self.conv_1x1_exp is not None:
-                x = self.conv_1x1_exp(x)
+            if self.grad_checkpointing and torch.is_grad_enabled() and not torch.jit.is_scripting():
+                x = _checkpointed(layer, x)
+            else:
+                x = layer(x)
+            if index == last:
+                expansion = self.conv_1x1_exp
+                if expansion is not None:
+                    x = expansion(x)
             if index in self.out_indices:
                 outs.append(x)
-        return tuple(outs)
+        return outs
+
+
+def _checkpointed(stage: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """Run ``stage`` keeping only each block's input for the backward pass."""
+    for block in stage:
+        x = checkpoint(
+            block, x, use_reentrant=False, context_fn=lambda block=block: (nullcontext(), _statistics_kept(block))
+        )
+    return x
+
+
+@contextmanager
+def _statistics_kept(module: nn.Module) -> Iterator[None]:
+    """Put back the BatchNorm statistics that a recomputed forward pass would update a second time."""
+    norms = [
+        norm
+        for norm in module.modules()
+        if isinstance(norm, nn.modules.batchnorm._BatchNorm) and norm.training and norm.track_running_stats
+    ]
+    saved = [[buffer.clone() for buffer in norm.buffers()] for norm in norms]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for norm, buffers in zip(norms, saved):
+                for buffer, value in zip(norm.buffers(), buffers):
+                    buffer.copy_(value)
 
 
 def stage_strides(arch: Sequence[Stage], output_stride: int = 32) -> list[tuple[int, int]]:
@@ -585,8 +652,11 @@ def stage_strides(arch: Sequence[Stage], output_stride: int = 32) -> list[tuple[
     return strides
 
 
+@torch.fx.wrap  # a call in a torch.fx graph, which keeps the check
 def check_image_batch(x: torch.Tensor, channels: int) -> None:
     """Raise a clear error unless ``x`` is a (B, channels, H, W) tensor."""
+    if torch.jit.is_scripting():  # TorchScript has typed ``x`` already and checks the shapes itself
+        return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor of shape (B, {channels}, H, W), got {type(x).__name__}")
     if torch.jit.is_tracing():  # sizes are traced values then, which Python cannot compare

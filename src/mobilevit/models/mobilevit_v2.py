@@ -29,6 +29,7 @@ from .mobilevit import (
     NormLayer,
     Swish,
 )
+from .tracing import register_leaf_module
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class LinearTransformerLayer(nn.Module):
         return self.ffn(self.norm2(x)).add_(x)
 
 
+@register_leaf_module  # its resize of odd sides is decided at run time
 class MobileViTV2Block(nn.Module):
     """Depthwise 3x3 and 1x1 local convs, attention units over unfolded patches, a 1x1 projection.
 

@@ -147,11 +147,12 @@ class Task(Protocol):
         images: Sequence[np.ndarray],
         run: Runner,
         names: Sequence[str] = (),
-        scores: bool = True,
+        pixel_scores: bool = True,
     ) -> list[dict[str, Any]]:
         """Results of RGB (H, W, 3) uint8 arrays (see :func:`mobilevit.inference_model`); errors
-        name each image by ``names`` (its path, say). ``scores=False`` leaves out the per-pixel
-        scores of a segmenter (the memory of a large photo's); a classifier keeps its class scores."""
+        name each image by ``names`` (its path, say). ``pixel_scores=False`` lets a dense task leave
+        out its scores per pixel and class (a segmenter's ``pred_scores``: the memory of a large
+        photo), for callers that only render the results."""
 
     def render(
         self,

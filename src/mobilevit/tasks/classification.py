@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import Config, ConfigError, DataConfig, ModelConfig
+from ..config import Config, DataConfig, ModelConfig
 from ..convert import CheckpointError
 from ..data.datasets import ImageList, class_folders, find_images, read_class_names, uses_annotation
 from ..data.loader import Batch, build_eval_loader, build_train_loader
@@ -33,8 +33,6 @@ from .base import (
     sum_over_processes,
     torch_logits,
 )
-
-SEGMENTATION_MODEL_KEYS = ("atrous_rates", "aspp_channels", "aspp_dropout")
 
 
 @dataclass(frozen=True)
@@ -225,7 +223,7 @@ class Classification:
         images: Sequence[np.ndarray],
         run: Runner,
         names: Sequence[str] = (),
-        scores: bool = True,
+        pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
         batch = prepare_arrays(images, preprocessing_of(model, self.default_preprocessing), names)
         return describe_predictions(run(batch), model.class_names or None)
@@ -263,9 +261,9 @@ class Classification:
         options = dataclasses.asdict(config.model)
         class_names = options.pop("class_names")
         del options["pretrained"], options["pretrained_keys"]  # loaded by training, not part of the architecture
-        for key in SEGMENTATION_MODEL_KEYS:
-            if options.pop(key) != getattr(ModelConfig, key):
-                raise ConfigError(f"model.{key} is a segmentation setting; a classifier has no DeepLabv3 head")
+        for item in dataclasses.fields(ModelConfig):
+            if item.metadata.get("task", self.name) != self.name:  # another task's (the config refused a value)
+                del options[item.name]
         if not options["output_stride"]:
             del options["output_stride"]  # the classifier's own, 32
         model = build_classifier(**options)

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from ..config import Config
 from ..convert import num_classes_of
@@ -31,6 +30,7 @@ from ..data.detection import (
     find_detections,
     to_model_input,
 )
+from ..data.loader import make_loader
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..data.transforms import Preprocessing
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
@@ -319,7 +319,7 @@ class Detection:
         images: Sequence[np.ndarray],
         run: Runner,
         names: Sequence[str] = (),
-        scores: bool = True,
+        pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
         """Boxes in each image's own pixels (the detector resizes each image to its input size and
         maps the boxes back), best first; see :func:`describe_detections`."""
@@ -401,25 +401,17 @@ class Detection:
                 rank,
                 min_batch_size=DENSE_MIN_BATCH,
             )
-            train_loader = DataLoader(
-                DetectionDataset(train_list, size, transform, data.skip_bad_images),
-                batch_sampler=sampler,
-                num_workers=data.num_workers,
-                collate_fn=collate_detections,
-                pin_memory=pin_memory,
-                persistent_workers=data.num_workers > 0,
-                generator=torch.Generator(),
-            )
+            dataset = DetectionDataset(train_list, size, transform, data.skip_bad_images)
+            train_loader = make_loader(dataset, sampler, collate_detections, data.num_workers, pin_memory)
             description = f"{len(train_list.images)} training images, "
         val_list = _split(config, False, names)
         names = (BACKGROUND, *val_list.class_names)
-        val_loader = DataLoader(
+        val_loader = make_loader(
             DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images),
-            batch_sampler=shard_batches(len(val_list.images), data.val_batch_size, world_size, rank),
-            num_workers=data.num_workers,
-            collate_fn=collate_detections,
-            pin_memory=pin_memory,
-            generator=torch.Generator(),
+            shard_batches(len(val_list.images), data.val_batch_size, world_size, rank),
+            collate_detections,
+            data.num_workers,
+            pin_memory,
         )
         description += f"{len(val_list.images)} validation images of {len(names) - 1} classes"
         return TaskData(train_loader, val_loader, names, description)

@@ -191,13 +191,13 @@ def segment(
     images: Sequence[np.ndarray],
     run: Runner | None = None,
     names: Sequence[str] = (),
-    scores: bool = True,
+    pixel_scores: bool = True,
 ) -> list[dict[str, Any]]:
     """Class masks and scores of RGB (H, W, 3) images at their own sizes (see
     :func:`mobilevit.inference_model`); ``run`` computes the logits of a preprocessed batch (the
     model's own by default, or an exported file's runner).
 
-    ``scores=False`` leaves ``pred_scores`` out, and with it the memory of the scores at the
+    ``pixel_scores=False`` leaves ``pred_scores`` out, and with it the memory of the scores at the
     image's size (``4 * num_classes`` bytes per pixel, twice): resizing with nearest neighbour only
     copies the logits, so the mask is then the argmax of the softmax at the model's output size,
     copied to the pixels each output covers (the same mask, but where two probabilities are equal
@@ -205,14 +205,14 @@ def segment(
     """
     run = torch_logits(model) if run is None else run
     logits = run(prepare_arrays(images, preprocessing_of(model, SEGMENTATION_PREPROCESSING), names))
-    class_names = model.class_names
+    names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
         rows = _nearest_indices(image_logits.shape[-2], image.shape[0])
         columns = _nearest_indices(image_logits.shape[-1], image.shape[1])
-        if scores:
-            full_scores = image_logits[:, rows[:, None], columns[None, :]].softmax(dim=0)  # the resized logits'
-            mask = full_scores.argmax(dim=0)
+        if pixel_scores:
+            scores = image_logits[:, rows[:, None], columns[None, :]].softmax(dim=0)  # of the resized logits
+            mask = scores.argmax(dim=0)
             present = mask.unique().tolist()
         else:
             small_mask = image_logits.softmax(dim=0).argmax(dim=0)
@@ -220,10 +220,10 @@ def segment(
             present = small_mask[rows.unique()][:, columns.unique()].unique().tolist()
         result = {
             "pred_mask": mask.numpy(),
-            "pred_classes": [class_names[label] if class_names else str(label) for label in present],
+            "pred_classes": [names[label] if names else str(label) for label in present],
         }
-        if scores:
-            result["pred_scores"] = full_scores.numpy()
+        if pixel_scores:
+            result["pred_scores"] = scores.numpy()
         results.append(result)
     return results
 
@@ -301,9 +301,9 @@ class Segmentation:
         images: Sequence[np.ndarray],
         run: Runner,
         names: Sequence[str] = (),
-        scores: bool = True,
+        pixel_scores: bool = True,
     ) -> list[dict[str, Any]]:
-        return segment(model, images, run, names, scores)
+        return segment(model, images, run, names, pixel_scores)
 
     def render(
         self, model: DeepLabV3, image: str, rgb: np.ndarray, result: dict[str, Any], stem: str, options: RenderOptions

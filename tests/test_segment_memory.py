@@ -10,10 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mobilevit.apis import overlay_mask, segment
 from mobilevit.data.segmentation import voc_palette
 from mobilevit.models import build_segmenter
-from mobilevit.zoo import SEGMENTATION_PREPROCESSING
+from mobilevit.tasks.segmentation import SEGMENTATION_PREPROCESSING, overlay_mask, segment
 
 TINY = [["mobilenetv2", 8, 1, 1, 2], ["mobilevit", 16, 2, 16, 32, 1, 2]]
 
@@ -44,7 +43,7 @@ def test_masks_and_scores_are_those_of_resizing_the_logits_first(segmenter, size
     assert np.array_equal(result["pred_scores"], scores)  # computed as before, on the resized logits
     names = segmenter.class_names
     assert result["pred_classes"] == [names[label] for label in np.unique(mask)]
-    without = segment(segmenter, [image], lambda batch: logits, scores=False)[0]
+    without = segment(segmenter, [image], lambda batch: logits, pixel_scores=False)[0]
     assert "pred_scores" not in without and np.array_equal(without["pred_mask"], mask)
     assert without["pred_classes"] == result["pred_classes"]
 
@@ -62,16 +61,16 @@ def test_the_overlay_painted_in_bands_is_the_whole_one():
 PEAK = """
 import resource, sys
 import numpy as np, torch
-from mobilevit.apis import overlay_mask, segment
+from mobilevit.tasks.segmentation import overlay_mask, segment
 from mobilevit.models import build_segmenter
-from mobilevit.zoo import SEGMENTATION_PREPROCESSING
+from mobilevit.tasks.segmentation import SEGMENTATION_PREPROCESSING
 
 model = build_segmenter({arch!r}, num_classes=21, aspp_channels=8).eval()
 model.preprocessing = SEGMENTATION_PREPROCESSING
 photo = np.zeros((3000, 4000, 3), np.uint8)
 logits = torch.randn(1, 21, 64, 64)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-result = segment(model, [photo], lambda batch: logits, scores=False)[0]
+result = segment(model, [photo], lambda batch: logits, pixel_scores=False)[0]
 overlay_mask(photo, result["pred_mask"])
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 / photo[..., 0].size)
 """
