@@ -29,7 +29,8 @@ class Swish(nn.SiLU):
 
     Skipping the allocation of a fresh output is a large share of the inference time on the CPU.
     Under autograd an in-place SiLU would have to copy its input for the backward pass, so there it
-    is not. It always follows a fresh convolution, BatchNorm or linear output that nothing else holds.
+    is not. Its owner (:class:`ConvNormAct`, :class:`FeedForward`) gives it a fresh convolution,
+    BatchNorm or linear output that nothing else holds, or a copy where a forward hook might keep one.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -42,8 +43,8 @@ class BatchNorm2d(nn.BatchNorm2d):
 
     One pass over the map and no fresh tensor: on the CPU that makes an unfused eval model nearly
     as fast as a fused one (:meth:`ImageClassifier.fuse`, which removes the BatchNorms). Like
-    :class:`Swish`, it always follows a fresh convolution output that nothing else holds; in
-    training and under autograd it is ``nn.BatchNorm2d`` as it is. Its keys are BatchNorm's.
+    :class:`Swish`, its owner gives it a tensor nothing else holds (a copy where a forward hook might
+    keep one); in training and under autograd it is ``nn.BatchNorm2d`` as it is. Its keys are BatchNorm's.
     """
 
     # BatchNorm's own forward under another name, for TorchScript, which compiles no ``super()``
@@ -172,7 +173,17 @@ class ConvNormAct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         norm = getattr(self, "bn", None)  # absent once fused
-        return self.act(self.conv(x) if norm is None else norm(self.conv(x)))
+        # BatchNorm2d and Swish overwrite the tensor they are given in inference; a hook may keep a
+        # step's output (or input), so with hooks each step gets a copy.
+        hooked = False if torch.jit.is_scripting() else self._hooked()
+        x = self.conv(x)
+        if norm is not None:
+            x = norm(x.clone() if hooked else x)
+        return self.act(x.clone() if hooked else x)
+
+    @torch.jit.unused
+    def _hooked(self) -> bool:
+        return has_hooks(self)
 
     @torch.no_grad()
     def fuse(self) -> None:
@@ -284,7 +295,29 @@ class FeedForward(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+        hidden = self.layers[0]
+        hooked = False if torch.jit.is_scripting() else self._hooked()  # Swish overwrites its input (see ConvNormAct)
+        x = hidden[0](x)
+        return self.layers[2](self.layers[1](hidden[2](hidden[1](x.clone() if hooked else x))))
+
+    @torch.jit.unused
+    def _hooked(self) -> bool:
+        return has_hooks(self.layers[0])
+
+
+def has_hooks(module: nn.Module) -> bool:
+    """Whether a forward hook of ``module``, of its direct children, or a global one may keep a
+    tensor that an in-place step would change."""
+    if _GLOBAL_FORWARD_HOOKS or _GLOBAL_FORWARD_PRE_HOOKS or module._forward_hooks or module._forward_pre_hooks:
+        return True
+    for child in module._modules.values():
+        if child is not None and (child._forward_hooks or child._forward_pre_hooks):
+            return True
+    return False
+
+
+_GLOBAL_FORWARD_HOOKS = nn.modules.module._global_forward_hooks  # the dicts themselves, filled in place
+_GLOBAL_FORWARD_PRE_HOOKS = nn.modules.module._global_forward_pre_hooks
 
 
 class TransformerLayer(nn.Module):
