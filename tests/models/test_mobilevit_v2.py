@@ -232,3 +232,19 @@ def test_features_only_and_pooled_features_of_a_v2_zoo_model():
     ]
     pooled = build_classifier("v2_100", num_classes=0).eval()
     assert pooled.num_features == 512 and pooled(torch.rand(1, 3, 64, 64)).shape == (1, 512)
+
+
+def test_a_hook_keeps_the_ffn_output_it_was_given():
+    """Swish works in place in inference: a hook that keeps the FFN's first conv output sees it unchanged."""
+    model = build_classifier("v2_050").eval()
+    image = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        plain = model(image)
+    ffn = model.backbone.layers[2][1].global_rep[0].ffn
+    kept, given = [], []  # appended to: a hook that returns a tensor would replace the output
+    ffn.fc1.register_forward_hook(lambda module, inputs, output: kept.append(output))
+    ffn.register_forward_pre_hook(lambda module, inputs: given.append(inputs[0].clone()))
+    with torch.no_grad():
+        assert torch.equal(model(image), plain)
+        expected = nn.functional.conv2d(given[0], ffn.fc1.weight, ffn.fc1.bias)
+    assert len(kept) == 1 and torch.equal(kept[0], expected)

@@ -28,6 +28,7 @@ from .mobilevit import (
     MobileViTStage,
     NormLayer,
     Swish,
+    has_hooks,
 )
 from .tracing import register_leaf_module
 
@@ -141,7 +142,13 @@ class ConvFeedForward(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.ffn_drop(self.act(self.fc1(x)))))
+        hooked = False if torch.jit.is_scripting() else self._hooked()  # Swish overwrites its input
+        x = self.fc1(x)
+        return self.drop(self.fc2(self.ffn_drop(self.act(x.clone() if hooked else x))))
+
+    @torch.jit.unused
+    def _hooked(self) -> bool:
+        return has_hooks(self)
 
 
 def group_norm1(channels: int) -> nn.GroupNorm:
