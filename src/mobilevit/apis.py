@@ -10,7 +10,6 @@ images are prepared exactly as in the test pipeline of its weights.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from .tasks.detection import describe_detections
 from .tasks.detection import detection_input as _detection_input
 from .tasks.detection import draw_detections as _draw_detections
 from .tasks.segmentation import overlay_mask, segment
-from .zoo import MODELS, V2_PREPROCESSING_OF_TASK, get_model, get_record
+from .zoo import MODELS, get_model, get_record, suggestion
 
 __all__ = [
     "ImageInput",
@@ -267,15 +266,13 @@ def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:
         return from_dict(Preprocessing, checkpoint.metadata["preprocessing"], where, prefix="preprocessing.")
     task = task_for_weights(checkpoint.state_dict)
     if is_v2_state_dict(checkpoint.state_dict):  # the v2 weights take RGB
-        return V2_PREPROCESSING_OF_TASK[task.name]
+        return task.default_preprocessing_v2
     return task.default_preprocessing
 
 
 def _not_a_model(text: str) -> str:
-    close = difflib.get_close_matches(text, MODELS, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
     return (
-        f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{hint} "
+        f"unknown model {text!r}: neither a zoo model nor a config file nor a checkpoint.{suggestion(text)} "
         f"Zoo models: {', '.join(MODELS)}"
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from . import __version__, zoo
 from .analysis import measure_complexity
@@ -25,6 +26,7 @@ from .config import Config, load_config, shipped_configs
 from .convert_out import TARGETS
 from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
+from .download import local_path_advice
 from .export import (
     FORMATS,
     PRECISIONS,
@@ -43,6 +45,14 @@ from .tasks import RenderOptions, Runner, Task, get_task, task_of
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
 # is a diverged loss. Each ends as one line and exit status 2.
 USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
+# Where each command takes a local file in place of a URL that cannot be downloaded ({path}: the file).
+LOCAL_PATH_ADVICE = {
+    "predict": "pass --checkpoint {path}",
+    "export": "pass --checkpoint {path}",
+    "test": "pass {path} as CHECKPOINT",
+    "convert": "pass {path} as SRC",
+    "flops": "pass {path} as MODEL",
+}
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -103,8 +113,8 @@ def _flops(args: argparse.Namespace) -> None:
 
 
 def _weights(args: argparse.Namespace) -> str | None:
-    """The ``--checkpoint`` given, else the official weights of a zoo model (downloaded once); None
-    where the model named is a checkpoint, which holds its own weights."""
+    """The ``--checkpoint`` given; None where the model named brings its own weights (a zoo model
+    its official ones, downloaded once by ``init_model``; a checkpoint itself)."""
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
@@ -112,8 +122,6 @@ def _weights(args: argparse.Namespace) -> str | None:
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
-    if args.model in zoo.MODELS:
-        return zoo.get_record(args.model).url
     if is_config_file(args.model):
         raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
@@ -181,6 +189,15 @@ def _predict(args: argparse.Namespace) -> None:
     inputs, failures = _image_paths(args.images)
     stems = output_stems(inputs)
     done = 0
+    # Results printed on a terminal show the progress themselves; sent elsewhere, a bar on stderr
+    # (a terminal only) shows it, for more images than one batch.
+    bar = tqdm(
+        total=len(inputs),
+        unit="image",
+        desc="predict",
+        leave=False,
+        disable=None if len(inputs) > args.batch_size and not sys.stdout.isatty() else True,
+    )
     for start in range(0, len(inputs), args.batch_size):
         batch = []
         for image, stem in inputs[start : start + args.batch_size]:
@@ -189,6 +206,7 @@ def _predict(args: argparse.Namespace) -> None:
             except (ValueError, OSError) as error:
                 failures.append(str(error))
                 print(f"mobilevit predict: error: {error}", file=sys.stderr)
+        bar.update(len(inputs[start : start + args.batch_size]))
         if not batch:
             continue
         rgbs, names = [rgb for _, _, rgb in batch], [image for image, _, _ in batch]
@@ -197,6 +215,7 @@ def _predict(args: argparse.Namespace) -> None:
             rendered = task.render(model, image, rgb, result, stems[image], options)
             print(json.dumps(rendered.record) if args.json else rendered.text)
         done += len(batch)
+    bar.close()
     if failures:
         raise ValueError(
             f"{len(failures)} of the inputs could not be read (reported above); the other {done} were predicted"
@@ -328,8 +347,15 @@ def _export(args: argparse.Namespace) -> None:
         args.calibration,
         args.batch_size,
         args.quantize,
+        args.force,
     )
     print(f"wrote {describe_export(path, args.format, args.precision, args.quantize, args.dynamic, args.batch_size)}")
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from .plot import plot_run
+
+    print(f"wrote {plot_run(args.work_dir, args.out)}")
 
 
 def _positive(text: str) -> int:
@@ -355,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mobilevit",
         description="MobileViT classifiers, segmenters and detectors: list, count, predict, convert, train, "
-        "test and export.",
+        "test, export and plot.",
     )
     parser.add_argument("--version", action="version", version=f"mobilevit {__version__}")
     parser.add_argument(
@@ -364,11 +390,26 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"show the traceback of any error (also {DEBUG_VARIABLE}=1), for reporting a bug",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_list(commands)
+    _add_flops(commands)
+    _add_predict(commands)
+    _add_convert(commands)
+    _add_train(commands)
+    _add_test(commands)
+    _add_export(commands)
+    _add_plot(commands)
+    return parser
 
+
+def _add_list(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit list`: the zoo's models or the shipped configs."""
     listing = commands.add_parser("list", help="list the zoo's models and their published figures, or the configs")
     listing.add_argument("--configs", action="store_true", help="list the shipped config files instead")
     listing.set_defaults(run=_list)
 
+
+def _add_flops(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit flops`: parameter and multiply-add counts."""
     flops = commands.add_parser("flops", help="count parameters and multiply-adds of a model")
     flops.add_argument(
         "model", metavar="MODEL", help="a zoo name (see `mobilevit list`), a config file or a checkpoint"
@@ -377,9 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(flops)
     flops.set_defaults(run=_flops)
 
+
+def _add_predict(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit predict`: predictions on images, for every task."""
     predict = commands.add_parser(
         "predict",
-        help="classify images (printing the top-k classes of each) or segment them (writing masks and overlays)",
+        help="classify, segment or detect objects in images (printing the top-k classes, writing masks and "
+        "overlays, or drawing boxes)",
     )
     predict.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, WebP, BMP, GIF ...) or directories of them"
@@ -423,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(predict)
     predict.set_defaults(run=_predict)
 
+
+def _add_convert(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit convert`: checkpoints into our format or a peer's."""
     convert = commands.add_parser(
         "convert", help="convert a checkpoint of any known layout to the mobilevit format or, with --to, a peer's"
     )
@@ -456,7 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.set_defaults(run=_convert)
 
-    train = commands.add_parser("train", help="train a model as a config file says (also under torchrun)")
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit train`: training from a config."""
+    train = commands.add_parser(
+        "train",
+        help="train a model as a config file says (also under torchrun); Ctrl-C saves a checkpoint to resume from",
+    )
     train.add_argument("config", help="a config file, e.g. configs/mobilevit/mobilevit-small_8xb128_in1k.py")
     train.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
     train.add_argument(
@@ -467,7 +521,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cfg_options(train, "the config file's")
     train.set_defaults(run=_train)
 
-    test = commands.add_parser("test", help="top-1 and top-5 accuracy of a checkpoint on a config's validation split")
+
+def _add_test(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit test`: a checkpoint's metric on a config's validation split."""
+    test = commands.add_parser(
+        "test",
+        help="a checkpoint's metric on a config's validation split: top-1 and top-5 accuracy, mIoU or box mAP",
+    )
     test.add_argument(
         "config_or_checkpoint",
         metavar="CONFIG_OR_CHECKPOINT",
@@ -499,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.set_defaults(run=_test)
 
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit export`: a model to a deployment format."""
     export = commands.add_parser(
         "export",
         help="export a model with its weights to ONNX, TorchScript, OpenVINO, Core ML, LiteRT (tflite) or ExecuTorch",
@@ -547,14 +610,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("H", "W"),
         help="example input size (default: the model's crop size)",
     )
+    export.add_argument("--force", action="store_true", help="replace the output file if it exists")
     export.add_argument(
         "--output",
-        help="the file to write (default: MODEL and the format's suffix: .onnx, .pt, "
-        ".xml, .mlpackage, .tflite, .pte, from the model's name)",
+        help="the file to write (default: the model's name, what the file is where its suffix does not say "
+        "it, and the suffix: NAME.onnx, NAME-openvino-int8.xml, NAME-torchscript.pt, NAME.tflite ...)",
     )
     _add_cfg_options(export)
     export.set_defaults(run=_export)
-    return parser
+
+
+def _add_plot(commands: argparse._SubParsersAction) -> None:
+    """`mobilevit plot`: a run's curves as a PNG."""
+    plot = commands.add_parser("plot", help="draw a training run's loss, learning rate and validation metric (PNG)")
+    plot.add_argument("work_dir", metavar="WORK_DIR", help="the run's work dir, which holds its log.jsonl")
+    plot.add_argument("--out", help="the PNG to write (default: WORK_DIR/curves.png)")
+    plot.set_defaults(run=_plot)
 
 
 # Set to 1 for the traceback of any error, as --debug does (for reporting a bug).
@@ -567,15 +638,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     shows its traceback."""
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = args.run
+    advice = local_path_advice(LOCAL_PATH_ADVICE.get(args.command, "pass its local path instead of the URL"))
     if args.debug or os.environ.get(DEBUG_VARIABLE, "0") not in ("", "0"):
-        run(args)
+        with advice:
+            run(args)
         return 0
     try:
-        run(args)
+        with advice:
+            run(args)
     except USER_ERRORS as error:
         message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         print(f"mobilevit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM during training (which has said how to resume)
+        if not hasattr(error, "exit_status"):
+            print(f"mobilevit {args.command}: interrupted", file=sys.stderr)
+        return getattr(error, "exit_status", 130)
     return 0
 
 

@@ -275,6 +275,7 @@ class TrainConfig:
     auto_resume: bool = True  # resume from <work_dir>/latest.pth when it exists
     max_steps: int = 0  # stop after this many optimizer steps in all (saving a checkpoint); 0: no limit
     progress_bar: bool = True
+    tensorboard: bool = False  # also write the log's figures for TensorBoard (needs the tensorboard package)
     # `mobilevit train` and `test` make glibc keep freed memory for reuse (CPU steps 1.3-1.6x faster;
     # see mobilevit.engine.allocator). A setting of the whole process, so the command line makes it,
     # never the library; False (or the environment variable MOBILEVIT_KEEP_FREED_MEMORY=0) opts out.

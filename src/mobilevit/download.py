@@ -33,6 +33,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,6 +64,27 @@ STALE_SECONDS = 60.0
 
 class DownloadError(OSError):
     """A checkpoint that could not be downloaded or failed its hash check."""
+
+
+# How the caller takes a local file instead of the URL, in the words of where the user gave it (a
+# config key, a command-line option); ``{path}`` stands for the file. Set with local_path_advice().
+_LOCAL_PATH_ADVICE: ContextVar[str] = ContextVar(
+    "local_path_advice", default="pass its local path instead of the URL ({path})"
+)
+
+
+@contextmanager
+def local_path_advice(template: str) -> Iterator[None]:
+    """Within the block, a failed download advises ``template`` (e.g. ``'set model.pretrained={path}'``)."""
+    token = _LOCAL_PATH_ADVICE.set(template)
+    try:
+        yield
+    finally:
+        _LOCAL_PATH_ADVICE.reset(token)
+
+
+def _advice(destination: Path) -> str:
+    return _LOCAL_PATH_ADVICE.get().format(path=f"/path/to/{destination.name}")
 
 
 def cache_dir() -> Path:
@@ -137,7 +160,7 @@ def download_checkpoint(url: str, progress: bool = True) -> Path:
             raise DownloadError(
                 f"the server sent {url} with neither a Content-Length nor chunked encoding, so a download cut "
                 "short cannot be told from a whole one, and the file name carries no sha256 prefix to check; "
-                f"the download was not kept. Fetch the file yourself and pass its local path, or copy it to "
+                f"the download was not kept. Fetch the file yourself and {_advice(destination)}, or copy it to "
                 f"{destination}."
             )
         problem = format_problem(Path(temporary), destination.name)
@@ -318,8 +341,7 @@ def _transfer(url: str, file: BinaryIO, progress: bool, destination: Path, watch
             reason = f"the server's answer is no HTTP response ({error})"
         raise DownloadError(
             f"cannot download {url}: {reason}. If this machine is offline, fetch the file elsewhere and "
-            f"pass its local path instead (for example --checkpoint /path/to/{destination.name}), or copy "
-            f"it to {destination}."
+            f"{_advice(destination)}, or copy it to {destination}."
         ) from None
     with response:
         total = _content_length(response, url)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import fnmatch
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from torch import nn
@@ -13,9 +14,10 @@ from .checkpoint import Checkpoint, load_checkpoint, read_checkpoint
 from .data.detection import COCO_CLASSES
 from .data.segmentation import VOC_CLASSES
 from .data.transforms import Preprocessing
+from .download import local_path_advice
 from .imagenet import IMAGENET_CLASSES
 from .models import MobileViT, resolve_arch
-from .tasks import Task, get_task
+from .tasks import CLASSIFICATION, Task, get_task
 from .tasks.detection import DETECTION_PREPROCESSING
 from .tasks.segmentation import SEGMENTATION_PREPROCESSING
 
@@ -42,19 +44,9 @@ COCO_PROTOCOL = (
 # The MobileViT v2 weights' input, as ml-cvnets v0.2+ evaluated them and timm's configs say: RGB
 # (ml-cvnets v0.2 reads images with PIL), /255, short side 288 (bicubic), centre crop 256 (crop
 # fraction 0.888). Hugging Face's processor flips to BGR and resizes bilinearly: see docs/models.md.
-V2_PREPROCESSING = Preprocessing(resize_short=288, crop_size=256, interpolation="bicubic", channel_order="RGB")
+V2_PREPROCESSING = CLASSIFICATION.default_preprocessing_v2
 # The v2 weights fine-tuned at 384: short side 384, centre crop 384 (crop fraction 1).
 V2_PREPROCESSING_384 = Preprocessing(resize_short=384, crop_size=384, interpolation="bicubic", channel_order="RGB")
-
-# The v2 dense weights' input: the v1 weights' (the whole image resized to 512x512 or 320x320), in RGB.
-V2_SEGMENTATION_PREPROCESSING = dataclasses.replace(SEGMENTATION_PREPROCESSING, channel_order="RGB")
-V2_DETECTION_PREPROCESSING = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
-# What a v2 checkpoint that does not say its preprocessing is given, by task.
-V2_PREPROCESSING_OF_TASK = {
-    "classification": V2_PREPROCESSING,
-    "segmentation": V2_SEGMENTATION_PREPROCESSING,
-    "detection": V2_DETECTION_PREPROCESSING,
-}
 
 
 @dataclass(frozen=True)
@@ -231,18 +223,46 @@ MODELS: dict[str, ZooModel] = {
 }
 
 
-def list_models() -> list[str]:
-    """Names of the zoo's models."""
-    return list(MODELS)
+# timm's names of the same weights (``timm/mobilevit_s.cvnets_in1k`` ...), taken as the zoo's.
+TIMM_NAMES = {
+    "mobilevit_xxs": "mobilevit-xxsmall_3rdparty_in1k",
+    "mobilevit_xs": "mobilevit-xsmall_3rdparty_in1k",
+    "mobilevit_s": "mobilevit-small_3rdparty_in1k",
+}
+
+
+def list_models(pattern: str | Sequence[str] = "") -> list[str]:
+    """Names of the zoo's models; with ``pattern`` (a shell-style wildcard such as ``'*xxsmall*'``,
+    or a list of them), those matching one, as timm's ``list_models``."""
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    if not any(patterns):
+        return list(MODELS)
+    return [name for name in MODELS if any(fnmatch.fnmatch(name, one) for one in patterns if one)]
+
+
+def zoo_name(name: str) -> str:
+    """The zoo's name for ``name``: itself, or the zoo name of timm's name (``mobilevit_s``, with or
+    without a ``.cvnets_in1k`` tag)."""
+    return TIMM_NAMES.get(name.split(".", 1)[0], name) if name.startswith("mobilevit_") else name
+
+
+def suggestion(name: str) -> str:
+    """What an unknown model name may have meant: the zoo name of a timm name, or the closest zoo name."""
+    if zoo_name(name) in MODELS:
+        return f" timm's {name!r} is {zoo_name(name)!r} here."
+    close = difflib.get_close_matches(name, MODELS, n=1)
+    if close:
+        return f" Did you mean {close[0]!r}?"
+    close = difflib.get_close_matches(name, TIMM_NAMES, n=1)
+    return f" Did you mean {close[0]!r} (timm's name of {TIMM_NAMES[close[0]]!r})?" if close else ""
 
 
 def get_record(name: str) -> ZooModel:
-    """The zoo record of ``name``; an unknown name lists the known ones."""
-    if name not in MODELS:
-        close = difflib.get_close_matches(name, MODELS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown model {name!r}.{hint} Known models: {', '.join(MODELS)}")
-    return MODELS[name]
+    """The zoo record of ``name`` (a zoo name, or timm's name of the same weights); an unknown
+    name lists the known ones."""
+    if zoo_name(name) not in MODELS:
+        raise ValueError(f"unknown model {name!r}.{suggestion(name)} Known models: {', '.join(MODELS)}")
+    return MODELS[zoo_name(name)]
 
 
 def get_model(
@@ -271,9 +291,10 @@ def get_model(
     if pretrained is not False:
         # a URL (the official weights with pretrained=True) is downloaded once into the cache
         source: str | os.PathLike | Checkpoint = record.url if pretrained is True else pretrained
-        if options["num_classes"] == 0:  # pooled features: the checkpoint's head has no place, no news
-            source = _without_head(read_checkpoint(source))
-        load_checkpoint(model, source, strict_head=False)
+        with local_path_advice("pass pretrained={path!r}"):
+            if options["num_classes"] == 0:  # pooled features: the checkpoint's head has no place, no news
+                source = _without_head(read_checkpoint(source))
+            load_checkpoint(model, source, strict_head=False)
     return model
 
 
@@ -291,7 +312,8 @@ def _backbone(record: ZooModel, task: Task, pretrained: bool | str | os.PathLike
     options.setdefault("channels_last", False)
     model = task.build_from_arch(record.arch, num_classes=0, **options)
     if pretrained is not False:
-        load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
+        with local_path_advice("pass pretrained={path!r}"):
+            load_checkpoint(model, _without_head(read_checkpoint(record.url if pretrained is True else pretrained)))
     backbone = model.backbone
     backbone.preprocessing = record.preprocessing  # how its images are prepared
     return backbone

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from ..tasks import Evaluator, Metrics
 
@@ -30,13 +31,22 @@ def to_device(batch: NamedTuple, device: torch.device) -> Any:
 
 
 @torch.no_grad()
-def evaluate(model: Scorer, loader: Iterable[NamedTuple], device: torch.device, evaluator: Evaluator) -> Metrics:
+def evaluate(
+    model: Scorer,
+    loader: Iterable[NamedTuple],
+    device: torch.device,
+    evaluator: Evaluator,
+    progress: str | None = None,
+) -> Metrics:
     """``evaluator``'s metrics of ``model`` on the loader's batches: a module (not a DDP wrapper)
     runs as a fused copy in eval mode (see ``fuse()``), the module itself untouched; or a logits
-    function such as an exported model's."""
+    function such as an exported model's. ``progress`` names a progress bar over the batches,
+    shown where stderr is a terminal (None: no bar)."""
     if isinstance(model, nn.Module):
         model = inference_copy(model)
-    for batch in loader:
+    # disable=None: no bar where stderr is not a terminal; leave=False: the result line replaces it
+    bar = tqdm(loader, desc=progress, unit="batch", dynamic_ncols=True, leave=False, disable=None if progress else True)
+    for batch in bar:
         batch = to_device(batch, device)
         output = model(batch.images)
         # an exported model's logits come back on the CPU; a detector's outputs are a dict

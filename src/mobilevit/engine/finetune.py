@@ -22,6 +22,8 @@ from .. import zoo
 from ..checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from ..config import ModelConfig, OptimConfig
 from ..convert import BACKBONE_PREFIXES, infer_arch
+from ..download import local_path_advice
+from ..models import ARCHS, MobileViTStage, resolve_arch
 
 BACKBONE = "backbone."
 _LISTED = 12  # keys named per reason in the log; the rest are counted
@@ -82,7 +84,11 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
     checkpoint is of another arch, and CheckpointError says so. Elsewhere (the head) a key that
     is absent or of another shape (another class count) stays as initialised.
     """
-    checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(resolve_pretrained(source))
+    if isinstance(source, Checkpoint):
+        checkpoint = source
+    else:
+        with local_path_advice("set model.pretrained={path}"):
+            checkpoint = read_checkpoint(resolve_pretrained(source))
     source = str(checkpoint.path) if isinstance(source, Checkpoint) else str(source)
     theirs, ours = checkpoint.state_dict, model.state_dict()
     prefix = f"{keys}." if keys else ""
@@ -109,7 +115,7 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Checkpoint, ke
     if backbone_misfits:
         raise CheckpointError(
             f"pretrained checkpoint {source} ({checkpoint.layout} layout) does not fit the model's backbone: "
-            f"{len(backbone_misfits)} keys such as {', '.join(backbone_misfits[:5])}.{_arch_hint(theirs)}"
+            f"{len(backbone_misfits)} keys such as {', '.join(backbone_misfits[:5])}.{_arch_hint(theirs, checkpoint.metadata, model)}"
         )
     loaded = {key: value for key, value in theirs.items() if key not in skipped}
     if not loaded:
@@ -127,11 +133,32 @@ def _outside_the_stages_on_one_side(key: str, reason: str) -> bool:
     return not key.startswith(BACKBONE_PREFIXES) and reason in ("not in the model", "not in the checkpoint")
 
 
-def _arch_hint(state_dict: dict[str, torch.Tensor]) -> str:
+def _arch_hint(state_dict: dict[str, torch.Tensor], metadata: dict[str, Any], model: nn.Module) -> str:
+    """Both archs, and how to take the checkpoint's: the arch its config or header records, else the
+    named arch its shapes show."""
+    recorded = metadata.get("config", {}).get("model", {}).get("arch", metadata.get("arch"))
     try:
-        return f" The checkpoint's backbone is arch {infer_arch(state_dict)!r}: set model.arch to it."
-    except CheckpointError:
-        return " Is model.arch the checkpoint's arch?"
+        theirs = arch_text(resolve_arch(recorded)) if recorded is not None else infer_arch(state_dict)
+    except (CheckpointError, ValueError, TypeError):
+        return " Is model.arch the checkpoint's arch? Its shapes match none of the named archs."
+    backbone_arch = getattr(getattr(model, "backbone", None), "arch", None)
+    ours = f"The model is arch {arch_text(backbone_arch)!r}; the" if backbone_arch is not None else "The"
+    return (
+        f" {ours} checkpoint's backbone is arch {theirs!r}: set model.arch={theirs} to take the checkpoint's "
+        f'arch (on the command line: --cfg-options "model.arch={theirs}")'
+    )
+
+
+def arch_text(stages: Sequence[Any]) -> str:
+    """An arch as a config writes it: its name, or its stages as lists (``[['mobilenetv2',16,1,1,2],...]``)."""
+    for name, named in ARCHS.items():
+        if tuple(stages) == named:
+            return name
+    rows = [
+        ["mobilevit" if isinstance(stage, MobileViTStage) else "mobilenetv2", *dataclasses.astuple(stage)]
+        for stage in stages
+    ]
+    return repr(rows).replace(" ", "")
 
 
 def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The log of a run: text (train.log) and JSON lines (log.jsonl) in the work dir, flushed line by line."""
+"""The log of a run: text (train.log) and JSON lines (log.jsonl) in the work dir, flushed line by
+line; with ``train.tensorboard``, the same figures as TensorBoard scalars in ``<work_dir>/tensorboard``."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from tqdm import tqdm
 class RunLog:
     """Writes on the main process only; text lines also go to the terminal (above any progress bar)."""
 
-    def __init__(self, work_dir: Path, enabled: bool) -> None:
+    def __init__(self, work_dir: Path, enabled: bool, tensorboard: bool = False) -> None:
         self.enabled = enabled
+        self.scalars = _Scalars(work_dir / "tensorboard") if enabled and tensorboard else None
         if enabled:
             work_dir.mkdir(parents=True, exist_ok=True)
             self.text_path = work_dir / "train.log"
@@ -34,6 +36,8 @@ class RunLog:
         epochs finished, writes again: training steps after ``step``, epoch and evaluation records
         of later epochs, and a line cut short by a kill. Returns how many were dropped.
         """
+        if self.scalars is not None:
+            self.scalars.purge_step = step + 1  # what the run writes anew, after its checkpoint
         if not self.enabled or not self.json_path.is_file():
             return 0
         kept, dropped = [], 0
@@ -58,7 +62,48 @@ class RunLog:
             return
         with self.json_path.open("a") as file:
             file.write(json.dumps({"kind": kind, "time": round(time.time(), 3), **values}) + "\n")
+        if self.scalars is not None:
+            self.scalars.add(kind, values)
         self.info(f"{kind}: " + "  ".join(f"{key} {_format(value)}" for key, value in values.items()))
+
+
+class _Scalars:
+    """The figures of the log as TensorBoard scalars (``train/loss``, ``train/lr``, ``val/top1`` ...)
+    over the optimizer steps, through ``torch.utils.tensorboard``; evaluation figures at the step
+    that ended their epoch."""
+
+    def __init__(self, folder: Path) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ImportError(
+                "train.tensorboard=True needs the tensorboard package: pip install tensorboard "
+                "(or mobilevit[tensorboard]), or set train.tensorboard=False"
+            ) from None
+        self.writer_class = SummaryWriter
+        self.folder = folder
+        self.writer: Any = None  # made at the first figure, after a resumed run's rewind set purge_step
+        self.purge_step: int | None = None
+        self.step = 0
+
+    def add(self, kind: str, values: dict[str, Any]) -> None:
+        self.step = values.get("step", values.get("steps", self.step))
+        figures = {
+            name: value
+            for name, value in values.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and name not in _NOT_FIGURES
+        }
+        if not figures:
+            return
+        if self.writer is None:
+            self.writer = self.writer_class(str(self.folder), purge_step=self.purge_step)
+        for name, value in figures.items():
+            self.writer.add_scalar(f"{kind}/{name}", value, self.step)
+        self.writer.flush()
+
+
+# Fields of log records that are counters or positions, not figures to plot.
+_NOT_FIGURES = {"epoch", "step", "steps", "images", "skipped_images"}
 
 
 def _after(record: dict[str, Any], step: int, epoch: int) -> bool:

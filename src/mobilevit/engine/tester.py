@@ -13,6 +13,7 @@ from ..tasks import Metrics, get_task
 from . import distributed
 from .checkpointing import write_atomic
 from .evaluator import Scorer, evaluate
+from .fitting import fit_to_machine
 
 
 def main(
@@ -31,6 +32,9 @@ def main(
     """
     context = distributed.setup(config.train.device)
     try:
+        config, notes = fit_to_machine(config)
+        for note in notes if context.is_main else ():
+            print(note)
         task = get_task(config.task)
         model = task.build_model(config)
         if exported is None:
@@ -52,7 +56,8 @@ def main(
                 f"the validation split under {config.data.root} has {len(data.class_names)} classes but the "
                 f"model has {config.model.num_classes} outputs"
             )
-        metrics = evaluate(scorer, data.val, context.device, task.evaluator(config, context.device))
+        bar = "test" if context.is_main else None
+        metrics = evaluate(scorer, data.val, context.device, task.evaluator(config, context.device), bar)
         if context.is_main:
             for reason in metrics.skipped:
                 print(f"skipped an unreadable image: {reason}")

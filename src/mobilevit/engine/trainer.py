@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from .distributed import DistributedContext
 from .ema import ModelEma
 from .evaluator import evaluate, to_device
 from .finetune import describe_parameter_groups, fit_to_classes, load_pretrained, parameter_groups
+from .fitting import fit_to_machine, fit_to_steps, steps_per_epoch
+from .interrupt import StopRequest, interrupted
 from .run_lock import hold_work_dir
 from .run_log import RunLog
 from .schedule import LearningRateSchedule, set_learning_rate
@@ -57,6 +60,24 @@ class LoopSettings:
     log_interval: int  # optimizer steps between log lines
     progress_bar: bool
     log: RunLog
+    clock: RunClock
+
+
+class RunClock:
+    """The time left of a whole run, from the pace of its steps since this process started it."""
+
+    def __init__(self, first_step: int, total_steps: int) -> None:
+        self.first_step, self.total_steps = first_step, total_steps
+        self.started = time.perf_counter()
+
+    def eta(self, step: int) -> str:
+        """The time the run's remaining steps take at the pace so far, as H:MM:SS ('?' before a step)."""
+        done = step - self.first_step
+        if done <= 0:
+            return "?"
+        seconds = (time.perf_counter() - self.started) / done * max(self.total_steps - step, 0)
+        minutes, seconds = divmod(round(seconds), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def main(config: Config, resume: str | os.PathLike | None = None) -> nn.Module:
@@ -64,29 +85,41 @@ def main(config: Config, resume: str | os.PathLike | None = None) -> nn.Module:
 
     ``resume`` names a checkpoint to continue from; without it the run continues from
     ``<train.work_dir>/latest.pth`` when that exists and ``train.auto_resume`` is on.
+
+    Ctrl-C (SIGINT) or SIGTERM stops the run at its next optimizer step with ``latest.pth``
+    written there and raises ``KeyboardInterrupt`` (see :func:`~mobilevit.engine.interrupt.interrupted`).
     """
     context = distributed.setup(config.train.device)
     try:
         # one run per work dir (an unset work_dir is refused by _train)
-        with hold_work_dir(Path(config.train.work_dir), context) if config.train.work_dir else contextlib.nullcontext():
-            return _train(config, context, resume)
+        with (
+            hold_work_dir(Path(config.train.work_dir), context) if config.train.work_dir else contextlib.nullcontext(),
+            StopRequest() as stop,
+        ):
+            return _train(config, context, resume, stop)
     finally:
         distributed.cleanup()
 
 
-def _train(config: Config, context: DistributedContext, resume: str | os.PathLike | None) -> nn.Module:
-    task, settings = get_task(config.task), config.train
-    if not settings.work_dir:
+def _train(
+    config: Config, context: DistributedContext, resume: str | os.PathLike | None, stop: StopRequest
+) -> nn.Module:
+    task = get_task(config.task)
+    if not config.train.work_dir:
         raise ValueError("train.work_dir is not set: name the folder for the run's logs and checkpoints")
-    work_dir = Path(settings.work_dir)
+    work_dir = Path(config.train.work_dir)
+    log = RunLog(work_dir, context.is_main, config.train.tensorboard)
+    config = _fitted(config, log, fit_to_machine(config))
     pin_memory = context.device.type == "cuda"
     data = task.build_data(config, True, context.world_size, context.rank, pin_memory)
     config = dataclasses.replace(config, model=fit_to_classes(config.model, data.class_names, config.data.root))
+    epoch_steps = steps_per_epoch(data.train.batch_sampler.num_batches, config.train.accumulate)
+    config = _fitted(config, log, fit_to_steps(config, epoch_steps))
+    settings = config.train
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
     model = task.build_model(config).to(context.device)
-    log = RunLog(work_dir, context.is_main)
     found = find_resume_checkpoint(work_dir, resume, settings.auto_resume, log.info)
     if found is None and config.model.pretrained:  # a resumed run has its weights in the checkpoint
         for line in load_pretrained(model, config.model.pretrained, config.model.pretrained_keys).describe():
@@ -126,6 +159,7 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
         f"batch shapes (height, width, batch per process): {shapes}"
     )
 
+    state = run.state
     loop = LoopSettings(
         context,
         amp_dtype,
@@ -134,13 +168,13 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
         settings.log_interval,
         settings.progress_bar,
         log,
+        RunClock(state.step, config.schedule.epochs * epoch_steps),
     )
     loss_function = task.loss_function(config)
     train_model: nn.Module = model
     if context.world_size > 1:
         device_ids = [context.device.index] if context.device.type == "cuda" else None
         train_model = DistributedDataParallel(model, device_ids=device_ids)
-    state = run.state
     while state.epoch < config.schedule.epochs:
         if settings.max_steps and state.step >= settings.max_steps:
             log.info(f"train.max_steps={settings.max_steps} steps are done")
@@ -156,6 +190,9 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
                     )
                     return model
                 mid_epoch = state.batch_in_epoch < data.train.batch_sampler.num_batches
+                if stop.requested(context) and mid_epoch:  # the last step of an epoch goes on to its end
+                    checkpointer.save(["latest.pth"], run)
+                    raise _interrupted(stop, state, work_dir, log)
                 if settings.checkpoint_steps and state.step % settings.checkpoint_steps == 0 and mid_epoch:
                     checkpointer.save(["latest.pth"], run)
         state.epoch += 1
@@ -169,11 +206,36 @@ def _train(config: Config, context: DistributedContext, resume: str | os.PathLik
             if _validate(task, config, run, data.val, context.device, log):
                 names.append("best.pth")
         checkpointer.save(names, run)
+        if state.epoch < config.schedule.epochs and stop.requested(context):  # at the end of an epoch
+            raise _interrupted(stop, state, work_dir, log)
     log.info(
         f"done: {state.epoch} epochs, {state.step} steps, best {task.best_metric} {state.best_score:.2f}; "
         f"checkpoints in {work_dir}"
     )
     return model
+
+
+def _fitted(config: Config, log: RunLog, fitted: tuple[Config, list[str]]) -> Config:
+    """The fitted config of :mod:`~mobilevit.engine.fitting`, its changes logged."""
+    for line in fitted[1]:
+        log.info(line)
+    return fitted[0]
+
+
+def _interrupted(stop: StopRequest, state: TrainState, work_dir: Path, log: RunLog) -> KeyboardInterrupt:
+    """The exception that ends a run stopped by a signal, the way to resume it logged."""
+    name = signal.Signals(stop.signal_number).name
+    where = (
+        f"at epoch {state.epoch + 1}, batch {state.batch_in_epoch}"
+        if state.batch_in_epoch
+        else f"after epoch {state.epoch}"
+    )
+    line = (
+        f"stopped by {name} {where}, step {state.step}, with {work_dir / 'latest.pth'} written: "
+        "run the same command again to continue from there"
+    )
+    log.info(line)
+    return interrupted(line, stop.signal_number)
 
 
 def _resume(
@@ -198,11 +260,12 @@ def _validate(
     task: Task, config: Config, run: TrainingRun, loader: DataLoader, device: torch.device, log: RunLog
 ) -> bool:
     """Evaluate the model (and its EMA, whose score then counts); True when the score is a new best."""
-    metrics = evaluate(run.model, loader, device, task.evaluator(config, device))
+    bar = "validation" if config.train.progress_bar and log.enabled else None
+    metrics = evaluate(run.model, loader, device, task.evaluator(config, device), bar)
     log.record("val", epoch=run.state.epoch, **metrics.log_values())
     if run.ema is not None:
         distributed.broadcast_buffers(run.ema.module)
-        metrics = evaluate(run.ema.module, loader, device, task.evaluator(config, device))
+        metrics = evaluate(run.ema.module, loader, device, task.evaluator(config, device), bar and "validation (EMA)")
         log.record("val_ema", epoch=run.state.epoch, **metrics.log_values())
     score = getattr(metrics, task.best_metric)
     if not math.isfinite(score) or score <= run.state.best_score:
@@ -256,7 +319,12 @@ def train_one_epoch(
             learning_rate = schedule(state.step, state.epoch + first_batch_of_step / num_batches)
             optimizer_step(run, learning_rate, loop.clip_grad)
             meter.add_step(loss_value)
-            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{learning_rate:.2e}", images_per_s=f"{meter.rate():.0f}")
+            bar.set_postfix(
+                loss=f"{loss_value:.3f}",
+                lr=f"{learning_rate:.2e}",
+                images_per_s=f"{meter.rate():.0f}",
+                run_eta=loop.clock.eta(state.step),
+            )
             if state.step % loop.log_interval == 0:
                 meter.record_steps(state, f"{state.batch_in_epoch}/{num_batches}", learning_rate, batch.images.shape)
             try:
@@ -264,7 +332,7 @@ def train_one_epoch(
             except GeneratorExit:  # the caller stops the run here (train.max_steps)
                 meter.report_skipped()
                 raise
-    meter.record_epoch(state)
+    meter.record_epoch(state, loop.clock.eta(state.step))
 
 
 class EpochMeter:
@@ -309,8 +377,8 @@ class EpochMeter:
         )
         self.losses.clear()
 
-    def record_epoch(self, state: TrainState) -> None:
-        """Report the skipped images, then the ``epoch`` record."""
+    def record_epoch(self, state: TrainState, run_eta: str) -> None:
+        """Report the skipped images, then the ``epoch`` record (with the time the run's other epochs take)."""
         self.report_skipped()
         seconds = time.perf_counter() - self.started
         self.log.record(
@@ -320,6 +388,7 @@ class EpochMeter:
             images_per_s=round(self.images / seconds, 1),
             minutes=round(seconds / 60, 2),
             skipped_images=self.skipped,
+            run_eta=run_eta,
         )
 
 

@@ -97,9 +97,11 @@ __all__ = [
     "export_from_name",
     "export_model",
     "exported_format",
+    "default_output",
     "describe_export",
     "exported_runner",
     "load_exported",
+    "refuse_overwrite",
     "serves_any_size",
     "settings_path",
 ]
@@ -207,22 +209,24 @@ def export_from_name(
     calibration: str | os.PathLike | None = None,
     batch_size: int = 1,
     quantize: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Build a model as :func:`~mobilevit.apis.init_model` does (a zoo name, a config file or a
     checkpoint that describes its model), load ``checkpoint`` and export it.
 
-    ``output`` defaults to the model's (or checkpoint's) name with the format's suffix (``.onnx``,
-    ``.pt``, ``.xml``, ``.mlpackage``, ``.tflite``, ``.pte``); ``shape`` to the model's crop size. ``calibration`` (a
-    folder of images, or a config file whose training split is used) quantizes to int8 on
-    :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
+    ``output`` defaults to :func:`default_output` (``best-openvino-int8.xml``); an existing file is
+    replaced only with ``force=True``. ``shape`` defaults to the model's crop size. ``quantize="int8"``
+    quantizes on ``calibration`` (a folder of images, or a config file whose training split is
+    used): :data:`CALIBRATION_IMAGES` of its images, prepared as the model's preprocessing says.
     """
     check_quantize(quantize, calibration is not None)
-    check_options(export_format, dynamic, precision, quantize is not None, batch_size)
-    model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
+    precision = check_options(export_format, dynamic, precision, quantize is not None, batch_size)
     if output is None:
-        output = Path(name_or_config or checkpoint).stem + SUFFIXES.get(export_format, "")
+        output = default_output(name_or_config or checkpoint, export_format, precision, quantize)
+    refuse_overwrite(Path(output), force)
+    model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if task_of(model).runner_output == "detections":  # the raw network, its decoding written beside it
-        if dynamic or shape is not None or precision or calibration is not None:
+        if dynamic or shape is not None or precision != PRECISIONS[export_format][0] or calibration is not None:
             raise ValueError(
                 "a detector exports at its own input size only, in float32: drop --dynamic, --shape, "
                 "--precision and --quantize"
@@ -244,6 +248,28 @@ def export_from_name(
         batch_size=batch_size,
         quantize=quantize,
     )
+
+
+def default_output(source: str | os.PathLike, export_format: str, precision: str, quantize: str | None) -> Path:
+    """The file an export writes unless told: the source's name, then what the file is where its
+    suffix does not say it (``best-openvino-int8.xml``, ``best-torchscript.pt``, ``best-bf16``)."""
+    parts = [Path(source).stem]
+    if export_format in ("openvino", "torchscript"):
+        parts.append(export_format)
+    if precision != PRECISIONS[export_format][0]:
+        parts.append(precision)
+    if quantize is not None:
+        parts.append(quantize)
+    return Path("-".join(parts) + SUFFIXES[export_format])
+
+
+def refuse_overwrite(output: Path, force: bool) -> None:
+    """Refuse to replace an existing export (or a detector's settings beside it) unless ``force``."""
+    existing = [path for path in (output, settings_path(output)) if path.exists()]
+    if existing and not force:
+        raise FileExistsError(
+            f"{existing[0]} exists: pass force=True (--force) to replace it, or another output (--output)"
+        )
 
 
 def exported_format(path: str | os.PathLike) -> str | None:

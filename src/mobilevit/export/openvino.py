@@ -10,6 +10,7 @@ is bfloat16, not float32.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -57,8 +58,22 @@ def _quantize(ov_model, calibration: torch.Tensor):
     images, and the full bias correction (on the demo model, 94.0 % top-1 as in float32 and 98.4 %
     the same top class, against 92.8 % and 96.8 % with NNCF's default fast bias correction)."""
     nncf = import_runtime("nncf", "int8 quantization for OpenVINO")
+    _import_cpp_extension_quietly()
     images = [image[None].numpy() for image in calibration.float()]
     return nncf.quantize(ov_model, nncf.Dataset(images), subset_size=len(images), fast_bias_correction=False)
+
+
+def _import_cpp_extension_quietly() -> None:
+    """Import ``torch.utils.cpp_extension`` with its logger quiet. NNCF imports it to tell whether a
+    model is a torch one, and on import it logs "No CUDA runtime is found" wherever CUDA_HOME
+    exists without a GPU: a warning about nothing this export uses."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import torch.utils.cpp_extension  # noqa: F401
+    finally:
+        logger.setLevel(level)
 
 
 class OpenVinoRunner:

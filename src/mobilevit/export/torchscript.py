@@ -11,9 +11,11 @@ import torch
 
 def export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
     """Write ``model`` (already fused) as a TorchScript trace."""
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch.jit is deprecated in favour of torch.export, but it is what this format is
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning)
         traced = torch.jit.trace(model, example)
-    torch.jit.save(traced, str(path))
+        torch.jit.save(traced, str(path))
 
 
 class TorchScriptRunner:

@@ -49,7 +49,13 @@ class BatchNorm2d(nn.BatchNorm2d):
 
     # BatchNorm's own forward under another name, for TorchScript, which compiles no ``super()``
     # call and names a method after its function.
-    _batch_norm = FunctionType(nn.BatchNorm2d.forward.__code__, nn.BatchNorm2d.forward.__globals__, "_batch_norm")
+    _batch_norm = FunctionType(
+        nn.BatchNorm2d.forward.__code__,
+        nn.BatchNorm2d.forward.__globals__,
+        "_batch_norm",
+        nn.BatchNorm2d.forward.__defaults__,
+        nn.BatchNorm2d.forward.__closure__,
+    )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         statistics = self.running_var

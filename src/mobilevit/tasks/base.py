@@ -113,6 +113,7 @@ class Task(Protocol):
     name: str
     best_metric: str
     default_preprocessing: Preprocessing
+    default_preprocessing_v2: Preprocessing  # the published MobileViT v2 weights' (RGB)
     spatial_output: bool  # the network's output has the input's height and width (exports keep them free)
     pooled_head: bool  # the network pools the backbone's last map (multiply-adds count it)
     runner_output: str  # "logits" or "detections": what its predict takes from a runner

@@ -181,6 +181,11 @@ class Classification:
     name: str = "classification"
     best_metric: str = "top1"
     default_preprocessing: Preprocessing = Preprocessing()  # the official weights': short side 288, crop 256
+    # The MobileViT v2 weights' input, as ml-cvnets v0.2+ evaluated them and timm's configs say: RGB
+    # (ml-cvnets v0.2 reads images with PIL), /255, short side 288 (bicubic), centre crop 256.
+    default_preprocessing_v2: Preprocessing = Preprocessing(
+        resize_short=288, crop_size=256, interpolation="bicubic", channel_order="RGB"
+    )
     spatial_output: bool = False
     runner_output: str = "logits"  # what its predict takes from a runner
     pooled_head: bool = True

@@ -8,6 +8,7 @@ detection and ``len(class_names)`` is the model's ``num_classes`` (81 for COCO).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from ..data.detection import (
 from ..data.loader import make_loader
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..data.transforms import Preprocessing
+from ..drawing import draw_boxes
 from ..models import SSDBoxCoding, SSDLite, build_ssdlite
 from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
 
@@ -263,19 +265,16 @@ def describe_detections(
 
 def draw_detections(rgb: np.ndarray, result: dict[str, Any], score_threshold: float = 0.3) -> Image.Image:
     """The RGB image with the detections of ``result`` scoring at least ``score_threshold`` drawn as
-    labelled boxes (torchvision's ``draw_bounding_boxes``)."""
-    from torchvision.utils import draw_bounding_boxes
-
-    image = torch.from_numpy(rgb.copy()).permute(2, 0, 1)
-    keep = result["scores"] >= score_threshold
-    labels = [f"{name} {score:.2f}" for name, score, kept in zip(result["classes"], result["scores"], keep) if kept]
-    if not keep.any():
-        return Image.fromarray(rgb)
-    width = max(1, round(max(image.shape[1:]) / 200))
-    drawn = draw_bounding_boxes(
-        image, torch.from_numpy(result["boxes"][keep]), labels=labels, colors="red", width=width
+    boxes in their class's colour, each labelled with its class and score where no other label is
+    (see :mod:`mobilevit.drawing`)."""
+    keep = np.flatnonzero(result["scores"] >= score_threshold)
+    return draw_boxes(
+        rgb,
+        result["boxes"][keep],
+        result["labels"][keep],
+        [result["classes"][index] for index in keep],
+        result["scores"][keep],
     )
-    return Image.fromarray(drawn.permute(1, 2, 0).numpy())
 
 
 @dataclass(frozen=True)
@@ -285,6 +284,7 @@ class Detection:
     name: str = "detection"
     best_metric: str = "map"
     default_preprocessing: Preprocessing = DETECTION_PREPROCESSING
+    default_preprocessing_v2: Preprocessing = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
     spatial_output: bool = False
     runner_output: str = "detections"  # what its predict takes from a runner
     pooled_head: bool = False

@@ -10,6 +10,7 @@ over images).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +262,7 @@ class Segmentation:
     name: str = "segmentation"
     best_metric: str = "miou"
     default_preprocessing: Preprocessing = SEGMENTATION_PREPROCESSING
+    default_preprocessing_v2: Preprocessing = dataclasses.replace(SEGMENTATION_PREPROCESSING, channel_order="RGB")
     spatial_output: bool = True
     runner_output: str = "logits"  # what its predict takes from a runner
     pooled_head: bool = False
