@@ -21,8 +21,10 @@ from mobilevit.models import (
     build_classifier,
     build_segmenter,
     resolve_arch,
+    symbolic_trace,
 )
 from mobilevit.models.mobilevit_v2 import SeparableSelfAttention, make_divisible
+from mobilevit.zoo import get_model
 
 # width: (stem, C1..C5, attention dims, FFN dims); facts sheet section 1.2
 CHANNELS = {
@@ -202,3 +204,47 @@ def test_the_block_scripts_and_traces():
         traced = torch.fx.symbolic_trace(block)
         assert torch.equal(traced(x), expected)
         assert traced(torch.rand(1, 16, 8, 8)).shape == (1, 16, 8, 8)
+
+
+def test_the_whole_classifier_scripts_and_traces_at_any_size():
+    model = build_classifier("v2_050", num_classes=10).eval()
+    scripted, traced = torch.jit.script(model), symbolic_trace(model)
+    for x in (torch.rand(2, 3, 64, 64), torch.rand(1, 3, 96, 72)):  # 96x72: odd stage maps
+        with torch.no_grad():
+            expected = model(x)
+            assert torch.allclose(scripted(x), expected, atol=1e-5)
+            assert torch.allclose(traced(x), expected, atol=1e-5)
+
+
+def test_features_only_and_pooled_features_of_a_v2_zoo_model():
+    backbone = get_model("mobilevitv2-050_3rdparty_in1k", features_only=True).eval()
+    assert isinstance(backbone, MobileViTV2)
+    assert backbone.feature_info.channels() == [32, 64, 128, 192, 256]
+    assert backbone.feature_info.reduction() == [2, 4, 8, 16, 32]
+    with torch.no_grad():
+        maps = backbone(torch.rand(1, 3, 64, 64))
+    assert [tuple(feature.shape[1:]) for feature in maps] == [
+        (32, 32, 32),
+        (64, 16, 16),
+        (128, 8, 8),
+        (192, 4, 4),
+        (256, 2, 2),
+    ]
+    pooled = build_classifier("v2_100", num_classes=0).eval()
+    assert pooled.num_features == 512 and pooled(torch.rand(1, 3, 64, 64)).shape == (1, 512)
+
+
+def test_a_hook_keeps_the_ffn_output_it_was_given():
+    """Swish works in place in inference: a hook that keeps the FFN's first conv output sees it unchanged."""
+    model = build_classifier("v2_050").eval()
+    image = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        plain = model(image)
+    ffn = model.backbone.layers[2][1].global_rep[0].ffn
+    kept, given = [], []  # appended to: a hook that returns a tensor would replace the output
+    ffn.fc1.register_forward_hook(lambda module, inputs, output: kept.append(output))
+    ffn.register_forward_pre_hook(lambda module, inputs: given.append(inputs[0].clone()))
+    with torch.no_grad():
+        assert torch.equal(model(image), plain)
+        expected = nn.functional.conv2d(given[0], ffn.fc1.weight, ffn.fc1.bias)
+    assert len(kept) == 1 and torch.equal(kept[0], expected)

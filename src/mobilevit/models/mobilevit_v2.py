@@ -28,6 +28,7 @@ from .mobilevit import (
     MobileViTStage,
     NormLayer,
     Swish,
+    has_hooks,
 )
 from .tracing import register_leaf_module
 
@@ -141,7 +142,13 @@ class ConvFeedForward(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.ffn_drop(self.act(self.fc1(x)))))
+        hooked = False if torch.jit.is_scripting() else self._hooked()  # Swish overwrites its input
+        x = self.fc1(x)
+        return self.drop(self.fc2(self.ffn_drop(self.act(x.clone() if hooked else x))))
+
+    @torch.jit.unused
+    def _hooked(self) -> bool:
+        return has_hooks(self)
 
 
 def group_norm1(channels: int) -> nn.GroupNorm:
@@ -168,7 +175,7 @@ class LinearTransformerLayer(nn.Module):
         return self.ffn(self.norm2(x)).add_(x)
 
 
-@register_leaf_module  # its resize of odd sides depends on the input size, as v1's block's
+@register_leaf_module  # its resize of odd sides is decided at run time
 class MobileViTV2Block(nn.Module):
     """Depthwise 3x3 and 1x1 local convs, attention units over unfolded patches, a 1x1 projection.
 
