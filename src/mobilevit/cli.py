@@ -36,7 +36,7 @@ from .export import (
     export_from_name,
     exported_format,
     exported_runner,
-    load_exported,
+    exported_scorer,
 )
 from .models import ARCH_NAMES
 from .tasks import RenderOptions, Runner, Task, get_task, task_of
@@ -170,6 +170,8 @@ def _runner(args: argparse.Namespace, model: torch.nn.Module, task: Task) -> Run
     if args.backend == "pytorch":
         return task.runner(model)
     run = exported_runner(args.backend, args.checkpoint)
+    if hasattr(run, "check_classes"):  # a detector's file decodes a class count of its own
+        run.check_classes(model.num_classes)
     kind = getattr(run, "output_kind", "logits")
     if kind != task.runner_output:
         raise ValueError(
@@ -324,7 +326,8 @@ def _test(args: argparse.Namespace) -> None:
         raise ValueError(
             f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with --backend {backend}"
         )
-    exported = None if args.backend == "pytorch" else (args.backend, load_exported(args.backend, checkpoint))
+    task = get_task(config.task)
+    exported = None if args.backend == "pytorch" else (args.backend, exported_scorer(args.backend, checkpoint, task))
     _set_up_allocator(config)
     tester.main(config, checkpoint, args.out, args.weights, exported)
 

@@ -19,6 +19,7 @@ import os
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -26,7 +27,7 @@ from ..apis import LogitsFunction, init_model, preprocessing_of
 from ..checks import FieldError, image_side
 from ..data.transforms import MAX_RESIZE_SHORT
 from ..models import MobileViTBlock, MobileViTV2Block
-from ..tasks import task_of
+from ..tasks import Task, task_of
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
 from .detection import (
@@ -102,6 +103,7 @@ __all__ = [
     "default_output",
     "describe_export",
     "exported_runner",
+    "exported_scorer",
     "load_exported",
     "refuse_overwrite",
     "serves_any_size",
@@ -368,3 +370,30 @@ def describe_export(
             f"model's preprocessing says, of the exported height and width -> 'logits'; predictions need macOS)"
         )
     return f"{path} ({export_format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})"
+
+
+def exported_scorer(backend: str, path: str | os.PathLike, task: Task) -> Callable[[torch.Tensor], Any]:
+    """What scores an exported file for ``mobilevit test`` of ``task``: a detector's raw outputs
+    (decoded by the task's evaluator) or logits; a file of another task is refused, naming it."""
+    run = exported_runner(backend, path)
+    kind = getattr(run, "output_kind", "logits")
+    if kind != task.runner_output:
+        raise ValueError(
+            f"{path} gives {kind}, and the config's task is {task.name}, whose evaluation takes "
+            f"{task.runner_output}: test a file exported from a {task.name} model"
+        )
+    if hasattr(run, "checked_outputs"):  # a detector: its raw outputs, as the model's own in testing
+        return run.checked_outputs
+    dimensions = 4 if task.spatial_output else 2
+
+    def logits(batch: torch.Tensor) -> torch.Tensor:
+        output = run(batch)
+        if output.dim() != dimensions:
+            shape = "(B, classes, H, W)" if task.spatial_output else "(B, classes)"
+            raise ValueError(
+                f"{path} gives outputs of shape {tuple(output.shape)}, and the config's task is {task.name}, "
+                f"whose model gives {shape}: test a file exported from a {task.name} model"
+            )
+        return output
+
+    return logits

@@ -135,11 +135,29 @@ class _Decoded:
 
     output_kind = "detections"  # what predict gets from it (a logits runner gives "logits")
 
-    def __init__(self, settings: dict) -> None:
-        settings = dict(settings)
-        self.class_names = tuple(settings.pop("class_names"))
-        self.image_size = settings["image_size"]
-        self.coding = SSDBoxCoding(**settings)
+    def __init__(self, settings: str, where: str) -> None:
+        """``settings``: the JSON text an export wrote, read from ``where`` (named in every error)."""
+        try:
+            settings = json.loads(settings)
+            if not isinstance(settings, dict):
+                raise ValueError(f"a JSON object of the decoding settings, got a {type(settings).__name__}")
+            names = settings.pop("class_names")
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise ValueError(f"class_names must be a list of strings, got {names!r:.80}")
+            self.coding = SSDBoxCoding(**settings)
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{where} holds no detector settings mobilevit export writes: {error}") from None
+        self.class_names, self.image_size, self.where = tuple(names), self.coding.image_size, where
+        if len(self.class_names) != self.coding.num_classes:
+            raise ValueError(f"{where}: {len(self.class_names)} class_names for num_classes {self.coding.num_classes}")
+
+    def check_classes(self, num_classes: int) -> None:
+        """Refuse a model (its class names, its config) of another class count than the file's."""
+        if num_classes != self.coding.num_classes:
+            raise ValueError(
+                f"{self.where} decodes {self.coding.num_classes} classes (the background counted), and the model "
+                f"named for its class names has {num_classes}: pass the model the file was exported from"
+            )
 
     def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """The network's outputs on a (B, 3, S, S) batch already resized."""
@@ -148,7 +166,16 @@ class _Decoded:
     def __call__(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         batch = torch.stack([resize_for_model(image.float(), self.image_size) for image in images])
         sizes = [tuple(image.shape[-2:]) for image in images]
-        return self.coding.decode(self.raw_outputs(batch), sizes)
+        return self.coding.decode(self.checked_outputs(batch), sizes)
+
+    def checked_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """:meth:`raw_outputs`, refused where they do not fit the settings (a file of another model)."""
+        outputs = self.raw_outputs(batch)
+        try:
+            self.coding.check(outputs)
+        except ValueError as error:
+            raise ValueError(f"{self.where}: {error}") from None
+        return outputs
 
 
 class OnnxDetector(_Decoded):
@@ -159,7 +186,7 @@ class OnnxDetector(_Decoded):
         metadata = self.network.session.get_modelmeta().custom_metadata_map
         if DETECTION_METADATA_KEY not in metadata:
             raise ValueError(f"{path} is not a detector exported by mobilevit (no {DETECTION_METADATA_KEY} metadata)")
-        super().__init__(json.loads(metadata[DETECTION_METADATA_KEY]))
+        super().__init__(metadata[DETECTION_METADATA_KEY], f"the {DETECTION_METADATA_KEY} metadata of {path}")
 
     def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         array = batch.detach().to("cpu", torch.float32).contiguous().numpy()
@@ -176,7 +203,11 @@ class ExportedDetector(_Decoded):
         if not settings.is_file():
             raise ValueError(f"{path} is not a detector exported by mobilevit: {settings} is missing")
         self.network = DETECTOR_RUNNERS[export_format](Path(path))
-        super().__init__(json.loads(settings.read_text()))
+        try:
+            text = settings.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"cannot read {settings}, the settings of {path}: {error}") from None
+        super().__init__(text, str(settings))
 
     def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         side_by_side = self.network(batch)

@@ -316,7 +316,8 @@ class SSDBoxCoding:
         maps = [torch.empty(1, 0, height, width) for height, width in grid_sizes(image_size, arch)]
         self.anchors = anchor_generator()(ImageList(shapes, [(image_size, image_size)]), maps)[0]
 
-    def _check(self, outputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    def check(self, outputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """The anchors of each image of a batch of raw outputs, refused where they do not fit."""
         boxes, logits = outputs["bbox_regression"], outputs["cls_logits"]
         if boxes.shape[1] != len(self.anchors) or logits.shape[-1] != self.num_classes:
             raise ValueError(
@@ -329,7 +330,7 @@ class SSDBoxCoding:
         self, outputs: dict[str, torch.Tensor], boxes: Sequence[torch.Tensor], labels: Sequence[torch.Tensor]
     ) -> dict[str, torch.Tensor]:
         """``bbox_regression`` and ``classification`` losses, as the model computes them in training."""
-        anchors = self._check(outputs)
+        anchors = self.check(outputs)
         matches = [
             self.proposal_matcher(box_iou(image_boxes, image_anchors))
             if len(image_boxes)
@@ -343,7 +344,7 @@ class SSDBoxCoding:
         self, outputs: dict[str, torch.Tensor], image_sizes: Sequence[tuple[int, int]]
     ) -> list[dict[str, torch.Tensor]]:
         """Boxes, scores and labels after NMS, in each image's own pixels."""
-        anchors = self._check(outputs)
+        anchors = self.check(outputs)
         if len(image_sizes) != len(anchors):
             raise ValueError(f"{len(image_sizes)} image sizes for a batch of {len(anchors)}")
         model_size = [(self.image_size, self.image_size)] * len(anchors)
