@@ -143,6 +143,7 @@ BAD_VALUES = [
     ("train.auto_resume", "None", "train.auto_resume must be True or False, got None"),
     ("train.max_steps", "-1", "train.max_steps must be at least 0, got -1"),
     ("train.progress_bar", "2", "train.progress_bar must be True or False, got 2"),
+    ("train.tensorboard", "2", "train.tensorboard must be True or False, got 2"),
     ("train.keep_freed_memory", "'no'", "train.keep_freed_memory must be True or False, got 'no'"),
 ]
 

@@ -43,7 +43,8 @@ def test_bases_given_as_a_name_or_a_list_still_merge(tmp_path):
     ],
 )
 def test_image_sizes_beyond_the_limit_are_refused_with_what_they_would_take(tmp_path, override):
-    (tmp_path / "config.py").write_text("model = dict(num_classes=3)\n")
+    task = "detection" if override.startswith("detection.") else "classification"  # a config sets its task's keys
+    (tmp_path / "config.py").write_text(f"task = {task!r}\nmodel = dict(num_classes=3)\n")
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path / "config.py", [override])
     key = override.partition("=")[0]

@@ -378,8 +378,9 @@ def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), where: 
     raw = copy.deepcopy(dict(raw))
     for override in overrides:
         _apply_override(raw, override)
+    config = from_dict(Config, raw, where=where)  # every value checked first, so a bad one is named as such
     _refuse_other_tasks_keys(raw, where)
-    return from_dict(Config, raw, where=where)
+    return config
 
 
 def _owned_fields(schema: type, raw: Any, prefix: str = "") -> list[tuple[str, str, Any, Any]]:
