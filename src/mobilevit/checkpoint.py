@@ -208,7 +208,7 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
     model.load_state_dict(state_dict, strict=not skipped)
     if skipped:
         details = ", ".join(
-            f"{key} (checkpoint {_shape(checkpoint.state_dict.get(key))}, model {_shape(ours.get(key))})"
+            f"{key} (checkpoint {describe_shape(checkpoint.state_dict.get(key))}, model {describe_shape(ours.get(key))})"
             for key in skipped
         )
         warnings.warn(f"not loaded from {checkpoint.path}, left as initialised: {details}", stacklevel=2)
@@ -265,7 +265,7 @@ def save_checkpoint(
             raise ValueError(f"class_names must be a list of strings, got {class_names!r}")
         if len(class_names) != num_classes:
             head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
-            raise ValueError(f"{len(class_names)} class names for a head of {_shape(head)}")
+            raise ValueError(f"{len(class_names)} class names for a head of {describe_shape(head)}")
     metadata = {
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
@@ -323,7 +323,7 @@ def _check_fits(
     missing = sorted(set(ours) - set(theirs) - skipped)
     unexpected = sorted(set(theirs) - set(ours))
     mismatched = [
-        f"{key}: checkpoint {_shape(theirs[key])}, model {_shape(ours[key])}"
+        f"{key}: checkpoint {describe_shape(theirs[key])}, model {describe_shape(ours[key])}"
         for key in ours
         if key in theirs and theirs[key].shape != ours[key].shape
     ]
@@ -338,7 +338,8 @@ def _check_fits(
         )
 
 
-def _shape(tensor: torch.Tensor | None) -> str:
+def describe_shape(tensor: torch.Tensor | None) -> str:
+    """A tensor's shape as errors name it, or ``absent``."""
     return "absent" if tensor is None else str(tuple(tensor.shape))
 
 
@@ -447,7 +448,7 @@ def _read_safetensors(path: Path, allow_unverified: bool) -> tuple[dict[str, tor
         )
         raise CheckpointError(
             f"{path}: the header says num_classes {metadata.get('num_classes')}, but the head "
-            f"{head_key} is {_shape(state_dict.get(head_key))}"
+            f"{head_key} is {describe_shape(state_dict.get(head_key))}"
         )
     if DIGEST_KEY not in metadata and not allow_unverified:
         raise CheckpointError(

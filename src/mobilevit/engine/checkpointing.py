@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import DIGEST_KEY, CheckpointError, check_digest, check_finite, read_pickle
+from ..checkpoint import DIGEST_KEY, CheckpointError, check_digest, check_finite, describe_shape, read_pickle
 from ..integrity import describe_non_finite, first_non_finite, payload_digest, write_atomic
 from .distributed import DistributedContext, all_gather_objects
 from .ema import ModelEma
@@ -355,12 +355,10 @@ def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Ma
             for key in sorted(set(ours) | set(theirs))
             if key not in ours or key not in theirs or ours[key].shape != theirs[key].shape
         )
-        differences = [f"{key} is {_shape(theirs.get(key))} where this run's model has {_shape(ours.get(key))}"]
+        differences = [
+            f"{key} is {describe_shape(theirs.get(key))} where this run's model has {describe_shape(ours.get(key))}"
+        ]
     raise ValueError(
         f"{path} is a checkpoint of another model ({'; '.join(differences)}), so this run cannot resume from it. "
         f"To start fresh, train into another work dir (--work-dir) or move {path} away"
     )
-
-
-def _shape(tensor: torch.Tensor | None) -> str:
-    return "absent" if tensor is None else str(tuple(tensor.shape))
