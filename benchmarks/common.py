@@ -67,7 +67,25 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "cpu_flags": matrix_flags(),  # the kind of machine: AMX tiles, AVX-512 BF16 and VNNI, or none
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
+
+
+# The CPU features that decide bf16 and int8 speed, as /proc/cpuinfo names them.
+MATRIX_FLAGS = ("amx_tile", "amx_bf16", "amx_int8", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni")
+
+
+def matrix_flags() -> list[str]:
+    """Which of :data:`MATRIX_FLAGS` this CPU has (empty where /proc/cpuinfo is missing)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return []
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return [flag for flag in MATRIX_FLAGS if flag in flags]
+    return []
 
 
 def _cpu_name() -> str:
