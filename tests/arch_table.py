@@ -43,3 +43,13 @@ PUBLISHED = {
 }
 ARCH_NAMES = tuple(ARCHS)
 assert set(PUBLISHED) == set(ARCH_NAMES), "every named arch of the library needs its row here"
+
+
+# A five-stage arch small enough for quick tests of every task (the detector needs five stages).
+TINY_ARCH = [
+    ["mobilenetv2", 8, 1, 1, 2],
+    ["mobilenetv2", 16, 2, 1, 2],
+    ["mobilevit", 24, 2, 24, 48, 1, 2],
+    ["mobilevit", 32, 2, 32, 64, 1, 2],
+    ["mobilevit", 40, 2, 40, 80, 1, 2],
+]

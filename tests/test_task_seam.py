@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 import mobilevit
+from arch_table import TINY_ARCH
 from mobilevit.apis import convert_checkpoint
 from mobilevit.checkpoint import read_metadata, save_checkpoint
 from mobilevit.cli import main, output_stems
@@ -17,13 +18,6 @@ from mobilevit.data.transforms import Preprocessing
 from mobilevit.models import build_classifier, build_segmenter, build_ssdlite
 
 SOURCE = Path(__file__).parents[1] / "src" / "mobilevit"
-TINY_ARCH = [
-    ["mobilenetv2", 8, 1, 1, 2],
-    ["mobilenetv2", 16, 2, 1, 2],
-    ["mobilevit", 24, 2, 24, 48, 1, 2],
-    ["mobilevit", 32, 2, 32, 64, 1, 2],
-    ["mobilevit", 40, 2, 40, 80, 1, 2],
-]
 QUICK = Preprocessing(resize_short=64, crop_size=64, keep_aspect_ratio=False)
 
 

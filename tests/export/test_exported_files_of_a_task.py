@@ -7,18 +7,12 @@ import json
 import pytest
 import torch
 
+from arch_table import TINY_ARCH
 from mobilevit.export import ExportedDetector, export_detector, export_model, exported_scorer, settings_path
 from mobilevit.models import build_segmenter, build_ssdlite
 from mobilevit.tasks import CLASSIFICATION, DETECTION, SEGMENTATION
 
 pytest.importorskip("onnxruntime")
-TINY_ARCH = [
-    ["mobilenetv2", 8, 1, 1, 2],
-    ["mobilenetv2", 16, 2, 1, 2],
-    ["mobilevit", 24, 2, 24, 48, 1, 2],
-    ["mobilevit", 32, 2, 32, 64, 1, 2],
-    ["mobilevit", 40, 2, 40, 80, 1, 2],
-]
 
 
 def test_a_segmenters_file_is_refused_by_a_classification_test_and_a_detectors_by_either(tmp_path):
