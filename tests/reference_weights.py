@@ -45,3 +45,23 @@ def deterministic_input(batch: int = 2, height: int = 250, width: int = 333) -> 
     smooth = 0.5 + 0.3 * torch.sin(6 * rows + 4 * columns * (channel + 1) + image)
     noise = 0.2 * _hash_noise(batch * 3 * height * width, phase=0.3).reshape(batch, 3, height, width)
     return (smooth + noise).clamp(0, 1).float()
+
+
+def lively_state_dict(state_dict, head_weight, seed=0):
+    """Random weights that carry the input through every layer (gain 1.5: neither dying nor
+    exploding over the depth of these nets); the head is scaled down to keep the logits near 1."""
+    generator = torch.Generator().manual_seed(seed)
+    result = {}
+    for key, value in state_dict.items():
+        if not value.dtype.is_floating_point:
+            result[key] = value.clone()
+        elif key.endswith("running_var"):
+            result[key] = 0.5 + 1.5 * torch.rand(value.shape, generator=generator)
+        elif key.endswith(("running_mean", "bias")):
+            result[key] = 0.1 * torch.randn(value.shape, generator=generator)
+        elif value.ndim == 1:  # BatchNorm, LayerNorm and GroupNorm scales
+            result[key] = 0.5 + torch.rand(value.shape, generator=generator)
+        else:
+            gain = 0.15 if key == head_weight else 1.5
+            result[key] = gain * torch.randn(value.shape, generator=generator) / math.sqrt(value[0].numel())
+    return result

@@ -7,7 +7,6 @@ and mmpretrain state dicts by renaming timm's with the key table of the referenc
 256x256 image in its own channel order: timm RGB, the others BGR.
 """
 
-import math
 import re
 
 import numpy as np
@@ -22,6 +21,7 @@ from mobilevit.checkpoint import CheckpointError, load_checkpoint, read_checkpoi
 from mobilevit.convert import detect_layout, from_timm, infer_arch, to_mobilevit
 from mobilevit.data.transforms import Preprocessing
 from mobilevit.models import build_classifier
+from reference_weights import lively_state_dict
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")
@@ -57,26 +57,6 @@ TIMM_TO_CVNETS = [
     (r"\.conv_fusion\.conv\.", ".fusion.block.conv."),
     (r"\.conv_fusion\.bn\.", ".fusion.block.norm."),
 ]
-
-
-def lively_state_dict(state_dict, head_weight, seed=0):
-    """Random weights that carry the input through every layer (gain 1.5: neither dying nor
-    exploding over the depth of these nets); the head is scaled down to keep the logits near 1."""
-    generator = torch.Generator().manual_seed(seed)
-    result = {}
-    for key, value in state_dict.items():
-        if not value.dtype.is_floating_point:
-            result[key] = value.clone()
-        elif key.endswith("running_var"):
-            result[key] = 0.5 + 1.5 * torch.rand(value.shape, generator=generator)
-        elif key.endswith(("running_mean", "bias")):
-            result[key] = 0.1 * torch.randn(value.shape, generator=generator)
-        elif value.ndim == 1:  # BatchNorm and LayerNorm scales
-            result[key] = 0.5 + torch.rand(value.shape, generator=generator)
-        else:
-            gain = 0.15 if key == head_weight else 1.5
-            result[key] = gain * torch.randn(value.shape, generator=generator) / math.sqrt(value[0].numel())
-    return result
 
 
 def timm_to_cvnets(state_dict):

@@ -1,27 +1,6 @@
-"""Random weights and images shared by the MobileViT v2 parity tests."""
-
-import math
+"""Images shared by the MobileViT v2 parity tests (their weights: reference_weights.lively_state_dict)."""
 
 import torch
-
-
-def lively_state_dict(state_dict, head_weight, seed=0):
-    """Random weights that carry the input through every layer; the head scaled to keep logits near 1."""
-    generator = torch.Generator().manual_seed(seed)
-    result = {}
-    for key, value in state_dict.items():
-        if not value.dtype.is_floating_point:
-            result[key] = value.clone()
-        elif key.endswith("running_var"):
-            result[key] = 0.5 + 1.5 * torch.rand(value.shape, generator=generator)
-        elif key.endswith(("running_mean", "bias")):
-            result[key] = 0.1 * torch.randn(value.shape, generator=generator)
-        elif value.ndim == 1:  # BatchNorm and GroupNorm scales
-            result[key] = 0.5 + torch.rand(value.shape, generator=generator)
-        else:
-            gain = 0.15 if key == head_weight else 1.5
-            result[key] = gain * torch.randn(value.shape, generator=generator) / math.sqrt(value[0].numel())
-    return result
 
 
 def images(size):

@@ -16,7 +16,8 @@ from mobilevit.checkpoint import read_checkpoint
 from mobilevit.cli import main
 from mobilevit.convert import detect_layout, infer_arch, to_mobilevit
 from mobilevit.models import build_classifier
-from v2_weights import images, lively_state_dict
+from reference_weights import lively_state_dict
+from v2_weights import images
 
 timm = pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")

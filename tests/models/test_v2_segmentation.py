@@ -9,7 +9,8 @@ import mobilevit
 from mobilevit.checkpoint import read_checkpoint
 from mobilevit.cli import main
 from mobilevit.models import MobileViTV2, MobileViTV2Block, build_segmenter
-from v2_weights import images, lively_state_dict
+from reference_weights import lively_state_dict
+from v2_weights import images
 
 transformers = pytest.importorskip("transformers")
 
