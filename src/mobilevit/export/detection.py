@@ -19,6 +19,7 @@ import torch
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
 from ..models import SSDBoxCoding, SSDLite
+from ..tasks import task_of
 from .executorch import ExecuTorchRunner, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxRunner
 from .openvino import OpenVinoRunner, export_openvino
@@ -93,11 +94,7 @@ def _settings(model: SSDLite) -> dict:
     """What the decoding beside an exported network needs, and the class names."""
     return {
         "num_classes": model.num_classes,
-        "image_size": model.image_size,
-        "score_thresh": model.score_thresh,
-        "nms_thresh": model.nms_thresh,
-        "topk_candidates": model.topk_candidates,
-        "detections_per_img": model.detections_per_img,
+        **task_of(model).settings_of(model),  # the decoding settings, as our checkpoint files record them
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
         "class_names": list(model.class_names),
     }

@@ -202,16 +202,8 @@ def coco_box_ap(
 
 def box_coding(config: Config) -> SSDBoxCoding:
     """The anchors, matching, loss and decoding of the config's detector."""
-    settings = config.detection
-    return SSDBoxCoding(
-        config.model.num_classes,
-        settings.image_size,
-        settings.score_thresh,
-        settings.nms_thresh,
-        settings.topk_candidates,
-        settings.detections_per_img,
-        config.model.arch,
-    )
+    settings = {key: getattr(config.detection, key) for key in DECODING_SETTINGS}
+    return SSDBoxCoding(config.model.num_classes, **settings, arch=config.model.arch)
 
 
 def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> DetectionList:
