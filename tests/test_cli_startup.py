@@ -45,6 +45,19 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
     assert imported_after(code) == []
 
 
+def test_listing_the_zoo_and_building_a_classifier_import_no_torchvision():
+    """torchvision (2 s, with torch._dynamo) is imported by what uses it: segmenters, detectors,
+    dense data and export; not by `mobilevit list`, nor by a classifier's load and prediction."""
+    code = """
+from mobilevit.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["list"])
+import mobilevit
+mobilevit.build_classifier("xx_small")
+"""
+    assert imported_after(code) == ["torch"]
+
+
 def test_version_prints_the_package_version():
     result = subprocess.run([sys.executable, "-m", "mobilevit.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == f"mobilevit {mobilevit.__version__}"
