@@ -14,7 +14,7 @@ from mobilevit.checkpoint import read_checkpoint, save_checkpoint
 from mobilevit.cli import main
 from mobilevit.convert import CheckpointError
 from mobilevit.convert_out import layout_for, save_layout
-from mobilevit.models import MobileViTV2Block, build_classifier, build_segmenter, build_ssdlite
+from mobilevit.models import MobileViTV2Block, build_classifier, build_pspnet, build_segmenter, build_ssdlite
 from mobilevit.tasks import get_task, task_of
 from reference_weights import lively_state_dict
 from v2_weights import images
@@ -134,6 +134,10 @@ def test_what_a_peer_cannot_hold_of_v2_is_refused_naming_the_reason(classifier, 
     segmenter = build_segmenter("v2_050", num_classes=21).state_dict()
     with pytest.raises(CheckpointError, match="cannot write a MobileViT v2 DeepLabv3 segmenter in timm's layout"):
         layout_for(segmenter, "timm")
+    pspnet = build_pspnet("v2_050", num_classes=21).state_dict()
+    for target in ("mmpretrain", "timm", "huggingface", "cvnets"):  # no layout of ours writes its head yet
+        with pytest.raises(CheckpointError, match=f"cannot write a MobileViT v2 PSPNet segmenter in {target}'s"):
+            layout_for(pspnet, target)
     odd = dataclasses.replace(PREPROCESSING, mean=(1.0, 2.0, 3.0))
     with pytest.raises(CheckpointError, match="only rescales"):
         save_layout(tmp_path / "hf", "huggingface", classifier.state_dict(), "v2_050", odd)

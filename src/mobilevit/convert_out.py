@@ -460,6 +460,8 @@ def _kind(state_dict: Mapping[str, torch.Tensor], family: bool = False) -> str:
     """What the weights are, in words, from the head's keys; with ``family``, a v2 model says so."""
     if any(key.startswith("head.aspp.") for key in state_dict):
         kind = "a DeepLabv3 segmenter"
+    elif any(key.startswith("head.pyramid.") for key in state_dict):
+        kind = "a PSPNet segmenter"
     elif any(key.startswith(("head.levels.", "backbone.extra_layers.")) for key in state_dict):
         kind = "an SSDLite detector"
     else:
