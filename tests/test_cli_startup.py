@@ -45,15 +45,22 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
     assert imported_after(code) == []
 
 
-def test_listing_the_zoo_and_building_a_classifier_import_no_torchvision():
+def test_listing_the_zoo_and_predicting_with_a_classifier_import_no_torchvision(tmp_path):
     """torchvision (2 s, with torch._dynamo) is imported by what uses it: segmenters, detectors,
-    dense data and export; not by `mobilevit list`, nor by a classifier's load and prediction."""
-    code = """
+    dense data and export; not by `mobilevit list`, nor by a classifier's `predict`."""
+    from PIL import Image
+
+    from mobilevit.checkpoint import save_checkpoint
+    from mobilevit.models import build_classifier
+
+    checkpoint = save_checkpoint(tmp_path / "model.safetensors", build_classifier("xx_small").state_dict(), "xx_small")
+    Image.new("RGB", (40, 30), (200, 30, 60)).save(tmp_path / "image.png")
+    code = f"""
 from mobilevit.cli import main
-with contextlib.redirect_stdout(io.StringIO()):
-    main(["list"])
-import mobilevit
-mobilevit.build_classifier("xx_small")
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    assert main(["list"]) == 0
+    assert main(["predict", {str(tmp_path / "image.png")!r}, "--checkpoint", {str(checkpoint)!r}]) == 0
+assert "image.png" in printed.getvalue()
 """
     assert imported_after(code) == ["torch"]
 
