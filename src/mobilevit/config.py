@@ -43,6 +43,8 @@ class ConfigError(ValueError):
 # it (beyond its default, which configs saved by earlier versions hold), and to_dict leaves it out.
 SEGMENTATION_ONLY = {"task": "segmentation"}
 DETECTION_ONLY = {"task": "detection"}
+# The segmentation heads model.head names (mobilevit.models: DeepLabV3, PSPNet).
+SEGMENTATION_HEADS = ("deeplabv3", "pspnet")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,17 @@ class ModelConfig:
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
     output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
-    # segmentation only: the DeepLabv3 head's ASPP (the published models' values)
+    # segmentation only: the head ('deeplabv3' or 'pspnet'), the DeepLabv3 head's ASPP (the published
+    # v1 models' values; the v2 ones have 512 channels), the PSPNet head's pyramid (ml-cvnets' values)
+    head: str = field(default="deeplabv3", metadata=SEGMENTATION_ONLY)
     atrous_rates: tuple[int, ...] = field(default=(6, 12, 18), metadata=SEGMENTATION_ONLY)
     aspp_channels: int = field(default=256, metadata=SEGMENTATION_ONLY)
     aspp_dropout: float = field(default=0.1, metadata=SEGMENTATION_ONLY)
+    pool_sizes: tuple[int, ...] = field(default=(1, 2, 3, 6), metadata=SEGMENTATION_ONLY)
+    psp_channels: int = field(default=512, metadata=SEGMENTATION_ONLY)
+    # The weight of the auxiliary head's loss (ml-cvnets' v2 recipes: 0.4); 0: no auxiliary head.
+    # The head (on the next-to-last stage) exists in training only.
+    aux_loss_weight: float = field(default=0.0, metadata=SEGMENTATION_ONLY)
     # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
     # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
     pretrained: str = ""
@@ -103,6 +112,12 @@ class ModelConfig:
             raise expected("atrous_rates", "a non-empty list of positive integers", self.atrous_rates)
         at_least(self, "aspp_channels", 1)
         fraction(self, "aspp_dropout")
+        one_of(self, "head", SEGMENTATION_HEADS)
+        if not self.pool_sizes or not all(size >= 1 for size in self.pool_sizes):
+            raise expected("pool_sizes", "a non-empty list of positive integers", self.pool_sizes)
+        at_least(self, "psp_channels", 1)
+        if self.aux_loss_weight < 0:
+            raise expected("aux_loss_weight", "0 (no auxiliary head) or more", self.aux_loss_weight)
 
 
 def _check_arch(arch: Any) -> tuple:

@@ -77,6 +77,7 @@ class ZooModel:
     protocol: str = ""
     sha256: str = ""
     pretraining: str = ""
+    dataset: str = "VOC 2012"  # a segmenter's: where its mIoU was measured
 
     @property
     def num_classes(self) -> int:

@@ -85,7 +85,7 @@ def test_an_ml_cvnets_v2_ssdlite_loads_key_for_key(tmp_path):
     assert all(torch.equal(value, ours[key]) for key, value in model.state_dict().items())
 
 
-def test_other_ml_cvnets_v2_dense_files_are_named_as_not_read_yet():
+def test_an_ml_cvnets_v2_file_of_another_head_names_the_heads_read():
     cvnets = {"encoder.layer_3.1.global_rep.0.pre_norm_attn.1.qkv_proj.block.conv.weight": torch.zeros(1)}
-    with pytest.raises(CheckpointError, match=r"v2 dense checkpoint .*seg_head.*not read yet"):
-        detect_layout({**cvnets, "seg_head.classifier.block.conv.weight": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match=r"none of the heads read: expected ssd_heads.*seg_head.aspp.*psp_layer"):
+        detect_layout({**cvnets, "seg_head.simple_head.block.conv.weight": torch.zeros(1)})

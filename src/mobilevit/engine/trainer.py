@@ -119,7 +119,7 @@ def _train(
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
-    model = task.build_model(config).to(context.device)
+    model = task.build_model(config, training=True).to(context.device)
     found = find_resume_checkpoint(work_dir, resume, settings.auto_resume, log.info)
     if found is None and config.model.pretrained:  # a resumed run has its weights in the checkpoint
         for line in load_pretrained(model, config.model.pretrained, config.model.pretrained_keys).describe():

@@ -15,9 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import build_backbone
-from .deeplabv3 import DeepLabV3
-from .mobilevit import ConvNormAct, MobileViT, Stage
+from .deeplabv3 import DeepLabV3, dense_backbone
+from .mobilevit import ConvNormAct, Stage
 
 
 class PSPNetHead(nn.Module):
@@ -52,6 +51,10 @@ class PSPNetHead(nn.Module):
         levels = [F.interpolate(level(x), size=size, mode="bilinear", align_corners=True) for level in self.pyramid]
         return self.classifier(self.dropout(self.fusion(torch.cat([x, *levels], dim=1))))
 
+    def settings(self) -> dict[str, Any]:
+        """What shapes no tensor of the head: the pyramid's pooled sizes."""
+        return {"pool_sizes": [level[0].output_size for level in self.pyramid]}
+
 
 class PSPNet(DeepLabV3):
     """A MobileViT PSPNet: :class:`DeepLabV3`'s interface (``forward``, ``forward_low_res``,
@@ -68,13 +71,19 @@ def build_pspnet(
     pool_sizes: Sequence[int] = (1, 2, 3, 6),
     channels: int = 512,
     classifier_dropout: float = 0.1,
+    aux_head: bool = False,
     **backbone_options: Any,
 ) -> PSPNet:
     """Build a PSPNet-MobileViT with ml-cvnets' published head (512 channels, Dropout2d 0.1; output
     stride 16 for VOC, 8 for ADE20k); ``backbone_options`` go to the backbone, which computes
-    channels-last unless told otherwise."""
-    backbone_options.setdefault("channels_last", True)
-    backbone: MobileViT = build_backbone(arch, output_stride=output_stride, expand_output=False, **backbone_options)
+    channels-last unless told otherwise. ``aux_head=True`` adds the training-only auxiliary head
+    (see :class:`DeepLabV3`)."""
+    backbone = dense_backbone(arch, output_stride, aux_head, backbone_options)
     return PSPNet(
-        backbone, num_classes, pool_sizes=pool_sizes, channels=channels, classifier_dropout=classifier_dropout
+        backbone,
+        num_classes,
+        aux_head=aux_head,
+        pool_sizes=tuple(pool_sizes),
+        channels=channels,
+        classifier_dropout=classifier_dropout,
     )
