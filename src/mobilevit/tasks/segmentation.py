@@ -55,6 +55,11 @@ from .base import (
 DEFAULT_OUTPUT_STRIDE = 16  # the published models'
 DEFAULT_ATROUS_RATES = (6, 12, 18)  # the published models'
 DEFAULT_POOL_SIZES = (1, 2, 3, 6)  # ml-cvnets' PSPNet's
+# ml-cvnets' ADE20k segmenters (150 classes) run at output stride 8 with atrous rates 12/24/36; its
+# files record neither, so a file of 150 classes without our header takes these.
+ADE20K_CLASSES = 150
+ADE20K_OUTPUT_STRIDE = 8
+ADE20K_ATROUS_RATES = (12, 24, 36)
 # The heads ``model.head`` names, by their builders (each takes the arch and the options of its head).
 SEGMENTER_BUILDERS = {"deeplabv3": build_segmenter, "pspnet": build_pspnet}
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
@@ -291,12 +296,13 @@ class Segmentation:
     def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> DeepLabV3:
         """The DeepLabv3 or PSPNet of these weights (the head's keys tell which): its width and class
         count from the shapes; the output stride, atrous rates or pooled sizes, which shape no tensor,
-        from our header, else the published models'. The model is one for inference: an auxiliary
+        from our header, else the published models' (ml-cvnets' ADE20k ones for 150 classes). The model is one for inference: an auxiliary
         head's keys, training's only, are left out when it is loaded."""
         classifier = state_dict["head.classifier.weight"]
+        ade20k = classifier.shape[0] == ADE20K_CLASSES
         common = dict(
             num_classes=int(classifier.shape[0]),
-            output_stride=metadata.get("output_stride", DEFAULT_OUTPUT_STRIDE),
+            output_stride=metadata.get("output_stride", ADE20K_OUTPUT_STRIDE if ade20k else DEFAULT_OUTPUT_STRIDE),
         )
         if "head.pyramid.0.1.conv.weight" in state_dict:
             levels = len({key.split(".")[2] for key in state_dict if key.startswith("head.pyramid.")})
@@ -306,7 +312,7 @@ class Segmentation:
             return build_pspnet(arch, pool_sizes=pool_sizes, channels=int(classifier.shape[1]), **common)
         return build_segmenter(
             arch,
-            atrous_rates=tuple(metadata.get("atrous_rates", DEFAULT_ATROUS_RATES)),
+            atrous_rates=tuple(metadata.get("atrous_rates", ADE20K_ATROUS_RATES if ade20k else DEFAULT_ATROUS_RATES)),
             aspp_channels=int(classifier.shape[1]),
             **common,
         )
