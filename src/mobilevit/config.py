@@ -166,7 +166,7 @@ class SamplerConfig:
 # The data layouts each task reads (data.kind).
 DATA_KINDS = {
     "classification": ("auto", "folder", "annotation"),
-    "segmentation": ("voc", "voc_aug", "pairs"),
+    "segmentation": ("voc", "voc_aug", "pairs", "ade20k"),
     "detection": ("coco", "boxes", "auto"),
 }
 
@@ -179,7 +179,7 @@ class DataConfig:
     # listed with labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation
     # files if present. Segmentation (see mobilevit.data.segmentation): 'voc' (VOC2012 as released),
     # 'voc_aug' (list files such as list/train_aug.txt, given as the annotation), 'pairs'
-    # (<root>/images/<split>/ beside <root>/masks/<split>/). Detection (see mobilevit.data.detection):
+    # (<root>/images/<split>/ beside <root>/masks/<split>/), 'ade20k' (ADEChallengeData2016). Detection (see mobilevit.data.detection):
     # 'coco' (<root>/<annotation> an instances_*.json of the images in <root>/<split>), 'boxes' (a
     # boxes file), 'auto' (COCO when the file lists categories).
     kind: str = "auto"
@@ -229,12 +229,15 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW; weight decay applies to every parameter, norms and biases included, as in the recipe."""
+    """AdamW (or SGD with momentum, ml-cvnets' ADE20k recipes); weight decay applies to every
+    parameter, norms and biases included, as in the recipe."""
 
+    name: str = "adamw"  # 'adamw' or 'sgd'
     lr: float = 2e-3
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    momentum: float = 0.9  # SGD's
     clip_grad: float = 0.0  # max gradient norm; 0: no clipping
     # Learning rate multipliers of the parameter groups, applied at every step of the schedule:
     # the backbone's parameters (backbone.*) and the rest (the head). Fine-tuning often gives the
@@ -253,6 +256,9 @@ class OptimConfig:
             raise expected("betas", "two numbers in [0, 1)", self.betas)
         positive(self, "eps")
         at_least(self, "clip_grad", 0)
+        one_of(self, "name", ("adamw", "sgd"))
+        if not 0 <= self.momentum < 1:
+            raise expected("momentum", "in [0, 1)", self.momentum)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ Layouts (``data.kind``):
 - ``'voc_aug'``: the SBD-augmented list files of the published recipe: ``<root>/list/train_aug.txt``
   (``data.train_annotation``) of ``JPEGImages/x.jpg SegmentationClassAug/x.png`` lines.
 - ``'pairs'``: custom data, ``<root>/images/<split>/<name>.<ext>`` with ``<root>/masks/<split>/<name>.png``.
+- ``'ade20k'``: ADE20k (SceneParsing, ``ADEChallengeData2016``) as released: ``<root>/images/<split>/*.jpg``
+  with ``<root>/annotations/<split>/*.png`` (splits ``training``, ``validation``), whose labels 1-150
+  are read as the classes 0-149 and 0 ("other") as 255, not scored (ml-cvnets' and mmsegmentation's reading).
 
 A mask is a single-channel or palette PNG of class indices (the palette is only for viewing);
 255 marks pixels that are ignored (VOC's object boundaries and void). Masks are resized with
@@ -16,6 +19,7 @@ nearest neighbour only, so no value is ever invented.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -223,7 +227,7 @@ ADE20K_CLASSES = (
     "flag",
 )
 IGNORE_INDEX = 255
-SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
+SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs", "ade20k")
 
 
 class MaskError(ValueError):
@@ -232,9 +236,11 @@ class MaskError(ValueError):
 
 @dataclass(frozen=True)
 class MaskList:
-    """Image files with their mask files."""
+    """Image files with their mask files; ``reduce_zero_label``: the masks' 0 is ignored (255) and
+    their other values are the classes plus one (ADE20k's)."""
 
     samples: list[tuple[Path, Path]]
+    reduce_zero_label: bool = False
 
 
 def voc_palette(num_colors: int = 256) -> list[int]:
@@ -299,6 +305,19 @@ def scan_pairs(root: str | os.PathLike, split: str) -> MaskList:
     return _checked(samples, image_dir)
 
 
+def read_ade20k(root: str | os.PathLike, split: str) -> MaskList:
+    """ADE20k's split ``split`` (``training``, ``validation``) under ``root`` (``ADEChallengeData2016``)."""
+    image_dir, mask_dir = Path(root) / "images" / split, Path(root) / "annotations" / split
+    if not image_dir.is_dir():
+        raise FileNotFoundError(
+            f"image folder not found: {image_dir} (expected data.root to be the ADEChallengeData2016 folder, "
+            "and the split training or validation)"
+        )
+    images = sorted(image_files(image_dir))
+    samples = [(path, (mask_dir / path.relative_to(image_dir)).with_suffix(".png")) for path in images]
+    return dataclasses.replace(_checked(samples, image_dir), reduce_zero_label=True)
+
+
 def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -> MaskList:
     """The pairs of one split in layout ``kind`` (see the module docstring)."""
     if not Path(root).is_dir():
@@ -309,6 +328,8 @@ def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -
         return read_pair_list(Path(root) / list_file, root)
     if kind == "pairs":
         return scan_pairs(root, split)
+    if kind == "ade20k":
+        return read_ade20k(root, split)
     raise ValueError(
         f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}"
     )
@@ -329,7 +350,7 @@ def check_num_classes(num_classes: int) -> None:
         )
 
 
-def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
+def read_mask(path: str | os.PathLike, num_classes: int, reduce_zero_label: bool = False) -> np.ndarray:
     """An (H, W) uint8 array of class indices (255: ignored) from a single-channel or palette image,
     in the upright frame: the mask's own EXIF orientation, if it has one, is applied, as to images.
 
@@ -343,6 +364,8 @@ def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
         mask = np.asarray(ImageOps.exif_transpose(image)) if mode in MASK_MODES else None
     if mask is None:
         raise MaskError(f"{path} is a {mode} image: a mask must be a single-channel or palette PNG of class indices")
+    if reduce_zero_label:  # ADE20k's: 0 is "other", the classes start at 1
+        mask = np.where(mask == 0, IGNORE_INDEX, mask.astype(np.int64) - 1)
     values = np.unique(mask).astype(np.int64)
     bad = values[((values < 0) | (values >= num_classes)) & (values != IGNORE_INDEX)]
     if len(bad):
@@ -359,10 +382,12 @@ def orientation(path: str | os.PathLike) -> int:
         return int(image.getexif().get(EXIF_ORIENTATION, 1))
 
 
-def read_pair(image_path: Path, mask_path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def read_pair(
+    image_path: Path, mask_path: Path, num_classes: int, reduce_zero_label: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """An image (H, W, 3) RGB and its mask (H, W), both upright (their EXIF orientations applied),
     checked to be of one size."""
-    image, mask = read_image(image_path), read_mask(mask_path, num_classes)
+    image, mask = read_image(image_path), read_mask(mask_path, num_classes, reduce_zero_label)
     if image.shape[:2] != mask.shape:
         turned = ""
         if orientation(image_path) in TRANSPOSING_ORIENTATIONS and image.shape[:2] == mask.shape[::-1]:
@@ -459,6 +484,7 @@ class SegmentationDataset(Dataset):
     ) -> None:
         check_num_classes(num_classes)
         self.samples = pairs.samples
+        self.reduce_zero_label = pairs.reduce_zero_label
         self.transform = transform
         self.num_classes = num_classes
         self.skip_bad_images = skip_bad_images
@@ -470,7 +496,7 @@ class SegmentationDataset(Dataset):
         if isinstance(self.transform, EvalTransform):
             image_path, mask_path = self.samples[int(request)]
             try:
-                rgb, mask = read_pair(image_path, mask_path, self.num_classes)
+                rgb, mask = read_pair(image_path, mask_path, self.num_classes, self.reduce_zero_label)
             except ImageReadError as error:
                 if not self.skip_bad_images:
                     raise
@@ -483,7 +509,7 @@ class SegmentationDataset(Dataset):
         for offset in range(len(self.samples)):
             image_path, mask_path = self.samples[(request.index + offset) % len(self.samples)]
             try:
-                rgb, mask = read_pair(image_path, mask_path, self.num_classes)
+                rgb, mask = read_pair(image_path, mask_path, self.num_classes, self.reduce_zero_label)
             except ImageReadError as error:
                 if not self.skip_bad_images:
                     raise

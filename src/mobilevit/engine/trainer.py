@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..config import Config, to_dict
+from ..config import Config, OptimConfig, to_dict
 from ..data.sampler import mixed_seed
 from ..tasks import LossFunction, Task, get_task
 from . import distributed
@@ -126,13 +126,7 @@ def _train(
             log.info(line)
     groups = parameter_groups(model, config.optim)
     log.info(describe_parameter_groups(model, groups))
-    optimizer = torch.optim.AdamW(
-        groups,
-        lr=config.optim.lr,
-        betas=config.optim.betas,
-        eps=config.optim.eps,
-        weight_decay=config.optim.weight_decay,
-    )
+    optimizer = build_optimizer(groups, config.optim)
     run = TrainingRun(
         model,
         ModelEma(model, settings.ema_decay) if settings.ema else None,
@@ -436,6 +430,13 @@ def optimizer_step(run: TrainingRun, learning_rate: float, clip_grad: float) -> 
     run.state.step += 1
     if run.ema is not None:
         run.ema.update(run.model)
+
+
+def build_optimizer(groups: list[dict], optim: OptimConfig) -> torch.optim.Optimizer:
+    """AdamW, or SGD with momentum (``optim.name``), over the parameter groups."""
+    if optim.name == "sgd":
+        return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+    return torch.optim.AdamW(groups, lr=optim.lr, betas=optim.betas, eps=optim.eps, weight_decay=optim.weight_decay)
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:

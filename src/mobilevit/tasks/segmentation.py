@@ -25,6 +25,7 @@ from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
 from ..data.loader import batch_shapes
 from ..data.segmentation import (
+    ADE20K_CLASSES,
     IGNORE_INDEX,
     VOC_CLASSES,
     SegmentationBatch,
@@ -57,9 +58,11 @@ DEFAULT_ATROUS_RATES = (6, 12, 18)  # the published models'
 DEFAULT_POOL_SIZES = (1, 2, 3, 6)  # ml-cvnets' PSPNet's
 # ml-cvnets' ADE20k segmenters (150 classes) run at output stride 8 with atrous rates 12/24/36; its
 # files record neither, so a file of 150 classes without our header takes these.
-ADE20K_CLASSES = 150
+ADE20K_CLASS_COUNT = 150
 ADE20K_OUTPUT_STRIDE = 8
 ADE20K_ATROUS_RATES = (12, 24, 36)
+# The classes of the data layouts that fix them.
+KNOWN_CLASSES = {"voc": VOC_CLASSES, "voc_aug": VOC_CLASSES, "ade20k": ADE20K_CLASSES}
 # The heads ``model.head`` names, by their builders (each takes the arch and the options of its head).
 SEGMENTER_BUILDERS = {"deeplabv3": build_segmenter, "pspnet": build_pspnet}
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
@@ -184,13 +187,13 @@ def segmentation_loss(label_smoothing: float = 0.0, aux_weight: float = 0.0) -> 
 
 
 def class_names_of(config: Config, class_names: Sequence[str] = ()) -> tuple[str, ...]:
-    """The classes: the config's ``data.classes``, VOC's 21 for the VOC layouts, else
+    """The classes: the config's ``data.classes``, VOC's 21 for the VOC layouts, ADE20k's 150 for its own, else
     ``class_names`` (a checkpoint's) or the numbers 0 .. model.num_classes - 1."""
     data = config.data
     if data.classes:
         return read_class_names(data.classes, data.root)
-    if data.kind in ("voc", "voc_aug"):
-        return VOC_CLASSES
+    if data.kind in KNOWN_CLASSES:
+        return KNOWN_CLASSES[data.kind]
     if class_names:
         return tuple(class_names)
     if config.model.num_classes is None:
@@ -203,7 +206,8 @@ def _named_classes(config: Config) -> tuple[str, ...]:
     data = config.data
     if isinstance(data.classes, (list, tuple)) and data.classes:
         return tuple(data.classes)
-    return VOC_CLASSES if data.kind in ("voc", "voc_aug") and config.model.num_classes == len(VOC_CLASSES) else ()
+    known = KNOWN_CLASSES.get(data.kind, ())
+    return known if config.model.num_classes == len(known) else ()
 
 
 def segment(
@@ -299,7 +303,7 @@ class Segmentation:
         from our header, else the published models' (ml-cvnets' ADE20k ones for 150 classes). The model is one for inference: an auxiliary
         head's keys, training's only, are left out when it is loaded."""
         classifier = state_dict["head.classifier.weight"]
-        ade20k = classifier.shape[0] == ADE20K_CLASSES
+        ade20k = classifier.shape[0] == ADE20K_CLASS_COUNT
         common = dict(
             num_classes=int(classifier.shape[0]),
             output_stride=metadata.get("output_stride", ADE20K_OUTPUT_STRIDE if ade20k else DEFAULT_OUTPUT_STRIDE),
