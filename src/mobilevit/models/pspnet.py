@@ -19,6 +19,33 @@ from .deeplabv3 import DeepLabV3, dense_backbone
 from .mobilevit import ConvNormAct, Stage
 
 
+class PyramidPool(nn.Module):
+    """``nn.AdaptiveAvgPool2d(size)`` as two averaging matrices, (size, H) and (size, W), built from
+    the input's height and width: the same windows (from ``floor(i * H / size)`` to
+    ``ceil((i + 1) * H / size)``) and values, but exported to ONNX with free height and width,
+    where torch's exporter refuses an adaptive pool whose input size it cannot see."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.output_size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = _averaging_matrix(self.output_size, x.shape[-2], x)
+        columns = _averaging_matrix(self.output_size, x.shape[-1], x)
+        # (s, H) @ (B, C, H, W) @ (W, s) -> (B, C, s, s)
+        return rows @ x @ columns.transpose(0, 1)
+
+
+def _averaging_matrix(size: int, length: int, like: torch.Tensor) -> torch.Tensor:
+    """The (size, length) matrix whose row i averages adaptive pooling's window i."""
+    index = torch.arange(size, device=like.device).unsqueeze(1)
+    starts = torch.div(index * length, size, rounding_mode="floor")
+    ends = torch.div((index + 1) * length + size - 1, size, rounding_mode="floor")
+    positions = torch.arange(length, device=like.device).unsqueeze(0)
+    window = ((positions >= starts) & (positions < ends)).to(like.dtype)
+    return window / window.sum(dim=1, keepdim=True)
+
+
 class PSPNetHead(nn.Module):
     """Pyramid pooling, fusion, ``Dropout2d`` and a 1x1 classifier (keys ``pyramid``, ``fusion``,
     ``classifier``)."""
@@ -38,7 +65,7 @@ class PSPNetHead(nn.Module):
         if reduced < 1:
             raise ValueError(f"PSPNet needs at least {16 * len(pool_sizes)} input channels, got {in_channels}")
         self.pyramid = nn.ModuleList(
-            nn.Sequential(nn.AdaptiveAvgPool2d(size), ConvNormAct(in_channels, reduced, 1, act_layer=nn.ReLU))
+            nn.Sequential(PyramidPool(size), ConvNormAct(in_channels, reduced, 1, act_layer=nn.ReLU))
             for size in pool_sizes
         )
         self.fusion = ConvNormAct(in_channels + reduced * len(pool_sizes), channels, 3, act_layer=nn.ReLU)
