@@ -51,7 +51,8 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path):
         load_config(tmp_path / "c.py", ["optim.zzz=1"])
     assert str(error.value) == (
         f"{tmp_path / 'c.py'}: unknown key 'optim.zzz', which is not close to any valid key. "
-        "The keys of section 'optim' are: backbone_lr_mult, betas, clip_grad, eps, head_lr_mult, lr, weight_decay"
+        "The keys of section 'optim' are: backbone_lr_mult, betas, clip_grad, eps, head_lr_mult, lr, momentum, name, "
+        "weight_decay"
     )
     with pytest.raises(
         ConfigError,

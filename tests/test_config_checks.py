@@ -33,6 +33,12 @@ BAD_VALUES = [
     ("model.atrous_rates", "[6, 0]", "model.atrous_rates must be a non-empty list of positive integers, got (6, 0)"),
     ("model.aspp_channels", "0", "model.aspp_channels must be at least 1, got 0"),
     ("model.aspp_dropout", "1.5", "model.aspp_dropout must be"),
+    ("model.head", "'unet'", "model.head must be one of 'deeplabv3', 'pspnet', got 'unet'"),
+    ("model.pool_sizes", "[1, 0]", "model.pool_sizes must be a non-empty list of positive integers, got (1, 0)"),
+    ("model.psp_channels", "0", "model.psp_channels must be at least 1, got 0"),
+    ("model.aux_loss_weight", "-1", "model.aux_loss_weight must be 0 (no auxiliary head) or more"),
+    ("optim.name", "'adam'", "optim.name must be one of 'adamw', 'sgd', got 'adam'"),
+    ("optim.momentum", "1", "optim.momentum must be in [0, 1)"),
     ("data.short_side_range", "[512, 256]", "data.short_side_range must be (low, high) pixel sizes"),
     ("data.preprocessing.keep_aspect_ratio", "'yes'", "data.preprocessing.keep_aspect_ratio must be True or False"),
     ("task", "'detect'", "task must be one of 'classification', 'segmentation', 'detection', got 'detect'"),
@@ -57,7 +63,8 @@ BAD_VALUES = [
     (
         "data.kind",
         "'files'",
-        "data.kind must be one of 'auto', 'folder', 'annotation', 'voc', 'voc_aug', 'pairs', 'coco', 'boxes', got 'files'",
+        "data.kind must be one of 'auto', 'folder', 'annotation', 'voc', 'voc_aug', 'pairs', 'ade20k', 'coco', 'boxes', "
+        "got 'files'",
     ),
     ("data.root", "''", "data.root must be the data set's folder, got ''"),
     ("data.root", "3", "data.root must be a string, got 3"),

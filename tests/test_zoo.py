@@ -23,7 +23,11 @@ DETECTION_NAMES = [
 def test_list_models():
     names = mobilevit.list_models()
     assert names[:9] == NAMES + SEGMENTATION_NAMES + DETECTION_NAMES
-    assert all(name.startswith("mobilevitv2-") for name in names[9:])  # tests/test_zoo_v2.py
+    # the v2 classifiers (tests/test_zoo_v2.py), then the v2 dense models (tests/test_zoo_v2_dense.py)
+    assert all(
+        name.startswith(("mobilevitv2-", "deeplabv3_mobilevitv2-", "pspnet_mobilevitv2-", "ssdlite_mobilevitv2-"))
+        for name in names[9:]
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)

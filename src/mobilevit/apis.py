@@ -236,14 +236,16 @@ def convert_checkpoint(
     task = task_of(model)
     has_head = any(key.startswith("head.") for key in checkpoint.state_dict)
     load_checkpoint(model, checkpoint, strict_head=has_head)
+    ours = model.state_dict()  # what the model loaded: a training-only module (an auxiliary head) is left out
+    state_dict = {key: value for key, value in checkpoint.state_dict.items() if key in ours}
     class_names = checkpoint.metadata.get("class_names") or list(model.class_names) or None
     if to != "mobilevit":
         settings = task.settings_of(model)
-        written = save_layout(destination, to, checkpoint.state_dict, arch, preprocessing, class_names, settings)
+        written = save_layout(destination, to, state_dict, arch, preprocessing, class_names, settings)
     else:
         written = save_checkpoint(
             destination,
-            checkpoint.state_dict,
+            state_dict,
             arch,
             preprocessing,
             source_layout=checkpoint.layout,
@@ -251,9 +253,7 @@ def convert_checkpoint(
             task=task.name,
             **task.settings_of(model),
         )
-    return Converted(
-        checkpoint.path, checkpoint.layout, task.name, arch, model.num_classes, written, len(checkpoint.state_dict)
-    )
+    return Converted(checkpoint.path, checkpoint.layout, task.name, arch, model.num_classes, written, len(state_dict))
 
 
 def checkpoint_preprocessing(checkpoint: Checkpoint) -> Preprocessing:

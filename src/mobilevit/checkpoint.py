@@ -49,7 +49,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as serialize_safetensors
 from torch import nn
 
-from .convert import LAYOUTS, CheckpointError, detect_layout, num_classes_of, to_mobilevit
+from .convert import LAYOUTS, TRAINING_ONLY_PREFIXES, CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .data.transforms import Preprocessing
 from .download import download_checkpoint, is_url
 from .hub import download as download_from_hub
@@ -186,7 +186,9 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
 
     With ``strict_head=False`` the classification head (``head.*``) is skipped where the
     checkpoint's differs in shape or is absent, for fine-tuning on another number of classes; the
-    skipped keys are returned and warned about. Everything else must still match.
+    skipped keys are returned and warned about. Everything else must still match. A checkpoint's
+    training-only modules (a segmenter's auxiliary head, ``aux_head.*``) are left out where the
+    model has none, as a model for inference has not.
     """
     if getattr(getattr(model, "backbone", model), "fused", False):
         raise ValueError(
@@ -194,12 +196,16 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
             "init_model(..., fuse=True)): load them first, then fuse()"
         )
     checkpoint = source if isinstance(source, Checkpoint) else read_checkpoint(source)
-    state_dict = dict(checkpoint.state_dict)
     ours = model.state_dict()
+    state_dict = {  # a model built for inference has no training-only module
+        key: value
+        for key, value in checkpoint.state_dict.items()
+        if key in ours or not key.startswith(TRAINING_ONLY_PREFIXES)
+    }
     skipped: list[str] = []
     if not strict_head:
         for key in sorted(set(ours) | set(state_dict)):
-            if key.startswith("head.") and (
+            if key.startswith(("head.", *TRAINING_ONLY_PREFIXES)) and (
                 key not in ours or key not in state_dict or state_dict[key].shape != ours[key].shape
             ):
                 skipped.append(key)

@@ -43,6 +43,8 @@ class ConfigError(ValueError):
 # it (beyond its default, which configs saved by earlier versions hold), and to_dict leaves it out.
 SEGMENTATION_ONLY = {"task": "segmentation"}
 DETECTION_ONLY = {"task": "detection"}
+# The segmentation heads model.head names (mobilevit.models: DeepLabV3, PSPNet).
+SEGMENTATION_HEADS = ("deeplabv3", "pspnet")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,17 @@ class ModelConfig:
     norm_eval: bool = False
     class_names: tuple[str, ...] = ()  # set by training from the data set, so inference can name classes
     output_stride: int = 0  # the backbone's; 0: the task's own (32 classification, 16 segmentation)
-    # segmentation only: the DeepLabv3 head's ASPP (the published models' values)
+    # segmentation only: the head ('deeplabv3' or 'pspnet'), the DeepLabv3 head's ASPP (the published
+    # v1 models' values; the v2 ones have 512 channels), the PSPNet head's pyramid (ml-cvnets' values)
+    head: str = field(default="deeplabv3", metadata=SEGMENTATION_ONLY)
     atrous_rates: tuple[int, ...] = field(default=(6, 12, 18), metadata=SEGMENTATION_ONLY)
     aspp_channels: int = field(default=256, metadata=SEGMENTATION_ONLY)
     aspp_dropout: float = field(default=0.1, metadata=SEGMENTATION_ONLY)
+    pool_sizes: tuple[int, ...] = field(default=(1, 2, 3, 6), metadata=SEGMENTATION_ONLY)
+    psp_channels: int = field(default=512, metadata=SEGMENTATION_ONLY)
+    # The weight of the auxiliary head's loss (ml-cvnets' v2 recipes: 0.4); 0: no auxiliary head.
+    # The head (on the next-to-last stage) exists in training only.
+    aux_loss_weight: float = field(default=0.0, metadata=SEGMENTATION_ONLY)
     # Weights a fresh run starts from (never a resumed one): a zoo name, a file, a directory or an
     # http(s) URL, any layout mobilevit.checkpoint reads; '' starts from random weights.
     pretrained: str = ""
@@ -103,6 +112,12 @@ class ModelConfig:
             raise expected("atrous_rates", "a non-empty list of positive integers", self.atrous_rates)
         at_least(self, "aspp_channels", 1)
         fraction(self, "aspp_dropout")
+        one_of(self, "head", SEGMENTATION_HEADS)
+        if not self.pool_sizes or not all(size >= 1 for size in self.pool_sizes):
+            raise expected("pool_sizes", "a non-empty list of positive integers", self.pool_sizes)
+        at_least(self, "psp_channels", 1)
+        if self.aux_loss_weight < 0:
+            raise expected("aux_loss_weight", "0 (no auxiliary head) or more", self.aux_loss_weight)
 
 
 def _check_arch(arch: Any) -> tuple:
@@ -151,7 +166,7 @@ class SamplerConfig:
 # The data layouts each task reads (data.kind).
 DATA_KINDS = {
     "classification": ("auto", "folder", "annotation"),
-    "segmentation": ("voc", "voc_aug", "pairs"),
+    "segmentation": ("voc", "voc_aug", "pairs", "ade20k"),
     "detection": ("coco", "boxes", "auto"),
 }
 
@@ -164,7 +179,7 @@ class DataConfig:
     # listed with labels in <root>/<annotation> (mmpretrain's meta/train.txt); 'auto': annotation
     # files if present. Segmentation (see mobilevit.data.segmentation): 'voc' (VOC2012 as released),
     # 'voc_aug' (list files such as list/train_aug.txt, given as the annotation), 'pairs'
-    # (<root>/images/<split>/ beside <root>/masks/<split>/). Detection (see mobilevit.data.detection):
+    # (<root>/images/<split>/ beside <root>/masks/<split>/), 'ade20k' (ADEChallengeData2016). Detection (see mobilevit.data.detection):
     # 'coco' (<root>/<annotation> an instances_*.json of the images in <root>/<split>), 'boxes' (a
     # boxes file), 'auto' (COCO when the file lists categories).
     kind: str = "auto"
@@ -214,12 +229,15 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW; weight decay applies to every parameter, norms and biases included, as in the recipe."""
+    """AdamW (or SGD with momentum, ml-cvnets' ADE20k recipes); weight decay applies to every
+    parameter, norms and biases included, as in the recipe."""
 
+    name: str = "adamw"  # 'adamw' or 'sgd'
     lr: float = 2e-3
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    momentum: float = 0.9  # SGD's
     clip_grad: float = 0.0  # max gradient norm; 0: no clipping
     # Learning rate multipliers of the parameter groups, applied at every step of the schedule:
     # the backbone's parameters (backbone.*) and the rest (the head). Fine-tuning often gives the
@@ -238,6 +256,9 @@ class OptimConfig:
             raise expected("betas", "two numbers in [0, 1)", self.betas)
         positive(self, "eps")
         at_least(self, "clip_grad", 0)
+        one_of(self, "name", ("adamw", "sgd"))
+        if not 0 <= self.momentum < 1:
+            raise expected("momentum", "in [0, 1)", self.momentum)
 
 
 @dataclass(frozen=True)

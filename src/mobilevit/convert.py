@@ -43,6 +43,8 @@ LAYOUTS = (
     "huggingface_v2",
     "huggingface_v2_deeplabv3",
     "cvnets_v2_ssd",
+    "cvnets_v2_deeplabv3",
+    "cvnets_v2_pspnet",
 )
 
 
@@ -165,6 +167,9 @@ def _deeplabv3_rows(convs: str, pool: str, project: str, classifier: str, conv: 
 # ``encoder.``; Hugging Face's MobileViTForSemanticSegmentation keeps its classification names.
 # The MobileViT stages every task's model shares under ``backbone.``: what seeds another task's model.
 BACKBONE_PREFIXES = ("backbone.stem.", "backbone.layers.")
+# Modules only training uses (a segmenter's auxiliary head): a model for inference has none, and
+# loading leaves a checkpoint's out.
+TRAINING_ONLY_PREFIXES = ("aux_head.",)
 CVNETS_DEEPLABV3_ROWS: Rows = (
     *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_ROWS if ours.startswith(BACKBONE_PREFIXES)),
     *_deeplabv3_rows(
@@ -290,10 +295,48 @@ CVNETS_V2_SSD_ROWS: Rows = (
     *((f"encoder.{theirs}", ours) for theirs, ours in CVNETS_V2_ROWS if ours.startswith(BACKBONE_PREFIXES)),
     *(row for row in CVNETS_SSD_ROWS if not row[1].startswith(BACKBONE_PREFIXES)),
 )
+# ml-cvnets' v2 segmenters (``{deeplabv3,pspnet}-mobilevitv2-*.pt``, ml-cvnets v0.2 and later): the v2
+# backbone under ``encoder.``, the head under ``seg_head.`` with its classifier a ConvLayer
+# (``seg_head.classifier.block.conv``; v0.1's DeepLabv3 nested it once more), and the auxiliary
+# head the published recipes trained with (``seg_head.aux_head.{0,2}``), our training-only ``aux_head``.
+_CVNETS_V2_ENCODER: Rows = tuple(
+    (f"encoder.{theirs}", ours) for theirs, ours in CVNETS_V2_ROWS if ours.startswith(BACKBONE_PREFIXES)
+)
+_CVNETS_AUXILIARY_HEAD: Rows = (
+    *_cvnets_unit("seg_head.aux_head.0.", "aux_head.0."),
+    ("seg_head.aux_head.2.block.conv.", "aux_head.2."),
+)
+CVNETS_V2_DEEPLABV3_ROWS: Rows = (
+    *_CVNETS_V2_ENCODER,
+    *_deeplabv3_rows(
+        "seg_head.aspp.aspp_layer.convs.",
+        "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.",
+        "seg_head.aspp.aspp_layer.project.",
+        "seg_head.classifier.",
+        "block.conv",
+        "block.norm",
+    ),
+    *_CVNETS_AUXILIARY_HEAD,
+)
+# PSPNet's pyramid level {level} is a pool (index 0) and a ConvLayer (index 1); the fusion a ConvLayer
+# and Dropout2d.
+CVNETS_V2_PSPNET_ROWS: Rows = (
+    *_CVNETS_V2_ENCODER,
+    *_cvnets_unit("seg_head.psp_layer.psp_branches.{level}.1.", "head.pyramid.{level}.1."),
+    *_cvnets_unit("seg_head.psp_layer.fusion.0.", "head.fusion."),
+    ("seg_head.classifier.block.conv.", "head.classifier."),
+    *_CVNETS_AUXILIARY_HEAD,
+)
 _HUGGINGFACE_V2_LAYER = re.compile(
     r"^mobilevitv2\.encoder\.layer\.(?P<stage>\d+)\.transformer\.layer\.(?P<layer>\d+)\."
 )
 _CVNETS_V2_DENSE = re.compile(r"^encoder\.layer_\d+\.1\.global_rep\.0\.pre_norm_attn\.1\.qkv_proj\.")
+# Each ml-cvnets v2 dense layout by the prefix of its head's keys.
+_CVNETS_V2_HEADS = {
+    "ssd_heads.": "cvnets_v2_ssd",
+    "seg_head.aspp.": "cvnets_v2_deeplabv3",
+    "seg_head.psp_layer.": "cvnets_v2_pspnet",
+}
 # The key of each layout's first attention projection: where v2 differs from v1 by name.
 _V2_MARKERS = {
     "cvnets_v2": re.compile(r"^layer_\d+\.1\.global_rep\.0\.pre_norm_attn\.1\.qkv_proj\."),
@@ -358,6 +401,8 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
         "huggingface_v2": from_huggingface_v2,
         "huggingface_v2_deeplabv3": from_huggingface_v2_deeplabv3,
         "cvnets_v2_ssd": from_cvnets_v2_ssd,
+        "cvnets_v2_deeplabv3": from_cvnets_v2_deeplabv3,
+        "cvnets_v2_pspnet": from_cvnets_v2_pspnet,
     }
     if layout not in converters:
         raise CheckpointError(f"unknown checkpoint layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -366,9 +411,9 @@ def to_mobilevit(state_dict: Mapping[str, torch.Tensor], layout: str) -> StateDi
 
 def from_mobilevit(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """Our layout (and mmpretrain's, the same names): checked, not renamed."""
-    stray = [key for key in state_dict if not key.startswith(("backbone.", "head."))]
+    stray = [key for key in state_dict if not key.startswith(("backbone.", "head.", *TRAINING_ONLY_PREFIXES))]
     if stray:
-        raise CheckpointError(f"{len(stray)} keys outside backbone.* and head.*: {_sample(stray)}")
+        raise CheckpointError(f"{len(stray)} keys outside backbone.*, head.* and aux_head.*: {_sample(stray)}")
     return dict(state_dict)
 
 
@@ -413,14 +458,15 @@ def from_cvnets_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
 def detect_v2_layout(state_dict: Mapping[str, torch.Tensor]) -> str | None:
     """The MobileViT v2 layout of a bare state dict (``cvnets_v2``, ``timm_v2``, ``huggingface_v2``,
-    ``huggingface_v2_deeplabv3``, ``cvnets_v2_ssd``), or None for another model."""
+    ``huggingface_v2_deeplabv3``, ``cvnets_v2_ssd``, ``cvnets_v2_deeplabv3``, ``cvnets_v2_pspnet``),
+    or None for another model."""
     if any(_CVNETS_V2_DENSE.match(key) for key in state_dict):
-        if any(key.startswith("ssd_heads.") for key in state_dict):
-            return "cvnets_v2_ssd"
+        for prefix, layout in _CVNETS_V2_HEADS.items():
+            if any(key.startswith(prefix) for key in state_dict):
+                return layout
         raise CheckpointError(
-            "an ml-cvnets MobileViT v2 dense checkpoint other than SSDLite (encoder.* with "
-            f"{'seg_head.*' if any(key.startswith('seg_head.') for key in state_dict) else 'no ssd_heads.*'}): "
-            "its layout is not read yet; Hugging Face's MobileViTV2ForSemanticSegmentation files are"
+            "an ml-cvnets MobileViT v2 checkpoint (encoder.*) with none of the heads read: expected "
+            f"{', '.join(f'{prefix}* ({layout})' for prefix, layout in _CVNETS_V2_HEADS.items())}"
         )
     for layout, marker in _V2_MARKERS.items():
         if any(marker.match(key) for key in state_dict):
@@ -453,6 +499,18 @@ def from_huggingface_v2_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> Sta
 def from_cvnets_v2_ssd(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     """ml-cvnets' SSDLite on MobileViT v2 (``encoder.``, ``extra_layers.``, ``ssd_heads.``; RGB input)."""
     return rename(state_dict, CVNETS_V2_SSD_ROWS, depths={})
+
+
+def from_cvnets_v2_deeplabv3(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets' DeepLabv3 on MobileViT v2 (``encoder.``, ``seg_head.``, RGB input); its auxiliary
+    head, when the file has one, becomes our training-only ``aux_head``."""
+    return rename(state_dict, CVNETS_V2_DEEPLABV3_ROWS, depths={})
+
+
+def from_cvnets_v2_pspnet(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    """ml-cvnets' PSPNet on MobileViT v2 (``encoder.``, ``seg_head.psp_layer``, RGB input); its
+    auxiliary head as for DeepLabv3."""
+    return rename(state_dict, CVNETS_V2_PSPNET_ROWS, depths={})
 
 
 def fuse_qkv(state_dict: Mapping[str, torch.Tensor]) -> StateDict:

@@ -7,12 +7,13 @@ import fnmatch
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from torch import nn
 
 from .checkpoint import Checkpoint, load_checkpoint, read_checkpoint
 from .data.detection import COCO_CLASSES
-from .data.segmentation import VOC_CLASSES
+from .data.segmentation import ADE20K_CLASSES, VOC_CLASSES
 from .data.transforms import Preprocessing
 from .download import local_path_advice
 from .imagenet import IMAGENET_CLASSES
@@ -25,6 +26,7 @@ _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
 _CVNETS_DETECTION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/detection/"
 _CVNETS_V2_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets-v2/classification/mobilevitv2/"
+_CVNETS_V2_DENSE_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets-v2/"
 
 # How ml-cvnets v0.1 measured the published mIoU of its DeepLabv3 weights (eval_segmentation.py).
 VOC_PROTOCOL = (
@@ -40,6 +42,21 @@ COCO_PROTOCOL = (
     "pycocotools box mAP@[.5:.95]"
 )
 
+# How ml-cvnets v0.2+ measured the published figures of its MobileViT v2 dense weights
+# (cvnets-eval-seg / cvnets-eval-det with --evaluation.*.resize-input-images): RGB, bicubic.
+V2_VOC_PROTOCOL = (
+    "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bicubic, aspect ratio not kept), "
+    "RGB, /255; logits upsampled to the original size (bilinear, align_corners=True), argmax; mIoU over 21 "
+    "classes from one confusion matrix over the set, label 255 ignored"
+)
+V2_ADE20K_PROTOCOL = (
+    "ADE20k val (2,000 images): each whole image resized to 512x512 (bicubic, aspect ratio not kept), RGB, /255; "
+    "logits upsampled to the original size (bilinear, align_corners=True), argmax; mIoU over 150 classes from "
+    "one confusion matrix over the set, label 0 ('other') ignored"
+)
+V2_COCO_PROTOCOL = COCO_PROTOCOL.replace(
+    "(bilinear, aspect ratio not kept), BGR", "(bicubic, aspect ratio not kept), RGB"
+)
 
 # The MobileViT v2 weights' input, as ml-cvnets v0.2+ evaluated them and timm's configs say: RGB
 # (ml-cvnets v0.2 reads images with PIL), /255, short side 288 (bicubic), centre crop 256 (crop
@@ -77,6 +94,8 @@ class ZooModel:
     protocol: str = ""
     sha256: str = ""
     pretraining: str = ""
+    dataset: str = "VOC 2012"  # a segmenter's: where its mIoU was measured
+    build_options: tuple[tuple[str, Any], ...] = ()  # the task builder's options beyond the arch (a segmenter's head)
 
     @property
     def num_classes(self) -> int:
@@ -155,6 +174,105 @@ def _mobilevit_v2(width: str, folder: str, size: int, top1: float) -> ZooModel:
     )
 
 
+# ml-cvnets' MobileViT v2 segmenters: where each was trained, with its output stride and DeepLabv3
+# rates (ml-cvnets' yamls; the file records neither), classes, protocol and config suffix.
+_V2_SEGMENTATION_DATA = {
+    "voc": ("pascalvoc", "VOC 2012", 16, (6, 12, 18), VOC_CLASSES, V2_VOC_PROTOCOL, "4xb32_voc"),
+    "ade20k": ("ade20k", "ADE20k", 8, (12, 24, 36), ADE20K_CLASSES, V2_ADE20K_PROTOCOL, "4xb4_ade20k"),
+}
+# Their input: the whole image resized to 512x512 (bicubic), RGB, /255.
+V2_SEGMENTATION_PREPROCESSING = replace(SEGMENTATION_PREPROCESSING, interpolation="bicubic", channel_order="RGB")
+V2_DETECTION_PREPROCESSING = replace(DETECTION_PREPROCESSING, interpolation="bicubic", channel_order="RGB")
+
+
+def _v2_segmenter(head: str, data: str, width: str, params_m: float, flops_g: float, miou: float) -> ZooModel:
+    """A DeepLabv3 or PSPNet on MobileViT v2 of ml-cvnets
+    (``cvnets-v2/segmentation/{pascalvoc,ade20k}/mobilevitv2/{head}-mobilevitv2-{w}.pt``). The config
+    is ml-cvnets' recipe of width 1.0 (the one it publishes), which every width follows."""
+    folder, dataset, output_stride, rates, classes, protocol, recipe = _V2_SEGMENTATION_DATA[data]
+    options: tuple[tuple[str, Any], ...] = (("head", head), ("output_stride", output_stride))
+    if head == "deeplabv3":
+        options += (("atrous_rates", rates),)
+    return ZooModel(
+        name=f"{head}_mobilevitv2-{width}_3rdparty_{data}",
+        arch=f"v2_{width}",
+        config=f"configs/{head}/{head}_mobilevitv2-100_{recipe}.py",
+        url=f"{_CVNETS_V2_DENSE_URL}segmentation/{folder}/mobilevitv2/{head}-mobilevitv2-{_V2_WIDTHS[width]}.pt",
+        params_m=params_m,
+        flops_g=flops_g,
+        class_names=classes,
+        preprocessing=V2_SEGMENTATION_PREPROCESSING,
+        task="segmentation",
+        miou=miou,
+        protocol=protocol,
+        dataset=dataset,
+        build_options=options,
+    )
+
+
+def _v2_ssdlite(width: str, params_m: float, flops_g: float, box_map: float) -> ZooModel:
+    """An SSDLite on MobileViT v2 of ml-cvnets (``cvnets-v2/detection/mobilevitv2/coco-ssd-mobilevitv2-{w}.pt``,
+    COCO 2017, 80 classes and the background); the config is ml-cvnets' recipe of width 1.0."""
+    return ZooModel(
+        name=f"ssdlite_mobilevitv2-{width}_3rdparty_coco",
+        arch=f"v2_{width}",
+        config="configs/ssdlite/ssdlite_mobilevitv2-100_4xb32_coco.py",
+        url=f"{_CVNETS_V2_DENSE_URL}detection/mobilevitv2/coco-ssd-mobilevitv2-{_V2_WIDTHS[width]}.pt",
+        params_m=params_m,
+        flops_g=flops_g,
+        class_names=("background", *COCO_CLASSES),
+        preprocessing=V2_DETECTION_PREPROCESSING,
+        task="detection",
+        map=box_map,
+        protocol=V2_COCO_PROTOCOL,
+    )
+
+
+# (width, params (M), multiply-adds (G), published figure) of ml-cvnets' v2 dense weights: the
+# figures and the parameter counts (derived to 0.01 M, which the model zoo rounds to 0.1 M; the
+# auxiliary head of training left out) as the facts sheet gives them; multiply-adds as `mobilevit
+# flops` counts them at 512x512 (segmentation) and 320x320 (detection). Not published: DeepLabv3-VOC
+# 0.75, 1.75, 2.0; PSPNet-VOC 1.75, 2.0; PSPNet-ADE20k 2.0.
+_V2_DEEPLABV3_VOC = (
+    ("050", 6.24, 7.44, 75.07),
+    ("100", 13.32, 17.83, 78.94),
+    ("125", 17.67, 24.65, 79.68),
+    ("150", 22.56, 32.54, 80.30),
+)
+_V2_DEEPLABV3_ADE20K = (
+    ("050", 6.31, 25.98, 31.93),
+    ("075", 9.58, 39.87, 34.70),
+    ("100", 13.38, 56.26, 37.06),
+    ("125", 17.73, 75.15, 38.42),
+    ("150", 22.62, 96.54, 38.91),
+    ("175", 28.05, 120.43, 39.53),
+    ("200", 34.02, 146.81, 40.94),
+)
+_V2_PSPNET_VOC = (
+    ("050", 3.55, 4.75, 74.62),
+    ("075", 6.18, 8.74, 77.44),
+    ("100", 9.38, 13.81, 78.92),
+    ("125", 13.16, 19.95, 79.40),
+    ("150", 17.51, 27.17, 79.93),
+)
+_V2_PSPNET_ADE20K = (
+    ("050", 3.62, 15.23, 31.77),
+    ("075", 6.25, 26.43, 35.22),
+    ("100", 9.45, 40.14, 36.57),
+    ("125", 13.22, 56.35, 38.76),
+    ("150", 17.57, 75.05, 38.74),
+    ("175", 22.49, 96.26, 39.82),
+)
+_V2_SSDLITE_COCO = (
+    ("050", 2.04, 0.92, 21.24),
+    ("075", 3.58, 1.84, 24.57),
+    ("100", 5.61, 3.10, 26.47),
+    ("125", 8.17, 4.71, 27.85),
+    ("150", 11.28, 6.66, 28.83),
+    ("175", 14.92, 8.96, 29.52),
+    ("200", 19.11, 11.60, 30.21),
+)
+
 MODELS: dict[str, ZooModel] = {
     record.name: record
     for record in (
@@ -219,6 +337,12 @@ MODELS: dict[str, ZooModel] = {
             _mobilevit_v2(width, "imagenet21k_to_1k", 384, top1)
             for width, top1 in zip(("150", "175", "200"), (82.60, 82.93, 83.41))
         ),
+        # MobileViT v2 dense: DeepLabv3 and PSPNet on VOC and ADE20k, SSDLite on COCO
+        *(_v2_segmenter("deeplabv3", "voc", *row) for row in _V2_DEEPLABV3_VOC),
+        *(_v2_segmenter("deeplabv3", "ade20k", *row) for row in _V2_DEEPLABV3_ADE20K),
+        *(_v2_segmenter("pspnet", "voc", *row) for row in _V2_PSPNET_VOC),
+        *(_v2_segmenter("pspnet", "ade20k", *row) for row in _V2_PSPNET_ADE20K),
+        *(_v2_ssdlite(*row) for row in _V2_SSDLITE_COCO),
     )
 }
 
@@ -284,6 +408,8 @@ def get_model(
     if features_only:
         return _backbone(record, task, pretrained, options)
     options.setdefault("num_classes", record.num_classes)
+    for key, value in record.build_options:
+        options.setdefault(key, value)
     model = task.build_from_arch(record.arch, **options)
     model.preprocessing = record.preprocessing  # what inference_model prepares images with
     if options["num_classes"] == record.num_classes:

@@ -99,7 +99,8 @@ def test_a_stopped_segmentation_run_resumes_to_the_weights_of_an_uninterrupted_o
 
 def test_a_segmentation_config_names_what_does_not_fit(config_file):
     with pytest.raises(
-        ConfigError, match="data.kind must be a segmentation layout, one of 'voc', 'voc_aug', 'pairs'; got 'auto'"
+        ConfigError,
+        match="data.kind must be a segmentation layout, one of 'voc', 'voc_aug', 'pairs', 'ade20k'; got 'auto'",
     ):
         load_config(config_file(), ["data.kind=auto"])
     with pytest.raises(ConfigError, match="set data.preprocessing.keep_aspect_ratio=False"):

@@ -4,7 +4,11 @@ import pytest
 import torch
 from torch import nn
 
+from mobilevit.checkpoint import save_checkpoint
+from mobilevit.cli import main
 from mobilevit.models import DeepLabV3, PSPNet, PSPNetHead, build_pspnet
+from mobilevit.models.pspnet import PyramidPool
+from mobilevit.tasks import SEGMENTATION
 
 
 # ml-cvnets' model zoo, derived counts of the facts sheet (4.2): (arch, classes, output stride, millions)
@@ -53,3 +57,25 @@ def test_every_parameter_gets_a_gradient():
     model = build_pspnet("v2_050", num_classes=3).train()
     model(torch.rand(2, 3, 64, 64)).sum().backward()
     assert all(param.grad is not None for param in model.parameters())
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 6])
+def test_the_pyramid_pool_is_adaptive_average_pooling(size):
+    for height, width in [(4, 4), (5, 7), (13, 9), (2, 3), (16, 16)]:
+        x = torch.randn(2, 3, height, width)
+        torch.testing.assert_close(PyramidPool(size)(x), nn.AdaptiveAvgPool2d(size)(x), rtol=0, atol=1e-6)
+
+
+def test_a_pspnet_exports_to_onnx_with_free_height_and_width(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model = build_pspnet("xx_small", num_classes=3).eval()
+    settings = SEGMENTATION.settings_of(model)
+    save_checkpoint(tmp_path / "psp.safetensors", model.state_dict(), "xx_small", task="segmentation", **settings)
+    onnx_path = tmp_path / "psp.onnx"
+    assert main(["export", str(tmp_path / "psp.safetensors"), "--dynamic", "--output", str(onnx_path)]) == 0
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    for shape in [(1, 3, 64, 64), (2, 3, 80, 112)]:  # stage 5 maps of 4x4 and 5x7: uneven windows at 3 and 6
+        x = torch.rand(*shape)
+        (found,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        with torch.no_grad():
+            torch.testing.assert_close(torch.from_numpy(found), model(x), rtol=0, atol=1e-4)

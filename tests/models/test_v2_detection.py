@@ -85,7 +85,18 @@ def test_an_ml_cvnets_v2_ssdlite_loads_key_for_key(tmp_path):
     assert all(torch.equal(value, ours[key]) for key, value in model.state_dict().items())
 
 
-def test_other_ml_cvnets_v2_dense_files_are_named_as_not_read_yet():
+def test_an_ml_cvnets_v2_file_of_another_head_names_the_heads_read():
     cvnets = {"encoder.layer_3.1.global_rep.0.pre_norm_attn.1.qkv_proj.block.conv.weight": torch.zeros(1)}
-    with pytest.raises(CheckpointError, match=r"v2 dense checkpoint .*seg_head.*not read yet"):
-        detect_layout({**cvnets, "seg_head.classifier.block.conv.weight": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match=r"none of the heads read: expected ssd_heads.*seg_head.aspp.*psp_layer"):
+        detect_layout({**cvnets, "seg_head.simple_head.block.conv.weight": torch.zeros(1)})
+
+
+@pytest.mark.parametrize("size", [160, 224])
+def test_anchors_follow_the_v2_blocks_even_maps(size):
+    """At 160 the stride-32 map is 5x5 by conv arithmetic, and 6x6 once the v2 block resizes it."""
+    model = build_ssdlite("v2_050", image_size=size).eval()
+    with torch.no_grad():
+        levels = model.backbone(torch.rand(1, 3, size, size))
+        assert [tuple(level.shape[-2:]) for level in levels.values()] == grid_sizes(size, "v2_050")
+        raw = model(torch.rand(2, 3, size, size))
+    assert raw["cls_logits"].shape[1] == len(model.box_coding().anchors)

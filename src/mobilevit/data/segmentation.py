@@ -8,6 +8,9 @@ Layouts (``data.kind``):
 - ``'voc_aug'``: the SBD-augmented list files of the published recipe: ``<root>/list/train_aug.txt``
   (``data.train_annotation``) of ``JPEGImages/x.jpg SegmentationClassAug/x.png`` lines.
 - ``'pairs'``: custom data, ``<root>/images/<split>/<name>.<ext>`` with ``<root>/masks/<split>/<name>.png``.
+- ``'ade20k'``: ADE20k (SceneParsing, ``ADEChallengeData2016``) as released: ``<root>/images/<split>/*.jpg``
+  with ``<root>/annotations/<split>/*.png`` (splits ``training``, ``validation``), whose labels 1-150
+  are read as the classes 0-149 and 0 ("other") as 255, not scored (ml-cvnets' and mmsegmentation's reading).
 
 A mask is a single-channel or palette PNG of class indices (the palette is only for viewing);
 255 marks pixels that are ignored (VOC's object boundaries and void). Masks are resized with
@@ -16,6 +19,7 @@ nearest neighbour only, so no value is ever invented.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,8 +69,163 @@ VOC_CLASSES = (
     "train",
     "tvmonitor",
 )
+
+# ADE20k's 150 classes (SceneParsing), in the order of the labels 1-150 of its masks (0, "other",
+# is not scored): the outputs 0-149 of ml-cvnets' ADE20k segmenters.
+ADE20K_CLASSES = (
+    "wall",
+    "building",
+    "sky",
+    "floor",
+    "tree",
+    "ceiling",
+    "road",
+    "bed",
+    "windowpane",
+    "grass",
+    "cabinet",
+    "sidewalk",
+    "person",
+    "earth",
+    "door",
+    "table",
+    "mountain",
+    "plant",
+    "curtain",
+    "chair",
+    "car",
+    "water",
+    "painting",
+    "sofa",
+    "shelf",
+    "house",
+    "sea",
+    "mirror",
+    "rug",
+    "field",
+    "armchair",
+    "seat",
+    "fence",
+    "desk",
+    "rock",
+    "wardrobe",
+    "lamp",
+    "bathtub",
+    "railing",
+    "cushion",
+    "base",
+    "box",
+    "column",
+    "signboard",
+    "chest of drawers",
+    "counter",
+    "sand",
+    "sink",
+    "skyscraper",
+    "fireplace",
+    "refrigerator",
+    "grandstand",
+    "path",
+    "stairs",
+    "runway",
+    "case",
+    "pool table",
+    "pillow",
+    "screen door",
+    "stairway",
+    "river",
+    "bridge",
+    "bookcase",
+    "blind",
+    "coffee table",
+    "toilet",
+    "flower",
+    "book",
+    "hill",
+    "bench",
+    "countertop",
+    "stove",
+    "palm",
+    "kitchen island",
+    "computer",
+    "swivel chair",
+    "boat",
+    "bar",
+    "arcade machine",
+    "hovel",
+    "bus",
+    "towel",
+    "light",
+    "truck",
+    "tower",
+    "chandelier",
+    "awning",
+    "streetlight",
+    "booth",
+    "television receiver",
+    "airplane",
+    "dirt track",
+    "apparel",
+    "pole",
+    "land",
+    "bannister",
+    "escalator",
+    "ottoman",
+    "bottle",
+    "buffet",
+    "poster",
+    "stage",
+    "van",
+    "ship",
+    "fountain",
+    "conveyer belt",
+    "canopy",
+    "washer",
+    "plaything",
+    "swimming pool",
+    "stool",
+    "barrel",
+    "basket",
+    "waterfall",
+    "tent",
+    "bag",
+    "minibike",
+    "cradle",
+    "oven",
+    "ball",
+    "food",
+    "step",
+    "tank",
+    "trade name",
+    "microwave",
+    "pot",
+    "animal",
+    "bicycle",
+    "lake",
+    "dishwasher",
+    "screen",
+    "blanket",
+    "sculpture",
+    "hood",
+    "sconce",
+    "vase",
+    "traffic light",
+    "tray",
+    "ashcan",
+    "fan",
+    "pier",
+    "crt screen",
+    "plate",
+    "monitor",
+    "bulletin board",
+    "shower",
+    "radiator",
+    "glass",
+    "clock",
+    "flag",
+)
 IGNORE_INDEX = 255
-SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
+SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs", "ade20k")
 
 
 class MaskError(ValueError):
@@ -75,9 +234,11 @@ class MaskError(ValueError):
 
 @dataclass(frozen=True)
 class MaskList:
-    """Image files with their mask files."""
+    """Image files with their mask files; ``reduce_zero_label``: the masks' 0 is ignored (255) and
+    their other values are the classes plus one (ADE20k's)."""
 
     samples: list[tuple[Path, Path]]
+    reduce_zero_label: bool = False
 
 
 def voc_palette(num_colors: int = 256) -> list[int]:
@@ -142,6 +303,19 @@ def scan_pairs(root: str | os.PathLike, split: str) -> MaskList:
     return _checked(samples, image_dir)
 
 
+def read_ade20k(root: str | os.PathLike, split: str) -> MaskList:
+    """ADE20k's split ``split`` (``training``, ``validation``) under ``root`` (``ADEChallengeData2016``)."""
+    image_dir, mask_dir = Path(root) / "images" / split, Path(root) / "annotations" / split
+    if not image_dir.is_dir():
+        raise FileNotFoundError(
+            f"image folder not found: {image_dir} (expected data.root to be the ADEChallengeData2016 folder, "
+            "and the split training or validation)"
+        )
+    images = sorted(image_files(image_dir))
+    samples = [(path, (mask_dir / path.relative_to(image_dir)).with_suffix(".png")) for path in images]
+    return dataclasses.replace(_checked(samples, image_dir), reduce_zero_label=True)
+
+
 def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -> MaskList:
     """The pairs of one split in layout ``kind`` (see the module docstring)."""
     if not Path(root).is_dir():
@@ -152,6 +326,8 @@ def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -
         return read_pair_list(Path(root) / list_file, root)
     if kind == "pairs":
         return scan_pairs(root, split)
+    if kind == "ade20k":
+        return read_ade20k(root, split)
     raise ValueError(
         f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}"
     )
@@ -172,7 +348,7 @@ def check_num_classes(num_classes: int) -> None:
         )
 
 
-def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
+def read_mask(path: str | os.PathLike, num_classes: int, reduce_zero_label: bool = False) -> np.ndarray:
     """An (H, W) uint8 array of class indices (255: ignored) from a single-channel or palette image,
     in the upright frame: the mask's own EXIF orientation, if it has one, is applied, as to images.
 
@@ -186,6 +362,8 @@ def read_mask(path: str | os.PathLike, num_classes: int) -> np.ndarray:
         mask = np.asarray(ImageOps.exif_transpose(image)) if mode in MASK_MODES else None
     if mask is None:
         raise MaskError(f"{path} is a {mode} image: a mask must be a single-channel or palette PNG of class indices")
+    if reduce_zero_label:  # ADE20k's: 0 is "other", the classes start at 1
+        mask = np.where(mask == 0, IGNORE_INDEX, mask.astype(np.int64) - 1)
     values = np.unique(mask).astype(np.int64)
     bad = values[((values < 0) | (values >= num_classes)) & (values != IGNORE_INDEX)]
     if len(bad):
@@ -202,10 +380,12 @@ def orientation(path: str | os.PathLike) -> int:
         return int(image.getexif().get(EXIF_ORIENTATION, 1))
 
 
-def read_pair(image_path: Path, mask_path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def read_pair(
+    image_path: Path, mask_path: Path, num_classes: int, reduce_zero_label: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """An image (H, W, 3) RGB and its mask (H, W), both upright (their EXIF orientations applied),
     checked to be of one size."""
-    image, mask = read_image(image_path), read_mask(mask_path, num_classes)
+    image, mask = read_image(image_path), read_mask(mask_path, num_classes, reduce_zero_label)
     if image.shape[:2] != mask.shape:
         turned = ""
         if orientation(image_path) in TRANSPOSING_ORIENTATIONS and image.shape[:2] == mask.shape[::-1]:
@@ -305,6 +485,7 @@ class SegmentationDataset(Dataset):
     ) -> None:
         check_num_classes(num_classes)
         self.samples = pairs.samples
+        self.reduce_zero_label = pairs.reduce_zero_label
         self.transform = transform
         self.num_classes = num_classes
         self.skip_bad_images = skip_bad_images
@@ -316,7 +497,7 @@ class SegmentationDataset(Dataset):
         if isinstance(self.transform, EvalTransform):
             image_path, mask_path = self.samples[int(request)]
             try:
-                rgb, mask = read_pair(image_path, mask_path, self.num_classes)
+                rgb, mask = read_pair(image_path, mask_path, self.num_classes, self.reduce_zero_label)
             except ImageReadError as error:
                 if not self.skip_bad_images:
                     raise
@@ -329,7 +510,7 @@ class SegmentationDataset(Dataset):
         for offset in range(len(self.samples)):
             image_path, mask_path = self.samples[(request.index + offset) % len(self.samples)]
             try:
-                rgb, mask = read_pair(image_path, mask_path, self.num_classes)
+                rgb, mask = read_pair(image_path, mask_path, self.num_classes, self.reduce_zero_label)
             except ImageReadError as error:
                 if not self.skip_bad_images:
                     raise

@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..config import Config, to_dict
+from ..config import Config, OptimConfig, to_dict
 from ..data.sampler import mixed_seed
 from ..tasks import LossFunction, Task, get_task
 from . import distributed
@@ -119,20 +119,14 @@ def _train(
     amp_dtype = autocast_dtype(settings.amp, context.device)
 
     torch.manual_seed(settings.seed)  # the same initial weights in every process
-    model = task.build_model(config).to(context.device)
+    model = task.build_model(config, training=True).to(context.device)
     found = find_resume_checkpoint(work_dir, resume, settings.auto_resume, log.info)
     if found is None and config.model.pretrained:  # a resumed run has its weights in the checkpoint
         for line in load_pretrained(model, config.model.pretrained, config.model.pretrained_keys).describe():
             log.info(line)
     groups = parameter_groups(model, config.optim)
     log.info(describe_parameter_groups(model, groups))
-    optimizer = torch.optim.AdamW(
-        groups,
-        lr=config.optim.lr,
-        betas=config.optim.betas,
-        eps=config.optim.eps,
-        weight_decay=config.optim.weight_decay,
-    )
+    optimizer = build_optimizer(groups, config.optim)
     run = TrainingRun(
         model,
         ModelEma(model, settings.ema_decay) if settings.ema else None,
@@ -436,6 +430,13 @@ def optimizer_step(run: TrainingRun, learning_rate: float, clip_grad: float) -> 
     run.state.step += 1
     if run.ema is not None:
         run.ema.update(run.model)
+
+
+def build_optimizer(groups: list[dict], optim: OptimConfig) -> torch.optim.Optimizer:
+    """AdamW, or SGD with momentum (``optim.name``), over the parameter groups."""
+    if optim.name == "sgd":
+        return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+    return torch.optim.AdamW(groups, lr=optim.lr, betas=optim.betas, eps=optim.eps, weight_decay=optim.weight_decay)
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:

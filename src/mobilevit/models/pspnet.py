@@ -15,9 +15,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import build_backbone
-from .deeplabv3 import DeepLabV3
-from .mobilevit import ConvNormAct, MobileViT, Stage
+from .deeplabv3 import DeepLabV3, dense_backbone
+from .mobilevit import ConvNormAct, Stage
+
+
+class PyramidPool(nn.Module):
+    """``nn.AdaptiveAvgPool2d(size)`` as two averaging matrices, (size, H) and (size, W), built from
+    the input's height and width: the same windows (from ``floor(i * H / size)`` to
+    ``ceil((i + 1) * H / size)``) and values, but exported to ONNX with free height and width,
+    where torch's exporter refuses an adaptive pool whose input size it cannot see."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.output_size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = _averaging_matrix(self.output_size, x.shape[-2], x)
+        columns = _averaging_matrix(self.output_size, x.shape[-1], x)
+        # (s, H) @ (B, C, H, W) @ (W, s) -> (B, C, s, s)
+        return rows @ x @ columns.transpose(0, 1)
+
+
+def _averaging_matrix(size: int, length: int, like: torch.Tensor) -> torch.Tensor:
+    """The (size, length) matrix whose row i averages adaptive pooling's window i."""
+    index = torch.arange(size, device=like.device).unsqueeze(1)
+    starts = torch.div(index * length, size, rounding_mode="floor")
+    ends = torch.div((index + 1) * length + size - 1, size, rounding_mode="floor")
+    positions = torch.arange(length, device=like.device).unsqueeze(0)
+    window = ((positions >= starts) & (positions < ends)).to(like.dtype)
+    return window / window.sum(dim=1, keepdim=True)
 
 
 class PSPNetHead(nn.Module):
@@ -39,7 +65,7 @@ class PSPNetHead(nn.Module):
         if reduced < 1:
             raise ValueError(f"PSPNet needs at least {16 * len(pool_sizes)} input channels, got {in_channels}")
         self.pyramid = nn.ModuleList(
-            nn.Sequential(nn.AdaptiveAvgPool2d(size), ConvNormAct(in_channels, reduced, 1, act_layer=nn.ReLU))
+            nn.Sequential(PyramidPool(size), ConvNormAct(in_channels, reduced, 1, act_layer=nn.ReLU))
             for size in pool_sizes
         )
         self.fusion = ConvNormAct(in_channels + reduced * len(pool_sizes), channels, 3, act_layer=nn.ReLU)
@@ -51,6 +77,10 @@ class PSPNetHead(nn.Module):
         # (B, C, h, w) and each level (B, r, s, s) -> (B, r, h, w), concatenated: (B, C + 4r, h, w)
         levels = [F.interpolate(level(x), size=size, mode="bilinear", align_corners=True) for level in self.pyramid]
         return self.classifier(self.dropout(self.fusion(torch.cat([x, *levels], dim=1))))
+
+    def settings(self) -> dict[str, Any]:
+        """What shapes no tensor of the head: the pyramid's pooled sizes."""
+        return {"pool_sizes": [level[0].output_size for level in self.pyramid]}
 
 
 class PSPNet(DeepLabV3):
@@ -68,13 +98,19 @@ def build_pspnet(
     pool_sizes: Sequence[int] = (1, 2, 3, 6),
     channels: int = 512,
     classifier_dropout: float = 0.1,
+    aux_head: bool = False,
     **backbone_options: Any,
 ) -> PSPNet:
     """Build a PSPNet-MobileViT with ml-cvnets' published head (512 channels, Dropout2d 0.1; output
     stride 16 for VOC, 8 for ADE20k); ``backbone_options`` go to the backbone, which computes
-    channels-last unless told otherwise."""
-    backbone_options.setdefault("channels_last", True)
-    backbone: MobileViT = build_backbone(arch, output_stride=output_stride, expand_output=False, **backbone_options)
+    channels-last unless told otherwise. ``aux_head=True`` adds the training-only auxiliary head
+    (see :class:`DeepLabV3`)."""
+    backbone = dense_backbone(arch, output_stride, aux_head, backbone_options)
     return PSPNet(
-        backbone, num_classes, pool_sizes=pool_sizes, channels=channels, classifier_dropout=classifier_dropout
+        backbone,
+        num_classes,
+        aux_head=aux_head,
+        pool_sizes=tuple(pool_sizes),
+        channels=channels,
+        classifier_dropout=classifier_dropout,
     )

@@ -29,7 +29,7 @@ from torchvision.ops import box_iou
 
 from .backbone import is_v2_arch, resolve_arch
 from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch
-from .mobilevit_v2 import MobileViTV2
+from .mobilevit_v2 import MobileViTV2, MobileViTV2Stage
 
 if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
     from ..data.transforms import Preprocessing
@@ -268,11 +268,14 @@ def anchor_generator() -> DefaultBoxGenerator:
 
 def grid_sizes(image_size: int, arch: str | Sequence[Stage | Sequence] = "small") -> list[tuple[int, int]]:
     """The (H, W) of the six maps at an ``image_size`` square input: each stride-2 3x3 conv
-    (padding 1) gives ceil(n / 2), from the stem through the stages of ``arch`` and the extra layers."""
+    (padding 1) gives ceil(n / 2), from the stem through the stages of ``arch`` and the extra layers;
+    a MobileViT v2 block resizes an odd map up to the next even size and keeps it (5x5 at 160: 6x6)."""
     size = (image_size + 1) // 2  # the stem
     sizes = []
     for stage in resolve_arch(arch):
         size = (size + stage.stride - 1) // stage.stride
+        if isinstance(stage, MobileViTV2Stage):
+            size += size % 2
         sizes.append((size, size))
     levels = sizes[3:5]
     for _ in range(3):

@@ -7,7 +7,8 @@ engine, ``apis``, the CLI, export, conversion, the zoo) asks ``get_task(model.ta
 - ``name`` (the config's top-level ``task``, every task model's ``task``), ``best_metric`` (the
   attribute of its metrics that picks ``best.pth``, higher is better), ``default_preprocessing``
   (the published weights' input) and the export facts ``spatial_output`` / ``pooled_head``;
-- models: ``build_model(config)``, ``build_from_arch(arch, **options)`` (the zoo's),
+- models: ``build_model(config, training=False)`` (``training``: with the modules only training
+  uses), ``build_from_arch(arch, **options)`` (the zoo's),
   ``recognises(state_dict)`` and ``model_for_weights(arch, state_dict, metadata)`` (a state dict
   of its layouts, once in ours, builds its model alone), ``settings_of(model)`` (what our files
   record beside the weights);
@@ -118,8 +119,9 @@ class Task(Protocol):
     pooled_head: bool  # the network pools the backbone's last map (multiply-adds count it)
     runner_output: str  # "logits" or "detections": what its predict takes from a runner
 
-    def build_model(self, config: Config) -> nn.Module:
-        """The model ``config`` describes (random weights), with its ``class_names``."""
+    def build_model(self, config: Config, training: bool = False) -> nn.Module:
+        """The model ``config`` describes (random weights), with its ``class_names``; ``training``:
+        with the modules only training uses (a segmenter's auxiliary head), where the config asks for them."""
 
     def build_from_arch(self, arch: Any, **options: Any) -> nn.Module:
         """The model of a named or custom ``arch``; ``options`` as its builder takes them."""

@@ -261,7 +261,7 @@ class Classification:
         }
         return Rendered("\n".join(lines), record)
 
-    def build_model(self, config: Config) -> ImageClassifier:
+    def build_model(self, config: Config, training: bool = False) -> ImageClassifier:
         require_num_classes(config)
         options = dataclasses.asdict(config.model)
         class_names = options.pop("class_names")

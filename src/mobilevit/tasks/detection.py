@@ -356,7 +356,7 @@ class Detection:
         ]
         return Rendered("\n".join(lines), {"image": image, "detections": found, "drawn": str(path)}, (path,))
 
-    def build_model(self, config: Config) -> SSDLite:
+    def build_model(self, config: Config, training: bool = False) -> SSDLite:
         """SSDLite-MobileViT as the config describes it, with freshly initialised weights (training
         seeds them from ``model.pretrained``: with ``model.pretrained_keys='backbone'`` a
         classification checkpoint seeds the MobileViT stages)."""

@@ -1,4 +1,4 @@
-"""Semantic segmentation: DeepLabv3-MobileViT, image / mask pairs (VOC, SBD lists, custom pairs),
+"""Semantic segmentation: DeepLabv3- and PSPNet-MobileViT (``model.head``), image / mask pairs (VOC, SBD lists, custom pairs),
 cross-entropy ignoring 255, mIoU from one confusion matrix over the whole set; ``best.pth`` is
 the best mIoU.
 
@@ -25,6 +25,7 @@ from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
 from ..data.loader import batch_shapes
 from ..data.segmentation import (
+    ADE20K_CLASSES,
     IGNORE_INDEX,
     VOC_CLASSES,
     SegmentationBatch,
@@ -35,7 +36,8 @@ from ..data.segmentation import (
     voc_palette,
 )
 from ..data.transforms import Preprocessing
-from ..models import DeepLabV3, build_segmenter
+from ..models import DeepLabV3, build_pspnet, build_segmenter
+from ..models.deeplabv3 import SegmentationOutput
 from .base import (
     LossFunction,
     Rendered,
@@ -53,6 +55,16 @@ from .base import (
 
 DEFAULT_OUTPUT_STRIDE = 16  # the published models'
 DEFAULT_ATROUS_RATES = (6, 12, 18)  # the published models'
+DEFAULT_POOL_SIZES = (1, 2, 3, 6)  # ml-cvnets' PSPNet's
+# ml-cvnets' ADE20k segmenters (150 classes) run at output stride 8 with atrous rates 12/24/36; its
+# files record neither, so a file of 150 classes without our header takes these.
+ADE20K_CLASS_COUNT = 150
+ADE20K_OUTPUT_STRIDE = 8
+ADE20K_ATROUS_RATES = (12, 24, 36)
+# The classes of the data layouts that fix them.
+KNOWN_CLASSES = {"voc": VOC_CLASSES, "voc_aug": VOC_CLASSES, "ade20k": ADE20K_CLASSES}
+# The heads ``model.head`` names, by their builders (each takes the arch and the options of its head).
+SEGMENTER_BUILDERS = {"deeplabv3": build_segmenter, "pspnet": build_pspnet}
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
 SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
 
@@ -151,27 +163,37 @@ class ConfusionMatrix:
         )
 
 
-def segmentation_loss(label_smoothing: float = 0.0) -> LossFunction:
+def segmentation_loss(label_smoothing: float = 0.0, aux_weight: float = 0.0) -> LossFunction:
     """Cross-entropy of full-size logits against the masks, pixels of 255 left out (a batch
-    without a labelled pixel gives 0, not NaN)."""
+    without a labelled pixel gives 0, not NaN); with an auxiliary head's logits (a
+    :class:`~mobilevit.models.deeplabv3.SegmentationOutput`), plus ``aux_weight`` times theirs,
+    resized to the masks as ml-cvnets' loss does (bilinear, ``align_corners=True``)."""
 
-    def loss(logits: torch.Tensor, batch: SegmentationBatch) -> torch.Tensor:
+    def cross_entropy(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         total = F.cross_entropy(
-            logits.float(), batch.masks, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing, reduction="sum"
+            logits.float(), masks, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing, reduction="sum"
         )
-        return total / (batch.masks != IGNORE_INDEX).sum().clamp(min=1)
+        return total / (masks != IGNORE_INDEX).sum().clamp(min=1)
+
+    def loss(output: torch.Tensor | SegmentationOutput, batch: SegmentationBatch) -> torch.Tensor:
+        if not isinstance(output, SegmentationOutput):
+            return cross_entropy(output, batch.masks)
+        aux_logits = F.interpolate(
+            output.aux_logits.float(), size=batch.masks.shape[-2:], mode="bilinear", align_corners=True
+        )
+        return cross_entropy(output.logits, batch.masks) + aux_weight * cross_entropy(aux_logits, batch.masks)
 
     return loss
 
 
 def class_names_of(config: Config, class_names: Sequence[str] = ()) -> tuple[str, ...]:
-    """The classes: the config's ``data.classes``, VOC's 21 for the VOC layouts, else
+    """The classes: the config's ``data.classes``, VOC's 21 for the VOC layouts, ADE20k's 150 for its own, else
     ``class_names`` (a checkpoint's) or the numbers 0 .. model.num_classes - 1."""
     data = config.data
     if data.classes:
         return read_class_names(data.classes, data.root)
-    if data.kind in ("voc", "voc_aug"):
-        return VOC_CLASSES
+    if data.kind in KNOWN_CLASSES:
+        return KNOWN_CLASSES[data.kind]
     if class_names:
         return tuple(class_names)
     if config.model.num_classes is None:
@@ -184,7 +206,8 @@ def _named_classes(config: Config) -> tuple[str, ...]:
     data = config.data
     if isinstance(data.classes, (list, tuple)) and data.classes:
         return tuple(data.classes)
-    return VOC_CLASSES if data.kind in ("voc", "voc_aug") and config.model.num_classes == len(VOC_CLASSES) else ()
+    known = KNOWN_CLASSES.get(data.kind, ())
+    return known if config.model.num_classes == len(known) else ()
 
 
 def segment(
@@ -267,32 +290,45 @@ class Segmentation:
     runner_output: str = "logits"  # what its predict takes from a runner
     pooled_head: bool = False
 
-    def build_from_arch(self, arch: Any, **options: Any) -> DeepLabV3:
-        return build_segmenter(arch, **options)
+    def build_from_arch(self, arch: Any, head: str = "deeplabv3", **options: Any) -> DeepLabV3:
+        """The segmenter of ``head`` (``deeplabv3`` or ``pspnet``) on ``arch``; ``options`` go to its builder."""
+        return SEGMENTER_BUILDERS[head](arch, **options)
 
     def recognises(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
-        return any(key.startswith("head.aspp.") for key in state_dict)
+        return any(key.startswith(("head.aspp.", "head.pyramid.")) for key in state_dict)
 
     def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> DeepLabV3:
-        """The DeepLabv3 of these weights: the ASPP width from its shapes; the output stride and
-        atrous rates, which shape no tensor, from our header, else the published models'."""
+        """The DeepLabv3 or PSPNet of these weights (the head's keys tell which): its width and class
+        count from the shapes; the output stride, atrous rates or pooled sizes, which shape no tensor,
+        from our header, else the published models' (ml-cvnets' ADE20k ones for 150 classes). The model is one for inference: an auxiliary
+        head's keys, training's only, are left out when it is loaded."""
+        classifier = state_dict["head.classifier.weight"]
+        ade20k = classifier.shape[0] == ADE20K_CLASS_COUNT
+        common = dict(
+            num_classes=int(classifier.shape[0]),
+            output_stride=metadata.get("output_stride", ADE20K_OUTPUT_STRIDE if ade20k else DEFAULT_OUTPUT_STRIDE),
+        )
+        if "head.pyramid.0.1.conv.weight" in state_dict:
+            levels = len({key.split(".")[2] for key in state_dict if key.startswith("head.pyramid.")})
+            pool_sizes = tuple(metadata.get("pool_sizes", DEFAULT_POOL_SIZES))
+            if len(pool_sizes) != levels:
+                raise ValueError(f"the PSPNet head has {levels} pyramid levels, and the pool sizes are {pool_sizes}")
+            return build_pspnet(arch, pool_sizes=pool_sizes, channels=int(classifier.shape[1]), **common)
         return build_segmenter(
             arch,
-            num_classes=int(state_dict["head.classifier.weight"].shape[0]),
-            output_stride=metadata.get("output_stride", DEFAULT_OUTPUT_STRIDE),
-            atrous_rates=tuple(metadata.get("atrous_rates", DEFAULT_ATROUS_RATES)),
-            aspp_channels=int(state_dict["head.classifier.weight"].shape[1]),
+            atrous_rates=tuple(metadata.get("atrous_rates", ADE20K_ATROUS_RATES if ade20k else DEFAULT_ATROUS_RATES)),
+            aspp_channels=int(classifier.shape[1]),
+            **common,
         )
 
     def known_class_names(self, model: DeepLabV3) -> tuple[str, ...]:
         return ()
 
     def settings_of(self, model: DeepLabV3) -> dict[str, Any]:
-        rates = [branch[0].dilation[0] for branch in model.head.aspp.convs[1:-1]]  # between the 1x1 and the pooling
-        return {"output_stride": model.backbone.output_stride, "atrous_rates": rates}
+        return {"output_stride": model.backbone.output_stride, **model.head.settings()}
 
     def published(self, record: Any) -> str:
-        return f"mIoU {record.miou:.1f} (VOC 2012 val)"
+        return f"mIoU {record.miou:g} ({record.dataset} val)"
 
     def runner(self, model: DeepLabV3) -> Runner:
         return torch_logits(model)
@@ -330,21 +366,30 @@ class Segmentation:
         }
         return Rendered(text, record, (mask_path, overlay_path))
 
-    def build_model(self, config: Config) -> DeepLabV3:
+    def build_model(self, config: Config, training: bool = False) -> DeepLabV3:
+        """The config's segmenter; for training with ``model.aux_loss_weight`` > 0, with its auxiliary head."""
         require_num_classes(config)
         model_config = config.model
-        model = build_segmenter(
+        if model_config.head == "pspnet":
+            head_options: dict[str, Any] = dict(pool_sizes=model_config.pool_sizes, channels=model_config.psp_channels)
+        else:
+            head_options = dict(
+                atrous_rates=model_config.atrous_rates,
+                aspp_channels=model_config.aspp_channels,
+                aspp_dropout=model_config.aspp_dropout,
+            )
+        model = self.build_from_arch(
             model_config.arch,
+            head=model_config.head,
             num_classes=model_config.num_classes,
             output_stride=model_config.output_stride or DEFAULT_OUTPUT_STRIDE,
-            atrous_rates=model_config.atrous_rates,
-            aspp_channels=model_config.aspp_channels,
-            aspp_dropout=model_config.aspp_dropout,
             classifier_dropout=model_config.dropout,
+            aux_head=training and model_config.aux_loss_weight > 0,
             drop_rate=model_config.drop_rate,
             out_indices=model_config.out_indices,
             frozen_stages=model_config.frozen_stages,
             norm_eval=model_config.norm_eval,
+            **head_options,
         )
         model.class_names = tuple(model_config.class_names) or _named_classes(config)
         return model
@@ -383,7 +428,7 @@ class Segmentation:
         return [image for image, _ in find_pairs(data.kind, data.root, data.train_split, data.train_annotation).samples]
 
     def loss_function(self, config: Config) -> LossFunction:
-        return segmentation_loss(config.model.label_smoothing)
+        return segmentation_loss(config.model.label_smoothing, config.model.aux_loss_weight)
 
     def evaluator(self, config: Config, device: torch.device) -> ConfusionMatrix:
         return ConfusionMatrix(config.model.num_classes, device)
