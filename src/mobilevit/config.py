@@ -29,7 +29,7 @@ import torch
 from . import checks
 from .checks import FieldError, at_least, at_most, check_types, expected, fraction, image_side, one_of, positive
 from .data.transforms import MAX_RESIZE_SHORT, Preprocessing
-from .models import ARCHS, MobileViTStage, resolve_arch
+from .models import ARCHS, DecodingSettings, MobileViTStage, resolve_arch
 
 # What a config file is named (a run saves its resolved config as config.json).
 CONFIG_SUFFIXES = (".py", ".json")
@@ -308,27 +308,18 @@ def _check_device(device: str) -> None:
 
 
 @dataclass(frozen=True)
-class DetectionConfig:
-    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings) and its augmentation.
-    The checkpoint that seeds its MobileViT stages is ``model.pretrained`` with
-    ``model.pretrained_keys='backbone'``, as for every task."""
+class DetectionConfig(DecodingSettings):
+    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings: the fields of
+    :class:`~mobilevit.models.DecodingSettings`, checked there) and its augmentation. The checkpoint
+    that seeds its MobileViT stages is ``model.pretrained`` with ``model.pretrained_keys='backbone'``,
+    as for every task."""
 
-    image_size: int = 320
-    score_thresh: float = 0.01
-    nms_thresh: float = 0.5
-    topk_candidates: int = 400  # per class, before NMS
-    detections_per_img: int = 200
     random_crop: bool = True  # SSD's random IoU crop
     photometric_distort: bool = True
 
-    def __post_init__(self) -> None:
-        check_types(self)
-        at_least(self, "image_size", 32)
-        image_side("image_size", self.image_size, MAX_RESIZE_SHORT)
-        for name in ("score_thresh", "nms_thresh"):
-            fraction(self, name)
-        for name in ("topk_candidates", "detections_per_img"):
-            at_least(self, name, 1)
+    def decoding(self) -> DecodingSettings:
+        """The decoding settings alone, as the model and our files hold them."""
+        return DecodingSettings.of(dataclasses.asdict(self))
 
 
 # The tasks a config may name (each is a module of mobilevit.tasks).

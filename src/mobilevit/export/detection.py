@@ -18,8 +18,7 @@ import torch
 
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
-from ..models import SSDBoxCoding, SSDLite
-from ..tasks import task_of
+from ..models import DecodingSettings, SSDBoxCoding, SSDLite
 from .executorch import ExecuTorchRunner, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxRunner
 from .openvino import OpenVinoRunner, export_openvino
@@ -94,7 +93,7 @@ def _settings(model: SSDLite) -> dict:
     """What the decoding beside an exported network needs, and the class names."""
     return {
         "num_classes": model.num_classes,
-        **task_of(model).settings_of(model),  # the decoding settings, as our checkpoint files record them
+        **model.decoding.as_dict(),  # as our checkpoint files record them
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
         "class_names": list(model.class_names),
     }
@@ -138,13 +137,13 @@ class _Decoded:
             settings = json.loads(settings)
             if not isinstance(settings, dict):
                 raise ValueError(f"a JSON object of the decoding settings, got a {type(settings).__name__}")
-            names = settings.pop("class_names")
+            names, num_classes, arch = settings.pop("class_names"), settings.pop("num_classes"), settings.pop("arch")
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
                 raise ValueError(f"class_names must be a list of strings, got {names!r:.80}")
-            self.coding = SSDBoxCoding(**settings)
+            self.coding = SSDBoxCoding(num_classes, DecodingSettings(**settings), arch)
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{where} holds no detector settings mobilevit export writes: {error}") from None
-        self.class_names, self.image_size, self.where = tuple(names), self.coding.image_size, where
+        self.class_names, self.image_size, self.where = tuple(names), self.coding.decoding.image_size, where
         if len(self.class_names) != self.coding.num_classes:
             raise ValueError(f"{where}: {len(self.class_names)} class_names for num_classes {self.coding.num_classes}")
 

@@ -8,7 +8,7 @@ from .features import FeatureInfo, FeatureLevel
 from .mobilevit import ARCHS, MobileNetV2Stage, MobileViT, MobileViTBlock, MobileViTStage
 from .mobilevit_v2 import V2_ARCHS, MobileViTV2, MobileViTV2Block, MobileViTV2Stage
 from .pspnet import PSPNet, PSPNetHead, build_pspnet
-from .ssdlite import SSDBoxCoding, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
+from .ssdlite import DecodingSettings, SSDBoxCoding, SSDLite, SSDLiteBackbone, SSDLiteHead, build_ssdlite
 from .tracing import leaf_modules, register_leaf_module, symbolic_trace
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ARCH_NAMES",
     "DeepLabV3",
     "DeepLabV3Head",
+    "DecodingSettings",
     "FeatureInfo",
     "FeatureLevel",
     "ImageClassifier",

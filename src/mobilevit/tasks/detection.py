@@ -35,13 +35,11 @@ from ..data.loader import make_loader
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..data.transforms import Preprocessing
 from ..drawing import draw_boxes
-from ..models import SSDBoxCoding, SSDLite, build_ssdlite
+from ..models import DecodingSettings, SSDBoxCoding, SSDLite, build_ssdlite
 from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
 
 # The published detection weights' input: the whole image resized to 320x320, BGR, /255.
 DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
-# The decoding settings of an SSDLite, which shape no tensor: what our files record beside the weights.
-DECODING_SETTINGS = ("image_size", "score_thresh", "nms_thresh", "topk_candidates", "detections_per_img")
 
 BACKGROUND = "background"
 # COCOeval's summary, in its order: (name, IoU thresholds, area range)
@@ -202,8 +200,7 @@ def coco_box_ap(
 
 def box_coding(config: Config) -> SSDBoxCoding:
     """The anchors, matching, loss and decoding of the config's detector."""
-    settings = {key: getattr(config.detection, key) for key in DECODING_SETTINGS}
-    return SSDBoxCoding(config.model.num_classes, **settings, arch=config.model.arch)
+    return SSDBoxCoding(config.model.num_classes, config.detection.decoding(), config.model.arch)
 
 
 def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> DetectionList:
@@ -227,7 +224,7 @@ def detector_runner(model: SSDLite) -> Runner:
         model.eval()
         try:
             with torch.inference_mode():
-                return model([image.to(device) for image in images])
+                return model.detect([image.to(device) for image in images])
         finally:
             model.train(was_training)
 
@@ -290,14 +287,13 @@ class Detection:
     def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> SSDLite:
         """The SSDLite of these weights: the class count from the first level's predictor (anchors
         times box coding and classes); the decoding settings from our header, else the published models'."""
-        settings = {key: metadata[key] for key in DECODING_SETTINGS if key in metadata}
-        return build_ssdlite(arch, num_classes=num_classes_of(state_dict), **settings)
+        return build_ssdlite(arch, num_classes=num_classes_of(state_dict), **DecodingSettings.of(metadata).as_dict())
 
     def known_class_names(self, model: SSDLite) -> tuple[str, ...]:
         return ()
 
     def settings_of(self, model: SSDLite) -> dict[str, Any]:
-        return {key: getattr(model, key) for key in DECODING_SETTINGS}
+        return model.decoding.as_dict()
 
     def published(self, record: Any) -> str:
         return f"mAP {record.map:.1f} (COCO val2017)"
@@ -350,15 +346,11 @@ class Detection:
         """SSDLite-MobileViT as the config describes it, with freshly initialised weights (training
         seeds them from ``model.pretrained``: with ``model.pretrained_keys='backbone'`` a
         classification checkpoint seeds the MobileViT stages)."""
-        model_config, settings = config.model, config.detection
+        model_config = config.model
         model = build_ssdlite(
             model_config.arch,
             model_config.num_classes,
-            settings.image_size,
-            settings.score_thresh,
-            settings.nms_thresh,
-            settings.topk_candidates,
-            settings.detections_per_img,
+            **config.detection.decoding().as_dict(),
             frozen_stages=model_config.frozen_stages,
             norm_eval=model_config.norm_eval,
             drop_rate=model_config.drop_rate,
