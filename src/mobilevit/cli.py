@@ -27,6 +27,7 @@ from .convert_out import TARGETS
 from .data.datasets import IMAGE_EXTENSIONS, image_files
 from .data.image import read_image
 from .download import local_path_advice
+from .errors import ArgumentError, MobileViTError, UsageError
 from .export import (
     FORMATS,
     PRECISIONS,
@@ -41,10 +42,10 @@ from .export import (
 from .models import ARCH_NAMES
 from .tasks import RenderOptions, Runner, Task, get_task, task_of
 
-# What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
-# CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
-# is a diverged loss. Each ends as one line and exit status 2.
-USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
+# The OS errors of a file, which name it (one the user named, or one of theirs mobilevit reads or writes).
+FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+# The flags whose names are not their library argument's (``export_format=`` is ``--format``).
+FLAGS = {"export_format": "--format"}
 # Where each command takes a local file in place of a URL that cannot be downloaded ({path}: the file).
 LOCAL_PATH_ADVICE = {
     "predict": "pass --checkpoint {path}",
@@ -118,12 +119,12 @@ def _weights(args: argparse.Namespace) -> str | None:
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
-        raise ValueError(
+        raise UsageError(
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
     if is_config_file(args.model):
-        raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
+        raise UsageError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
 
 
@@ -131,10 +132,10 @@ def _refuse_exported(source: str | None) -> None:
     """An exported file is run by its runtime, not read as a checkpoint: say which ``--backend``."""
     exported = exported_format(source) if source is not None else None
     if exported == "coreml":
-        raise ValueError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
+        raise UsageError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
     if exported is not None:
         backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported)
-        raise ValueError(
+        raise UsageError(
             f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
             f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
             "checkpoint it was exported from, for its preprocessing and class names)"
@@ -151,13 +152,13 @@ def _model(args: argparse.Namespace) -> torch.nn.Module:
         return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options, fuse=True)
     export_format = RUNTIMES[args.backend][0]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
-        raise ValueError(
+        raise UsageError(
             f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
             f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), "
             f"got {args.checkpoint}"
         )
     if args.model is None:
-        raise ValueError(
+        raise UsageError(
             f"{args.checkpoint} holds no preprocessing or class names: pass --model with the zoo name, "
             "config or checkpoint it was exported from"
         )
@@ -174,7 +175,7 @@ def _runner(args: argparse.Namespace, model: torch.nn.Module, task: Task) -> Run
         run.check_classes(model.num_classes)
     kind = getattr(run, "output_kind", "logits")
     if kind != task.runner_output:
-        raise ValueError(
+        raise UsageError(
             f"{args.checkpoint} gives {kind}, and --model describes a {task.name} model, whose predict "
             f"takes {task.runner_output}: pass the model it was exported from"
         )
@@ -219,7 +220,7 @@ def _predict(args: argparse.Namespace) -> None:
         done += len(batch)
     bar.close()
     if failures:
-        raise ValueError(
+        raise UsageError(
             f"{len(failures)} of the inputs could not be read (reported above); the other {done} were predicted"
         )
 
@@ -310,9 +311,9 @@ def _test(args: argparse.Namespace) -> None:
     if args.checkpoint is None:  # `mobilevit test CHECKPOINT`: a training checkpoint carries its config
         checkpoint = args.config_or_checkpoint
         if is_config_file(checkpoint):
-            raise ValueError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
+            raise UsageError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
         if args.backend != "pytorch":
-            raise ValueError(
+            raise UsageError(
                 f"--backend {args.backend} tests an exported file on a config's validation split: "
                 f"mobilevit test CONFIG {checkpoint} --backend {args.backend}"
             )
@@ -323,7 +324,7 @@ def _test(args: argparse.Namespace) -> None:
     exported_as = exported_format(checkpoint)
     if args.backend == "pytorch" and exported_as in {export_format for export_format, _ in RUNTIMES.values()}:
         backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported_as)
-        raise ValueError(
+        raise UsageError(
             f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with --backend {backend}"
         )
     task = get_task(config.task)
@@ -333,8 +334,6 @@ def _test(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    if (args.quantize is None) != (args.calibration is None):  # the library says so in its own words
-        raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
     weights = _weights(args)
     _refuse_exported(args.model)
     _refuse_exported(weights)
@@ -635,6 +634,24 @@ def _add_plot(commands: argparse._SubParsersAction) -> None:
 DEBUG_VARIABLE = "MOBILEVIT_DEBUG"
 
 
+def is_user_error(error: BaseException) -> bool:
+    """Whether ``error`` is one a user can cause (one of mobilevit's own, or an OS error about a file),
+    shown as one line; anything else is a bug, shown with its traceback."""
+    if isinstance(error, MobileViTError) or isinstance(error, FILE_ERRORS):
+        return True
+    return isinstance(error, OSError) and error.filename is not None
+
+
+def flag(name: str, value: object) -> str:
+    """A library argument as the command line passes it: ``--precision bf16``, ``--dynamic``, ``--shape 64 64``."""
+    option = FLAGS.get(name, "--" + name.replace("_", "-"))
+    if value is ... or value is True:
+        return option
+    if isinstance(value, (tuple, list)):
+        return " ".join([option, *map(str, value)])
+    return f"{option} {value}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; errors a user can cause print one line and exit with status 2, unless
     ``--debug`` (or ``MOBILEVIT_DEBUG=1``) asks for the traceback. Any other error is a bug and
@@ -649,8 +666,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with advice:
             run(args)
-    except USER_ERRORS as error:
-        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    except (MobileViTError, OSError) as error:
+        if not is_user_error(error):
+            raise
+        text = error.render(flag) if isinstance(error, ArgumentError) else str(error)
+        message = " ".join(line.strip() for line in text.splitlines() if line.strip())
         print(f"mobilevit {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM during training (which has said how to resume)

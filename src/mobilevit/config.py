@@ -29,13 +29,14 @@ import torch
 from . import checks
 from .checks import FieldError, at_least, at_most, check_types, expected, fraction, image_side, one_of, positive
 from .data.transforms import MAX_RESIZE_SHORT, Preprocessing
+from .errors import UsageError
 from .models import ARCHS, DecodingSettings, MobileViTStage, resolve_arch
 
 # What a config file is named (a run saves its resolved config as config.json).
 CONFIG_SUFFIXES = (".py", ".json")
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A config file or override that cannot be read or does not fit the schema."""
 
 

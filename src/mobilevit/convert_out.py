@@ -42,6 +42,7 @@ from .convert import (
     from_mobilevit,
 )
 from .data.transforms import Preprocessing
+from .errors import UsageError
 from .models import ARCHS, MobileNetV2Stage, MobileViTStage, resolve_arch
 
 # The peers a checkpoint can be written for (``mobilevit convert --to``), and what each can hold:
@@ -71,7 +72,7 @@ _FUSED_PROJECTION = re.compile(r"(?P<module>.*\.attention\.attention)\.qkv\.(?P<
 def layout_for(state_dict: Mapping[str, torch.Tensor], target: str) -> str:
     """The layout of ``target`` that holds this model (its rename table covers every key)."""
     if target not in TARGETS:
-        raise ValueError(f"unknown target layout {target!r}; expected one of {', '.join(TARGETS)}")
+        raise UsageError(f"unknown target layout {target!r}; expected one of {', '.join(TARGETS)}")
     for layout, rows in TARGETS[target]:
         if rows is None:  # our own names, which mmpretrain has for its classifiers
             fits = _kind(state_dict) == "a classifier"
@@ -94,7 +95,7 @@ def to_layout(state_dict: Mapping[str, torch.Tensor], layout: str, channel_order
     """
     rows = {layout: rows for target in TARGETS.values() for layout, rows in target}
     if layout not in rows:
-        raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(rows)}")
+        raise UsageError(f"unknown layout {layout!r}; expected one of {', '.join(rows)}")
     if rows[layout] is None:
         return from_mobilevit(state_dict)
     if layout.startswith("huggingface"):

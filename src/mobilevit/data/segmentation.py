@@ -30,6 +30,7 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 
 from ..config import DataConfig
+from ..errors import UsageError
 from .datasets import image_files, read_lines
 from .image import (
     EXIF_ORIENTATION,
@@ -71,7 +72,7 @@ IGNORE_INDEX = 255
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs")
 
 
-class MaskError(ValueError):
+class MaskError(UsageError):
     """A mask that does not fit its image or holds a value that is neither a class nor 255."""
 
 
@@ -99,7 +100,7 @@ def voc_palette(num_colors: int = 256) -> list[int]:
 
 def _checked(samples: list[tuple[Path, Path]], source: Path) -> MaskList:
     if not samples:
-        raise ValueError(f"{source} lists no images")
+        raise UsageError(f"{source} lists no images")
     for image, mask in samples:
         if not image.is_file():
             raise ImageReadError(f"image not found: {image} (listed in {source})")
@@ -129,7 +130,7 @@ def read_pair_list(list_file: str | os.PathLike, root: str | os.PathLike) -> Mas
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ValueError(f"{list_file}, line {number}: expected 'image_path mask_path', got {line!r}")
+            raise UsageError(f"{list_file}, line {number}: expected 'image_path mask_path', got {line!r}")
         samples.append((root / parts[0].lstrip("/"), root / parts[1].lstrip("/")))
     return _checked(samples, list_file)
 
@@ -154,7 +155,7 @@ def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -
         return read_pair_list(Path(root) / list_file, root)
     if kind == "pairs":
         return scan_pairs(root, split)
-    raise ValueError(
+    raise UsageError(
         f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}"
     )
 
@@ -230,7 +231,7 @@ class SegmentationTrainTransform:
 
     def __init__(self, preprocessing: Preprocessing, short_side_range: tuple[int, int], horizontal_flip: bool) -> None:
         if not 0 < short_side_range[0] <= short_side_range[1]:
-            raise ValueError(f"bad short side range {short_side_range}: expected 0 < low <= high")
+            raise UsageError(f"bad short side range {short_side_range}: expected 0 < low <= high")
         self.preprocessing = preprocessing
         self.short_side_range = short_side_range
         self.horizontal_flip = horizontal_flip

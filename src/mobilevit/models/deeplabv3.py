@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
+from ..errors import UsageError
 from .backbone import build_backbone, is_v2_arch
 from .mobilevit import MobileViT, Stage
 
@@ -40,7 +41,7 @@ class DeepLabV3Head(nn.Module):
     ) -> None:
         super().__init__()
         if num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+            raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
         self.aspp = ASPP(in_channels, atrous_rates, aspp_channels)
         self.aspp.project[3].p = aspp_dropout
         self.dropout = nn.Dropout2d(classifier_dropout)
@@ -68,7 +69,7 @@ class DeepLabV3(nn.Module):
     def __init__(self, backbone: MobileViT, num_classes: int = 21, **head_options: Any) -> None:
         super().__init__()
         if backbone.conv_1x1_exp is not None or backbone.out_indices[-1] != len(backbone.layers) - 1:
-            raise ValueError(
+            raise UsageError(
                 "DeepLabV3 reads the last stage's map before conv_1x1_exp: build the backbone "
                 "with expand_output=False and the last stage last in out_indices"
             )

@@ -34,6 +34,7 @@ from torchvision.ops import batched_nms, box_iou, clip_boxes_to_image
 from ..checks import at_least, check_types, fraction, image_side
 from ..data.detection import resize_for_model
 from ..data.transforms import MAX_RESIZE_SHORT, Preprocessing
+from ..errors import UsageError
 from .backbone import is_v2_arch, resolve_arch
 from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch
 from .mobilevit_v2 import MobileViTV2
@@ -117,13 +118,13 @@ class SSDLiteBackbone(MobileViT):
         **backbone_options: Any,
     ) -> None:
         if len(resolve_arch(arch)) != 5:
-            raise ValueError(
+            raise UsageError(
                 f"SSDLite reads stages 4 and 5 of the backbone: the arch needs five stages, got "
                 f"{len(resolve_arch(arch))}"
             )
         super().__init__(arch, out_indices=(3, 4), expand_output=False, **backbone_options)
         if len(level_channels) != len(ASPECT_RATIOS):
-            raise ValueError(f"level_channels needs {len(ASPECT_RATIOS)} entries, got {list(level_channels)}")
+            raise UsageError(f"level_channels needs {len(ASPECT_RATIOS)} entries, got {list(level_channels)}")
         channels = [self.stage_channels[3], self.stage_channels[4], *level_channels[2:]]
         self.extra_layers = nn.ModuleList(
             SeparableConv(channels[index], channels[index + 1], stride=2) for index in range(1, 4)
@@ -231,7 +232,7 @@ class SSDLite(nn.Module):
         self, backbone: SSDLiteBackbone, num_classes: int = 81, decoding: DecodingSettings = DecodingSettings()
     ) -> None:
         if num_classes < 2:
-            raise ValueError(f"num_classes counts the background too, so it must be at least 2, got {num_classes}")
+            raise UsageError(f"num_classes counts the background too, so it must be at least 2, got {num_classes}")
         super().__init__()
         self.backbone = backbone
         self.head = SSDLiteHead(
@@ -262,7 +263,7 @@ class SSDLite(nn.Module):
             )
         check_image_batch(images, 3)
         if not torch.jit.is_tracing() and tuple(images.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(
+            raise UsageError(
                 f"a batch tensor must be resized to {self.image_size}x{self.image_size} already, got "
                 f"{tuple(images.shape)}; detect(images) takes images of any sizes"
             )
@@ -356,7 +357,7 @@ class SSDBoxCoding:
         boxes, logits = outputs["bbox_regression"], outputs["cls_logits"]
         if boxes.shape[1] != len(self.anchors) or logits.shape[-1] != self.num_classes:
             size = self.decoding.image_size
-            raise ValueError(
+            raise UsageError(
                 f"raw outputs of shapes {tuple(boxes.shape)} and {tuple(logits.shape)} do not fit "
                 f"{len(self.anchors)} anchors at {size}x{size} and {self.num_classes} classes"
             )
@@ -410,7 +411,7 @@ class SSDBoxCoding:
         class the ``topk_candidates`` best above ``score_thresh``, then ``detections_per_img`` in all."""
         anchors = self.check(outputs)
         if len(image_sizes) != len(outputs["bbox_regression"]):
-            raise ValueError(f"{len(image_sizes)} image sizes for a batch of {len(outputs['bbox_regression'])}")
+            raise UsageError(f"{len(image_sizes)} image sizes for a batch of {len(outputs['bbox_regression'])}")
         settings, size = self.decoding, self.decoding.image_size
         scores = F.softmax(outputs["cls_logits"].float(), dim=-1)
         detections = []

@@ -35,6 +35,7 @@ from ..data.loader import make_loader
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..data.transforms import Preprocessing
 from ..drawing import draw_boxes
+from ..errors import MissingPackageError, UsageError
 from ..models import DecodingSettings, SSDBoxCoding, SSDLite, build_ssdlite
 from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
 
@@ -99,7 +100,7 @@ class DetectionEvaluator:
     def update(self, output: dict[str, torch.Tensor], batch: DetectionBatch) -> None:
         """Decode the model's raw outputs on ``batch`` to its images' pixels and add them."""
         if self.coding is None:
-            raise ValueError("an evaluator built without a box coding cannot decode raw outputs; use add()")
+            raise UsageError("an evaluator built without a box coding cannot decode raw outputs; use add()")
         self.skipped += batch.skipped
         sizes = [tuple(size) for size in batch.image_sizes.tolist()]
         self.add(batch.image_ids.tolist(), self.coding.decode(output, sizes))
@@ -131,9 +132,9 @@ class DetectionEvaluator:
             image_ids = [image_id for part in gathered for image_id in part[1]]
             skipped = [reason for part in gathered for reason in part[2]]
         if not image_ids:
-            raise ValueError("evaluation saw no images")
+            raise UsageError("evaluation saw no images")
         if len(set(image_ids)) != len(image_ids):
-            raise ValueError("an image was evaluated more than once")
+            raise UsageError("an image was evaluated more than once")
         stats, class_ap = coco_box_ap(self.detections, rows, sorted(image_ids))
         return DetectionMetrics(*stats, class_ap=class_ap, count=len(image_ids), skipped=tuple(skipped))
 
@@ -173,7 +174,7 @@ def coco_box_ap(
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
     except ImportError:
-        raise ImportError("COCO evaluation needs pycocotools: pip install 'mobilevit[detection]'") from None
+        raise MissingPackageError("COCO evaluation needs pycocotools: pip install 'mobilevit[detection]'") from None
     num_classes = len(detections.category_ids)
     if len(rows) == 0:
         return [0.0] * len(AP_NAMES), [0.0] * num_classes
@@ -312,7 +313,7 @@ class Detection:
         """Boxes in each image's own pixels (the detector resizes each image to its input size and
         maps the boxes back), best first; see :func:`describe_detections`."""
         if not images:
-            raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+            raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
         return describe_detections(run([detection_input(image) for image in images]), model.class_names or None)
 
     def render(

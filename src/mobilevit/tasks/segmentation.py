@@ -35,6 +35,7 @@ from ..data.segmentation import (
     voc_palette,
 )
 from ..data.transforms import Preprocessing
+from ..errors import UsageError
 from ..models import DeepLabV3, build_segmenter
 from .base import (
     LossFunction,
@@ -102,7 +103,7 @@ def scores_from_confusion(matrix: torch.Tensor) -> tuple[float, float, list[floa
     union = matrix.sum(0) + matrix.sum(1) - correct
     present = union > 0
     if not present.any():
-        raise ValueError("evaluation saw no labelled pixels (every mask pixel is 255)")
+        raise UsageError("evaluation saw no labelled pixels (every mask pixel is 255)")
     iou = correct / union.clamp(min=1)
     class_iou = [float(value) if seen else None for value, seen in zip(iou.tolist(), present.tolist())]
     return 100.0 * float(iou[present].mean()), 100.0 * float(correct.sum() / matrix.sum()), class_iou
