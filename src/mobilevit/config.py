@@ -28,6 +28,7 @@ import torch
 
 from . import checks
 from .checks import FieldError, at_least, at_most, check_types, expected, fraction, image_side, one_of, positive
+from .data.sampler import BatchShape, variable_batch_shapes
 from .data.transforms import MAX_RESIZE_SHORT, Preprocessing
 from .errors import UsageError
 from .models import ARCHS, DecodingSettings, MobileViTStage, resolve_arch
@@ -211,6 +212,22 @@ class DataConfig:
         if not 0 < low <= high:
             raise expected("short_side_range", "(low, high) pixel sizes with 0 < low <= high", self.short_side_range)
         image_side("short_side_range", high, MAX_RESIZE_SHORT)
+
+    def batch_shapes(self, num_replicas: int = 1) -> list[BatchShape]:
+        """The (height, width, batch size) choices of the training sampler."""
+        sampler = self.sampler
+        if not sampler.variable:
+            return [BatchShape(sampler.base_size, sampler.base_size, self.batch_size)]
+        return variable_batch_shapes(
+            sampler.base_size,
+            self.batch_size,
+            sampler.min_size,
+            sampler.max_size,
+            sampler.num_scales,
+            sampler.multiple,
+            sampler.batch_floor,
+            num_replicas,
+        )
 
 
 @dataclass(frozen=True)

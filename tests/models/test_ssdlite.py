@@ -260,3 +260,21 @@ def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoi
     assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the checkpoint"
     with pytest.raises(CheckpointError, match="does not fit the model's backbone"):
         load_pretrained(build_classifier("x_small"), tmp_path / "ssd_mobilevit_xxs_320.pt", keys="backbone")
+
+
+def test_the_decoding_settings_are_one_dataclass_checked_once_naming_the_field():
+    import json
+
+    from mobilevit.checks import FieldError
+    from mobilevit.config import DetectionConfig
+    from mobilevit.export.detection import _Decoded
+    from mobilevit.models import DecodingSettings
+
+    with pytest.raises(FieldError, match=r"^score_thresh must be in \[0, 1\), got 1.5$"):
+        build_ssdlite("xx_small", score_thresh=1.5)
+    section = DetectionConfig(nms_thresh=0.3, random_crop=False)
+    assert isinstance(section, DecodingSettings) and section.decoding() == DecodingSettings(nms_thresh=0.3)
+    assert build_ssdlite("xx_small", **section.decoding().as_dict()).decoding == section.decoding()
+    sidecar = {"num_classes": 3, "image_size": 64, "topk_candidates": 0, "arch": "small"}
+    with pytest.raises(ValueError, match=r"d\.json holds no detector settings .*: topk_candidates must be at least 1"):
+        _Decoded(json.dumps({**sidecar, "class_names": ["background", "a", "b"]}), "d.json")

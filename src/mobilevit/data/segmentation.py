@@ -17,7 +17,6 @@ nearest neighbour only, so no value is ever invented.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -25,11 +24,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 
-from ..config import DataConfig
 from ..errors import UsageError
 from .datasets import image_files, read_lines
 from .image import (
@@ -40,8 +38,7 @@ from .image import (
     open_image,
     read_image,
 )
-from .loader import batch_shapes, make_loader
-from .sampler import DENSE_MIN_BATCH, BatchShape, SampleRequest, VariableBatchSampler, shard_batches
+from .sampler import SampleRequest
 from .transforms import EvalTransform, Preprocessing, normalize, short_edge_size
 
 # The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
@@ -363,37 +360,6 @@ def collate_eval(samples: list[SegmentationSample]) -> SegmentationBatch:
         [sample.mask for sample in samples],
         tuple(reason for sample in samples for reason in sample.skipped),
     )
-
-
-def build_segmentation_train_loader(
-    data: DataConfig,
-    pairs: MaskList,
-    num_classes: int,
-    seed: int,
-    num_replicas: int = 1,
-    rank: int = 0,
-    pin_memory: bool = False,
-) -> DataLoader:
-    """The training loader; crops are ``data.sampler.base_size`` square (or the variable sampler's sizes)."""
-    shapes: Sequence[BatchShape] = batch_shapes(data, num_replicas)
-    transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
-    sampler = VariableBatchSampler(len(pairs.samples), shapes, seed, num_replicas, rank, min_batch_size=DENSE_MIN_BATCH)
-    dataset = SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images)
-    return make_loader(dataset, sampler, collate_train, data.num_workers, pin_memory)
-
-
-def build_segmentation_eval_loader(
-    data: DataConfig,
-    pairs: MaskList,
-    num_classes: int,
-    num_replicas: int = 1,
-    rank: int = 0,
-    pin_memory: bool = False,
-) -> DataLoader:
-    """The evaluation loader of process ``rank``: its share of the pairs, each exactly once."""
-    dataset = SegmentationDataset(pairs, EvalTransform(data.preprocessing), num_classes, data.skip_bad_images)
-    sampler = shard_batches(len(pairs.samples), data.val_batch_size, num_replicas, rank)
-    return make_loader(dataset, sampler, collate_eval, data.num_workers, pin_memory)
 
 
 def save_palette_mask(mask: np.ndarray, path: str | os.PathLike) -> None:

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 
 from ..config import Config, DataConfig, ModelConfig
 from ..convert import CheckpointError
-from ..data.datasets import ImageList, class_folders, find_images, read_class_names, uses_annotation
-from ..data.loader import Batch, build_eval_loader, build_train_loader
-from ..data.transforms import Preprocessing
+from ..data.datasets import ImageDataset, ImageList, class_folders, find_images, read_class_names, uses_annotation
+from ..data.loader import Batch, LoaderOptions, collate, evaluation_loader, training_loader
+from ..data.transforms import EvalTransform, Preprocessing, TrainTransform
 from ..errors import UsageError
 from ..imagenet import IMAGENET_CLASSES, IMAGENET_SYNSETS
 from ..models import ImageClassifier, build_classifier
@@ -286,6 +286,7 @@ class Classification:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
+        options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, description = None, ""
         if train:
             names = read_class_names(data.classes, data.root) if data.classes else ()
@@ -293,14 +294,26 @@ class Classification:
                 data.kind, data.root, data.train_split, data.train_annotation, names, every_class=True
             )
             names = train_images.class_names
-            train_loader = build_train_loader(data, train_images, config.train.seed, world_size, rank, pin_memory)
+            transform = TrainTransform(data.preprocessing, data.crop_scale, data.crop_ratio, data.horizontal_flip)
+            train_loader = training_loader(
+                ImageDataset(train_images, transform, data.skip_bad_images),
+                data.batch_shapes(world_size),
+                collate,
+                config.train.seed,
+                options,
+            )
             description = f"{len(train_images.samples)} training images, "
         else:
             names = label_names(data, tuple(class_names), config.model.num_classes)
         val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, names)
         if not train:
             check_labels(val_images, config.model.num_classes, data, named=bool(names))
-        val_loader = build_eval_loader(data, val_images, world_size, rank, pin_memory)
+        val_loader = evaluation_loader(
+            ImageDataset(val_images, EvalTransform(data.preprocessing), data.skip_bad_images),
+            data.val_batch_size,
+            collate,
+            options,
+        )
         description += f"{len(val_images.samples)} validation images of {len(val_images.class_names)} classes"
         return TaskData(train_loader, val_loader, val_images.class_names, description)
 

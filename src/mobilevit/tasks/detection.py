@@ -31,8 +31,8 @@ from ..data.detection import (
     find_detections,
     to_model_input,
 )
-from ..data.loader import make_loader
-from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
+from ..data.loader import LoaderOptions, evaluation_loader, training_loader
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape
 from ..data.transforms import Preprocessing
 from ..drawing import draw_boxes
 from ..errors import MissingPackageError, UsageError
@@ -369,6 +369,7 @@ class Detection:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data, size = config.data, config.detection.image_size
+        options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, names, description = None, tuple(class_names), ""
         if train:
             require_dense_batches(config, [BatchShape(size, size, data.batch_size)])
@@ -378,25 +379,22 @@ class Detection:
             transform = DetectionTrainTransform(
                 size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
             )
-            sampler = VariableBatchSampler(
-                len(train_list.images),
+            train_loader = training_loader(
+                DetectionDataset(train_list, size, transform, data.skip_bad_images),
                 [BatchShape(size, size, data.batch_size)],
+                collate_detections,
                 config.train.seed,
-                world_size,
-                rank,
+                options,
                 min_batch_size=DENSE_MIN_BATCH,
             )
-            dataset = DetectionDataset(train_list, size, transform, data.skip_bad_images)
-            train_loader = make_loader(dataset, sampler, collate_detections, data.num_workers, pin_memory)
             description = f"{len(train_list.images)} training images, "
         val_list = _split(config, False, names)
         names = (BACKGROUND, *val_list.class_names)
-        val_loader = make_loader(
+        val_loader = evaluation_loader(
             DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images),
-            shard_batches(len(val_list.images), data.val_batch_size, world_size, rank),
+            data.val_batch_size,
             collate_detections,
-            data.num_workers,
-            pin_memory,
+            options,
         )
         description += f"{len(val_list.images)} validation images of {len(names) - 1} classes"
         return TaskData(train_loader, val_loader, names, description)
