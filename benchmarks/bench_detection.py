@@ -45,7 +45,7 @@ def main() -> None:
     }
     for name, model in models.items():
         calls[f"{name} network"] = lambda model=model: model(batch)
-        calls[f"{name} whole"] = lambda model=model: model([image])
+        calls[f"{name} whole"] = lambda model=model: model.detect([image])
     with torch.inference_mode():
         medians = interleaved_medians(calls, args.rounds)
 

@@ -28,7 +28,7 @@ def test_inference_model_detects_in_the_images_own_pixels_and_draws_the_boxes():
     assert result["classes"] == [model.class_names[label] for label in result["labels"]]
     # the same detections as the model on the image itself, BGR in [0, 1]
     with torch.no_grad():
-        expected = model([torch.from_numpy(bgr).permute(2, 0, 1).float() / 255])[0]
+        expected = model.detect([torch.from_numpy(bgr).permute(2, 0, 1).float() / 255])[0]
     np.testing.assert_allclose(result["boxes"], expected["boxes"].numpy(), atol=1e-4)
     both = mobilevit.inference_model(model, [bgr, bgr[:, ::-1].copy()])
     assert len(both) == 2 and np.allclose(both[0]["boxes"], result["boxes"])

@@ -4,8 +4,11 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import mobilevit
-from mobilevit.cli import USER_ERRORS, main
+from mobilevit.cli import main
+from mobilevit.errors import ArgumentError, MobileViTError, UsageError
 
 
 def test_flops_prints_measured_beside_published(capsys):
@@ -51,7 +54,37 @@ def test_every_error_class_of_mobilevit_is_a_user_error_of_the_command_line():
             if issubclass(value, BaseException) and value.__module__.startswith("mobilevit") and public:
                 classes.add(value)
     assert {"ConfigError", "CheckpointError", "ImageReadError", "DownloadError"} <= {kind.__name__ for kind in classes}
-    assert all(issubclass(kind, USER_ERRORS) for kind in classes), classes
+    assert all(issubclass(kind, MobileViTError) for kind in classes), classes
+
+
+def test_a_user_error_is_one_line_and_status_2_and_a_bug_shows_its_traceback(monkeypatch, capsys, tmp_path):
+    def refuse(args):
+        raise UsageError("the value you gave: pass another")
+
+    monkeypatch.setattr("mobilevit.cli._list", refuse)
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err == "mobilevit list: error: the value you gave: pass another\n"
+    for bug in (RuntimeError("a bug in mobilevit"), ValueError("deep inside torch"), OSError("no file named")):
+
+        def buggy(args, bug=bug):
+            raise bug
+
+        monkeypatch.setattr("mobilevit.cli._list", buggy)
+        with pytest.raises(type(bug), match=str(bug)):
+            main(["list"])
+    assert main(["predict", str(tmp_path / "missing.jpg"), "--checkpoint", str(tmp_path / "missing.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.pth" in err and err.count("\n") == 1
+
+
+def test_a_library_argument_is_named_as_python_takes_it_and_the_command_line_as_a_flag(tmp_path, capsys):
+    from mobilevit.export import export_from_name
+
+    config = "configs/mobilevit/mobilevit-xxsmall_8xb128_in1k.py"
+    with pytest.raises(ArgumentError, match=r"^dynamic=True applies to ONNX and OpenVINO, not tflite$"):
+        export_from_name(config, None, "tflite", tmp_path / "m.tflite", dynamic=True)
+    assert main(["export", config, "--checkpoint", "x.pth", "--format", "tflite", "--dynamic"]) == 2
+    assert capsys.readouterr().err == "mobilevit export: error: --dynamic applies to ONNX and OpenVINO, not tflite\n"
 
 
 def test_config_and_checkpoint_errors_end_as_one_line_with_status_2(tmp_path, capsys):

@@ -28,7 +28,7 @@ def check_detector_matches_pytorch(detector, model, batch: torch.Tensor) -> None
         assert (outputs[key] - expected[key]).abs().max() < 1e-4
     images = [torch.rand(3, 80, 120), torch.rand(3, 150, 100)]
     with torch.no_grad():
-        reference = model(images)
+        reference = model.detect(images)
     detections = detector(images)
     assert sum(len(item["boxes"]) for item in reference) > 0
     for ours, theirs in zip(detections, reference):

@@ -139,16 +139,20 @@ def test_two_inputs_never_share_an_output_name():
 
 
 def test_a_bug_shows_its_traceback_under_debug(monkeypatch, capsys):
+    from mobilevit.config import ConfigError, load_config
+
     def buggy(args):
         raise ValueError("a bug in mobilevit")
 
     monkeypatch.setattr("mobilevit.cli._list", buggy)
-    parser_default = main(["list"])
-    assert parser_default == 2 and "a bug in mobilevit" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="a bug in mobilevit"):  # none of mobilevit's error classes: a bug
+        main(["list"])
     with pytest.raises(ValueError, match="a bug in mobilevit"):
         main(["--debug", "list"])
+    monkeypatch.setattr("mobilevit.cli._list", lambda args: load_config("missing.py"))  # a user's error
+    assert main(["list"]) == 2 and "config file not found" in capsys.readouterr().err
     monkeypatch.setenv("MOBILEVIT_DEBUG", "1")
-    with pytest.raises(ValueError, match="a bug in mobilevit"):
+    with pytest.raises(ConfigError, match="config file not found"):
         main(["list"])
 
 

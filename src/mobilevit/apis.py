@@ -26,6 +26,7 @@ from .convert_out import save_layout
 from .data.inputs import ImageInput, describe_input, prepare_batch, to_rgb
 from .data.transforms import Preprocessing
 from .download import is_url
+from .errors import UsageError
 from .hub import is_hub_name
 from .tasks import build_model, get_task, task_for_weights, task_of, torch_logits
 from .tasks.base import preprocessing_of as _preprocessing_of
@@ -102,7 +103,7 @@ def init_model(
     """
     if config_or_name is None:
         if checkpoint is None:
-            raise ValueError("init_model needs a zoo name, a config file or a checkpoint")
+            raise UsageError("init_model needs a zoo name, a config file or a checkpoint")
         config_or_name = checkpoint
     model, own_weights = model_without_weights(config_or_name, cfg_options)
     if checkpoint is None or checkpoint == config_or_name:
@@ -114,7 +115,7 @@ def init_model(
         elif not model.class_names:
             model.class_names = task_of(model).known_class_names(model)
     if not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
+        raise UsageError(f"dtype must be a floating point type (torch.float32, torch.bfloat16), got {dtype}")
     if fuse:
         model.fuse()
     return model.to(device, dtype).eval()
@@ -132,7 +133,7 @@ def model_without_weights(
     elif isinstance(source, str) and source in MODELS:
         record = get_record(source)
         if cfg_options:
-            raise ValueError(
+            raise UsageError(
                 f"cfg_options change a config, and {source} is a zoo model: pass the config file {record.config} instead"
             )
         model, preprocessing, weights = get_model(source), record.preprocessing, record.url
@@ -145,7 +146,7 @@ def model_without_weights(
         weights = read_checkpoint(source)
         model, preprocessing = _model_described_by(weights, cfg_options)
     else:
-        raise ValueError(_not_a_model(str(source)))
+        raise UsageError(_not_a_model(str(source)))
     model.preprocessing = preprocessing
     return model, weights
 
@@ -160,7 +161,7 @@ def checkpoint_config(checkpoint: str | os.PathLike | Checkpoint, cfg_options: S
     """The resolved config one of our training checkpoints carries, with ``cfg_options`` applied."""
     checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
     if "config" not in checkpoint.metadata:
-        raise ValueError(
+        raise UsageError(
             f"{checkpoint.path} ({checkpoint.layout} layout) carries no config, as only training "
             "checkpoints do: give its config file as well"
         )
@@ -174,7 +175,7 @@ def _model_described_by(checkpoint: Checkpoint, cfg_options: Sequence[str]) -> t
         config = checkpoint_config(checkpoint, cfg_options)
         return build_model(config), config.data.preprocessing
     if cfg_options:
-        raise ValueError(
+        raise UsageError(
             f"{checkpoint.path} ({checkpoint.layout} layout) carries no config for cfg_options to "
             "change: give the config file as well"
         )
@@ -296,7 +297,7 @@ def inference_model(
     single = not isinstance(images, (list, tuple))
     items = [images] if single else list(images)
     if not items:
-        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+        raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
     rgbs = [to_rgb(image, channel_order) for image in items]
     names = [describe_input(image, index, len(items)) for index, image in enumerate(items)]
     task = task_of(model)

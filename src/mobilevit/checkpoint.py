@@ -52,6 +52,7 @@ from torch import nn
 from .convert import LAYOUTS, TRAINING_ONLY_PREFIXES, CheckpointError, detect_layout, num_classes_of, to_mobilevit
 from .data.transforms import Preprocessing
 from .download import download_checkpoint, is_url
+from .errors import UsageError
 from .hub import download as download_from_hub
 from .hub import is_hub_name
 from .integrity import (
@@ -152,7 +153,7 @@ def read_checkpoint(
     whether ``MOBILEVIT_ALLOW_UNVERIFIED=1`` is set). Weights holding NaN or inf are refused.
     """
     if training_weights not in ("ema", "model"):
-        raise ValueError(f"training_weights must be 'ema' or 'model', got {training_weights!r}")
+        raise UsageError(f"training_weights must be 'ema' or 'model', got {training_weights!r}")
     if allow_unverified is None:
         allow_unverified = os.environ.get(ALLOW_UNVERIFIED_VARIABLE, "") == "1"
     if is_hub_name(source):  # the repository's configs add class names and preprocessing to the weights
@@ -191,7 +192,7 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike | Checkpoint, st
     model has none, as a model for inference has not.
     """
     if getattr(getattr(model, "backbone", model), "fused", False):
-        raise ValueError(
+        raise UsageError(
             "cannot load weights into a fused model (its BatchNorms are folded away by fuse() or "
             "init_model(..., fuse=True)): load them first, then fuse()"
         )
@@ -264,14 +265,14 @@ def save_checkpoint(
     """
     path = Path(path)
     if path.suffix != ".safetensors":
-        raise ValueError(f"our checkpoint format is a .safetensors file; got {path}")
+        raise UsageError(f"our checkpoint format is a .safetensors file; got {path}")
     num_classes = num_classes_of(state_dict)
     if class_names is not None:
         if isinstance(class_names, str) or not all(isinstance(name, str) for name in class_names):
-            raise ValueError(f"class_names must be a list of strings, got {class_names!r}")
+            raise UsageError(f"class_names must be a list of strings, got {class_names!r}")
         if len(class_names) != num_classes:
             head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
-            raise ValueError(f"{len(class_names)} class names for a head of {describe_shape(head)}")
+            raise UsageError(f"{len(class_names)} class names for a head of {describe_shape(head)}")
     metadata = {
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
@@ -285,11 +286,11 @@ def save_checkpoint(
         metadata["task"] = task
     reserved = sorted(set(settings) & set(metadata))
     if reserved:
-        raise ValueError(f"settings cannot overwrite the header's own fields: {', '.join(reserved)}")
+        raise UsageError(f"settings cannot overwrite the header's own fields: {', '.join(reserved)}")
     metadata.update({key: value for key, value in settings.items() if value is not None})
     bad = first_non_finite(state_dict)
     if bad is not None:
-        raise ValueError(f"not writing {path}: the tensor {bad} holds {describe_non_finite(state_dict[bad])}")
+        raise UsageError(f"not writing {path}: the tensor {bad} holds {describe_non_finite(state_dict[bad])}")
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     metadata[DIGEST_KEY] = _safetensors_digest(tensors, metadata)
     data = serialize_safetensors(tensors, metadata={METADATA_KEY: json.dumps(metadata)})

@@ -13,11 +13,13 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
+from .errors import UsageError
+
 _TYPE_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string"}
 _PLURAL_WORDS = {int: "integers", float: "numbers", str: "strings"}
 
 
-class FieldError(ValueError):
+class FieldError(UsageError):
     """A field of a dataclass with a value it cannot take: ``field`` names it, ``problem`` says why."""
 
     def __init__(self, field: str, problem: str) -> None:

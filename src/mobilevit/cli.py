@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .errors import ArgumentError, MobileViTError, UsageError
 from .names import ARCH_NAMES, FORMATS, PEER_LAYOUTS, PRECISIONS, RUNTIME_FORMATS, SUFFIXES
 
 # torch, torchvision and every module that imports them are imported by the commands that use them,
@@ -22,10 +23,10 @@ if TYPE_CHECKING:
     from .config import Config
     from .tasks import Runner, Task
 
-# What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
-# CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
-# is a diverged loss. Each ends as one line and exit status 2.
-USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
+# The OS errors of a file, which name it (one the user named, or one of theirs mobilevit reads or writes).
+FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+# The flags whose names are not their library argument's (``export_format=`` is ``--format``).
+FLAGS = {"export_format": "--format"}
 # Where each command takes a local file in place of a URL that cannot be downloaded ({path}: the file).
 LOCAL_PATH_ADVICE = {
     "predict": "pass --checkpoint {path}",
@@ -108,14 +109,14 @@ def _weights(args: argparse.Namespace) -> str | None:
     if args.checkpoint is not None:
         return args.checkpoint
     if args.model is None:
-        raise ValueError(
+        raise UsageError(
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
     from .apis import is_config_file
 
     if is_config_file(args.model):
-        raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
+        raise UsageError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
 
 
@@ -125,10 +126,10 @@ def _refuse_exported(source: str | None) -> None:
 
     exported = exported_format(source) if source is not None else None
     if exported == "coreml":
-        raise ValueError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
+        raise UsageError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
     if exported is not None:
         backend = next(name for name, export_format in RUNTIME_FORMATS.items() if export_format == exported)
-        raise ValueError(
+        raise UsageError(
             f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
             f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
             "checkpoint it was exported from, for its preprocessing and class names)"
@@ -148,13 +149,13 @@ def _model(args: argparse.Namespace) -> nn.Module:
         return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options, fuse=True)
     export_format = RUNTIME_FORMATS[args.backend]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
-        raise ValueError(
+        raise UsageError(
             f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
             f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), "
             f"got {args.checkpoint}"
         )
     if args.model is None:
-        raise ValueError(
+        raise UsageError(
             f"{args.checkpoint} holds no preprocessing or class names: pass --model with the zoo name, "
             "config or checkpoint it was exported from"
         )
@@ -173,7 +174,7 @@ def _runner(args: argparse.Namespace, model: nn.Module, task: Task) -> Runner:
         run.check_classes(model.num_classes)
     kind = getattr(run, "output_kind", "logits")
     if kind != task.runner_output:
-        raise ValueError(
+        raise UsageError(
             f"{args.checkpoint} gives {kind}, and --model describes a {task.name} model, whose predict "
             f"takes {task.runner_output}: pass the model it was exported from"
         )
@@ -223,7 +224,7 @@ def _predict(args: argparse.Namespace) -> None:
         done += len(batch)
     bar.close()
     if failures:
-        raise ValueError(
+        raise UsageError(
             f"{len(failures)} of the inputs could not be read (reported above); the other {done} were predicted"
         )
 
@@ -323,9 +324,9 @@ def _test(args: argparse.Namespace) -> None:
     if args.checkpoint is None:  # `mobilevit test CHECKPOINT`: a training checkpoint carries its config
         checkpoint = args.config_or_checkpoint
         if is_config_file(checkpoint):
-            raise ValueError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
+            raise UsageError(f"test needs a checkpoint: mobilevit test {checkpoint} CHECKPOINT")
         if args.backend != "pytorch":
-            raise ValueError(
+            raise UsageError(
                 f"--backend {args.backend} tests an exported file on a config's validation split: "
                 f"mobilevit test CONFIG {checkpoint} --backend {args.backend}"
             )
@@ -336,7 +337,7 @@ def _test(args: argparse.Namespace) -> None:
     exported_as = exported_format(checkpoint)
     if args.backend == "pytorch" and exported_as in RUNTIME_FORMATS.values():
         backend = next(name for name, export_format in RUNTIME_FORMATS.items() if export_format == exported_as)
-        raise ValueError(
+        raise UsageError(
             f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with --backend {backend}"
         )
     task = get_task(config.task)
@@ -346,8 +347,6 @@ def _test(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    if (args.quantize is None) != (args.calibration is None):  # the library says so in its own words
-        raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
     from .export import describe_export, export_from_name
 
     weights = _weights(args)
@@ -650,6 +649,24 @@ def _add_plot(commands: argparse._SubParsersAction) -> None:
 DEBUG_VARIABLE = "MOBILEVIT_DEBUG"
 
 
+def is_user_error(error: BaseException) -> bool:
+    """Whether ``error`` is one a user can cause (one of mobilevit's own, or an OS error about a file),
+    shown as one line; anything else is a bug, shown with its traceback."""
+    if isinstance(error, MobileViTError) or isinstance(error, FILE_ERRORS):
+        return True
+    return isinstance(error, OSError) and error.filename is not None
+
+
+def flag(name: str, value: object) -> str:
+    """A library argument as the command line passes it: ``--precision bf16``, ``--dynamic``, ``--shape 64 64``."""
+    option = FLAGS.get(name, "--" + name.replace("_", "-"))
+    if value is ... or value is True:
+        return option
+    if isinstance(value, (tuple, list)):
+        return " ".join([option, *map(str, value)])
+    return f"{option} {value}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; errors a user can cause print one line and exit with status 2, unless
     ``--debug`` (or ``MOBILEVIT_DEBUG=1``) asks for the traceback. Any other error is a bug and
@@ -666,8 +683,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with advice:
             run(args)
-    except USER_ERRORS as error:
-        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    except (MobileViTError, OSError) as error:
+        if not is_user_error(error):
+            raise
+        text = error.render(flag) if isinstance(error, ArgumentError) else str(error)
+        message = " ".join(line.strip() for line in text.splitlines() if line.strip())
         print(f"mobilevit {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM during training (which has said how to resume)

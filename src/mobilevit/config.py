@@ -28,14 +28,16 @@ import torch
 
 from . import checks
 from .checks import FieldError, at_least, at_most, check_types, expected, fraction, image_side, one_of, positive
+from .data.sampler import BatchShape, variable_batch_shapes
 from .data.transforms import MAX_RESIZE_SHORT, Preprocessing
-from .models import ARCHS, MobileViTStage, resolve_arch
+from .errors import UsageError
+from .models import ARCHS, DecodingSettings, MobileViTStage, resolve_arch
 
 # What a config file is named (a run saves its resolved config as config.json).
 CONFIG_SUFFIXES = (".py", ".json")
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A config file or override that cannot be read or does not fit the schema."""
 
 
@@ -226,6 +228,22 @@ class DataConfig:
             raise expected("short_side_range", "(low, high) pixel sizes with 0 < low <= high", self.short_side_range)
         image_side("short_side_range", high, MAX_RESIZE_SHORT)
 
+    def batch_shapes(self, num_replicas: int = 1) -> list[BatchShape]:
+        """The (height, width, batch size) choices of the training sampler."""
+        sampler = self.sampler
+        if not sampler.variable:
+            return [BatchShape(sampler.base_size, sampler.base_size, self.batch_size)]
+        return variable_batch_shapes(
+            sampler.base_size,
+            self.batch_size,
+            sampler.min_size,
+            sampler.max_size,
+            sampler.num_scales,
+            sampler.multiple,
+            sampler.batch_floor,
+            num_replicas,
+        )
+
 
 @dataclass(frozen=True)
 class OptimConfig:
@@ -329,27 +347,18 @@ def _check_device(device: str) -> None:
 
 
 @dataclass(frozen=True)
-class DetectionConfig:
-    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings) and its augmentation.
-    The checkpoint that seeds its MobileViT stages is ``model.pretrained`` with
-    ``model.pretrained_keys='backbone'``, as for every task."""
+class DetectionConfig(DecodingSettings):
+    """SSDLite's input size and post-processing (ml-cvnets' evaluation settings: the fields of
+    :class:`~mobilevit.models.DecodingSettings`, checked there) and its augmentation. The checkpoint
+    that seeds its MobileViT stages is ``model.pretrained`` with ``model.pretrained_keys='backbone'``,
+    as for every task."""
 
-    image_size: int = 320
-    score_thresh: float = 0.01
-    nms_thresh: float = 0.5
-    topk_candidates: int = 400  # per class, before NMS
-    detections_per_img: int = 200
     random_crop: bool = True  # SSD's random IoU crop
     photometric_distort: bool = True
 
-    def __post_init__(self) -> None:
-        check_types(self)
-        at_least(self, "image_size", 32)
-        image_side("image_size", self.image_size, MAX_RESIZE_SHORT)
-        for name in ("score_thresh", "nms_thresh"):
-            fraction(self, name)
-        for name in ("topk_candidates", "detections_per_img"):
-            at_least(self, name, 1)
+    def decoding(self) -> DecodingSettings:
+        """The decoding settings alone, as the model and our files hold them."""
+        return DecodingSettings.of(dataclasses.asdict(self))
 
 
 # The tasks a config may name (each is a module of mobilevit.tasks).

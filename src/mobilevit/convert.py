@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 
 import torch
 
+from .errors import UsageError
+
 Rows = tuple[tuple[str, str], ...]
 StateDict = dict[str, torch.Tensor]
 
@@ -48,7 +50,7 @@ LAYOUTS = (
 )
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UsageError):
     """A checkpoint whose content does not fit: unknown layout, unmatched keys, wrong shapes."""
 
 

@@ -48,6 +48,7 @@ from .convert import (
     is_v2_state_dict,
 )
 from .data.transforms import Preprocessing
+from .errors import UsageError
 from .models import ARCHS, V2_ARCHS, MobileNetV2Stage, MobileViTStage, is_v2_arch, resolve_arch
 
 # The peers a checkpoint can be written for (``mobilevit convert --to``, in the order of
@@ -91,7 +92,7 @@ _FUSED_PROJECTION = re.compile(r"(?P<module>.*\.attention\.attention)\.qkv\.(?P<
 def layout_for(state_dict: Mapping[str, torch.Tensor], target: str) -> str:
     """The layout of ``target`` that holds this model (its rename table covers every key)."""
     if target not in TARGETS:
-        raise ValueError(f"unknown target layout {target!r}; expected one of {', '.join(TARGETS)}")
+        raise UsageError(f"unknown target layout {target!r}; expected one of {', '.join(TARGETS)}")
     layouts = [
         (layout, rows) for layout, rows in TARGETS[target] if _is_v2_layout(layout) == is_v2_state_dict(state_dict)
     ]
@@ -118,7 +119,7 @@ def to_layout(state_dict: Mapping[str, torch.Tensor], layout: str, channel_order
     """
     rows = {layout: rows for target in TARGETS.values() for layout, rows in target}
     if layout not in rows:
-        raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(rows)}")
+        raise UsageError(f"unknown layout {layout!r}; expected one of {', '.join(rows)}")
     if rows[layout] is None:
         return from_mobilevit(state_dict)
     if layout.startswith("huggingface"):

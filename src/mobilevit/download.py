@@ -40,6 +40,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from .errors import MobileViTError
 from .integrity import NO_SPACE_ERRNOS, no_space_error
 
 try:
@@ -62,7 +63,7 @@ PICKLE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
 STALE_SECONDS = 60.0
 
 
-class DownloadError(OSError):
+class DownloadError(MobileViTError, OSError):
     """A checkpoint that could not be downloaded or failed its hash check."""
 
 

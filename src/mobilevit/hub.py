@@ -29,6 +29,7 @@ from typing import Any
 from .convert import CheckpointError
 from .data.transforms import Preprocessing
 from .download import DownloadError
+from .errors import MissingPackageError, UsageError
 
 PREFIX = "hf-hub:"
 # The repositories this library reads: Hugging Face's ``model_type`` and timm's ``architecture``
@@ -63,7 +64,7 @@ def parse_hub_name(name: str) -> tuple[str, str | None]:
     """The repository id and revision (None: the default branch) of ``hf-hub:<org>/<repo>[@revision]``."""
     repo_id, _, revision = name[len(PREFIX) :].partition("@")
     if not _REPO_ID.fullmatch(repo_id) or (revision == "" and "@" in name):
-        raise ValueError(
+        raise UsageError(
             f"cannot read the Hub name {name!r}: expected hf-hub:<org>/<repo> or hf-hub:<org>/<repo>@<revision>, "
             "such as hf-hub:apple/mobilevit-small"
         )
@@ -266,5 +267,7 @@ def _huggingface_hub() -> Any:
     try:
         import huggingface_hub
     except ImportError:
-        raise ImportError("hf-hub: names need the huggingface_hub package: pip install 'mobilevit[hub]'") from None
+        raise MissingPackageError(
+            "hf-hub: names need the huggingface_hub package: pip install 'mobilevit[hub]'"
+        ) from None
     return huggingface_hub

@@ -20,11 +20,13 @@ from typing import Any, BinaryIO
 
 import torch
 
+from .errors import MobileViTError
+
 # The errors of a write that found no room: the file system is full, or the user's quota is.
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
-class NoSpaceError(OSError):
+class NoSpaceError(MobileViTError, OSError):
     """A file that could not be written because its file system is full."""
 
 

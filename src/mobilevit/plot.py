@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .errors import UsageError
+
 WIDTH, PANEL_HEIGHT = 960, 280
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 90, 30, 34, 34
 BACKGROUND, AXES, TEXT = (255, 255, 255), (90, 90, 90), (20, 20, 20)
@@ -61,14 +63,14 @@ def read_curves(work_dir: str | os.PathLike) -> Curves:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             if number < len(lines):  # the last line may be cut by a kill
-                raise ValueError(f"{path}, line {number}: not a JSON record") from None
+                raise UsageError(f"{path}, line {number}: not a JSON record") from None
     loss, lr = Series("loss", COLOURS["loss"]), Series("learning rate", COLOURS["lr"])
     for record in records:
         if record.get("kind") == "train":
             loss.points.append((record["step"], record["loss"]))
             lr.points.append((record["step"], record["lr"]))
     if not loss.points:
-        raise ValueError(f"{path} has no 'train' records yet: nothing to plot (train.log_interval sets how often)")
+        raise UsageError(f"{path} has no 'train' records yet: nothing to plot (train.log_interval sets how often)")
     epoch_end = {record["epoch"]: record["steps"] for record in records if record.get("kind") == "epoch"}
     metric = _metric(work_dir, records)
     validation = []

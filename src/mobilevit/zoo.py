@@ -16,6 +16,7 @@ from .data.detection import COCO_CLASSES
 from .data.segmentation import ADE20K_CLASSES, VOC_CLASSES
 from .data.transforms import Preprocessing
 from .download import local_path_advice
+from .errors import UsageError
 from .imagenet import IMAGENET_CLASSES
 from .models import MobileViT, resolve_arch
 from .tasks import CLASSIFICATION, Task, get_task
@@ -385,7 +386,7 @@ def get_record(name: str) -> ZooModel:
     """The zoo record of ``name`` (a zoo name, or timm's name of the same weights); an unknown
     name lists the known ones."""
     if zoo_name(name) not in MODELS:
-        raise ValueError(f"unknown model {name!r}.{suggestion(name)} Known models: {', '.join(MODELS)}")
+        raise UsageError(f"unknown model {name!r}.{suggestion(name)} Known models: {', '.join(MODELS)}")
     return MODELS[zoo_name(name)]
 
 
@@ -428,12 +429,12 @@ def _backbone(record: ZooModel, task: Task, pretrained: bool | str | os.PathLike
     """``get_model(..., features_only=True)``: the backbone of a model that pools it (a classifier),
     weights loaded, maps in the usual memory layout unless ``channels_last=True``."""
     if not task.pooled_head:
-        raise ValueError(
+        raise UsageError(
             f"features_only=True takes the backbone of a model that pools it (a classifier); {record.name} is "
             f"a {record.task} model: take its .backbone"
         )
     if "num_classes" in options:
-        raise ValueError("features_only=True builds no head: leave num_classes out")
+        raise UsageError("features_only=True builds no head: leave num_classes out")
     options.setdefault("out_indices", tuple(range(len(resolve_arch(record.arch)))))
     options.setdefault("channels_last", False)
     model = task.build_from_arch(record.arch, num_classes=0, **options)

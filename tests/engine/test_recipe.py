@@ -7,7 +7,6 @@ import pytest
 
 from mobilevit.config import ConfigError, load_config
 from mobilevit.data.image import ImageReadError
-from mobilevit.data.loader import batch_shapes
 from mobilevit.engine import trainer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +22,7 @@ def test_seed_configs_follow_the_published_recipe(name, drop_rate):
     assert (schedule.warmup_start_lr, schedule.min_lr) == (2e-4, 2e-4)
     assert (config.train.ema, config.train.ema_decay, config.train.amp) == (True, 0.9995, "bfloat16")
     assert (config.data.root, config.data.batch_size, config.data.crop_scale) == ("data/imagenet", 128, (0.08, 1.0))
-    assert [tuple(shape) for shape in batch_shapes(config.data, num_replicas=8)] == [
+    assert [tuple(shape) for shape in config.data.batch_shapes(num_replicas=8)] == [
         (160, 160, 328),
         (192, 192, 224),
         (256, 256, 128),

@@ -56,7 +56,7 @@ def test_user_errors_are_one_line(tmp_path, capsys):
         )
         == 2
     )
-    assert "--quantize int8 and --calibration DIR_OR_CONFIG go together" in capsys.readouterr().err
+    assert "--quantize int8 needs calibration images: pass --calibration" in capsys.readouterr().err
 
 
 def test_a_segmentation_config_calibrates_on_its_training_images_not_its_masks(tmp_path):

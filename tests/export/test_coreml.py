@@ -4,7 +4,7 @@ Core ML predicts on macOS only, so these tests check the converted program, not 
 
 import pytest
 
-from mobilevit.cli import main
+from mobilevit.cli import flag, main
 from mobilevit.data.transforms import Preprocessing
 from mobilevit.export import export_model
 from mobilevit.models import build_classifier
@@ -50,10 +50,14 @@ def test_preprocessing_it_cannot_express_is_refused(tmp_path):
     model.preprocessing = Preprocessing(mean=(123.7, 116.3, 103.5), std=(58.4, 57.1, 57.4))
     with pytest.raises(ValueError, match="scales every channel alike"):
         export_model(model, tmp_path / "tiny.mlpackage", "coreml", 32, 32)
-    with pytest.raises(ValueError, match="--dynamic applies to ONNX and OpenVINO, not coreml"):
+    with pytest.raises(ValueError, match="dynamic=True applies to ONNX and OpenVINO, not coreml") as refused:
         export_model(model, tmp_path / "tiny.mlpackage", "coreml", 32, 32, dynamic=True)
-    with pytest.raises(ValueError, match="--precision bf16 does not apply to coreml; expected one of fp16, fp32"):
+    assert refused.value.render(flag) == "--dynamic applies to ONNX and OpenVINO, not coreml"
+    with pytest.raises(
+        ValueError, match="precision='bf16' does not apply to coreml; expected one of fp16, fp32"
+    ) as refused:
         export_model(model, tmp_path / "tiny.mlpackage", "coreml", 32, 32, precision="bf16")
+    assert refused.value.render(flag) == "--precision bf16 does not apply to coreml; expected one of fp16, fp32"
 
 
 def test_options_are_checked_before_the_model_is_built(tmp_path, capsys):

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from mobilevit.cli import main
+from mobilevit.cli import flag, main
 from mobilevit.export import ExecuTorchRunner, TFLiteRunner, export_model, exported_format, load_exported
 from mobilevit.models import build_classifier
 
@@ -59,21 +59,24 @@ def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys,
 def test_files_are_recognised_by_their_suffix(tmp_path):
     assert exported_format(tmp_path / "m.tflite") == "tflite"
     assert exported_format(tmp_path / "m.pte") == "executorch"
-    with pytest.raises(ValueError, match=r"--backend tflite runs an exported tflite model: pass a FILE\.tflite"):
+    with pytest.raises(
+        ValueError, match=r"backend='tflite' runs an exported tflite model: pass a FILE\.tflite"
+    ) as refused:
         load_exported("tflite", tmp_path / "m.pte")
-    with pytest.raises(ValueError, match=r"--backend executorch runs an exported executorch model: pass a FILE\.pte"):
+    assert refused.value.render(flag).startswith("--backend tflite runs an exported tflite model: pass a FILE.tflite")
+    with pytest.raises(ValueError, match=r"backend='executorch' runs an exported executorch model: pass a FILE\.pte"):
         load_exported("executorch", tmp_path / "m.tflite")
 
 
 def test_options_are_checked_before_the_model_is_built(model, tmp_path, capsys):
-    with pytest.raises(ValueError, match="--batch-size applies to tflite, executorch, whose files take one batch size"):
+    with pytest.raises(ValueError, match="batch_size=4 applies to tflite, executorch, whose files take one batch size"):
         export_model(model, tmp_path / "m.onnx", "onnx", 32, 32, batch_size=4)
-    with pytest.raises(ValueError, match="--precision bf16 does not apply to tflite; expected one of fp32"):
+    with pytest.raises(ValueError, match="precision='bf16' does not apply to tflite; expected one of fp32"):
         export_model(model, tmp_path / "m.tflite", "tflite", 32, 32, precision="bf16")
-    with pytest.raises(ValueError, match="--dynamic applies to ONNX and OpenVINO, not executorch"):
+    with pytest.raises(ValueError, match="dynamic=True applies to ONNX and OpenVINO, not executorch"):
         export_model(model, tmp_path / "m.pte", "executorch", 32, 32, dynamic=True)
     assert main(["export", NAME, "--checkpoint", str(tmp_path / "missing.pth"), "--batch-size", "2"]) == 2
-    assert "--batch-size applies to tflite, executorch" in capsys.readouterr().err
+    assert "--batch-size 2 applies to tflite, executorch" in capsys.readouterr().err
     assert (
         main(
             [
@@ -89,4 +92,4 @@ def test_options_are_checked_before_the_model_is_built(model, tmp_path, capsys):
         )
         == 2
     )
-    assert "--quantize int8 and --calibration DIR_OR_CONFIG go together" in capsys.readouterr().err
+    assert "--quantize int8 needs calibration images: pass --calibration" in capsys.readouterr().err

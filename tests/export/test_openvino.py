@@ -11,7 +11,7 @@ import torch
 from demo_model import argmax_agreement, top1
 from PIL import Image
 
-from mobilevit.cli import main
+from mobilevit.cli import flag, main
 from mobilevit.export import OpenVinoRunner, export_model
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
@@ -51,8 +51,9 @@ def test_the_file_carries_its_precision(model, tmp_path):
     path = export_model(model, tmp_path / "model.xml", "openvino", height=64, width=64, precision="bf16")
     assert OpenVinoRunner(path).precision == "bf16"
     assert OpenVinoRunner(path, precision="fp32").precision == "fp32"
-    with pytest.raises(ValueError, match="--precision bf16 does not apply to onnx"):
+    with pytest.raises(ValueError, match="precision='bf16' does not apply to onnx") as refused:
         export_model(model, tmp_path / "model.onnx", "onnx", height=64, width=64, precision="bf16")
+    assert refused.value.render(flag).startswith("--precision bf16 does not apply to onnx")
 
 
 def test_a_missing_runtime_names_the_extra(model, tmp_path, monkeypatch, capsys):

@@ -14,7 +14,7 @@ from torchvision.ops import box_convert
 from mobilevit.checkpoint import load_checkpoint
 from mobilevit.convert import CheckpointError, detect_layout, to_mobilevit
 from mobilevit.models import build_ssdlite
-from mobilevit.models.ssdlite import grid_sizes
+from mobilevit.models.ssdlite import anchor_generator, grid_sizes
 
 # The published 5.7 / 2.7 / 1.8 M, as ml-cvnets' layout counts them (81 classes).
 PARAMETERS = {"small": 5_738_826, "x_small": 2_742_042, "xx_small": 1_755_050}
@@ -124,7 +124,7 @@ def cvnets_anchors(image_size=320):
 
 def test_anchors_equal_the_cvnets_formula():
     model = build_ssdlite("xx_small").eval()
-    anchors = box_convert(model.box_coding().anchors.double(), "xyxy", "cxcywh") / 320
+    anchors = box_convert(model.box_coding.anchors.double(), "xyxy", "cxcywh") / 320
     reference = cvnets_anchors()
     assert anchors.shape == (3232, 4) == reference.shape
     assert (anchors - reference).abs().max() < 1e-6
@@ -146,18 +146,19 @@ def test_matching_thresholds_at_half_and_forces_each_box_its_best_anchor():
     ground_truth = torch.tensor([[1, 0, 11, 10], [80, 80, 92, 92]], dtype=torch.float32)
     from torchvision.ops import box_iou
 
-    matches = model.proposal_matcher(box_iou(ground_truth, ANCHORS))
+    matches = model.box_coding.match(ground_truth, ANCHORS)
     assert matches.tolist() == [0, -1, -1, 1, -1]
+    assert torch.equal(matches, model.box_coding.matcher(box_iou(ground_truth, ANCHORS)))
 
 
 def test_loss_equals_the_hand_computed_value():
     model = build_ssdlite("xx_small", num_classes=3)
-    targets = [{"boxes": torch.tensor([[1.0, 0, 11, 10]]), "labels": torch.tensor([1])}]
+    model.box_coding.anchors = ANCHORS  # matched as [0, -1, -1, -1, -1]
     outputs = {
         "bbox_regression": torch.zeros(1, 5, 4),
         "cls_logits": torch.tensor([[[0.0, 0, 0], [0, 0, 0], [2, 0, 0], [0, 1, 0], [0, 0, 3]]]),
     }
-    losses = model.compute_loss(targets, outputs, [ANCHORS], [torch.tensor([0, -1, -1, -1, -1])])
+    losses = model.loss(outputs, [torch.tensor([[1.0, 0, 11, 10]])], [torch.tensor([1])])
     # Box: the target offsets of anchor 0 are (10 * 1/10, 0, 0, 0): smooth-L1 0.5, over 1 positive.
     assert losses["bbox_regression"].item() == pytest.approx(0.5)
     # Classes: the positive (log 3) and the 3 hardest of 4 negatives (anchors 4, 3, 1; not 2).
@@ -165,26 +166,58 @@ def test_loss_equals_the_hand_computed_value():
     assert losses["classification"].item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_box_coding_gives_the_models_detections_and_losses():
+def torchvision_ssd(model):
+    """torchvision's SSD around the model's own network, anchors and settings: the reference for its
+    loss and decoding (mean 0 and std 1: the weights take [0, 1] pixels as they are)."""
+    from torchvision.models.detection.ssd import SSD
+
+    settings = model.decoding
+    return SSD(
+        model.backbone,
+        anchor_generator(),
+        (settings.image_size, settings.image_size),
+        model.num_classes,
+        image_mean=[0.0, 0.0, 0.0],
+        image_std=[1.0, 1.0, 1.0],
+        head=model.head,
+        score_thresh=settings.score_thresh,
+        nms_thresh=settings.nms_thresh,
+        detections_per_img=settings.detections_per_img,
+        topk_candidates=settings.topk_candidates,
+    )
+
+
+def test_detections_and_losses_are_torchvision_ssds():
     model = build_ssdlite("xx_small", num_classes=5, score_thresh=0.2).eval()
-    coding = model.box_coding()
+    reference = torchvision_ssd(model).eval()
+    coding = model.box_coding
     image = torch.rand(3, 240, 400)
     resized = torch.nn.functional.interpolate(image[None], size=(320, 320), mode="bilinear", align_corners=False)
     with torch.no_grad():
-        expected = model([image])[0]
+        expected = reference([image])[0]
         detections = coding.decode(model(resized), [(240, 400)])[0]
+        detected = model.detect([image])[0]
     assert len(expected["boxes"]) > 0
     for key in ("boxes", "scores", "labels"):
         assert torch.equal(detections[key], expected[key])
+        assert torch.equal(detected[key], expected[key])
 
     model.train()
+    reference.train()
     boxes, labels = [torch.tensor([[10.0, 20, 200, 150], [30, 40, 60, 90]])], [torch.tensor([1, 4])]
     torch.manual_seed(0)
-    expected = model(list(resized), [{"boxes": boxes[0], "labels": labels[0]}])
+    expected = reference(list(resized), [{"boxes": boxes[0], "labels": labels[0]}])
     torch.manual_seed(0)
-    losses = coding.loss(model(resized), boxes, labels)
+    losses = model.loss(model(resized), boxes, labels)
     for key in ("bbox_regression", "classification"):
         assert torch.allclose(losses[key], expected[key])
+
+
+def test_the_model_takes_one_input_a_resized_batch():
+    model = build_ssdlite("xx_small", num_classes=3).eval()
+    with pytest.raises(TypeError, match=r"detect\(images\) takes a list of images"):
+        model([torch.rand(3, 320, 320)])
+    assert model.detect([]) == []
 
 
 def test_a_batch_tensor_of_another_size_is_refused():
@@ -227,3 +260,21 @@ def test_a_classification_checkpoint_seeds_the_detector_and_a_detection_checkpoi
     assert report.skipped["backbone.conv_1x1_exp.conv.weight"] == "not in the checkpoint"
     with pytest.raises(CheckpointError, match="does not fit the model's backbone"):
         load_pretrained(build_classifier("x_small"), tmp_path / "ssd_mobilevit_xxs_320.pt", keys="backbone")
+
+
+def test_the_decoding_settings_are_one_dataclass_checked_once_naming_the_field():
+    import json
+
+    from mobilevit.checks import FieldError
+    from mobilevit.config import DetectionConfig
+    from mobilevit.export.detection import _Decoded
+    from mobilevit.models import DecodingSettings
+
+    with pytest.raises(FieldError, match=r"^score_thresh must be in \[0, 1\), got 1.5$"):
+        build_ssdlite("xx_small", score_thresh=1.5)
+    section = DetectionConfig(nms_thresh=0.3, random_crop=False)
+    assert isinstance(section, DecodingSettings) and section.decoding() == DecodingSettings(nms_thresh=0.3)
+    assert build_ssdlite("xx_small", **section.decoding().as_dict()).decoding == section.decoding()
+    sidecar = {"num_classes": 3, "image_size": 64, "topk_candidates": 0, "arch": "small"}
+    with pytest.raises(ValueError, match=r"d\.json holds no detector settings .*: topk_candidates must be at least 1"):
+        _Decoded(json.dumps({**sidecar, "class_names": ["background", "a", "b"]}), "d.json")

@@ -30,8 +30,8 @@ def test_v2_ssdlite_reads_stages_four_and_five_and_detects():
         levels = model.backbone(torch.rand(1, 3, 320, 320))
         assert [tuple(level.shape[-2:]) for level in levels.values()] == grid_sizes(320, "v2_050")
         raw = model(torch.rand(2, 3, 320, 320))
-        assert raw["cls_logits"].shape == (2, len(model.box_coding().anchors), 81)
-        (detections,) = model([torch.rand(3, 240, 300)])
+        assert raw["cls_logits"].shape == (2, len(model.box_coding.anchors), 81)
+        (detections,) = model.detect([torch.rand(3, 240, 300)])
     assert set(detections) == {"boxes", "scores", "labels"} and detections["boxes"].shape[1] == 4
 
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import UsageError
 from .image import ImageReadError, read_image
 from .sampler import SampleRequest
 from .transforms import EvalTransform, TrainTransform
@@ -42,15 +43,15 @@ def scan_folders(directory: str | os.PathLike, class_names: Sequence[str] = (), 
     labels = {name: label for label, name in enumerate(names)}
     unknown = [folder for folder in folders if folder not in labels]
     if unknown:
-        raise ValueError(f"{directory} has class folders that are not among the {len(names)} classes: {unknown[:5]}")
+        raise UsageError(f"{directory} has class folders that are not among the {len(names)} classes: {unknown[:5]}")
     samples = [(path, labels[folder]) for folder in folders for path in image_files(directory / folder)]
     if not samples:
-        raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
+        raise UsageError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {directory}")
     if every_class:
         found = {label for _, label in samples}
         empty = [name for label, name in enumerate(names) if label not in found]
         if empty:
-            raise ValueError(
+            raise UsageError(
                 f"class {empty[0]!r} has no images ({', '.join(IMAGE_EXTENSIONS)}) in "
                 f"{directory / empty[0]}; {len(empty)} of the {len(names)} classes have none: {empty[:5]}"
             )
@@ -91,7 +92,7 @@ def check_utf8_name(path: str | os.PathLike) -> None:
         os.fspath(path).encode("utf-8")
     except UnicodeEncodeError:
         shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-        raise ValueError(
+        raise UsageError(
             f"the file name {shown} is not valid UTF-8: rename it (logs and reports name each image)"
         ) from None
 
@@ -104,7 +105,7 @@ def read_lines(path: str | os.PathLike, what: str) -> list[str]:
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as error:
-        raise ValueError(
+        raise UsageError(
             f"{what} {path} is not UTF-8 text ({error.reason} at byte {error.start}): save it as UTF-8"
         ) from None
 
@@ -116,7 +117,7 @@ def class_folders(directory: str | os.PathLike) -> list[str]:
         raise FileNotFoundError(f"image folder not found: {directory}")
     folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
     if not folders:
-        raise ValueError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
+        raise UsageError(f"{directory} has no class folders (expected {directory}/<class>/<image>)")
     return folders
 
 
@@ -140,24 +141,24 @@ def read_annotation(
             continue
         relative, _, label_text = line.strip().rpartition(" ")
         if not relative.strip() or not label_text.isdigit():
-            raise ValueError(f"{annotation_file}, line {number}: expected 'relative/path label', got {line!r}")
+            raise UsageError(f"{annotation_file}, line {number}: expected 'relative/path label', got {line!r}")
         label = int(label_text)
         samples.append((image_dir / relative, label))
         folders.setdefault(label, set()).add(Path(relative).parent.as_posix())
     if not samples:
-        raise ValueError(f"annotation file {annotation_file} lists no images")
+        raise UsageError(f"annotation file {annotation_file} lists no images")
     if every_class:
         labels = range(max(len(class_names), max(folders) + 1))
         empty = [label for label in labels if label not in folders]
         if empty:
-            raise ValueError(
+            raise UsageError(
                 f"{annotation_file} lists no images of label {empty[0]}; "
                 f"{len(empty)} of the {len(labels)} classes have none: {empty[:5]}"
             )
     num_classes = max(folders) + 1
     if class_names:
         if num_classes > len(class_names):
-            raise ValueError(f"{annotation_file} has label {num_classes - 1} but there are {len(class_names)} classes")
+            raise UsageError(f"{annotation_file} has label {num_classes - 1} but there are {len(class_names)} classes")
         return ImageList(samples, tuple(class_names))
     names = [next(iter(folders[label])) if len(folders.get(label, ())) == 1 else "" for label in range(num_classes)]
     if "" in names or "." in names or len(set(names)) != num_classes:

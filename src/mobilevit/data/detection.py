@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from ..errors import UsageError
 from .image import ImageReadError, open_image, read_image, upright_size
 from .sampler import SampleRequest
 
@@ -152,7 +153,7 @@ class DetectionList:
         """Only the images with something to train on (ml-cvnets trains on annotated images only)."""
         kept = [image for image in self.images if (~image.crowd).any()]
         if not kept:
-            raise ValueError(f"{self.source}: no image has a box to train on")
+            raise UsageError(f"{self.source}: no image has a box to train on")
         return DetectionList(kept, self.class_names, self.category_ids, self.source)
 
 
@@ -163,10 +164,10 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read annotation file {path}: {error}") from None
+        raise UsageError(f"cannot read annotation file {path}: {error}") from None
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UsageError):
     """An annotation file, or one of its entries, that cannot be used: the error names the file,
     the image and the field."""
 
@@ -418,7 +419,7 @@ def find_detections(
         return matched_by_name(found, class_names) if class_names else found
     if kind == "boxes":
         return read_boxes_file(annotation_file, image_dir, class_names)
-    raise ValueError(f"unknown detection data kind {kind!r}; expected 'coco', 'boxes' or 'auto'")
+    raise UsageError(f"unknown detection data kind {kind!r}; expected 'coco', 'boxes' or 'auto'")
 
 
 def to_model_input(rgb: torch.Tensor) -> torch.Tensor:

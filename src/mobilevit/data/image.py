@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..errors import UsageError
+
 # Larger images are refused as likely decompression bombs (PIL's own default limit).
 MAX_IMAGE_PIXELS = 89_478_485
 # Images longer than this many times their width (or wider than tall) are refused: a tiny file of
@@ -26,7 +28,7 @@ EXIF_ORIENTATION = 0x0112
 TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 
 
-class ImageReadError(ValueError):
+class ImageReadError(UsageError):
     """An image that cannot be read or used: missing, truncated, not an image, too large or too thin."""
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from ..errors import UsageError
 from .image import read_image, to_rgb_array
 from .transforms import EvalTransform, Preprocessing
 
@@ -18,7 +19,7 @@ ImageInput = str | os.PathLike | np.ndarray | Image.Image
 def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:
     """An (H, W, 3) uint8 RGB array from a path, a PIL image or an array in ``channel_order``."""
     if channel_order not in ("BGR", "RGB"):
-        raise ValueError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
+        raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if isinstance(image, Image.Image):
@@ -32,11 +33,11 @@ def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:
 
 def _array_to_rgb(array: np.ndarray, channel_order: str) -> np.ndarray:
     if array.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image array (values 0-255), got dtype {array.dtype}")
+        raise UsageError(f"expected a uint8 image array (values 0-255), got dtype {array.dtype}")
     if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 1):
         return np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}")
+        raise UsageError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}")
     color = array[..., :3]  # a fourth channel is alpha
     return np.ascontiguousarray(color[..., ::-1] if channel_order == "BGR" else color)
 
@@ -54,7 +55,7 @@ def prepare_batch(
 ) -> torch.Tensor:
     """Read and transform images into one (B, 3, crop, crop) batch as the test pipeline does."""
     if not images:
-        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+        raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing)
     return torch.stack(
         [

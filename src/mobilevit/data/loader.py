@@ -1,18 +1,17 @@
-"""Data loaders: training batches from the variable batch sampler, evaluation batches from each
-process's share of the data set."""
+"""The one way mobilevit builds a DataLoader (:func:`make_loader`), and the batches of the image
+classification data sets. Each task builds its data sets and samplers from its config and hands
+them to :func:`make_loader`; nothing here reads a config."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..config import DataConfig
-from .datasets import ImageDataset, ImageList, Sample
-from .sampler import BatchShape, VariableBatchSampler, shard_batches, variable_batch_shapes
-from .transforms import EvalTransform, TrainTransform
+from .datasets import Sample
+from .sampler import BatchShape, VariableBatchSampler, shard_batches
 
 
 class Batch(NamedTuple):
@@ -29,23 +28,6 @@ def collate(samples: list[Sample]) -> Batch:
         torch.stack([sample.image for sample in samples]),
         torch.tensor([sample.label for sample in samples]),
         tuple(reason for sample in samples for reason in sample.skipped),
-    )
-
-
-def batch_shapes(data: DataConfig, num_replicas: int = 1) -> list[BatchShape]:
-    """The (height, width, batch size) choices of a config's training sampler."""
-    sampler = data.sampler
-    if not sampler.variable:
-        return [BatchShape(sampler.base_size, sampler.base_size, data.batch_size)]
-    return variable_batch_shapes(
-        sampler.base_size,
-        data.batch_size,
-        sampler.min_size,
-        sampler.max_size,
-        sampler.num_scales,
-        sampler.multiple,
-        sampler.batch_floor,
-        num_replicas,
     )
 
 
@@ -66,25 +48,33 @@ def make_loader(
     )
 
 
-def build_train_loader(
-    data: DataConfig, images: ImageList, seed: int, num_replicas: int = 1, rank: int = 0, pin_memory: bool = False
-) -> DataLoader:
-    """The training loader; its ``batch_sampler`` is the :class:`VariableBatchSampler` to ``set_epoch``."""
-    transform = TrainTransform(data.preprocessing, data.crop_scale, data.crop_ratio, data.horizontal_flip)
-    sampler = VariableBatchSampler(len(images.samples), batch_shapes(data, num_replicas), seed, num_replicas, rank)
-    return make_loader(
-        ImageDataset(images, transform, data.skip_bad_images), sampler, collate, data.num_workers, pin_memory
-    )
+class LoaderOptions(NamedTuple):
+    """Where and how a loader runs: its worker processes, this process's ``rank`` of ``num_replicas``
+    (each takes its share of the batches) and whether batches go to pinned memory."""
+
+    num_workers: int = 0
+    num_replicas: int = 1
+    rank: int = 0
+    pin_memory: bool = False
 
 
-def build_eval_loader(
-    data: DataConfig, images: ImageList, num_replicas: int = 1, rank: int = 0, pin_memory: bool = False
+def training_loader(
+    dataset: Dataset,
+    shapes: Sequence[BatchShape],
+    collate_fn: Callable,
+    seed: int,
+    options: LoaderOptions,
+    min_batch_size: int = 1,
 ) -> DataLoader:
-    """The evaluation loader of process ``rank``: its share of the samples, each exactly once."""
-    return make_loader(
-        ImageDataset(images, EvalTransform(data.preprocessing), data.skip_bad_images),
-        shard_batches(len(images.samples), data.val_batch_size, num_replicas, rank),
-        collate,
-        data.num_workers,
-        pin_memory,
+    """Training batches of ``dataset`` in the sizes of ``shapes``; the loader's ``batch_sampler`` is
+    the :class:`VariableBatchSampler` to ``set_epoch``."""
+    sampler = VariableBatchSampler(
+        len(dataset), shapes, seed, options.num_replicas, options.rank, min_batch_size=min_batch_size
     )
+    return make_loader(dataset, sampler, collate_fn, options.num_workers, options.pin_memory)
+
+
+def evaluation_loader(dataset: Dataset, batch_size: int, collate_fn: Callable, options: LoaderOptions) -> DataLoader:
+    """The evaluation batches of process ``options.rank``: its share of ``dataset``, each sample exactly once."""
+    batches = shard_batches(len(dataset), batch_size, options.num_replicas, options.rank)
+    return make_loader(dataset, batches, collate_fn, options.num_workers, options.pin_memory)

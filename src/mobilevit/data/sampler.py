@@ -17,6 +17,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..errors import UsageError
+
 # Dense models normalise features that hold one value per channel per image (DeepLabv3's ASPP
 # image pooling, SSDLite's last 1x1 feature maps): BatchNorm needs two images per batch in training.
 DENSE_MIN_BATCH = 2
@@ -68,9 +70,9 @@ def variable_batch_shapes(
       (160, 327), (192, 227), (256, 128), (288, 101), (320, 81).
     """
     if batch_floor not in ("base", "one"):
-        raise ValueError(f"batch_floor must be 'base' or 'one', got {batch_floor!r}")
+        raise UsageError(f"batch_floor must be 'base' or 'one', got {batch_floor!r}")
     if num_scales < 1 or base_batch < 1 or num_replicas < 1:
-        raise ValueError("num_scales, base_batch and num_replicas must be positive")
+        raise UsageError("num_scales, base_batch and num_replicas must be positive")
     steps = max(num_scales - 1, 1)
     sizes = {round_to_multiple(min_size + (max_size - min_size) * i / steps, multiple) for i in range(num_scales)}
     sizes.add(base_size)
@@ -89,7 +91,7 @@ def variable_batch_shapes(
 def mixed_seed(*keys: int) -> int:
     """A 63-bit seed mixed from non-negative integers (seed, epoch, ...), equal on every platform."""
     if any(key < 0 for key in keys):
-        raise ValueError(f"seeds must be non-negative, got {keys}")
+        raise UsageError(f"seeds must be non-negative, got {keys}")
     return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
@@ -125,16 +127,16 @@ class VariableBatchSampler:
         min_batch_size: int = 1,
     ) -> None:
         if num_samples < 1:
-            raise ValueError("the sampler needs at least one sample")
+            raise UsageError("the sampler needs at least one sample")
         if not shapes:
-            raise ValueError("the sampler needs at least one batch shape")
+            raise UsageError("the sampler needs at least one batch shape")
         if not 0 <= rank < num_replicas:
-            raise ValueError(f"rank {rank} is outside [0, {num_replicas})")
+            raise UsageError(f"rank {rank} is outside [0, {num_replicas})")
         small = [shape for shape in shapes if shape.batch_size < min_batch_size]
         if small:
-            raise ValueError(f"batches of {small[0].batch_size} are fewer than the {min_batch_size} images needed")
+            raise UsageError(f"batches of {small[0].batch_size} are fewer than the {min_batch_size} images needed")
         if math.ceil(num_samples / num_replicas) < min_batch_size:
-            raise ValueError(
+            raise UsageError(
                 f"{num_samples} training image(s) shared by {num_replicas} process(es) make batches of fewer than "
                 f"the {min_batch_size} images needed"
             )

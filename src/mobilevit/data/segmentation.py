@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -29,9 +28,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from ..config import DataConfig
+from ..errors import UsageError
 from .datasets import image_files, read_lines
 from .image import (
     EXIF_ORIENTATION,
@@ -41,8 +40,7 @@ from .image import (
     open_image,
     read_image,
 )
-from .loader import batch_shapes, make_loader
-from .sampler import DENSE_MIN_BATCH, BatchShape, SampleRequest, VariableBatchSampler, shard_batches
+from .sampler import SampleRequest
 from .transforms import EvalTransform, Preprocessing, normalize, short_edge_size
 
 # The PASCAL VOC classes in their label order (0 is the background; 255 marks void pixels).
@@ -228,7 +226,7 @@ IGNORE_INDEX = 255
 SEGMENTATION_KINDS = ("voc", "voc_aug", "pairs", "ade20k")
 
 
-class MaskError(ValueError):
+class MaskError(UsageError):
     """A mask that does not fit its image or holds a value that is neither a class nor 255."""
 
 
@@ -258,7 +256,7 @@ def voc_palette(num_colors: int = 256) -> list[int]:
 
 def _checked(samples: list[tuple[Path, Path]], source: Path) -> MaskList:
     if not samples:
-        raise ValueError(f"{source} lists no images")
+        raise UsageError(f"{source} lists no images")
     for image, mask in samples:
         if not image.is_file():
             raise ImageReadError(f"image not found: {image} (listed in {source})")
@@ -288,7 +286,7 @@ def read_pair_list(list_file: str | os.PathLike, root: str | os.PathLike) -> Mas
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ValueError(f"{list_file}, line {number}: expected 'image_path mask_path', got {line!r}")
+            raise UsageError(f"{list_file}, line {number}: expected 'image_path mask_path', got {line!r}")
         samples.append((root / parts[0].lstrip("/"), root / parts[1].lstrip("/")))
     return _checked(samples, list_file)
 
@@ -328,7 +326,7 @@ def find_pairs(kind: str, root: str | os.PathLike, split: str, list_file: str) -
         return scan_pairs(root, split)
     if kind == "ade20k":
         return read_ade20k(root, split)
-    raise ValueError(
+    raise UsageError(
         f"data.kind must be one of {', '.join(map(repr, SEGMENTATION_KINDS))} for segmentation, got {kind!r}"
     )
 
@@ -408,7 +406,7 @@ class SegmentationTrainTransform:
 
     def __init__(self, preprocessing: Preprocessing, short_side_range: tuple[int, int], horizontal_flip: bool) -> None:
         if not 0 < short_side_range[0] <= short_side_range[1]:
-            raise ValueError(f"bad short side range {short_side_range}: expected 0 < low <= high")
+            raise UsageError(f"bad short side range {short_side_range}: expected 0 < low <= high")
         self.preprocessing = preprocessing
         self.short_side_range = short_side_range
         self.horizontal_flip = horizontal_flip
@@ -544,37 +542,6 @@ def collate_eval(samples: list[SegmentationSample]) -> SegmentationBatch:
         [sample.mask for sample in samples],
         tuple(reason for sample in samples for reason in sample.skipped),
     )
-
-
-def build_segmentation_train_loader(
-    data: DataConfig,
-    pairs: MaskList,
-    num_classes: int,
-    seed: int,
-    num_replicas: int = 1,
-    rank: int = 0,
-    pin_memory: bool = False,
-) -> DataLoader:
-    """The training loader; crops are ``data.sampler.base_size`` square (or the variable sampler's sizes)."""
-    shapes: Sequence[BatchShape] = batch_shapes(data, num_replicas)
-    transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
-    sampler = VariableBatchSampler(len(pairs.samples), shapes, seed, num_replicas, rank, min_batch_size=DENSE_MIN_BATCH)
-    dataset = SegmentationDataset(pairs, transform, num_classes, data.skip_bad_images)
-    return make_loader(dataset, sampler, collate_train, data.num_workers, pin_memory)
-
-
-def build_segmentation_eval_loader(
-    data: DataConfig,
-    pairs: MaskList,
-    num_classes: int,
-    num_replicas: int = 1,
-    rank: int = 0,
-    pin_memory: bool = False,
-) -> DataLoader:
-    """The evaluation loader of process ``rank``: its share of the pairs, each exactly once."""
-    dataset = SegmentationDataset(pairs, EvalTransform(data.preprocessing), num_classes, data.skip_bad_images)
-    sampler = shard_batches(len(pairs.samples), data.val_batch_size, num_replicas, rank)
-    return make_loader(dataset, sampler, collate_eval, data.num_workers, pin_memory)
 
 
 def save_palette_mask(mask: np.ndarray, path: str | os.PathLike) -> None:

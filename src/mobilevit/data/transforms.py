@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ..checks import at_least, check_types, expected, image_side, one_of
+from ..errors import UsageError
 from .image import check_image_size, check_resized_size, open_image, to_rgb_array, upright_size
 
 
@@ -82,7 +83,7 @@ def center_crop(image: torch.Tensor, size: int) -> torch.Tensor:
     """Crop the central ``size`` x ``size`` window of a (C, H, W) image (padding is not done)."""
     height, width = image.shape[-2:]
     if height < size or width < size:
-        raise ValueError(f"cannot centre-crop {size}x{size} from a {height}x{width} image")
+        raise UsageError(f"cannot centre-crop {size}x{size} from a {height}x{width} image")
     top, left = (height - size) // 2, (width - size) // 2
     return image[..., top : top + size, left : left + size]
 
@@ -166,7 +167,7 @@ class TrainTransform:
         horizontal_flip: bool = True,
     ) -> None:
         if not 0 < scale[0] <= scale[1] <= 1 or not 0 < ratio[0] <= ratio[1]:
-            raise ValueError(f"bad random resized crop range: scale {scale}, ratio {ratio}")
+            raise UsageError(f"bad random resized crop range: scale {scale}, ratio {ratio}")
         self.preprocessing = preprocessing
         self.scale = scale
         self.ratio = ratio

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ..checkpoint import DIGEST_KEY, CheckpointError, check_digest, check_finite, describe_shape, read_pickle
+from ..errors import DivergedError, UsageError
 from ..integrity import describe_non_finite, first_non_finite, payload_digest, write_atomic
 from .distributed import DistributedContext, all_gather_objects
 from .ema import ModelEma
@@ -104,7 +105,7 @@ class Checkpointer:
         gathered = all_gather_objects((rng_state(self.context.device), non_finite_weights(run, self.work_dir)))
         problems = [problem for _, problem in gathered if problem is not None]
         if problems:
-            raise FloatingPointError(problems[0])
+            raise DivergedError(problems[0])
         rng = [state for state, _ in gathered]
         if not self.context.is_main:
             return
@@ -142,7 +143,7 @@ def check_finite_weights(run: TrainingRun, work_dir: Path) -> None:
     EMA that holds NaN or inf; the checkpoints in ``work_dir`` are left as they are."""
     problem = non_finite_weights(run, work_dir)
     if problem is not None:
-        raise FloatingPointError(problem)
+        raise DivergedError(problem)
 
 
 def non_finite_weights(run: TrainingRun, work_dir: Path) -> str | None:
@@ -331,7 +332,7 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, state_dict: Mapping[str, A
         for parameter in group["params"]:
             for name, value in optimizer.state.get(parameter, {}).items():
                 if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
-                    raise ValueError(
+                    raise UsageError(
                         f"{name} has the shape {tuple(value.shape)} for a parameter of {tuple(parameter.shape)}"
                     )
 
@@ -358,7 +359,7 @@ def check_same_model(checkpoint: Mapping[str, Any], model: nn.Module, config: Ma
         differences = [
             f"{key} is {describe_shape(theirs.get(key))} where this run's model has {describe_shape(ours.get(key))}"
         ]
-    raise ValueError(
+    raise UsageError(
         f"{path} is a checkpoint of another model ({'; '.join(differences)}), so this run cannot resume from it. "
         f"To start fresh, train into another work dir (--work-dir) or move {path} away"
     )

@@ -10,6 +10,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..errors import UsageError
+
 
 @dataclass(frozen=True)
 class DistributedContext:
@@ -37,7 +39,7 @@ def setup(device: str = "auto") -> DistributedContext:
     chosen = torch.device(device)
     if chosen.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for, but CUDA is not available")
+            raise UsageError(f"device {device!r} was asked for, but CUDA is not available")
         chosen = torch.device("cuda", local_rank if chosen.index is None else chosen.index)
         torch.cuda.set_device(chosen)
     if world_size > 1 and not dist.is_initialized():

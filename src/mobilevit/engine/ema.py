@@ -7,6 +7,8 @@ import copy
 import torch
 from torch import nn
 
+from ..errors import UsageError
+
 
 class ModelEma:
     """A copy of a model whose whole state dict (parameters and BatchNorm buffers) follows the
@@ -15,7 +17,7 @@ class ModelEma:
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"the EMA decay must be in [0, 1), got {decay}")
+            raise UsageError(f"the EMA decay must be in [0, 1), got {decay}")
         self.decay = decay
         self.module = copy.deepcopy(model).eval()
         self.module.requires_grad_(False)

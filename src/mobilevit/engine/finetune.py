@@ -23,6 +23,7 @@ from ..checkpoint import Checkpoint, CheckpointError, read_checkpoint
 from ..config import ModelConfig, OptimConfig
 from ..convert import BACKBONE_PREFIXES, infer_arch
 from ..download import local_path_advice
+from ..errors import UsageError
 from ..models import ARCHS, MobileViTStage, resolve_arch
 
 BACKBONE = "backbone."
@@ -193,7 +194,7 @@ def fit_to_classes(config: ModelConfig, class_names: Sequence[str], root: str) -
     """``config`` with the data set's class names, and its class count where it was left out;
     a class count that differs from the data set's is an error."""
     if config.num_classes is not None and config.num_classes != len(class_names):
-        raise ValueError(
+        raise UsageError(
             f"the data set under {root} has {len(class_names)} classes but model.num_classes is "
             f"{config.num_classes}; set model.num_classes={len(class_names)} or leave it out"
         )

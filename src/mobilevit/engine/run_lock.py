@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import MobileViTError
 from .distributed import DistributedContext, all_gather_objects
 from .run_log import RunLog
 
@@ -31,7 +32,7 @@ except ImportError:  # Windows: the PID decides
 LOCK_NAME = "train.lock"
 
 
-class WorkDirLockedError(OSError):
+class WorkDirLockedError(MobileViTError, OSError):
     """A work dir that another training run holds."""
 
 

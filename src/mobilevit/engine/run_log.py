@@ -11,6 +11,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..errors import MissingPackageError
+
 
 class RunLog:
     """Writes on the main process only; text lines also go to the terminal (above any progress bar)."""
@@ -76,7 +78,7 @@ class _Scalars:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise ImportError(
+            raise MissingPackageError(
                 "train.tensorboard=True needs the tensorboard package: pip install tensorboard "
                 "(or mobilevit[tensorboard]), or set train.tensorboard=False"
             ) from None

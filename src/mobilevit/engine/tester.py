@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..checkpoint import LoadedWeights, load_weights
 from ..config import Config
+from ..errors import UsageError
 from ..tasks import Metrics, get_task
 from . import distributed
 from .checkpointing import write_atomic
@@ -52,7 +53,7 @@ def main(
             class_names=loaded.class_names or model.class_names,
         )
         if len(data.class_names) > config.model.num_classes:
-            raise ValueError(
+            raise UsageError(
                 f"the validation split under {config.data.root} has {len(data.class_names)} classes but the "
                 f"model has {config.model.num_classes} outputs"
             )

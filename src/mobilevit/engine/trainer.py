@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from ..config import Config, OptimConfig, to_dict
 from ..data.sampler import mixed_seed
+from ..errors import DivergedError, UsageError
 from ..tasks import LossFunction, Task, get_task
 from . import distributed
 from .checkpointing import (
@@ -106,7 +107,7 @@ def _train(
 ) -> nn.Module:
     task = get_task(config.task)
     if not config.train.work_dir:
-        raise ValueError("train.work_dir is not set: name the folder for the run's logs and checkpoints")
+        raise UsageError("train.work_dir is not set: name the folder for the run's logs and checkpoints")
     work_dir = Path(config.train.work_dir)
     log = RunLog(work_dir, context.is_main, config.train.tensorboard)
     config = _fitted(config, log, fit_to_machine(config))
@@ -303,7 +304,7 @@ def train_one_epoch(
             batch = to_device(batch, context.device)
             loss_value = _backward(model, batch, loss_function, run.scaler, loop, sync=ends_step)
             if loss_value != loss_value or abs(loss_value) == float("inf"):
-                raise FloatingPointError(
+                raise DivergedError(
                     f"the loss is {loss_value} at epoch {state.epoch + 1}, batch {state.batch_in_epoch} "
                     f"(images {tuple(batch.images.shape)}); try train.amp='bfloat16' or a lower optim.lr"
                 )
@@ -444,7 +445,7 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "none":
         return None
     if amp == "float16" and device.type != "cuda":
-        raise ValueError("train.amp='float16' needs a CUDA device (for its gradient scaler); use 'bfloat16' or 'none'")
+        raise UsageError("train.amp='float16' needs a CUDA device (for its gradient scaler); use 'bfloat16' or 'none'")
     if amp == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ValueError(f"{torch.cuda.get_device_name(device)} has no bfloat16; use train.amp='float16'")
+        raise UsageError(f"{torch.cuda.get_device_name(device)} has no bfloat16; use train.amp='float16'")
     return torch.bfloat16 if amp == "bfloat16" else torch.float16

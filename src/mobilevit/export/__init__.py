@@ -26,6 +26,7 @@ import torch
 from ..apis import LogitsFunction, init_model, preprocessing_of
 from ..checks import FieldError, image_side
 from ..data.transforms import MAX_RESIZE_SHORT
+from ..errors import ArgumentError, OutputExistsError, UsageError
 from ..models import MobileViTBlock, MobileViTV2Block
 from ..names import FORMATS, PRECISIONS, RUNTIME_FORMATS, SUFFIXES
 from ..tasks import Task, task_of
@@ -149,24 +150,27 @@ def export_model(
 def check_options(export_format: str, dynamic: bool, precision: str | None, quantize: bool, batch_size: int = 1) -> str:
     """Refuse options that do not apply to ``export_format``; return the precision (its default if None)."""
     if export_format not in FORMATS:
-        raise ValueError(f"unknown export format {export_format!r}; expected one of {', '.join(FORMATS)}")
+        raise ArgumentError(
+            f"{{export_format}} is unknown; expected one of {', '.join(FORMATS)}", export_format=export_format
+        )
     if dynamic and export_format not in ("onnx", "openvino"):
-        raise ValueError(f"--dynamic applies to ONNX and OpenVINO, not {export_format}")
+        raise ArgumentError(f"{{dynamic}} applies to ONNX and OpenVINO, not {export_format}", dynamic=True)
     precision = precision or PRECISIONS[export_format][0]
     if precision not in PRECISIONS[export_format]:
-        raise ValueError(
-            f"--precision {precision} does not apply to {export_format}; "
-            f"expected one of {', '.join(PRECISIONS[export_format])}"
+        raise ArgumentError(
+            f"{{precision}} does not apply to {export_format}; expected one of {', '.join(PRECISIONS[export_format])}",
+            precision=precision,
         )
     if quantize and export_format not in QUANTIZABLE:
-        raise ValueError(f"int8 quantization applies to {', '.join(QUANTIZABLE)}, not {export_format}")
+        raise ArgumentError(f"{{quantize}} applies to {', '.join(QUANTIZABLE)}, not {export_format}", quantize="int8")
     if batch_size != 1 and export_format not in FIXED_BATCH:
-        raise ValueError(
-            f"--batch-size applies to {', '.join(FIXED_BATCH)}, whose files take one batch size; "
-            f"a {export_format} file takes any"
+        raise ArgumentError(
+            f"{{batch_size}} applies to {', '.join(FIXED_BATCH)}, whose files take one batch size; "
+            f"a {export_format} file takes any",
+            batch_size=batch_size,
         )
     if batch_size < 1:
-        raise ValueError(f"the batch size must be a positive integer, got {batch_size}")
+        raise ArgumentError("{batch_size}: the batch size must be a positive integer", batch_size=batch_size)
     return precision
 
 
@@ -176,7 +180,7 @@ def check_shape(shape: tuple[int, int]) -> None:
         try:
             image_side("shape", side, MAX_RESIZE_SHORT)
         except FieldError as error:
-            raise ValueError(f"the export {error.field} {shape[0]}x{shape[1]} {error.problem}") from None
+            raise ArgumentError(f"the export {{shape}} {error.problem}", shape=tuple(shape)) from None
 
 
 QUANTIZATIONS = ("int8",)
@@ -185,11 +189,17 @@ QUANTIZATIONS = ("int8",)
 def check_quantize(quantize: str | None, calibration: bool) -> None:
     """Refuse calibration images without ``quantize`` (they are no wish to quantize) and the reverse."""
     if quantize is not None and quantize not in QUANTIZATIONS:
-        raise ValueError(f"quantize must be one of {', '.join(QUANTIZATIONS)} or None, got {quantize!r}")
+        raise ArgumentError(
+            f"{{quantize}} is unknown; expected one of {', '.join(QUANTIZATIONS)} or None", quantize=quantize
+        )
     if calibration and quantize is None:
-        raise ValueError("calibration images are for quantize='int8' (--quantize int8): pass it, or no calibration")
+        raise ArgumentError(
+            "calibration images are for {quantize}: pass it, or no {calibration}", quantize="int8", calibration=...
+        )
     if quantize is not None and not calibration:
-        raise ValueError(f"quantize={quantize!r} needs calibration images (--calibration DIR_OR_CONFIG)")
+        raise ArgumentError(
+            "{quantize} needs calibration images: pass {calibration}", quantize=quantize, calibration=...
+        )
 
 
 def serves_any_size(export_format: str, dynamic: bool) -> bool:
@@ -228,11 +238,13 @@ def export_from_name(
     refuse_overwrite(Path(output), force)
     model = init_model(name_or_config, checkpoint, cfg_options=cfg_options)
     if task_of(model).runner_output == "detections":  # the raw network, its decoding written beside it
-        if dynamic or shape is not None or precision != PRECISIONS[export_format][0] or calibration is not None:
-            raise ValueError(
-                "a detector exports at its own input size only, in float32: drop --dynamic, --shape, "
-                "--precision and --quantize"
-            )
+        passed = {"dynamic": dynamic or None, "shape": shape, "precision": None, "quantize": quantize}
+        if precision != PRECISIONS[export_format][0]:
+            passed["precision"] = precision
+        passed = {name: value for name, value in passed.items() if value is not None}
+        if passed:
+            names = ", ".join(f"{{{name}}}" for name in passed)
+            raise ArgumentError(f"a detector exports at its own input size only, in float32: drop {names}", **passed)
         return export_detector(model, output, export_format, batch_size)
     settings_path(output).unlink(missing_ok=True)  # a detector's settings, left from an earlier export
     if shape is None:
@@ -269,8 +281,8 @@ def refuse_overwrite(output: Path, force: bool) -> None:
     """Refuse to replace an existing export (or a detector's settings beside it) unless ``force``."""
     existing = [path for path in (output, settings_path(output)) if path.exists()]
     if existing and not force:
-        raise FileExistsError(
-            f"{existing[0]} exists: pass force=True (--force) to replace it, or another output (--output)"
+        raise OutputExistsError(
+            f"{existing[0]} exists: pass {{force}} to replace it, or another {{output}}", force=True, output=...
         )
 
 
@@ -291,12 +303,13 @@ def exported_format(path: str | os.PathLike) -> str | None:
 def load_exported(backend: str, path: str | os.PathLike) -> LogitsFunction:
     """The logits function of an exported file run by ``backend`` (a key of :data:`RUNTIMES`)."""
     if backend not in RUNTIMES:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(RUNTIMES)}")
+        raise ArgumentError(f"{{backend}} is unknown; expected one of {', '.join(RUNTIMES)}", backend=backend)
     export_format, runtime = RUNTIMES[backend]
     if exported_format(path) != export_format:
-        raise ValueError(
-            f"--backend {backend} runs an exported {export_format} model: pass a "
-            f"FILE{SUFFIXES[export_format]} (see `mobilevit export --format {export_format}`), got {path}"
+        raise ArgumentError(
+            f"{{backend}} runs an exported {export_format} model: pass a FILE{SUFFIXES[export_format]} "
+            f"(see `mobilevit export --format {export_format}`), got {path}",
+            backend=backend,
         )
     return runtime(Path(path))
 
@@ -308,7 +321,7 @@ def exported_runner(backend: str, path: str | os.PathLike) -> Callable:
     export_format = RUNTIMES[backend][0] if backend in RUNTIMES else None
     if export_format is not None and exported_format(path) == export_format and _is_detector_file(path, export_format):
         if export_format == "torchscript":
-            raise ValueError(f"{path}: TorchScript files hold classifiers and segmenters; detectors export to others")
+            raise UsageError(f"{path}: TorchScript files hold classifiers and segmenters; detectors export to others")
         return OnnxDetector(path) if export_format == "onnx" else ExportedDetector(path, export_format)
     return load_exported(backend, path)
 
@@ -365,7 +378,7 @@ def exported_scorer(backend: str, path: str | os.PathLike, task: Task) -> Callab
     run = exported_runner(backend, path)
     kind = getattr(run, "output_kind", "logits")
     if kind != task.runner_output:
-        raise ValueError(
+        raise UsageError(
             f"{path} gives {kind}, and the config's task is {task.name}, whose evaluation takes "
             f"{task.runner_output}: test a file exported from a {task.name} model"
         )
@@ -377,7 +390,7 @@ def exported_scorer(backend: str, path: str | os.PathLike, task: Task) -> Callab
         output = run(batch)
         if output.dim() != dimensions:
             shape = "(B, classes, H, W)" if task.spatial_output else "(B, classes)"
-            raise ValueError(
+            raise UsageError(
                 f"{path} gives outputs of shape {tuple(output.shape)}, and the config's task is {task.name}, "
                 f"whose model gives {shape}: test a file exported from a {task.name} model"
             )

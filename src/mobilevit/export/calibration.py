@@ -12,6 +12,7 @@ from ..config import CONFIG_SUFFIXES, load_config
 from ..data.datasets import IMAGE_EXTENSIONS
 from ..data.image import ImageReadError, read_image
 from ..data.transforms import EvalTransform, Preprocessing
+from ..errors import UsageError
 from ..tasks import get_task
 
 CALIBRATION_IMAGES = 300
@@ -38,7 +39,7 @@ def calibration_images(
         except ImageReadError as error:
             unreadable.append(str(error))
     if unreadable:
-        raise ValueError(
+        raise UsageError(
             f"{len(unreadable)} of {len(chosen)} calibration images could not be read: " + "; ".join(unreadable)
         )
     return torch.stack(images)
@@ -48,7 +49,7 @@ def _image_paths(source: Path) -> list[Path]:
     if source.is_dir():
         paths = sorted(path for path in source.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file())
         if not paths:
-            raise ValueError(f"no calibration images ({', '.join(IMAGE_EXTENSIONS)}) found under {source}")
+            raise UsageError(f"no calibration images ({', '.join(IMAGE_EXTENSIONS)}) found under {source}")
         return paths
     if source.is_file() and source.suffix in CONFIG_SUFFIXES:
         config = load_config(source)

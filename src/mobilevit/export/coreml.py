@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..data.transforms import Preprocessing
+from ..errors import UsageError
 from .runtime import import_runtime
 
 PRECISIONS = ("fp16", "fp32")
@@ -36,9 +37,9 @@ def export_coreml(
     computing in float16 (the Neural Engine's precision) or float32."""
     ct = import_runtime("coremltools", "exporting to Core ML")
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown Core ML precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+        raise UsageError(f"unknown Core ML precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
     if len(set(preprocessing.std)) != 1:
-        raise ValueError(f"a Core ML image input scales every channel alike; this model's std is {preprocessing.std}")
+        raise UsageError(f"a Core ML image input scales every channel alike; this model's std is {preprocessing.std}")
     scale = 1.0 / preprocessing.std[0]
     image = ct.ImageType(
         name="image",

@@ -19,7 +19,7 @@ import torch
 
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
-from ..tasks import task_of
+from ..errors import UsageError
 from .executorch import ExecuTorchRunner, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxRunner
 from .openvino import OpenVinoRunner, export_openvino
@@ -68,7 +68,7 @@ def export_detector(model: SSDLite, path: str | os.PathLike, export_format: str 
     and ExecuTorch, the two side by side in one tensor, the settings in ``path`` + ``.json``
     (:class:`ExportedDetector`; LiteRT and ExecuTorch files take batches of ``batch_size``)."""
     if export_format != "onnx" and export_format not in DETECTOR_RUNNERS:
-        raise ValueError(f"a detector exports to onnx, {', '.join(DETECTOR_RUNNERS)}; not {export_format}")
+        raise UsageError(f"a detector exports to onnx, {', '.join(DETECTOR_RUNNERS)}; not {export_format}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fused = copy.deepcopy(model).cpu().float().fuse()
@@ -97,7 +97,7 @@ def _settings(model: SSDLite) -> dict:
     """What the decoding beside an exported network needs, and the class names."""
     return {
         "num_classes": model.num_classes,
-        **task_of(model).settings_of(model),  # the decoding settings, as our checkpoint files record them
+        **model.decoding.as_dict(),  # as our checkpoint files record them
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
         "class_names": list(model.class_names),
     }
@@ -140,23 +140,23 @@ class _Decoded:
         try:
             settings = json.loads(settings)
             if not isinstance(settings, dict):
-                raise ValueError(f"a JSON object of the decoding settings, got a {type(settings).__name__}")
-            names = settings.pop("class_names")
+                raise UsageError(f"a JSON object of the decoding settings, got a {type(settings).__name__}")
+            names, num_classes, arch = settings.pop("class_names"), settings.pop("num_classes"), settings.pop("arch")
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-                raise ValueError(f"class_names must be a list of strings, got {names!r:.80}")
-            from ..models import SSDBoxCoding
+                raise UsageError(f"class_names must be a list of strings, got {names!r:.80}")
+            from ..models import DecodingSettings, SSDBoxCoding
 
-            self.coding = SSDBoxCoding(**settings)
+            self.coding = SSDBoxCoding(num_classes, DecodingSettings(**settings), arch)
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{where} holds no detector settings mobilevit export writes: {error}") from None
-        self.class_names, self.image_size, self.where = tuple(names), self.coding.image_size, where
+            raise UsageError(f"{where} holds no detector settings mobilevit export writes: {error}") from None
+        self.class_names, self.image_size, self.where = tuple(names), self.coding.decoding.image_size, where
         if len(self.class_names) != self.coding.num_classes:
-            raise ValueError(f"{where}: {len(self.class_names)} class_names for num_classes {self.coding.num_classes}")
+            raise UsageError(f"{where}: {len(self.class_names)} class_names for num_classes {self.coding.num_classes}")
 
     def check_classes(self, num_classes: int) -> None:
         """Refuse a model (its class names, its config) of another class count than the file's."""
         if num_classes != self.coding.num_classes:
-            raise ValueError(
+            raise UsageError(
                 f"{self.where} decodes {self.coding.num_classes} classes (the background counted), and the model "
                 f"named for its class names has {num_classes}: pass the model the file was exported from"
             )
@@ -176,7 +176,7 @@ class _Decoded:
         try:
             self.coding.check(outputs)
         except ValueError as error:
-            raise ValueError(f"{self.where}: {error}") from None
+            raise UsageError(f"{self.where}: {error}") from None
         return outputs
 
 
@@ -187,7 +187,7 @@ class OnnxDetector(_Decoded):
         self.network = OnnxRunner(path, threads)
         metadata = self.network.session.get_modelmeta().custom_metadata_map
         if DETECTION_METADATA_KEY not in metadata:
-            raise ValueError(f"{path} is not a detector exported by mobilevit (no {DETECTION_METADATA_KEY} metadata)")
+            raise UsageError(f"{path} is not a detector exported by mobilevit (no {DETECTION_METADATA_KEY} metadata)")
         super().__init__(metadata[DETECTION_METADATA_KEY], f"the {DETECTION_METADATA_KEY} metadata of {path}")
 
     def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -203,12 +203,12 @@ class ExportedDetector(_Decoded):
     def __init__(self, path: str | os.PathLike, export_format: str) -> None:
         settings = settings_path(path)
         if not settings.is_file():
-            raise ValueError(f"{path} is not a detector exported by mobilevit: {settings} is missing")
+            raise UsageError(f"{path} is not a detector exported by mobilevit: {settings} is missing")
         self.network = DETECTOR_RUNNERS[export_format](Path(path))
         try:
             text = settings.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise ValueError(f"cannot read {settings}, the settings of {path}: {error}") from None
+            raise UsageError(f"cannot read {settings}, the settings of {path}: {error}") from None
         super().__init__(text, str(settings))
 
     def raw_outputs(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import UsageError
 from ..models.mobilevit import Attention, MobileViT
 from ..tasks import task_of
 from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
@@ -68,7 +69,7 @@ class MeanLayerNorm(nn.Module):
     def __init__(self, norm: nn.LayerNorm) -> None:
         super().__init__()
         if norm.normalized_shape != (norm.weight.shape[-1],):
-            raise ValueError(f"only a LayerNorm over the last axis is rewritten, got {norm.normalized_shape}")
+            raise UsageError(f"only a LayerNorm over the last axis is rewritten, got {norm.normalized_shape}")
         self.weight = nn.Parameter(norm.weight.detach().clone())
         self.bias = nn.Parameter(norm.bias.detach().clone())
         self.register_buffer("eps", torch.tensor(norm.eps))  # a tensor: XNNPACK adds tensors, not scalars
@@ -177,7 +178,7 @@ class ExecuTorchRunner:
         try:
             self.method = runtime.Runtime.get().load_program(path).load_method("forward")
         except (RuntimeError, ValueError) as error:
-            raise ValueError(f"cannot load ExecuTorch program {path}: {error}") from None
+            raise UsageError(f"cannot load ExecuTorch program {path}: {error}") from None
         self.path = path
         self.input_shape = tuple(self.method.metadata.input_tensor_meta(0).sizes())
 

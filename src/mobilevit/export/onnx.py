@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import UsageError
 from ..tasks import task_of
 from .runtime import check_batch, import_runtime, run_in_slices
 
@@ -64,7 +65,7 @@ class OnnxRunner:
         try:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
-            raise ValueError(f"cannot load ONNX model {path}: {error}") from None
+            raise UsageError(f"cannot load ONNX model {path}: {error}") from None
         self.path = path
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UsageError
 from .onnx import export_onnx
 from .runtime import check_batch, import_runtime, run_in_slices
 
@@ -42,7 +43,7 @@ def export_openvino(
     """
     ov = import_runtime("openvino", "exporting to OpenVINO")
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown OpenVINO precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+        raise UsageError(f"unknown OpenVINO precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
     with tempfile.TemporaryDirectory() as workdir:
         onnx_path = Path(workdir) / "model.onnx"
         export_onnx(model, example, onnx_path, dynamic)
@@ -92,11 +93,11 @@ class OpenVinoRunner:
         try:
             model = core.read_model(str(path))
         except RuntimeError as error:
-            raise ValueError(f"cannot load OpenVINO model {path}: {error}") from None
+            raise UsageError(f"cannot load OpenVINO model {path}: {error}") from None
         recorded = model.get_rt_info(PRECISION_KEY).astype(str) if model.has_rt_info(PRECISION_KEY) else "fp32"
         self.precision = precision or recorded
         if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown OpenVINO precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}")
+            raise UsageError(f"unknown OpenVINO precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}")
         config = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[self.precision], "PERFORMANCE_HINT": "LATENCY"}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads

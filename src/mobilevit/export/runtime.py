@@ -11,6 +11,8 @@ from types import ModuleType
 import numpy as np
 import torch
 
+from ..errors import MissingPackageError, UsageError
+
 # Where each optional runtime comes from: the extra of pyproject.toml that installs it.
 EXTRAS = {
     "onnx": "export",
@@ -31,7 +33,7 @@ def import_runtime(module: str, purpose: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         package = module.split(".")[0]
-        raise ImportError(f"{purpose} needs {package}: pip install 'mobilevit[{EXTRAS[package]}]'") from None
+        raise MissingPackageError(f"{purpose} needs {package}: pip install 'mobilevit[{EXTRAS[package]}]'") from None
 
 
 def check_batch(path: str | os.PathLike, input_shape: Sequence[int | str], batch: torch.Tensor) -> int | None:
@@ -42,12 +44,12 @@ def check_batch(path: str | os.PathLike, input_shape: Sequence[int | str], batch
     if batch.ndim != 4 or not all(
         isinstance(expected, str) or expected == size for expected, size in zip(input_shape[1:], batch.shape[1:])
     ):
-        raise ValueError(
+        raise UsageError(
             f"{path} takes a batch of shape {tuple(input_shape)} (names are free sizes), got {tuple(batch.shape)}"
         )
     fixed_batch = input_shape[0] if isinstance(input_shape[0], int) else None
     if fixed_batch is not None and len(batch) % fixed_batch:
-        raise ValueError(f"{path} takes batches of {fixed_batch} images; got {len(batch)}")
+        raise UsageError(f"{path} takes batches of {fixed_batch} images; got {len(batch)}")
     return fixed_batch
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UsageError
 from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
 from .runtime import check_batch, import_runtime, run_in_slices
 
@@ -69,11 +70,11 @@ class TFLiteRunner:
             self.interpreter = interpreter_module.Interpreter(model_path=str(path), num_threads=threads)
             self.interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as error:
-            raise ValueError(f"cannot load LiteRT model {path}: {error}") from None
+            raise UsageError(f"cannot load LiteRT model {path}: {error}") from None
         self.path = path
         self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
         if self.input["dtype"] != np.float32:
-            raise ValueError(f"{path} takes {np.dtype(self.input['dtype'])} images; mobilevit's files take float32")
+            raise UsageError(f"{path} takes {np.dtype(self.input['dtype'])} images; mobilevit's files take float32")
         self.input_shape = tuple(int(size) for size in self.input["shape"])
         self.quantized = np.issubdtype(self.output["dtype"], np.integer)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import UsageError
+
 
 def export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
     """Write ``model`` (already fused) as a TorchScript trace."""
@@ -34,7 +36,7 @@ class TorchScriptRunner:
                 self.module = torch.jit.load(str(path), map_location="cpu").eval()
         except RuntimeError as error:
             reason = str(error).strip().splitlines()[0]
-            raise ValueError(
+            raise UsageError(
                 f"cannot load TorchScript model {path} (is it a `mobilevit export --format "
                 f"torchscript` file?): {reason}"
             ) from None

@@ -5,6 +5,7 @@ from typing import Any
 
 from .backbone import ARCH_NAMES, build_backbone, is_v2_arch, resolve_arch
 from .classifier import ImageClassifier, LinearHead, build_classifier
+from .decoding import DecodingSettings
 from .deeplabv3 import DeepLabV3, DeepLabV3Head, build_segmenter
 from .features import FeatureInfo, FeatureLevel
 from .mobilevit import ARCHS, MobileNetV2Stage, MobileViT, MobileViTBlock, MobileViTStage
@@ -17,6 +18,7 @@ __all__ = [
     "ARCH_NAMES",
     "DeepLabV3",
     "DeepLabV3Head",
+    "DecodingSettings",
     "FeatureInfo",
     "FeatureLevel",
     "ImageClassifier",
@@ -47,7 +49,7 @@ __all__ = [
     "symbolic_trace",
 ]
 
-# ssdlite.py subclasses torchvision's SSD, and torchvision takes 2 s to import (its ops pull in
+# ssdlite.py builds on torchvision's detection parts, and torchvision takes 2 s to import (its ops pull in
 # torch._dynamo): its names are imported on first use (PEP 562).
 _SSDLITE_NAMES = ("SSDBoxCoding", "SSDLite", "SSDLiteBackbone", "SSDLiteHead", "build_ssdlite")
 

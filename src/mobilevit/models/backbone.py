@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import UsageError
 from .mobilevit import ARCHS, MobileViT, Stage
 from .mobilevit import resolve_arch as resolve_v1_arch
 from .mobilevit_v2 import V2_ARCHS, MobileViTV2
@@ -26,7 +27,7 @@ def resolve_arch(arch: str | Sequence[Stage | Sequence]) -> tuple[Stage, ...]:
         return resolve_v1_arch(arch)
     except ValueError as error:
         if isinstance(arch, str):
-            raise ValueError(f"unknown MobileViT arch {arch!r}; valid archs: {', '.join(ARCH_NAMES)}") from None
+            raise UsageError(f"unknown MobileViT arch {arch!r}; valid archs: {', '.join(ARCH_NAMES)}") from None
         raise error
 
 

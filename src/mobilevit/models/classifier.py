@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UsageError
 from .backbone import build_backbone
 from .mobilevit import MobileViT, Stage
 
@@ -36,7 +37,7 @@ class LinearHead(nn.Module):
 def linear_layer(in_channels: int, num_classes: int) -> nn.Module:
     """A freshly initialised ``nn.Linear`` to ``num_classes`` outputs, or an identity for 0."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-        raise ValueError(f"num_classes must be a positive integer, or 0 for no classifier, got {num_classes!r}")
+        raise UsageError(f"num_classes must be a positive integer, or 0 for no classifier, got {num_classes!r}")
     if num_classes == 0:
         return nn.Identity()
     fc = nn.Linear(in_channels, num_classes)
@@ -105,7 +106,7 @@ class ImageClassifier(nn.Module):
         """Replace the linear layer by a fresh one with ``num_classes`` outputs (0: none, the model
         gives pooled features), on the old one's device; the class names are dropped."""
         if global_pool not in (None, "avg"):
-            raise ValueError(f"global_pool must be 'avg' (the only pooling of this classifier), got {global_pool!r}")
+            raise UsageError(f"global_pool must be 'avg' (the only pooling of this classifier), got {global_pool!r}")
         parameter = next(self.backbone.parameters())
         self.head.fc = linear_layer(self.num_features, num_classes).to(parameter.device, parameter.dtype)
         self.num_classes = num_classes

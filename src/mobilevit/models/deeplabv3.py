@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UsageError
 from .backbone import build_backbone, is_v2_arch, resolve_arch
 from .mobilevit import ConvNormAct, MobileViT, Stage
 
@@ -39,7 +40,7 @@ class DeepLabV3Head(nn.Module):
     ) -> None:
         super().__init__()
         if num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+            raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
         from torchvision.models.segmentation.deeplabv3 import ASPP  # torchvision takes 2 s to import: only when used
 
         self.aspp = ASPP(in_channels, atrous_rates, aspp_channels)
@@ -101,13 +102,13 @@ class DeepLabV3(nn.Module):
         super().__init__()
         last = len(backbone.layers) - 1
         if backbone.conv_1x1_exp is not None or backbone.out_indices[-1] != last:
-            raise ValueError(
+            raise UsageError(
                 "DeepLabV3 reads the last stage's map before conv_1x1_exp: build the backbone "
                 "with expand_output=False and the last stage last in out_indices"
             )
         maps = sorted(set(backbone.out_indices))  # the order of the backbone's maps
         if aux_head and last - 1 not in maps:
-            raise ValueError(
+            raise UsageError(
                 f"the auxiliary head reads stage {last - 1}: build the backbone with it in out_indices (got {maps})"
             )
         self.backbone = backbone

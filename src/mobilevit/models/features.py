@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import UsageError
+
 
 @dataclass(frozen=True)
 class FeatureLevel:
@@ -27,7 +29,7 @@ class FeatureInfo:
     def __init__(self, levels: Sequence[FeatureLevel], out_indices: Sequence[int]) -> None:
         self.levels = tuple(levels)
         if not all(0 <= index < len(self.levels) for index in out_indices):
-            raise ValueError(f"out_indices {tuple(out_indices)} must be level numbers in [0, {len(self.levels) - 1}]")
+            raise UsageError(f"out_indices {tuple(out_indices)} must be level numbers in [0, {len(self.levels) - 1}]")
         self.out_indices = tuple(out_indices)
 
     def _get(self, field: str, index: int | None) -> list | int | str:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from ..errors import UsageError
 from .features import FeatureInfo, FeatureLevel
 from .tracing import register_leaf_module
 
@@ -122,11 +123,11 @@ def resolve_arch(arch: str | Sequence[Stage | Sequence]) -> tuple[Stage, ...]:
     if isinstance(arch, str):
         key = arch.lower()
         if key not in ARCHS:
-            raise ValueError(f"unknown MobileViT arch {arch!r}; valid archs: {', '.join(ARCHS)}")
+            raise UsageError(f"unknown MobileViT arch {arch!r}; valid archs: {', '.join(ARCHS)}")
         return ARCHS[key]
     stages = tuple(_parse_stage(stage) for stage in arch)
     if not stages:
-        raise ValueError("a custom MobileViT arch needs at least one stage")
+        raise UsageError("a custom MobileViT arch needs at least one stage")
     return stages
 
 
@@ -135,7 +136,7 @@ def _parse_stage(stage: Stage | Sequence) -> Stage:
         return stage
     kinds = {"mobilenetv2": MobileNetV2Stage, "mobilevit": MobileViTStage}
     if not isinstance(stage, Sequence) or isinstance(stage, str) or not stage or stage[0] not in kinds:
-        raise ValueError(
+        raise UsageError(
             f"cannot read arch stage {stage!r}: expected a MobileNetV2Stage/MobileViTStage or a list "
             "starting with 'mobilenetv2' (out, stride, blocks, expand) or 'mobilevit' "
             "(out, stride, transformer_dim, ffn_dim, depth, expand)"
@@ -144,7 +145,7 @@ def _parse_stage(stage: Stage | Sequence) -> Stage:
     try:
         return kind(*stage[1:])
     except TypeError as error:
-        raise ValueError(f"cannot read arch stage {stage!r}: {error}") from None
+        raise UsageError(f"cannot read arch stage {stage!r}: {error}") from None
 
 
 class ConvNormAct(nn.Module):
@@ -201,7 +202,7 @@ class ConvNormAct(nn.Module):
         if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
             return
         if norm.running_var is None:
-            raise ValueError("cannot fuse a BatchNorm that tracks no running statistics")
+            raise UsageError("cannot fuse a BatchNorm that tracks no running statistics")
         weight, bias = fold_batch_norm(self.conv, norm)
         self.conv.weight.copy_(weight)  # in place keeps the weight's memory format
         self.conv.bias = nn.Parameter(bias)
@@ -268,7 +269,7 @@ class Attention(nn.Module):
     def __init__(self, dim: int, num_heads: int, attn_drop: float = 0.0) -> None:
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f"transformer dim {dim} is not divisible by {num_heads} heads")
+            raise UsageError(f"transformer dim {dim} is not divisible by {num_heads} heads")
         self.num_heads = num_heads
         # Given as a number rather than left to scaled_dot_product_attention, which works it out
         # from the tensors' shapes: an exported graph would compute it on every call.
@@ -473,7 +474,7 @@ class MobileViT(nn.Module):
         num_stages = len(self.arch)
         self.out_indices = self._check_out_indices(out_indices, num_stages)
         if frozen_stages not in range(-1, num_stages + 1):
-            raise ValueError(f"frozen_stages must be in [-1, {num_stages}], got {frozen_stages}")
+            raise UsageError(f"frozen_stages must be in [-1, {num_stages}], got {frozen_stages}")
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.fused = False
@@ -504,7 +505,7 @@ class MobileViT(nn.Module):
         indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
         resolved = tuple(index % num_stages if -num_stages <= index < num_stages else None for index in indices)
         if not indices or None in resolved:
-            raise ValueError(
+            raise UsageError(
                 f"out_indices must be stage numbers in [{-num_stages}, {num_stages - 1}], got {out_indices}"
             )
         return resolved  # type: ignore[return-value]
@@ -677,7 +678,7 @@ def stage_strides(arch: Sequence[Stage], output_stride: int = 32) -> list[tuple[
     that stage, which then doubles (ml-cvnets' ``dilate_l4``/``dilate_l5``).
     """
     if output_stride not in (8, 16, 32):
-        raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
+        raise UsageError(f"output_stride must be 8, 16 or 32, got {output_stride}")
     reached, dilation, strides = 2, 1, []
     for stage in arch:
         if stage.stride == 1:
@@ -701,4 +702,4 @@ def check_image_batch(x: torch.Tensor, channels: int) -> None:
     if torch.jit.is_tracing():  # sizes are traced values then, which Python cannot compare
         return
     if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"expected an image batch of shape (B, {channels}, H, W), got {tuple(x.shape)}")
+        raise UsageError(f"expected an image batch of shape (B, {channels}, H, W), got {tuple(x.shape)}")

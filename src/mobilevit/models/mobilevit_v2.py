@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UsageError
 from .mobilevit import (
     ActLayer,
     BatchNorm2d,
@@ -100,7 +101,7 @@ def resolve_v2_arch(arch: str) -> MobileViTV2Arch:
     """The MobileViT v2 of an arch name (``v2_050`` ... ``v2_200``)."""
     key = arch.lower() if isinstance(arch, str) else arch
     if key not in V2_ARCHS:
-        raise ValueError(f"unknown MobileViT v2 arch {arch!r}; valid archs: {', '.join(V2_ARCHS)}")
+        raise UsageError(f"unknown MobileViT v2 arch {arch!r}; valid archs: {', '.join(V2_ARCHS)}")
     return V2_ARCHS[key]
 
 
@@ -270,7 +271,7 @@ class MobileViTV2(MobileViT):
         act_layer: ActLayer = Swish,
     ) -> None:
         if expand_output:
-            raise ValueError("MobileViT v2 has no final 1x1 expansion: expand_output must be False")
+            raise UsageError("MobileViT v2 has no final 1x1 expansion: expand_output must be False")
         resolved = arch if isinstance(arch, MobileViTV2Arch) else resolve_v2_arch(arch)
         super().__init__(
             resolved.stages,

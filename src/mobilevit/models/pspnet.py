@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UsageError
 from .deeplabv3 import DeepLabV3, dense_backbone
 from .mobilevit import ConvNormAct, Stage
 
@@ -60,10 +61,10 @@ class PSPNetHead(nn.Module):
     ) -> None:
         super().__init__()
         if num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+            raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
         reduced = in_channels // len(pool_sizes) // 16 * 16
         if reduced < 1:
-            raise ValueError(f"PSPNet needs at least {16 * len(pool_sizes)} input channels, got {in_channels}")
+            raise UsageError(f"PSPNet needs at least {16 * len(pool_sizes)} input channels, got {in_channels}")
         self.pyramid = nn.ModuleList(
             nn.Sequential(PyramidPool(size), ConvNormAct(in_channels, reduced, 1, act_layer=nn.ReLU))
             for size in pool_sizes

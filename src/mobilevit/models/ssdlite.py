@@ -1,38 +1,41 @@
 """SSDLite object detection on the MobileViT backbone, laid out as ml-cvnets' published weights.
 
-torchvision's :class:`~torchvision.models.detection.SSD` does the rest exactly as ml-cvnets: the
-anchors (``DefaultBoxGenerator`` with scales ``linspace(0.1, 1.05, 7)``), the matching
-(``SSDMatcher(0.5)``), the box encoding (``BoxCoder((10, 10, 5, 5))``), the loss (hard-negative
-mining 3:1, smooth-L1 plus cross-entropy over the positives) and the post-processing. Our own
-modules are only the extra layers and the head, whose structure the published weights fix.
+The network is ours (the extra layers and the head, whose structure the published weights fix);
+the box coding around it (:class:`SSDBoxCoding`) composes torchvision's detection parts that match
+ml-cvnets exactly: the anchors (``DefaultBoxGenerator`` with scales ``linspace(0.1, 1.05, 7)``),
+the matching (``SSDMatcher(0.5)``), the box encoding (``BoxCoder((10, 10, 5, 5))``) and
+``batched_nms``; the loss is SSD's multibox loss (hard-negative mining 3:1, smooth-L1 plus
+cross-entropy over the positives), as torchvision's ``SSD.compute_loss`` computes it.
 
 The model takes BGR images in [0, 1] (the published weights' input; no mean/std normalisation),
-resizes them to ``image_size`` and works over ``num_classes`` contiguous labels, 0 being the
+resized to ``image_size`` and works over ``num_classes`` contiguous labels, 0 being the
 background (81 for COCO, not torchvision's 91 with gaps).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection._utils import BoxCoder, SSDMatcher
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.image_list import ImageList
-from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection.transform import resize_boxes
-from torchvision.ops import box_iou
+from torchvision.ops import batched_nms, box_iou, clip_boxes_to_image
 
+from ..data.detection import resize_for_model
+from ..data.transforms import Preprocessing
+from ..errors import UsageError
 from .backbone import is_v2_arch, resolve_arch
+from .decoding import DecodingSettings
 from .mobilevit import ConvNormAct, MobileViT, Stage, check_image_batch
 from .mobilevit_v2 import MobileViTV2, MobileViTV2Stage
-
-if TYPE_CHECKING:  # a value set from outside: models import nothing else of ours
-    from ..data.transforms import Preprocessing
 
 # Output channels of the six levels (ml-cvnets' ``proj_channels``): the first two are 1x1
 # projections of the backbone's stride-16 and stride-32 maps, the other four the extra layers'.
@@ -78,13 +81,13 @@ class SSDLiteBackbone(MobileViT):
         **backbone_options: Any,
     ) -> None:
         if len(resolve_arch(arch)) != 5:
-            raise ValueError(
+            raise UsageError(
                 f"SSDLite reads stages 4 and 5 of the backbone: the arch needs five stages, got "
                 f"{len(resolve_arch(arch))}"
             )
         super().__init__(arch, out_indices=(3, 4), expand_output=False, **backbone_options)
         if len(level_channels) != len(ASPECT_RATIOS):
-            raise ValueError(f"level_channels needs {len(ASPECT_RATIOS)} entries, got {list(level_channels)}")
+            raise UsageError(f"level_channels needs {len(ASPECT_RATIOS)} entries, got {list(level_channels)}")
         channels = [self.stage_channels[3], self.stage_channels[4], *level_channels[2:]]
         self.extra_layers = nn.ModuleList(
             SeparableConv(channels[index], channels[index + 1], stride=2) for index in range(1, 4)
@@ -170,85 +173,84 @@ def _init_xavier(module: nn.Module) -> None:
                 nn.init.zeros_(conv.bias)
 
 
-class SSDLite(SSD):
+class SSDLite(nn.Module):
     """SSDLite-MobileViT (keys ``backbone.*`` as the classifier's, minus ``conv_1x1_exp``, plus
     ``backbone.extra_layers.*`` and ``head.levels.*``).
 
-    Two ways in. A list of (3, H, W) BGR tensors in [0, 1] of any sizes is torchvision's SSD:
-    in training mode, with ``targets`` (per image ``boxes`` (N, 4) xyxy in pixels and ``labels``
-    (N,) in 1..num_classes-1), the losses ``bbox_regression`` and ``classification``; in eval mode
-    a list of ``{'boxes', 'scores', 'labels'}``, boxes in each image's pixels. A (B, 3, size, size)
-    batch already resized gives the network's raw outputs ``{'bbox_regression' (B, anchors, 4),
-    'cls_logits' (B, anchors, num_classes)}`` in either mode: what the training loop, exports and
-    :class:`SSDBoxCoding` (matching, loss and decoding apart from the network) work with.
-    ``preprocessing`` (how images are prepared for the weights; None: as for the official ones) and
-    ``class_names`` (the labels' names, the background first; empty: unnamed) describe the
-    weights: the zoo, configs and checkpoints set them, :func:`mobilevit.inference_model` reads them.
+    ``model(batch)``, in training and in eval mode alike, takes a (B, 3, S, S) BGR batch in [0, 1]
+    already resized to ``image_size`` S and gives the network's raw outputs ``{'bbox_regression'
+    (B, anchors, 4), 'cls_logits' (B, anchors, num_classes)}``. The rest is the model's own methods,
+    as torchvision's SSD keeps its loss and post-processing: :meth:`loss` (boxes in the resized
+    pixels), :meth:`postprocess` (detections in each image's own pixels) and :meth:`detect` (a list
+    of images of any sizes to their detections), all by :attr:`box_coding`, which holds the
+    anchors, the matching and the :class:`DecodingSettings`. ``preprocessing`` (how images are
+    prepared for the weights; None: as for the official ones) and ``class_names`` (the labels'
+    names, the background first; empty: unnamed) describe the weights: the zoo, configs and
+    checkpoints set them, :func:`mobilevit.inference_model` reads them.
     """
 
     task = "detection"  # which :mod:`mobilevit.tasks` task serves this model
 
     def __init__(
-        self,
-        backbone: SSDLiteBackbone,
-        num_classes: int = 81,
-        image_size: int = 320,
-        score_thresh: float = 0.01,
-        nms_thresh: float = 0.5,
-        topk_candidates: int = 400,
-        detections_per_img: int = 200,
+        self, backbone: SSDLiteBackbone, num_classes: int = 81, decoding: DecodingSettings = DecodingSettings()
     ) -> None:
         if num_classes < 2:
-            raise ValueError(f"num_classes counts the background too, so it must be at least 2, got {num_classes}")
-        anchors = anchor_generator()
-        head = SSDLiteHead(
-            backbone.out_channels, backbone.level_channels, anchors.num_anchors_per_location(), num_classes
-        )
-        # Mean 0 and std 1: the published weights take [0, 1] pixels without normalisation.
-        super().__init__(
-            backbone,
-            anchors,
-            (image_size, image_size),
-            num_classes,
-            image_mean=[0.0, 0.0, 0.0],
-            image_std=[1.0, 1.0, 1.0],
-            head=head,
-            score_thresh=score_thresh,
-            nms_thresh=nms_thresh,
-            detections_per_img=detections_per_img,
-            topk_candidates=topk_candidates,
+            raise UsageError(f"num_classes counts the background too, so it must be at least 2, got {num_classes}")
+        super().__init__()
+        self.backbone = backbone
+        self.head = SSDLiteHead(
+            backbone.out_channels, backbone.level_channels, anchor_generator().num_anchors_per_location(), num_classes
         )
         self.num_classes = num_classes
-        self.image_size = image_size
+        self.box_coding = SSDBoxCoding(num_classes, decoding, backbone.arch)
         self.preprocessing: Preprocessing | None = None
         self.class_names: tuple[str, ...] = ()
+
+    @property
+    def decoding(self) -> DecodingSettings:
+        return self.box_coding.decoding
+
+    @property
+    def image_size(self) -> int:
+        return self.box_coding.decoding.image_size
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def forward(self, images, targets=None):  # type: ignore[no-untyped-def,override]
-        if isinstance(images, torch.Tensor) and targets is None:
-            check_image_batch(images, 3)
-            if not torch.jit.is_tracing() and tuple(images.shape[-2:]) != (self.image_size, self.image_size):
-                raise ValueError(
-                    f"a batch tensor must be resized to {self.image_size}x{self.image_size} already, got "
-                    f"{tuple(images.shape)}; pass a list of images to have them resized"
-                )
-            return self.head(list(self.backbone(images).values()))
-        return super().forward(list(images), targets)
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        if isinstance(images, (list, tuple)):
+            raise TypeError(
+                "SSDLite takes a (B, 3, S, S) batch resized to its image_size; detect(images) takes a list of "
+                "images of any sizes"
+            )
+        check_image_batch(images, 3)
+        if not torch.jit.is_tracing() and tuple(images.shape[-2:]) != (self.image_size, self.image_size):
+            raise UsageError(
+                f"a batch tensor must be resized to {self.image_size}x{self.image_size} already, got "
+                f"{tuple(images.shape)}; detect(images) takes images of any sizes"
+            )
+        return self.head(list(self.backbone(images).values()))
 
-    def box_coding(self) -> SSDBoxCoding:
-        """This model's anchors, matching, loss and decoding, apart from the network."""
-        return SSDBoxCoding(
-            self.num_classes,
-            self.image_size,
-            self.score_thresh,
-            self.nms_thresh,
-            self.topk_candidates,
-            self.detections_per_img,
-            self.backbone.arch,
-        )
+    def loss(
+        self, outputs: dict[str, torch.Tensor], boxes: Sequence[torch.Tensor], labels: Sequence[torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """SSD's ``bbox_regression`` and ``classification`` losses of raw outputs (see :meth:`SSDBoxCoding.loss`)."""
+        return self.box_coding.loss(outputs, boxes, labels)
+
+    def postprocess(
+        self, outputs: dict[str, torch.Tensor], image_sizes: Sequence[tuple[int, int]]
+    ) -> list[dict[str, torch.Tensor]]:
+        """Detections of raw outputs in the pixels of images of ``image_sizes`` (see :meth:`SSDBoxCoding.decode`)."""
+        return self.box_coding.decode(outputs, image_sizes)
+
+    def detect(self, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """Per (3, H, W) BGR image in [0, 1] of any size, ``{'boxes', 'scores', 'labels'}`` in its own
+        pixels, best first: each image resized to ``image_size`` (bilinear, as torchvision's SSD does)."""
+        if not images:
+            return []
+        batch = torch.stack([resize_for_model(image.float(), self.image_size) for image in images])
+        return self.postprocess(self(batch), [(int(image.shape[-2]), int(image.shape[-1])) for image in images])
 
     def fuse(self) -> SSDLite:
         """Fold every BatchNorm into its convolution for inference (see :meth:`MobileViT.fuse`)."""
@@ -285,76 +287,119 @@ def grid_sizes(image_size: int, arch: str | Sequence[Stage | Sequence] = "small"
 
 
 class SSDBoxCoding:
-    """The anchors of :class:`SSDLite` at one input size, with torchvision SSD's own matching,
-    loss and decoding over them, for raw outputs computed elsewhere (a training loop, ONNX).
+    """The anchors of :class:`SSDLite` at one input size with the matching, the loss and the
+    decoding over them, for raw outputs computed anywhere (the model, a training loop, ONNX).
 
     ``loss(outputs, boxes, labels)``: the SSD losses of a batch whose boxes are in the pixels of
     the resized input; ``decode(outputs, image_sizes)``: per-image ``{'boxes', 'scores',
-    'labels'}`` in the pixels of images of ``image_sizes`` (H, W), what the model gives.
+    'labels'}`` in the pixels of images of ``image_sizes`` (H, W).
     """
 
     def __init__(
         self,
         num_classes: int,
-        image_size: int = 320,
-        score_thresh: float = 0.01,
-        nms_thresh: float = 0.5,
-        topk_candidates: int = 400,
-        detections_per_img: int = 200,
+        decoding: DecodingSettings = DecodingSettings(),
         arch: str | Sequence[Stage | Sequence] = "small",
         iou_thresh: float = 0.5,
         positive_fraction: float = 0.25,
     ) -> None:
         self.num_classes = num_classes
-        self.image_size = image_size
-        # The attributes SSD's compute_loss and postprocess_detections read, set as SSD sets them.
-        self.score_thresh = score_thresh
-        self.nms_thresh = nms_thresh
-        self.topk_candidates = topk_candidates
-        self.detections_per_img = detections_per_img
+        self.decoding = decoding
+        self.arch = arch
         self.box_coder = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
-        self.proposal_matcher = SSDMatcher(iou_thresh)
-        self.neg_to_pos_ratio = (1.0 - positive_fraction) / positive_fraction
-        shapes = torch.empty(1, 3, image_size, image_size)
-        maps = [torch.empty(1, 0, height, width) for height, width in grid_sizes(image_size, arch)]
-        self.anchors = anchor_generator()(ImageList(shapes, [(image_size, image_size)]), maps)[0]
+        self.matcher = SSDMatcher(iou_thresh)
+        self.negatives_per_positive = (1.0 - positive_fraction) / positive_fraction
 
-    def check(self, outputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        """The anchors of each image of a batch of raw outputs, refused where they do not fit."""
+    @functools.cached_property
+    def anchors(self) -> torch.Tensor:
+        """(anchors, 4) xyxy in the pixels of the resized input, computed on first use."""
+        size = self.decoding.image_size
+        images = ImageList(torch.empty(1, 3, size, size, device="cpu"), [(size, size)])
+        maps = [torch.empty(1, 0, height, width, device="cpu") for height, width in grid_sizes(size, self.arch)]
+        return anchor_generator()(images, maps)[0]
+
+    def check(self, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The anchors on the outputs' device, refused where the outputs do not fit them."""
         boxes, logits = outputs["bbox_regression"], outputs["cls_logits"]
         if boxes.shape[1] != len(self.anchors) or logits.shape[-1] != self.num_classes:
-            raise ValueError(
+            size = self.decoding.image_size
+            raise UsageError(
                 f"raw outputs of shapes {tuple(boxes.shape)} and {tuple(logits.shape)} do not fit "
-                f"{len(self.anchors)} anchors at {self.image_size}x{self.image_size} and {self.num_classes} classes"
+                f"{len(self.anchors)} anchors at {size}x{size} and {self.num_classes} classes"
             )
-        return [self.anchors.to(boxes.device)] * len(boxes)
+        return self.anchors.to(boxes.device)
+
+    def match(self, boxes: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+        """Per anchor, the index of its ground-truth box, or -1 (background) or -2 (ignored)."""
+        if not len(boxes):
+            return torch.full((len(anchors),), -1, dtype=torch.int64, device=anchors.device)
+        return self.matcher(box_iou(boxes, anchors))
 
     def loss(
         self, outputs: dict[str, torch.Tensor], boxes: Sequence[torch.Tensor], labels: Sequence[torch.Tensor]
     ) -> dict[str, torch.Tensor]:
-        """``bbox_regression`` and ``classification`` losses, as the model computes them in training."""
+        """SSD's multibox loss, summed and divided by the positives of the batch: ``bbox_regression``
+        (smooth-L1 of the positives' encoded offsets) and ``classification`` (cross-entropy of the
+        positives and of the hardest negatives, three per positive in each image)."""
         anchors = self.check(outputs)
-        matches = [
-            self.proposal_matcher(box_iou(image_boxes, image_anchors))
-            if len(image_boxes)
-            else torch.full((len(image_anchors),), -1, dtype=torch.int64, device=image_anchors.device)
-            for image_boxes, image_anchors in zip(boxes, anchors)
-        ]
-        targets = [{"boxes": image_boxes, "labels": image_labels} for image_boxes, image_labels in zip(boxes, labels)]
-        return SSD.compute_loss(self, targets, outputs, anchors, matches)  # type: ignore[arg-type]
+        box_losses, class_targets, positives = [], [], 0
+        for image_regression, image_boxes, image_labels in zip(outputs["bbox_regression"], boxes, labels):
+            matches = self.match(image_boxes, anchors)
+            foreground = torch.where(matches >= 0)[0]
+            matched = matches[foreground]
+            positives += matched.numel()
+            encoded = self.box_coder.encode_single(image_boxes[matched], anchors[foreground])
+            box_losses.append(F.smooth_l1_loss(image_regression[foreground], encoded, reduction="sum"))
+            targets = torch.zeros(len(anchors), dtype=image_labels.dtype, device=image_labels.device)
+            targets[foreground] = image_labels[matched]
+            class_targets.append(targets)
+        targets = torch.stack(class_targets)
+        logits = outputs["cls_logits"]
+        class_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+        class_loss = class_loss.view(targets.shape)
+        # Hard negatives: per image, the background anchors of the largest loss, ranked among all.
+        foreground = targets > 0
+        negatives = self.negatives_per_positive * foreground.sum(1, keepdim=True)
+        ranked = class_loss.clone()
+        ranked[foreground] = -float("inf")
+        _, order = ranked.sort(1, descending=True)
+        background = order.sort(1)[1] < negatives
+        count = max(1, positives)
+        return {
+            "bbox_regression": torch.stack(box_losses).sum() / count,
+            "classification": (class_loss[foreground].sum() + class_loss[background].sum()) / count,
+        }
 
     def decode(
         self, outputs: dict[str, torch.Tensor], image_sizes: Sequence[tuple[int, int]]
     ) -> list[dict[str, torch.Tensor]]:
-        """Boxes, scores and labels after NMS, in each image's own pixels."""
+        """Boxes, scores and labels after per-class NMS, best first, in each image's own pixels: per
+        class the ``topk_candidates`` best above ``score_thresh``, then ``detections_per_img`` in all."""
         anchors = self.check(outputs)
-        if len(image_sizes) != len(anchors):
-            raise ValueError(f"{len(image_sizes)} image sizes for a batch of {len(anchors)}")
-        model_size = [(self.image_size, self.image_size)] * len(anchors)
-        outputs = {key: value.float() for key, value in outputs.items()}
-        detections = SSD.postprocess_detections(self, outputs, anchors, model_size)  # type: ignore[arg-type]
-        for detection, size in zip(detections, image_sizes):
-            detection["boxes"] = resize_boxes(detection["boxes"], list(model_size[0]), [int(side) for side in size])
+        if len(image_sizes) != len(outputs["bbox_regression"]):
+            raise UsageError(f"{len(image_sizes)} image sizes for a batch of {len(outputs['bbox_regression'])}")
+        settings, size = self.decoding, self.decoding.image_size
+        scores = F.softmax(outputs["cls_logits"].float(), dim=-1)
+        detections = []
+        for regression, image_scores, image_size in zip(outputs["bbox_regression"].float(), scores, image_sizes):
+            boxes = clip_boxes_to_image(self.box_coder.decode_single(regression, anchors), (size, size))
+            kept_boxes, kept_scores, kept_labels = [], [], []
+            for label in range(1, self.num_classes):
+                score = image_scores[:, label]
+                above = score > settings.score_thresh
+                score, order = score[above].topk(min(settings.topk_candidates, int(above.sum())))
+                kept_boxes.append(boxes[above][order])
+                kept_scores.append(score)
+                kept_labels.append(torch.full_like(score, label, dtype=torch.int64))
+            all_boxes, all_scores, all_labels = torch.cat(kept_boxes), torch.cat(kept_scores), torch.cat(kept_labels)
+            keep = batched_nms(all_boxes, all_scores, all_labels, settings.nms_thresh)[: settings.detections_per_img]
+            detections.append(
+                {
+                    "boxes": resize_boxes(all_boxes[keep], [size, size], [int(side) for side in image_size]),
+                    "scores": all_scores[keep],
+                    "labels": all_labels[keep],
+                }
+            )
         return detections
 
 
@@ -368,18 +413,12 @@ def build_ssdlite(
     detections_per_img: int = 200,
     **backbone_options: Any,
 ) -> SSDLite:
-    """Build SSDLite-MobileViT; ``backbone_options`` go to :class:`MobileViT` (``frozen_stages`` ...).
+    """Build SSDLite-MobileViT; the settings between ``image_size`` and ``detections_per_img`` are its
+    :class:`DecodingSettings`, ``backbone_options`` go to :class:`MobileViT` (``frozen_stages`` ...).
 
     The backbone computes channels-last unless told otherwise; the head flattens its maps anyway.
     """
+    decoding = DecodingSettings(image_size, score_thresh, nms_thresh, topk_candidates, detections_per_img)
     backbone_options.setdefault("channels_last", True)
     backbone_class = SSDLiteBackboneV2 if is_v2_arch(arch) else SSDLiteBackbone
-    return SSDLite(
-        backbone_class(arch, **backbone_options),
-        num_classes,
-        image_size,
-        score_thresh,
-        nms_thresh,
-        topk_candidates,
-        detections_per_img,
-    )
+    return SSDLite(backbone_class(arch, **backbone_options), num_classes, decoding)

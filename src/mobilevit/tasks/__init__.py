@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..errors import UsageError
 from .base import (
     Evaluator,
     LossFunction,
@@ -51,7 +52,7 @@ __all__ = [
 def get_task(name: str) -> Task:
     """The task of a config's ``task`` value, or of a model's."""
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+        raise UsageError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
     return TASKS[name]
 
 
@@ -69,7 +70,7 @@ def task_for_weights(state_dict: Mapping[str, torch.Tensor]) -> Task:
     for task in (DETECTION, SEGMENTATION, CLASSIFICATION):
         if task.recognises(state_dict):
             return task
-    raise ValueError(f"the state dict is no MobileViT model of a known task (keys such as {next(iter(state_dict))})")
+    raise UsageError(f"the state dict is no MobileViT model of a known task (keys such as {next(iter(state_dict))})")
 
 
 def build_model(config: Config) -> nn.Module:

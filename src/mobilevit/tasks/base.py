@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader
 from ..config import Config, ConfigError
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape
 from ..data.transforms import EvalTransform, Preprocessing
+from ..errors import UsageError
 
 # The training loss of a batch: ``loss(model(batch.images), batch)``, a scalar tensor.
 LossFunction = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -213,7 +214,7 @@ def prepare_arrays(
 ) -> torch.Tensor:
     """RGB arrays as one (B, 3, crop, crop) batch of the test pipeline; errors name each image by ``names``."""
     if not images:
-        raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+        raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
     transform = EvalTransform(preprocessing)
     names = list(names) or [f"image {index + 1} of {len(images)}" for index in range(len(images))]
     return torch.stack([transform(image, name) for image, name in zip(images, names)])

@@ -15,9 +15,10 @@ import torch.nn.functional as F
 
 from ..config import Config, DataConfig, ModelConfig
 from ..convert import CheckpointError
-from ..data.datasets import ImageList, class_folders, find_images, read_class_names, uses_annotation
-from ..data.loader import Batch, build_eval_loader, build_train_loader
-from ..data.transforms import Preprocessing
+from ..data.datasets import ImageDataset, ImageList, class_folders, find_images, read_class_names, uses_annotation
+from ..data.loader import Batch, LoaderOptions, collate, evaluation_loader, training_loader
+from ..data.transforms import EvalTransform, Preprocessing, TrainTransform
+from ..errors import UsageError
 from ..imagenet import IMAGENET_CLASSES, IMAGENET_SYNSETS
 from ..models import ImageClassifier, build_classifier
 from .base import (
@@ -103,7 +104,7 @@ class ClassificationEvaluator:
             sum_over_processes(tensor)
         total = int(self.counts.sum())
         if total == 0:
-            raise ValueError("evaluation saw no images")
+            raise UsageError("evaluation saw no images")
         return ClassificationMetrics(
             top1=100.0 * int(self.correct1.sum()) / total,
             top5=100.0 * int(self.correct5.sum()) / total if self.num_classes > 5 else None,
@@ -142,7 +143,7 @@ def check_labels(images: ImageList, num_classes: int, data: DataConfig, named: b
     labelled_by_file = uses_annotation(data.kind, data.root, data.val_annotation) and not named
     if count > num_classes or (count != num_classes and not labelled_by_file):
         what = f"{count} class names" if named else f"{count} class folders"
-        raise ValueError(
+        raise UsageError(
             f"the validation split under {data.root} has {what} but the model has {num_classes} outputs, so its "
             "labels cannot be told: give the model's classes in order with data.classes=[...] (or a file of one "
             "name per line)"
@@ -159,7 +160,7 @@ def describe_predictions(logits: torch.Tensor, class_names: Sequence[str] | None
     without ``class_names`` (None or empty) a class is named by its label."""
     scores = logits.float().softmax(dim=1)
     if class_names and len(class_names) != scores.shape[1]:
-        raise ValueError(f"{len(class_names)} class names for a model with {scores.shape[1]} classes")
+        raise UsageError(f"{len(class_names)} class names for a model with {scores.shape[1]} classes")
     results = []
     for row in scores.numpy():
         label = int(row.argmax())
@@ -285,6 +286,7 @@ class Classification:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
+        options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, description = None, ""
         if train:
             names = read_class_names(data.classes, data.root) if data.classes else ()
@@ -292,14 +294,26 @@ class Classification:
                 data.kind, data.root, data.train_split, data.train_annotation, names, every_class=True
             )
             names = train_images.class_names
-            train_loader = build_train_loader(data, train_images, config.train.seed, world_size, rank, pin_memory)
+            transform = TrainTransform(data.preprocessing, data.crop_scale, data.crop_ratio, data.horizontal_flip)
+            train_loader = training_loader(
+                ImageDataset(train_images, transform, data.skip_bad_images),
+                data.batch_shapes(world_size),
+                collate,
+                config.train.seed,
+                options,
+            )
             description = f"{len(train_images.samples)} training images, "
         else:
             names = label_names(data, tuple(class_names), config.model.num_classes)
         val_images = find_images(data.kind, data.root, data.val_split, data.val_annotation, names)
         if not train:
             check_labels(val_images, config.model.num_classes, data, named=bool(names))
-        val_loader = build_eval_loader(data, val_images, world_size, rank, pin_memory)
+        val_loader = evaluation_loader(
+            ImageDataset(val_images, EvalTransform(data.preprocessing), data.skip_bad_images),
+            data.val_batch_size,
+            collate,
+            options,
+        )
         description += f"{len(val_images.samples)} validation images of {len(val_images.class_names)} classes"
         return TaskData(train_loader, val_loader, val_images.class_names, description)
 

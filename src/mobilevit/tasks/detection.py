@@ -31,21 +31,21 @@ from ..data.detection import (
     find_detections,
     to_model_input,
 )
-from ..data.loader import make_loader
-from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
+from ..data.loader import LoaderOptions, evaluation_loader, training_loader
+from ..data.sampler import DENSE_MIN_BATCH, BatchShape
 from ..data.transforms import Preprocessing
 from ..drawing import draw_boxes
+from ..errors import MissingPackageError, UsageError
+from ..models import DecodingSettings
 from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
 
-# The SSDLite module subclasses torchvision's SSD, and torchvision takes 2 s to import: the functions
+# The SSDLite module builds on torchvision's detection parts, and torchvision takes 2 s to import: the functions
 # that build a detector import it, so that listing or running the other tasks never does.
 if TYPE_CHECKING:
     from ..models import SSDBoxCoding, SSDLite
 
 # The published detection weights' input: the whole image resized to 320x320, BGR, /255.
 DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
-# The decoding settings of an SSDLite, which shape no tensor: what our files record beside the weights.
-DECODING_SETTINGS = ("image_size", "score_thresh", "nms_thresh", "topk_candidates", "detections_per_img")
 
 BACKGROUND = "background"
 # COCOeval's summary, in its order: (name, IoU thresholds, area range)
@@ -105,7 +105,7 @@ class DetectionEvaluator:
     def update(self, output: dict[str, torch.Tensor], batch: DetectionBatch) -> None:
         """Decode the model's raw outputs on ``batch`` to its images' pixels and add them."""
         if self.coding is None:
-            raise ValueError("an evaluator built without a box coding cannot decode raw outputs; use add()")
+            raise UsageError("an evaluator built without a box coding cannot decode raw outputs; use add()")
         self.skipped += batch.skipped
         sizes = [tuple(size) for size in batch.image_sizes.tolist()]
         self.add(batch.image_ids.tolist(), self.coding.decode(output, sizes))
@@ -137,9 +137,9 @@ class DetectionEvaluator:
             image_ids = [image_id for part in gathered for image_id in part[1]]
             skipped = [reason for part in gathered for reason in part[2]]
         if not image_ids:
-            raise ValueError("evaluation saw no images")
+            raise UsageError("evaluation saw no images")
         if len(set(image_ids)) != len(image_ids):
-            raise ValueError("an image was evaluated more than once")
+            raise UsageError("an image was evaluated more than once")
         stats, class_ap = coco_box_ap(self.detections, rows, sorted(image_ids))
         return DetectionMetrics(*stats, class_ap=class_ap, count=len(image_ids), skipped=tuple(skipped))
 
@@ -179,7 +179,7 @@ def coco_box_ap(
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
     except ImportError:
-        raise ImportError("COCO evaluation needs pycocotools: pip install 'mobilevit[detection]'") from None
+        raise MissingPackageError("COCO evaluation needs pycocotools: pip install 'mobilevit[detection]'") from None
     num_classes = len(detections.category_ids)
     if len(rows) == 0:
         return [0.0] * len(AP_NAMES), [0.0] * num_classes
@@ -208,8 +208,7 @@ def box_coding(config: Config) -> SSDBoxCoding:
     from ..models import SSDBoxCoding
 
     """The anchors, matching, loss and decoding of the config's detector."""
-    settings = {key: getattr(config.detection, key) for key in DECODING_SETTINGS}
-    return SSDBoxCoding(config.model.num_classes, **settings, arch=config.model.arch)
+    return SSDBoxCoding(config.model.num_classes, config.detection.decoding(), config.model.arch)
 
 
 def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> DetectionList:
@@ -233,7 +232,7 @@ def detector_runner(model: SSDLite) -> Runner:
         model.eval()
         try:
             with torch.inference_mode():
-                return model([image.to(device) for image in images])
+                return model.detect([image.to(device) for image in images])
         finally:
             model.train(was_training)
 
@@ -300,14 +299,13 @@ class Detection:
         times box coding and classes); the decoding settings from our header, else the published models'."""
         from ..models import build_ssdlite
 
-        settings = {key: metadata[key] for key in DECODING_SETTINGS if key in metadata}
-        return build_ssdlite(arch, num_classes=num_classes_of(state_dict), **settings)
+        return build_ssdlite(arch, num_classes=num_classes_of(state_dict), **DecodingSettings.of(metadata).as_dict())
 
     def known_class_names(self, model: SSDLite) -> tuple[str, ...]:
         return ()
 
     def settings_of(self, model: SSDLite) -> dict[str, Any]:
-        return {key: getattr(model, key) for key in DECODING_SETTINGS}
+        return model.decoding.as_dict()
 
     def published(self, record: Any) -> str:
         return f"mAP {record.map:.1f} (COCO val2017)"
@@ -326,7 +324,7 @@ class Detection:
         """Boxes in each image's own pixels (the detector resizes each image to its input size and
         maps the boxes back), best first; see :func:`describe_detections`."""
         if not images:
-            raise ValueError("no images given: expected a path, an array, a PIL image or a list of them")
+            raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
         return describe_detections(run([detection_input(image) for image in images]), model.class_names or None)
 
     def render(
@@ -362,15 +360,11 @@ class Detection:
         classification checkpoint seeds the MobileViT stages)."""
         from ..models import build_ssdlite
 
-        model_config, settings = config.model, config.detection
+        model_config = config.model
         model = build_ssdlite(
             model_config.arch,
             model_config.num_classes,
-            settings.image_size,
-            settings.score_thresh,
-            settings.nms_thresh,
-            settings.topk_candidates,
-            settings.detections_per_img,
+            **config.detection.decoding().as_dict(),
             frozen_stages=model_config.frozen_stages,
             norm_eval=model_config.norm_eval,
             drop_rate=model_config.drop_rate,
@@ -388,6 +382,7 @@ class Detection:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data, size = config.data, config.detection.image_size
+        options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, names, description = None, tuple(class_names), ""
         if train:
             require_dense_batches(config, [BatchShape(size, size, data.batch_size)])
@@ -397,25 +392,22 @@ class Detection:
             transform = DetectionTrainTransform(
                 size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
             )
-            sampler = VariableBatchSampler(
-                len(train_list.images),
+            train_loader = training_loader(
+                DetectionDataset(train_list, size, transform, data.skip_bad_images),
                 [BatchShape(size, size, data.batch_size)],
+                collate_detections,
                 config.train.seed,
-                world_size,
-                rank,
+                options,
                 min_batch_size=DENSE_MIN_BATCH,
             )
-            dataset = DetectionDataset(train_list, size, transform, data.skip_bad_images)
-            train_loader = make_loader(dataset, sampler, collate_detections, data.num_workers, pin_memory)
             description = f"{len(train_list.images)} training images, "
         val_list = _split(config, False, names)
         names = (BACKGROUND, *val_list.class_names)
-        val_loader = make_loader(
+        val_loader = evaluation_loader(
             DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images),
-            shard_batches(len(val_list.images), data.val_batch_size, world_size, rank),
+            data.val_batch_size,
             collate_detections,
-            data.num_workers,
-            pin_memory,
+            options,
         )
         description += f"{len(val_list.images)} validation images of {len(names) - 1} classes"
         return TaskData(train_loader, val_loader, names, description)

@@ -23,19 +23,23 @@ from PIL import Image
 
 from ..config import Config, ConfigError
 from ..data.datasets import read_class_names
-from ..data.loader import batch_shapes
+from ..data.loader import LoaderOptions, evaluation_loader, training_loader
+from ..data.sampler import DENSE_MIN_BATCH
 from ..data.segmentation import (
     ADE20K_CLASSES,
     IGNORE_INDEX,
     VOC_CLASSES,
     SegmentationBatch,
-    build_segmentation_eval_loader,
-    build_segmentation_train_loader,
+    SegmentationDataset,
+    SegmentationTrainTransform,
+    collate_eval,
+    collate_train,
     find_pairs,
     save_palette_mask,
     voc_palette,
 )
-from ..data.transforms import Preprocessing
+from ..data.transforms import EvalTransform, Preprocessing
+from ..errors import UsageError
 from ..models import DeepLabV3, build_pspnet, build_segmenter
 from ..models.deeplabv3 import SegmentationOutput
 from .base import (
@@ -114,7 +118,7 @@ def scores_from_confusion(matrix: torch.Tensor) -> tuple[float, float, list[floa
     union = matrix.sum(0) + matrix.sum(1) - correct
     present = union > 0
     if not present.any():
-        raise ValueError("evaluation saw no labelled pixels (every mask pixel is 255)")
+        raise UsageError("evaluation saw no labelled pixels (every mask pixel is 255)")
     iou = correct / union.clamp(min=1)
     class_iou = [float(value) if seen else None for value, seen in zip(iou.tolist(), present.tolist())]
     return 100.0 * float(iou[present].mean()), 100.0 * float(correct.sum() / matrix.sum()), class_iou
@@ -312,7 +316,7 @@ class Segmentation:
             levels = len({key.split(".")[2] for key in state_dict if key.startswith("head.pyramid.")})
             pool_sizes = tuple(metadata.get("pool_sizes", DEFAULT_POOL_SIZES))
             if len(pool_sizes) != levels:
-                raise ValueError(f"the PSPNet head has {levels} pyramid levels, and the pool sizes are {pool_sizes}")
+                raise UsageError(f"the PSPNet head has {levels} pyramid levels, and the pool sizes are {pool_sizes}")
             return build_pspnet(arch, pool_sizes=pool_sizes, channels=int(classifier.shape[1]), **common)
         return build_segmenter(
             arch,
@@ -410,16 +414,29 @@ class Segmentation:
                 "protocol: set data.preprocessing.keep_aspect_ratio=False (a centre crop would drop mask pixels)"
             )
         names = class_names_of(config, class_names)
+        options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, description = None, ""
         if train:
-            require_dense_batches(config, batch_shapes(data, world_size))
+            shapes = data.batch_shapes(world_size)
+            require_dense_batches(config, shapes)
             pairs = find_pairs(data.kind, data.root, data.train_split, data.train_annotation)
-            train_loader = build_segmentation_train_loader(
-                data, pairs, len(names), config.train.seed, world_size, rank, pin_memory
+            transform = SegmentationTrainTransform(data.preprocessing, data.short_side_range, data.horizontal_flip)
+            train_loader = training_loader(
+                SegmentationDataset(pairs, transform, len(names), data.skip_bad_images),
+                shapes,
+                collate_train,
+                config.train.seed,
+                options,
+                min_batch_size=DENSE_MIN_BATCH,
             )
             description = f"{len(pairs.samples)} training images, "
         pairs = find_pairs(data.kind, data.root, data.val_split, data.val_annotation)
-        val_loader = build_segmentation_eval_loader(data, pairs, len(names), world_size, rank, pin_memory)
+        val_loader = evaluation_loader(
+            SegmentationDataset(pairs, EvalTransform(data.preprocessing), len(names), data.skip_bad_images),
+            data.val_batch_size,
+            collate_eval,
+            options,
+        )
         description += f"{len(pairs.samples)} validation images, masks of {len(names)} classes"
         return TaskData(train_loader, val_loader, names, description)
 
