@@ -104,8 +104,10 @@ class ProductSeparableAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, dim, pixels, patches = x.shape
-        # (B, 1, P, N) -> (B*P, N, 1): the weight of each patch, per pixel position
-        scores = self.query(x).softmax(dim=-1).permute(0, 2, 3, 1).reshape(batch * pixels, patches, 1)
+        # (B, 1, P, N) -> (B, P, N), softmax over the patches -> (B*P, N, 1): the weight of each patch per
+        # pixel position. Taken straight from the convolution's 4-D output, XNNPACK's softmax ran over
+        # the channels of its channels-last layout (logits off by the whole range).
+        scores = self.query(x).reshape(batch, pixels, patches).softmax(dim=-1).reshape(batch * pixels, patches, 1)
         # (B, d, P, N) -> (B*P, d, N); times the scores -> (B*P, d, 1) -> (B, d, P, 1)
         key = self.key(x).permute(0, 2, 1, 3).reshape(batch * pixels, dim, patches)
         context = torch.bmm(key, scores).reshape(batch, pixels, dim, 1).permute(0, 2, 1, 3)
