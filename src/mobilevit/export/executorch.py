@@ -4,7 +4,8 @@ quantizer), and ExecuTorch's runtime as a backend.
 XNNPACK takes every operator of :func:`delegable`'s copy of the model, so the whole forward runs
 in one delegate call; exported as built, 268 of the 666 nodes of MobileViT-XXS (LayerNorm, the
 masking of the decomposed ``scaled_dot_product_attention``, its scaling, ``squeeze`` and the final
-``mean``) ran in ExecuTorch's portable reference kernels between 50 delegate calls.
+``mean``) ran in ExecuTorch's portable reference kernels between 50 delegate calls, and of a
+MobileViT v2 its GroupNorms, the split of its query, keys and values and the sum over patches.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 
 from ..errors import UsageError
 from ..models.mobilevit import Attention, MobileViT
+from ..models.mobilevit_v2 import SeparableSelfAttention
 from ..tasks import task_of
 from .pt2e import FULL_RESOLUTION_MODULES, FloatModules, calibrated
 from .runtime import check_batch, import_runtime, run_in_slices
@@ -83,6 +85,57 @@ class MeanLayerNorm(nn.Module):
         return (x * self.weight + self.bias).reshape(batch, tokens, channels)
 
 
+class ProductSeparableAttention(nn.Module):
+    """:class:`~mobilevit.models.mobilevit_v2.SeparableSelfAttention` with its query, keys and values
+    from three 1x1 convolutions (no split) and the keys weighed and summed over the N patches as one
+    batched matrix product (XNNPACK has no sum)."""
+
+    def __init__(self, attention: SeparableSelfAttention) -> None:
+        super().__init__()
+        dim = attention.dim
+        weight, bias = attention.qkv_proj.weight.detach(), attention.qkv_proj.bias.detach()
+        self.query, self.key, self.value = (nn.Conv2d(dim, size, 1) for size in (1, dim, dim))
+        with torch.no_grad():
+            start = 0
+            for conv in (self.query, self.key, self.value):
+                conv.weight.copy_(weight[start : start + conv.out_channels])
+                conv.bias.copy_(bias[start : start + conv.out_channels])
+                start += conv.out_channels
+        self.out_proj = copy.deepcopy(attention.out_proj)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, dim, pixels, patches = x.shape
+        # (B, 1, P, N) -> (B, P, N), softmax over the patches -> (B*P, N, 1): the weight of each patch per
+        # pixel position. Taken straight from the convolution's 4-D output, XNNPACK's softmax ran over
+        # the channels of its channels-last layout (logits off by the whole range).
+        scores = self.query(x).reshape(batch, pixels, patches).softmax(dim=-1).reshape(batch * pixels, patches, 1)
+        # (B, d, P, N) -> (B*P, d, N); times the scores -> (B*P, d, 1) -> (B, d, P, 1)
+        key = self.key(x).permute(0, 2, 1, 3).reshape(batch * pixels, dim, patches)
+        context = torch.bmm(key, scores).reshape(batch, pixels, dim, 1).permute(0, 2, 1, 3)
+        return self.out_proj(torch.relu(self.value(x)) * context)
+
+
+class MeanGroupNorm(nn.Module):
+    """``nn.GroupNorm`` with one group over (B, C, H, W) written with means over the last two axes
+    of a (B, 1, C, H*W) view, subtractions, multiplies and an ``rsqrt``, which XNNPACK runs."""
+
+    def __init__(self, norm: nn.GroupNorm) -> None:
+        super().__init__()
+        if norm.num_groups != 1 or not norm.affine:
+            raise ValueError(f"only an affine GroupNorm of one group is rewritten, got {norm}")
+        self.weight = nn.Parameter(norm.weight.detach().clone().reshape(-1, 1, 1))
+        self.bias = nn.Parameter(norm.bias.detach().clone().reshape(-1, 1, 1))
+        self.register_buffer("eps", torch.tensor(norm.eps))  # a tensor: XNNPACK adds tensors, not scalars
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        flat = x.reshape(batch, 1, channels, height * width)
+        centred = flat - flat.mean((2, 3), keepdim=True)
+        variance = (centred * centred).mean((2, 3), keepdim=True)
+        normed = (centred * torch.rsqrt(variance + self.eps)).reshape(batch, channels, height, width)
+        return normed * self.weight + self.bias
+
+
 class PooledClassifier(nn.Module):
     """A classifier's forward with the global average pool kept 4-D (``keepdim``), as XNNPACK's
     global average pooling takes it."""
@@ -98,7 +151,8 @@ class PooledClassifier(nn.Module):
 def delegable(model: nn.Module) -> nn.Module:
     """A copy of ``model`` (fused: a classifier, a segmenter or a detector's network) computing the
     same outputs (within float rounding, 1e-7 on XXS) with operators XNNPACK takes:
-    :class:`MatmulAttention`, :class:`MeanLayerNorm`, a classifier's pool as :class:`PooledClassifier`,
+    :class:`MatmulAttention`, :class:`MeanLayerNorm`, v2's :class:`ProductSeparableAttention` and
+    :class:`MeanGroupNorm`, a classifier's pool as :class:`PooledClassifier`,
     and the input and weights in the default memory layout (no copy to channels-last; XNNPACK picks its own)."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
@@ -107,6 +161,10 @@ def delegable(model: nn.Module) -> nn.Module:
                 setattr(module, name, MatmulAttention(child))
             elif isinstance(child, nn.LayerNorm):
                 setattr(module, name, MeanLayerNorm(child))
+            elif isinstance(child, SeparableSelfAttention):
+                setattr(module, name, ProductSeparableAttention(child))
+            elif isinstance(child, nn.GroupNorm):
+                setattr(module, name, MeanGroupNorm(child))
     for module in model.modules():
         if isinstance(module, MobileViT):
             module.channels_last = False

@@ -16,6 +16,13 @@ def export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path
     with torch.no_grad(), warnings.catch_warnings():
         # torch.jit is deprecated in favour of torch.export, but it is what this format is
         warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning)
+        # GroupNorm (v2) checks that it has more than one value per channel: a check, not a branch of the trace
+        warnings.filterwarnings(
+            "ignore",
+            message="Converting a tensor to a Python boolean",
+            category=torch.jit.TracerWarning,
+            module=r"torch\.nn\.functional",
+        )
         traced = torch.jit.trace(model, example)
         torch.jit.save(traced, str(path))
 
