@@ -166,6 +166,9 @@ def _train(
     )
     loss_function = task.loss_function(config)
     train_model: nn.Module = model
+    if settings.compile:
+        log.info(f"train.compile: the first step of each of the {len(shapes)} batch shapes compiles the model")
+        train_model = compile_for_training(model)
     if context.world_size > 1:
         device_ids = [context.device.index] if context.device.type == "cuda" else None
         train_model = DistributedDataParallel(model, device_ids=device_ids)
@@ -414,6 +417,16 @@ def _backward(
         loss = loss_function(output, batch)
         scaler.scale(loss / loop.accumulate).backward()
     return loss.item()
+
+
+def compile_for_training(model: nn.Module) -> nn.Module:
+    """``model`` under ``torch.compile`` for training steps (``train.compile``): one graph per batch
+    shape, as many as the variable batch sampler has, and its parameters still ``model``'s own."""
+    import torch._dynamo
+
+    # a graph per batch shape, more than the default limit of recompilations when the sampler has many
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 16)
+    return torch.compile(model, dynamic=False)
 
 
 def build_optimizer(groups: list[dict], settings: OptimConfig) -> torch.optim.AdamW:
