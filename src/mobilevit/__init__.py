@@ -21,14 +21,28 @@ weights), :mod:`mobilevit.tasks` (what each task owns: data, loss, metric, outpu
 :mod:`mobilevit.export` (deployment). The documentation is in docs/ of the source.
 """
 
-from .apis import inference_model, init_model
-from .data.transforms import Preprocessing
-from .imagenet import IMAGENET_CLASSES as imagenet_classes
-from .imagenet import IMAGENET_SYNSETS as imagenet_synsets
-from .models import DeepLabV3, ImageClassifier, MobileViT, build_classifier, build_segmenter
-from .zoo import get_model, list_models
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# Each public name and the submodule it comes from, imported on first use (PEP 562) so that
+# `import mobilevit` and the command line's --help and --version do not import torch.
+_SOURCES = {
+    "DeepLabV3": "models",
+    "ImageClassifier": "models",
+    "MobileViT": "models",
+    "Preprocessing": "data.transforms",
+    "build_classifier": "models",
+    "build_segmenter": "models",
+    "get_model": "zoo",
+    "imagenet_classes": "imagenet",
+    "imagenet_synsets": "imagenet",
+    "inference_model": "apis",
+    "init_model": "apis",
+    "list_models": "zoo",
+}
+_RENAMED = {"imagenet_classes": "IMAGENET_CLASSES", "imagenet_synsets": "IMAGENET_SYNSETS"}
 
 __all__ = [
     "DeepLabV3",
@@ -45,3 +59,17 @@ __all__ = [
     "list_models",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its submodule on first use."""
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'mobilevit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), _RENAMED.get(name, name))
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the ones not imported yet included."""
+    return sorted({*globals(), *_SOURCES})

@@ -9,37 +9,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from tqdm import tqdm
+from . import __version__
+from .names import ARCH_NAMES, FORMATS, PEER_LAYOUTS, PRECISIONS, RUNTIME_FORMATS, SUFFIXES
 
-from . import __version__, zoo
-from .analysis import measure_complexity
-from .apis import (
-    checkpoint_config,
-    convert_checkpoint,
-    init_model,
-    is_config_file,
-    model_without_weights,
-)
-from .config import Config, load_config, shipped_configs
-from .convert_out import TARGETS
-from .data.datasets import IMAGE_EXTENSIONS, image_files
-from .data.image import read_image
-from .download import local_path_advice
-from .export import (
-    FORMATS,
-    PRECISIONS,
-    RUNTIMES,
-    SUFFIXES,
-    describe_export,
-    export_from_name,
-    exported_format,
-    exported_runner,
-    exported_scorer,
-)
-from .models import ARCH_NAMES
-from .tasks import RenderOptions, Runner, Task, get_task, task_of
+# torch, torchvision and every module that imports them are imported by the commands that use them,
+# so that `mobilevit --help`, `--version` and each command's --help start without them.
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .config import Config
+    from .tasks import Runner, Task
 
 # What a user's input can cause: every error class of mobilevit derives from one of these (ConfigError,
 # CheckpointError and ImageReadError from ValueError, DownloadError from OSError); FloatingPointError
@@ -56,6 +37,9 @@ LOCAL_PATH_ADVICE = {
 
 
 def _list(args: argparse.Namespace) -> None:
+    from . import zoo
+    from .tasks import get_task
+
     if args.configs:
         _list_configs()
         return
@@ -68,6 +52,8 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _list_configs() -> None:
+    from .config import load_config, shipped_configs
+
     paths = shipped_configs()
     if not paths:
         raise FileNotFoundError(
@@ -93,6 +79,10 @@ def _shown_path(path: Path) -> str:
 
 
 def _flops(args: argparse.Namespace) -> None:
+    from . import zoo
+    from .analysis import measure_complexity
+    from .apis import model_without_weights
+
     record = zoo.MODELS.get(args.model)
     model, _ = model_without_weights(args.model, args.cfg_options)  # the architecture, BatchNorms and all
     crop = model.preprocessing.crop_size
@@ -122,6 +112,8 @@ def _weights(args: argparse.Namespace) -> str | None:
             f"{args.command} needs a model: pass --checkpoint CHECKPOINT (a training checkpoint or "
             "our .safetensors describes its model), a zoo name or a config file"
         )
+    from .apis import is_config_file
+
     if is_config_file(args.model):
         raise ValueError(f"{args.command} needs trained weights for {args.model}: pass --checkpoint PATH|URL")
     return None
@@ -129,11 +121,13 @@ def _weights(args: argparse.Namespace) -> str | None:
 
 def _refuse_exported(source: str | None) -> None:
     """An exported file is run by its runtime, not read as a checkpoint: say which ``--backend``."""
+    from .export import exported_format
+
     exported = exported_format(source) if source is not None else None
     if exported == "coreml":
         raise ValueError(f"{source} is an exported Core ML model, not a checkpoint: it runs on Apple devices only")
     if exported is not None:
-        backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported)
+        backend = next(name for name, export_format in RUNTIME_FORMATS.items() if export_format == exported)
         raise ValueError(
             f"{source} is an exported {exported} model, not a checkpoint: predict runs it with "
             f"--backend {backend} --checkpoint {source} --model MODEL (the zoo name, config or "
@@ -141,15 +135,18 @@ def _refuse_exported(source: str | None) -> None:
         )
 
 
-def _model(args: argparse.Namespace) -> torch.nn.Module:
+def _model(args: argparse.Namespace) -> nn.Module:
     """The model to predict with: its weights, fused, on ``--backend pytorch``, else only its
     preprocessing and class names (the weights are in the exported file, which the backend runs)."""
+    from .apis import init_model, model_without_weights
+    from .export import exported_format
+
     if args.backend == "pytorch":
         weights = _weights(args)
         _refuse_exported(args.model)
         _refuse_exported(weights)
         return init_model(args.model, weights, device=args.device, cfg_options=args.cfg_options, fuse=True)
-    export_format = RUNTIMES[args.backend][0]
+    export_format = RUNTIME_FORMATS[args.backend]
     if args.checkpoint is None or exported_format(args.checkpoint) != export_format:
         raise ValueError(
             f"--backend {args.backend} runs an exported {export_format} model: pass --checkpoint "
@@ -165,8 +162,10 @@ def _model(args: argparse.Namespace) -> torch.nn.Module:
     return model_without_weights(args.model, args.cfg_options)[0]
 
 
-def _runner(args: argparse.Namespace, model: torch.nn.Module, task: Task) -> Runner:
+def _runner(args: argparse.Namespace, model: nn.Module, task: Task) -> Runner:
     """What computes the model's outputs on ``--backend``: the model itself or the exported file."""
+    from .export import exported_runner
+
     if args.backend == "pytorch":
         return task.runner(model)
     run = exported_runner(args.backend, args.checkpoint)
@@ -184,6 +183,11 @@ def _runner(args: argparse.Namespace, model: torch.nn.Module, task: Task) -> Run
 def _predict(args: argparse.Namespace) -> None:
     """Predict on every image of the arguments in batches, as the model's task shows results; an
     unreadable image is reported by name and the others go on (exit status 2 at the end)."""
+    from tqdm import tqdm
+
+    from .data.image import read_image
+    from .tasks import RenderOptions, task_of
+
     model = _model(args)
     task = task_of(model)
     run = _runner(args, model, task)
@@ -229,6 +233,8 @@ def _image_paths(arguments: Sequence[str]) -> tuple[list[tuple[str, str]], list[
     given (its name), and the image files of each directory (every extension of
     :data:`~mobilevit.data.datasets.IMAGE_EXTENSIONS`, recursively, sorted; their path below the
     directory); and the errors, printed, of directories without images."""
+    from .data.datasets import IMAGE_EXTENSIONS, image_files
+
     inputs, failures = [], []
     for argument in arguments:
         if not Path(argument).is_dir():
@@ -267,6 +273,8 @@ def output_stems(inputs: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def _convert(args: argparse.Namespace) -> None:
+    from .apis import convert_checkpoint
+
     converted = convert_checkpoint(args.source, args.destination, args.arch, args.config, to=args.to)
     flipped = ", stem input channels reversed RGB -> BGR" if converted.layout == "timm" else ""
     arch = converted.arch if isinstance(converted.arch, str) else f"custom ({len(converted.arch)} stages)"
@@ -295,6 +303,7 @@ def _set_up_allocator(config: Config) -> bool:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .config import load_config
     from .engine import trainer
 
     config = load_config(args.config, args.cfg_options)
@@ -305,7 +314,11 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _test(args: argparse.Namespace) -> None:
+    from .apis import checkpoint_config, is_config_file
+    from .config import load_config
     from .engine import tester
+    from .export import exported_format, exported_scorer
+    from .tasks import get_task
 
     if args.checkpoint is None:  # `mobilevit test CHECKPOINT`: a training checkpoint carries its config
         checkpoint = args.config_or_checkpoint
@@ -321,8 +334,8 @@ def _test(args: argparse.Namespace) -> None:
         checkpoint = args.checkpoint
         config = load_config(args.config_or_checkpoint, args.cfg_options)
     exported_as = exported_format(checkpoint)
-    if args.backend == "pytorch" and exported_as in {export_format for export_format, _ in RUNTIMES.values()}:
-        backend = next(name for name, (export_format, _) in RUNTIMES.items() if export_format == exported_as)
+    if args.backend == "pytorch" and exported_as in RUNTIME_FORMATS.values():
+        backend = next(name for name, export_format in RUNTIME_FORMATS.items() if export_format == exported_as)
         raise ValueError(
             f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with --backend {backend}"
         )
@@ -335,6 +348,8 @@ def _test(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     if (args.quantize is None) != (args.calibration is None):  # the library says so in its own words
         raise ValueError("--quantize int8 and --calibration DIR_OR_CONFIG go together")
+    from .export import describe_export, export_from_name
+
     weights = _weights(args)
     _refuse_exported(args.model)
     _refuse_exported(weights)
@@ -450,10 +465,10 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--batch-size", type=_positive, default=16, help="images per forward pass (default 16)")
     predict.add_argument(
         "--backend",
-        choices=["pytorch", *RUNTIMES],
+        choices=["pytorch", *RUNTIME_FORMATS],
         default="pytorch",
         help="pytorch (default) runs a checkpoint; "
-        + ", ".join(f"{name} an exported {export_format} file" for name, (export_format, _) in RUNTIMES.items()),
+        + ", ".join(f"{name} an exported {export_format} file" for name, export_format in RUNTIME_FORMATS.items()),
     )
     predict.add_argument(
         "--out-dir",
@@ -500,7 +515,7 @@ def _add_convert(commands: argparse._SubParsersAction) -> None:
     )
     convert.add_argument(
         "--to",
-        choices=["mobilevit", *TARGETS],
+        choices=["mobilevit", *PEER_LAYOUTS],
         default="mobilevit",
         help="the layout to write (default: mobilevit's .safetensors); huggingface and a timm DST without a "
         "weights suffix are folders (see docs/checkpoints.md)",
@@ -553,11 +568,11 @@ def _add_test(commands: argparse._SubParsersAction) -> None:
     _add_cfg_options(test)
     test.add_argument(
         "--backend",
-        choices=["pytorch", *RUNTIMES],
+        choices=["pytorch", *RUNTIME_FORMATS],
         default="pytorch",
         help="pytorch (default) tests a checkpoint; "
         + ", ".join(
-            f"{name} an exported {export_format} file (CONFIG FILE)" for name, (export_format, _) in RUNTIMES.items()
+            f"{name} an exported {export_format} file (CONFIG FILE)" for name, export_format in RUNTIME_FORMATS.items()
         ),
     )
     test.set_defaults(run=_test)
@@ -641,6 +656,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shows its traceback."""
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = args.run
+    from .download import local_path_advice
+
     advice = local_path_advice(LOCAL_PATH_ADVICE.get(args.command, "pass its local path instead of the URL"))
     if args.debug or os.environ.get(DEBUG_VARIABLE, "0") not in ("", "0"):
         with advice:

@@ -33,31 +33,51 @@ from .convert import (
     CVNETS_DEEPLABV3_ROWS,
     CVNETS_ROWS,
     CVNETS_SSD_ROWS,
+    CVNETS_V2_ROWS,
+    CVNETS_V2_SSD_ROWS,
     HUGGINGFACE_DEEPLABV3_ROWS,
     HUGGINGFACE_ROWS,
+    HUGGINGFACE_V2_DEEPLABV3_ROWS,
+    HUGGINGFACE_V2_ROWS,
     TIMM_ROWS,
+    TIMM_V2_ROWS,
     CheckpointError,
     Rows,
     StateDict,
     from_mobilevit,
+    is_v2_state_dict,
 )
 from .data.transforms import Preprocessing
-from .models import ARCHS, MobileNetV2Stage, MobileViTStage, resolve_arch
+from .models import ARCHS, V2_ARCHS, MobileNetV2Stage, MobileViTStage, is_v2_arch, resolve_arch
 
-# The peers a checkpoint can be written for (``mobilevit convert --to``), and what each can hold:
-# its layouts, first match wins, each with the rename table that writes it (None: our own names).
+# The peers a checkpoint can be written for (``mobilevit convert --to``, in the order of
+# :data:`mobilevit.names.PEER_LAYOUTS`), and what each can hold: its layouts, first match of the
+# model's family wins (v2's layouts end in ``_v2`` or hold ``_v2_``), each with the rename table
+# that writes it (None: our own names).
 TARGETS: dict[str, tuple[tuple[str, Rows | None], ...]] = {
-    "huggingface": (("huggingface", HUGGINGFACE_ROWS), ("huggingface_deeplabv3", HUGGINGFACE_DEEPLABV3_ROWS)),
-    "timm": (("timm", TIMM_ROWS),),
+    "huggingface": (
+        ("huggingface", HUGGINGFACE_ROWS),
+        ("huggingface_deeplabv3", HUGGINGFACE_DEEPLABV3_ROWS),
+        ("huggingface_v2", HUGGINGFACE_V2_ROWS),
+        ("huggingface_v2_deeplabv3", HUGGINGFACE_V2_DEEPLABV3_ROWS),
+    ),
+    "timm": (("timm", TIMM_ROWS), ("timm_v2", TIMM_V2_ROWS)),
     "mmpretrain": (("mmpretrain", None),),
-    "cvnets": (("cvnets", CVNETS_ROWS), ("cvnets_deeplabv3", CVNETS_DEEPLABV3_ROWS), ("cvnets_ssd", CVNETS_SSD_ROWS)),
+    "cvnets": (
+        ("cvnets", CVNETS_ROWS),
+        ("cvnets_deeplabv3", CVNETS_DEEPLABV3_ROWS),
+        ("cvnets_ssd", CVNETS_SSD_ROWS),
+        ("cvnets_v2", CVNETS_V2_ROWS),
+        ("cvnets_v2_ssd", CVNETS_V2_SSD_ROWS),
+    ),
 }
 _HOLDS = {
-    "huggingface": "classifiers (MobileViTForImageClassification) and DeepLabv3 segmenters "
-    "(MobileViTForSemanticSegmentation)",
-    "timm": "classifiers and backbones only",
-    "mmpretrain": "classifiers only (its MobileViT is a classification backbone)",
-    "cvnets": "classifiers, DeepLabv3 segmenters and SSDLite detectors",
+    "huggingface": "classifiers (MobileViTForImageClassification, MobileViTV2ForImageClassification) and DeepLabv3 "
+    "segmenters (MobileViTForSemanticSegmentation, MobileViTV2ForSemanticSegmentation)",
+    "timm": "classifiers and backbones only (v1 and v2)",
+    "mmpretrain": "v1 classifiers only (its MobileViT is a v1 classification backbone; it has no v2)",
+    "cvnets": "classifiers, DeepLabv3 segmenters and SSDLite detectors (of v2, classifiers and SSDLite detectors "
+    "so far)",
 }
 # timm's names of the named archs.
 TIMM_ARCHITECTURES = {"small": "mobilevit_s", "x_small": "mobilevit_xs", "xx_small": "mobilevit_xxs"}
@@ -72,7 +92,10 @@ def layout_for(state_dict: Mapping[str, torch.Tensor], target: str) -> str:
     """The layout of ``target`` that holds this model (its rename table covers every key)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target layout {target!r}; expected one of {', '.join(TARGETS)}")
-    for layout, rows in TARGETS[target]:
+    layouts = [
+        (layout, rows) for layout, rows in TARGETS[target] if _is_v2_layout(layout) == is_v2_state_dict(state_dict)
+    ]
+    for layout, rows in layouts:
         if rows is None:  # our own names, which mmpretrain has for its classifiers
             fits = _kind(state_dict) == "a classifier"
         else:
@@ -80,14 +103,15 @@ def layout_for(state_dict: Mapping[str, torch.Tensor], target: str) -> str:
         if fits:
             return layout
     raise CheckpointError(
-        f"cannot write {_kind(state_dict)} in {target}'s layout: {target} holds {_HOLDS[target]}"
-        f"{_unmatched_hint(state_dict, TARGETS[target][-1][1])}"
+        f"cannot write {_kind(state_dict, family=True)} in {target}'s layout: {target} holds {_HOLDS[target]}"
+        f"{_unmatched_hint(state_dict, layouts[-1][1] if layouts else None)}"
     )
 
 
 def to_layout(state_dict: Mapping[str, torch.Tensor], layout: str, channel_order: str = "BGR") -> StateDict:
     """Rename a state dict of ours into ``layout`` (``huggingface``, ``huggingface_deeplabv3``,
-    ``timm``, ``mmpretrain``, ``cvnets``, ``cvnets_deeplabv3``, ``cvnets_ssd``).
+    ``timm``, ``mmpretrain``, ``cvnets``, ``cvnets_deeplabv3``, ``cvnets_ssd``; for v2
+    ``huggingface_v2``, ``huggingface_v2_deeplabv3``, ``timm_v2``, ``cvnets_v2``, ``cvnets_v2_ssd``).
 
     ``channel_order`` is the input our weights take; a timm state dict takes RGB, so for BGR
     weights the stem's input channels are reversed.
@@ -100,7 +124,7 @@ def to_layout(state_dict: Mapping[str, torch.Tensor], layout: str, channel_order
     if layout.startswith("huggingface"):
         return split_qkv(rename_back(state_dict, rows[layout], choose=_huggingface_block))
     renamed = rename_back(state_dict, rows[layout])
-    if layout == "timm" and channel_order == "BGR":
+    if layout.startswith("timm") and channel_order == "BGR":
         stem = renamed["stem.conv.weight"]
         if stem.ndim != 4 or stem.shape[1] != 3:
             raise CheckpointError(f"backbone.stem.conv.weight has shape {tuple(stem.shape)}; expected (out, 3, k, k)")
@@ -184,7 +208,8 @@ def save_layout(
     destination = Path(destination)
     tensors = {key: value.detach().cpu().contiguous() for key, value in converted.items()}
     if target == "huggingface":
-        config = huggingface_config(arch, state_dict, layout, preprocessing, class_names, settings or {})
+        describe = huggingface_v2_config if _is_v2_layout(layout) else huggingface_config
+        config = describe(arch, state_dict, layout, preprocessing, class_names, settings or {})
         files = {"config.json": config, "preprocessor_config.json": huggingface_processor(preprocessing)}
         return _write_folder(destination, tensors, files)
     if target == "timm":
@@ -225,9 +250,7 @@ def huggingface_config(
         raise CheckpointError("Hugging Face's MobileViT has 4 attention heads: every transformer dim must divide by 4")
     last = stages[-1].out_channels
     expansion = state_dict.get("backbone.conv_1x1_exp.conv.weight")
-    num_classes = _num_classes(state_dict)
     segmenter = layout == "huggingface_deeplabv3"
-    names = list(class_names) if class_names else [f"LABEL_{index}" for index in range(num_classes or 0)]
     config: dict[str, Any] = {
         "model_type": "mobilevit",
         "architectures": ["MobileViTForSemanticSegmentation" if segmenter else "MobileViTForImageClassification"],
@@ -251,6 +274,59 @@ def huggingface_config(
         "classifier_dropout_prob": 0.1,
         "layer_norm_eps": 1e-5,
         "qkv_bias": True,
+    }
+    return config | _huggingface_labels_and_head(state_dict, class_names, settings, segmenter)
+
+
+def huggingface_v2_config(
+    arch: str | Sequence,
+    state_dict: Mapping[str, torch.Tensor],
+    layout: str,
+    preprocessing: Preprocessing,
+    class_names: Sequence[str] | None,
+    settings: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``config.json`` of Hugging Face's ``MobileViTV2Config`` for a named v2 width; it derives
+    every channel from ``width_multiplier`` by ml-cvnets' rules, as our arch table does."""
+    if not is_v2_arch(arch):
+        raise CheckpointError(
+            f"Hugging Face's MobileViTV2Config describes the named v2 widths ({', '.join(V2_ARCHS)}); got arch {arch!r}"
+        )
+    width = V2_ARCHS[arch.lower()]  # type: ignore[union-attr]
+    transformers = [stage for stage in width.stages if isinstance(stage, MobileViTStage)]
+    segmenter = layout == "huggingface_v2_deeplabv3"
+    config: dict[str, Any] = {
+        "model_type": "mobilevitv2",
+        "architectures": ["MobileViTV2ForSemanticSegmentation" if segmenter else "MobileViTV2ForImageClassification"],
+        "num_channels": 3,
+        "image_size": preprocessing.crop_size,
+        "patch_size": 2,
+        "width_multiplier": width.width_multiplier,
+        "n_attn_blocks": [stage.depth for stage in transformers],
+        "base_attn_unit_dims": [128, 192, 256],  # scaled by the width, as ours (models/mobilevit_v2.py)
+        "ffn_multiplier": transformers[0].ffn_dim // transformers[0].transformer_dim,
+        "expand_ratio": float(transformers[0].expand_ratio),
+        "hidden_act": "swish",
+        "conv_kernel_size": 3,
+        "output_stride": settings.get("output_stride", 16) if segmenter else 32,
+        "classifier_dropout_prob": 0.1,
+        "attn_dropout": 0.0,
+        "ffn_dropout": 0.0,
+        "layer_norm_eps": 1e-5,
+    }
+    return config | _huggingface_labels_and_head(state_dict, class_names, settings, segmenter)
+
+
+def _huggingface_labels_and_head(
+    state_dict: Mapping[str, torch.Tensor],
+    class_names: Sequence[str] | None,
+    settings: Mapping[str, Any],
+    segmenter: bool,
+) -> dict[str, Any]:
+    """The class names of a Hugging Face config, and a segmenter's ASPP settings."""
+    num_classes = _num_classes(state_dict)
+    names = list(class_names) if class_names else [f"LABEL_{index}" for index in range(num_classes or 0)]
+    config: dict[str, Any] = {
         "id2label": {str(index): name for index, name in enumerate(names)},
         "label2id": {name: index for index, name in enumerate(names)},
     }
@@ -295,11 +371,15 @@ def timm_config(
 ) -> dict[str, Any]:
     """timm's Hub ``config.json`` (``architecture``, ``pretrained_cfg``) for a named arch; timm
     builds its models by name, so a custom arch is refused."""
-    stages = resolve_arch(arch)
-    name = next((TIMM_ARCHITECTURES[key] for key, value in ARCHS.items() if value == stages), None)
+    if is_v2_arch(arch):
+        name: str | None = f"mobilevitv2_{arch.lower()[len('v2_') :]}"  # type: ignore[union-attr]
+    else:
+        stages = resolve_arch(arch)
+        name = next((TIMM_ARCHITECTURES[key] for key, value in ARCHS.items() if value == stages), None)
     if name is None:
         raise CheckpointError(
-            f"timm builds MobileViT by name ({', '.join(TIMM_ARCHITECTURES.values())}); a custom arch has none"
+            f"timm builds MobileViT by name ({', '.join(TIMM_ARCHITECTURES.values())}, mobilevitv2_050 ... "
+            "mobilevitv2_200); a custom arch has none"
         )
     crop, resize = preprocessing.crop_size, preprocessing.resize_short
     crop_pct = crop / resize
@@ -310,7 +390,7 @@ def timm_config(
     config: dict[str, Any] = {
         "architecture": name,
         "num_classes": num_classes,
-        "num_features": int(state_dict["backbone.conv_1x1_exp.conv.weight"].shape[0]),
+        "num_features": _num_features(state_dict),
         "pretrained_cfg": {
             "input_size": [3, crop, crop],
             "interpolation": preprocessing.interpolation,
@@ -348,6 +428,23 @@ def _write_state_dict(path: Path, content: dict[str, Any]) -> Path:
     return path
 
 
+def _num_features(state_dict: Mapping[str, torch.Tensor]) -> int:
+    """The channels the classifier pools: v1's final expansion's, or v2's last stage's (it has none)."""
+    expansion = state_dict.get("backbone.conv_1x1_exp.conv.weight")
+    if expansion is not None:
+        return int(expansion.shape[0])
+    projections = {
+        int(match[1]): value
+        for key, value in state_dict.items()
+        if (match := re.fullmatch(r"backbone\.layers\.(\d+)\.1\.conv_proj\.conv\.weight", key))
+    }
+    return int(projections[max(projections)].shape[0])
+
+
+def _is_v2_layout(layout: str) -> bool:
+    return layout.endswith("_v2") or "_v2_" in layout
+
+
 def _num_classes(state_dict: Mapping[str, torch.Tensor]) -> int | None:
     head = state_dict.get("head.fc.weight", state_dict.get("head.classifier.weight"))
     return None if head is None else int(head.shape[0])
@@ -359,13 +456,19 @@ def _describe(stage: MobileNetV2Stage | MobileViTStage) -> str:
     return f"MobileViT L{stage.depth} s{stage.stride} d{stage.transformer_dim} f{stage.ffn_dim} e{stage.expand_ratio}"
 
 
-def _kind(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """What the weights are, in words, from the head's keys."""
+def _kind(state_dict: Mapping[str, torch.Tensor], family: bool = False) -> str:
+    """What the weights are, in words, from the head's keys; with ``family``, a v2 model says so."""
     if any(key.startswith("head.aspp.") for key in state_dict):
-        return "a DeepLabv3 segmenter"
-    if any(key.startswith(("head.levels.", "backbone.extra_layers.")) for key in state_dict):
-        return "an SSDLite detector"
-    return "a classifier"
+        kind = "a DeepLabv3 segmenter"
+    elif any(key.startswith("head.pyramid.") for key in state_dict):
+        kind = "a PSPNet segmenter"
+    elif any(key.startswith(("head.levels.", "backbone.extra_layers.")) for key in state_dict):
+        kind = "an SSDLite detector"
+    else:
+        kind = "a classifier"
+    if family and is_v2_state_dict(state_dict):
+        return f"a MobileViT v2 {kind.split(' ', 1)[1]}"
+    return kind
 
 
 def _unmatched_hint(state_dict: Mapping[str, torch.Tensor], rows: Rows | None) -> str:

@@ -27,8 +27,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
-from torchvision import tv_tensors
-from torchvision.transforms import v2
 
 from .image import ImageReadError, open_image, read_image, upright_size
 from .sampler import SampleRequest
@@ -436,6 +434,8 @@ class DetectionTrainTransform:
     def __init__(
         self, size: int = 320, random_crop: bool = True, photometric: bool = True, horizontal_flip: bool = True
     ) -> None:
+        from torchvision.transforms import v2  # torchvision takes 2 s to import: only when used
+
         steps: list[v2.Transform] = [v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()] if random_crop else []
         if photometric:
             steps.append(v2.RandomPhotometricDistort(p=0.5))
@@ -449,6 +449,8 @@ class DetectionTrainTransform:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The augmented image (BGR, [0, 1]), boxes and labels; ``seed`` makes the draws (the
         global random state is left as it was)."""
+        from torchvision import tv_tensors
+
         target = {
             "boxes": tv_tensors.BoundingBoxes(torch.from_numpy(boxes), format="XYXY", canvas_size=rgb.shape[-2:]),
             "labels": torch.from_numpy(labels),

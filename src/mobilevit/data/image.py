@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.io import ImageReadMode, decode_jpeg
 
 # Larger images are refused as likely decompression bombs (PIL's own default limit).
 MAX_IMAGE_PIXELS = 89_478_485
@@ -141,6 +140,8 @@ def decode_jpeg_rgb(source: str | os.PathLike | bytes) -> torch.Tensor:
         image_format = header.format
     if image_format != "JPEG":
         raise ImageReadError(f"{name} is a {image_format} image, not a JPEG: read it with read_image()")
+    from torchvision.io import ImageReadMode, decode_jpeg  # torchvision takes 2 s to import: only when used
+
     try:
         return decode_jpeg(
             torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB, apply_exif_orientation=True

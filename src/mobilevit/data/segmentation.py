@@ -26,8 +26,6 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, Dataset
-from torchvision import tv_tensors
-from torchvision.transforms.v2 import functional as TF
 
 from ..config import DataConfig
 from .datasets import image_files, read_lines
@@ -249,6 +247,9 @@ class SegmentationTrainTransform:
         short_side = low + int(torch.randint(high - low + 1, (1,), generator=generator))
         new_height, new_width = short_edge_size(*rgb.shape[:2], short_side)
         check_resized_size(new_width, new_height, name)
+        from torchvision import tv_tensors  # torchvision takes 2 s to import: only when used
+        from torchvision.transforms.v2 import functional as TF
+
         image = tv_tensors.Image(torch.from_numpy(np.array(rgb)).permute(2, 0, 1))
         target = tv_tensors.Mask(torch.from_numpy(np.array(mask)))
         image = TF.resize(image, [short_side], antialias=False)  # OpenCV's INTER_LINEAR, as the recipe

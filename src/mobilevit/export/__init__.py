@@ -27,6 +27,7 @@ from ..apis import LogitsFunction, init_model, preprocessing_of
 from ..checks import FieldError, image_side
 from ..data.transforms import MAX_RESIZE_SHORT
 from ..models import MobileViTBlock, MobileViTV2Block
+from ..names import FORMATS, PRECISIONS, RUNTIME_FORMATS, SUFFIXES
 from ..tasks import Task, task_of
 from .calibration import CALIBRATION_IMAGES, calibration_images
 from .coreml import export_coreml
@@ -44,34 +45,20 @@ from .openvino import OpenVinoRunner, export_openvino
 from .tflite import TFLiteRunner, export_tflite
 from .torchscript import TorchScriptRunner, export_torchscript
 
-FORMATS = ("onnx", "torchscript", "openvino", "coreml", "tflite", "executorch")
-SUFFIXES = {
-    "onnx": ".onnx",
-    "torchscript": ".pt",
-    "openvino": ".xml",
-    "coreml": ".mlpackage",
-    "tflite": ".tflite",
-    "executorch": ".pte",
-}
-# The precisions each format computes in, its default first.
-PRECISIONS = {
-    "onnx": ("fp32",),
-    "torchscript": ("fp32",),
-    "openvino": ("fp32", "bf16"),
-    "coreml": ("fp16", "fp32"),
-    "tflite": ("fp32",),
-    "executorch": ("fp32",),
-}
 QUANTIZABLE = ("openvino", "tflite", "executorch")  # the formats ``--quantize int8`` applies to
 FIXED_BATCH = ("tflite", "executorch")  # the formats whose files take batches of one size (``batch_size``)
+# What turns an exported file of each runtime into a logits function (a (B, 3, H, W) batch to logits).
+_RUNNERS: dict[str, Callable[[Path], LogitsFunction]] = {
+    "onnxruntime": OnnxRunner,
+    "torchscript": TorchScriptRunner,
+    "openvino": OpenVinoRunner,
+    "tflite": TFLiteRunner,
+    "executorch": ExecuTorchRunner,
+}
 # The runtimes that `mobilevit predict|test --backend NAME` run exported files with: the export
-# format each takes, and what turns such a file into a logits function (a (B, 3, H, W) batch to logits).
+# format each takes, and its runner.
 RUNTIMES: dict[str, tuple[str, Callable[[Path], LogitsFunction]]] = {
-    "onnxruntime": ("onnx", OnnxRunner),
-    "torchscript": ("torchscript", TorchScriptRunner),
-    "openvino": ("openvino", OpenVinoRunner),
-    "tflite": ("tflite", TFLiteRunner),
-    "executorch": ("executorch", ExecuTorchRunner),
+    name: (export_format, _RUNNERS[name]) for name, export_format in RUNTIME_FORMATS.items()
 }
 
 __all__ = [

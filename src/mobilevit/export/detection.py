@@ -13,18 +13,21 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
-from ..models import SSDBoxCoding, SSDLite
 from ..tasks import task_of
 from .executorch import ExecuTorchRunner, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxRunner
 from .openvino import OpenVinoRunner, export_openvino
 from .runtime import import_runtime
 from .tflite import TFLiteRunner, export_tflite
+
+if TYPE_CHECKING:  # models.ssdlite imports torchvision (2 s): imported where a detector is decoded
+    from ..models import SSDLite
 
 DETECTION_OUTPUTS = ("bbox_regression", "cls_logits")
 DETECTION_METADATA_KEY = "mobilevit_detection"
@@ -141,6 +144,8 @@ class _Decoded:
             names = settings.pop("class_names")
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
                 raise ValueError(f"class_names must be a list of strings, got {names!r:.80}")
+            from ..models import SSDBoxCoding
+
             self.coding = SSDBoxCoding(**settings)
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{where} holds no detector settings mobilevit export writes: {error}") from None

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from .backbone import build_backbone, is_v2_arch
 from .mobilevit import MobileViT, Stage
@@ -41,6 +40,8 @@ class DeepLabV3Head(nn.Module):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+        from torchvision.models.segmentation.deeplabv3 import ASPP  # torchvision takes 2 s to import: only when used
+
         self.aspp = ASPP(in_channels, atrous_rates, aspp_channels)
         self.aspp.project[3].p = aspp_dropout
         self.dropout = nn.Dropout2d(classifier_dropout)

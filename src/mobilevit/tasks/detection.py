@@ -13,7 +13,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -35,8 +35,12 @@ from ..data.loader import make_loader
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape, VariableBatchSampler, shard_batches
 from ..data.transforms import Preprocessing
 from ..drawing import draw_boxes
-from ..models import SSDBoxCoding, SSDLite, build_ssdlite
 from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
+
+# The SSDLite module subclasses torchvision's SSD, and torchvision takes 2 s to import: the functions
+# that build a detector import it, so that listing or running the other tasks never does.
+if TYPE_CHECKING:
+    from ..models import SSDBoxCoding, SSDLite
 
 # The published detection weights' input: the whole image resized to 320x320, BGR, /255.
 DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
@@ -201,6 +205,8 @@ def coco_box_ap(
 
 
 def box_coding(config: Config) -> SSDBoxCoding:
+    from ..models import SSDBoxCoding
+
     """The anchors, matching, loss and decoding of the config's detector."""
     settings = {key: getattr(config.detection, key) for key in DECODING_SETTINGS}
     return SSDBoxCoding(config.model.num_classes, **settings, arch=config.model.arch)
@@ -282,6 +288,8 @@ class Detection:
     pooled_head: bool = False
 
     def build_from_arch(self, arch: Any, **options: Any) -> SSDLite:
+        from ..models import build_ssdlite
+
         return build_ssdlite(arch, **options)
 
     def recognises(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
@@ -290,6 +298,8 @@ class Detection:
     def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> SSDLite:
         """The SSDLite of these weights: the class count from the first level's predictor (anchors
         times box coding and classes); the decoding settings from our header, else the published models'."""
+        from ..models import build_ssdlite
+
         settings = {key: metadata[key] for key in DECODING_SETTINGS if key in metadata}
         return build_ssdlite(arch, num_classes=num_classes_of(state_dict), **settings)
 
@@ -350,6 +360,8 @@ class Detection:
         """SSDLite-MobileViT as the config describes it, with freshly initialised weights (training
         seeds them from ``model.pretrained``: with ``model.pretrained_keys='backbone'`` a
         classification checkpoint seeds the MobileViT stages)."""
+        from ..models import build_ssdlite
+
         model_config, settings = config.model, config.detection
         model = build_ssdlite(
             model_config.arch,
