@@ -1,10 +1,15 @@
 """Training-step speed and peak memory of mobilevit beside timm, on one machine in one run.
 
 One step is forward, cross-entropy, backward and an AdamW update, in train mode. Both models carry
-the same weights (timm's random initialisation, converted by ``mobilevit.convert``); the
-``grad checkpointing`` path is ours with ``set_grad_checkpointing()``. Steps of the
-paths run interleaved after a warm-up step; figures are medians. On a GPU the step runs under
-bfloat16 autocast. Peak memory: ``torch.cuda.max_memory_allocated`` on a GPU; on the CPU the growth
+the same weights (timm's random initialisation, converted by ``mobilevit.convert``). Each side has
+its own trainer's optimizer: timm's ``create_optimizer_v2('adamw')``, ours ``mobilevit train``'s
+(:func:`mobilevit.engine.trainer.build_optimizer`). The ``grad checkpointing`` path is ours with
+``set_grad_checkpointing()``; ``compiled`` (``--compile``) is ours under ``torch.compile`` as
+``train.compile=True`` runs it, its compile time reported apart. Steps of the paths run interleaved
+after a warm-up step; figures are medians. ``--amp bfloat16`` runs every step under bfloat16
+autocast (as ``mobilevit train`` does by default, ``train.amp``); on a GPU it is the default.
+``--sizes`` measures several of the variable batch sampler's shapes, the batch scaled to keep the
+pixels of ``--batch`` images at 256. Peak memory: ``torch.cuda.max_memory_allocated`` on a GPU; on the CPU the growth
 of the process's peak resident set over two steps, each path measured in a fresh process
 (tracemalloc does not see torch's allocations).
 
@@ -21,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,15 +42,18 @@ from common import (
     markdown_table,
     write_json,
 )
+from mobilevit.config import OptimConfig
 from mobilevit.convert import to_mobilevit
+from mobilevit.engine.trainer import build_optimizer, compile_for_training
 from mobilevit.models import build_classifier
 
 VARIANTS = {"xxs": ("xx_small", "mobilevit_xxs"), "xs": ("x_small", "mobilevit_xs"), "s": ("small", "mobilevit_s")}
 PATHS = ("timm", "timm channels_last", "mobilevit", "mobilevit channels_last", "mobilevit grad checkpointing")
+COMPILED = "mobilevit compiled"
 
 
-def build_models(variant: str) -> dict[str, nn.Module]:
-    """The four paths' models, in train mode, all with the same weights."""
+def build_models(variant: str, compiled: bool = False) -> dict[str, nn.Module]:
+    """The paths' models, in train mode, all with the same weights."""
     import timm
 
     arch, timm_name = VARIANTS[variant]
@@ -59,13 +68,22 @@ def build_models(variant: str) -> dict[str, nn.Module]:
         "mobilevit": ours,
         "mobilevit channels_last": copy.deepcopy(ours).to(memory_format=torch.channels_last),
         "mobilevit grad checkpointing": checkpointed,
+        **({COMPILED: copy.deepcopy(ours)} if compiled else {}),
     }
 
 
-def make_step(model: nn.Module, path: str, batch: int, size: int, device: torch.device) -> Callable[[], None]:
-    """One training step of ``model`` on a fixed random batch."""
+def make_step(
+    model: nn.Module, path: str, batch: int, size: int, device: torch.device, amp: torch.dtype | None
+) -> Callable[[], None]:
+    """One training step of ``model`` on a fixed random batch, with its side's optimizer."""
+    import timm.optim
+
     model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    if path.startswith("timm"):
+        optimizer = timm.optim.create_optimizer_v2(model, "adamw", lr=1e-3, weight_decay=0.01)
+    else:
+        optimizer = build_optimizer([{"params": list(model.parameters())}], OptimConfig(lr=1e-3, weight_decay=0.01))
+    forward = compile_for_training(model) if path == COMPILED else model
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(batch, 3, size, size, generator=generator).to(device)
     if path.endswith("channels_last"):
@@ -74,8 +92,8 @@ def make_step(model: nn.Module, path: str, batch: int, size: int, device: torch.
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = F.cross_entropy(model(images), labels)
+        with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+            loss = F.cross_entropy(forward(images), labels)
         loss.backward()
         optimizer.step()
         if device.type == "cuda":
@@ -87,7 +105,7 @@ def make_step(model: nn.Module, path: str, batch: int, size: int, device: torch.
 def peak_memory_mb(variant: str, path: str, batch: int, size: int, device: torch.device) -> float:
     """Peak memory of training steps beyond what the model and its batch hold before them."""
     model = build_models(variant)[path]
-    step = make_step(model, path, batch, size, device)
+    step = make_step(model, path, batch, size, device, None)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
@@ -125,50 +143,73 @@ def cpu_peak_memory_mb(variant: str, path: str, batch: int, size: int, keep_memo
 
 
 def measure_variant(
-    variant: str, batch: int, size: int, rounds: int, device: torch.device, keep_memory: bool
+    variant: str,
+    batch: int,
+    size: int,
+    rounds: int,
+    device: torch.device,
+    keep_memory: bool,
+    amp: torch.dtype | None,
+    compiled: bool,
+    memory: bool,
 ) -> list[dict]:
-    models = build_models(variant)
-    steps = {path: make_step(model, path, batch, size, device) for path, model in models.items()}
+    models = build_models(variant, compiled)
+    steps = {path: make_step(model, path, batch, size, device, amp) for path, model in models.items()}
+    compile_seconds = None
+    if compiled:  # the first call compiles; timed apart from the steps
+        started = time.perf_counter()
+        steps[COMPILED]()
+        compile_seconds = time.perf_counter() - started
     seconds = interleaved_medians(steps, rounds, warmup=1)
     rows = []
-    for path in PATHS:
-        memory = (
-            peak_memory_mb(variant, path, batch, size, device)
-            if device.type == "cuda"
-            else cpu_peak_memory_mb(variant, path, batch, size, keep_memory)
-        )
-        rows.append(
-            {
-                "variant": variant,
-                "path": path,
-                "step_ms": seconds[path] * 1e3,
-                "images_per_second": batch / seconds[path],
-                "peak_memory_mb": memory,
-            }
-        )
+    for path in steps:
+        row = {
+            "variant": variant,
+            "size": size,
+            "batch": batch,
+            "path": path,
+            "step_ms": seconds[path] * 1e3,
+            "images_per_second": batch / seconds[path],
+        }
+        if memory and path != COMPILED:
+            row["peak_memory_mb"] = (
+                peak_memory_mb(variant, path, batch, size, device)
+                if device.type == "cuda"
+                else cpu_peak_memory_mb(variant, path, batch, size, keep_memory)
+            )
+        if path == COMPILED:
+            row["compile_seconds"] = compile_seconds
+        rows.append(row)
     return rows
 
 
 def report(rows: list[dict]) -> str:
-    """The markdown table, with our paths' ratio to the faster timm path."""
+    """The markdown table, with our paths' ratio to the faster timm path of the same shape."""
     lines = []
-    for variant in dict.fromkeys(row["variant"] for row in rows):
-        variant_rows = [row for row in rows if row["variant"] == variant]
-        best_timm = max(row["images_per_second"] for row in variant_rows if row["path"].startswith("timm"))
-        for row in variant_rows:
+    for key in dict.fromkeys((row["variant"], row["size"], row["batch"]) for row in rows):
+        shape_rows = [row for row in rows if (row["variant"], row["size"], row["batch"]) == key]
+        best_timm = max(row["images_per_second"] for row in shape_rows if row["path"].startswith("timm"))
+        for row in shape_rows:
             ratio = f"{row['images_per_second'] / best_timm:.2f}x" if row["path"].startswith("mobilevit") else ""
+            memory = f"{row['peak_memory_mb']:.0f}" if "peak_memory_mb" in row else ""
             lines.append(
                 [
-                    variant,
+                    key[0],
+                    f"{key[2]}x{key[1]}x{key[1]}",
                     row["path"],
                     f"{row['step_ms']:.0f}",
                     f"{row['images_per_second']:.1f}",
-                    f"{row['peak_memory_mb']:.0f}",
+                    memory,
                     ratio,
                 ]
             )
-    headers = ["variant", "path", "step (ms)", "images/s", "peak memory (MiB)", "vs faster timm path"]
+    headers = ["variant", "batch", "path", "step (ms)", "images/s", "peak memory (MiB)", "vs faster timm path"]
     return markdown_table(headers, lines)
+
+
+def sampler_batch(batch: int, size: int) -> int:
+    """The variable batch sampler's batch at ``size`` for ``batch`` images at 256 (pixels kept)."""
+    return max(1, batch * 256 * 256 // (size * size))
 
 
 def main() -> None:
@@ -176,6 +217,12 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--batch", type=int, default=32, help="images per step (default 32)")
     parser.add_argument("--size", type=int, default=256, help="image side (default 256)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", help="image sides to measure in turn, the batch scaled as the sampler scales it"
+    )
+    parser.add_argument("--amp", choices=("none", "bfloat16"), help="autocast type (default: bfloat16 on a GPU)")
+    parser.add_argument("--compile", action="store_true", help="add our path under torch.compile (train.compile)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     parser.add_argument("--rounds", type=int, default=5, help="timed steps per path (default 5)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
@@ -189,23 +236,37 @@ def main() -> None:
     if args.memory_of:  # the child process of cpu_peak_memory_mb
         print(peak_memory_mb(*args.memory_of, args.batch, args.size, device))
         return
+    amp = None if args.amp == "none" else torch.bfloat16 if args.amp or device.type == "cuda" else None
     rows = []
     for variant in args.variants:
-        rows += measure_variant(variant, args.batch, args.size, args.rounds, device, args.keep_freed_memory)
-    precision = "bfloat16 autocast" if device.type == "cuda" else "float32"
-    print(
-        f"one training step, batch {args.batch} at {args.size}x{args.size}, {precision}, "
-        f"{device.type} ({args.threads} threads{allocator})\n"
-    )
+        for size in args.sizes or [args.size]:
+            batch = sampler_batch(args.batch, size) if args.sizes else args.batch
+            rows += measure_variant(
+                variant,
+                batch,
+                size,
+                args.rounds,
+                device,
+                args.keep_freed_memory,
+                amp,
+                args.compile,
+                not args.no_memory,
+            )
+    precision = "bfloat16 autocast" if amp else "float32"
+    print(f"one training step, {precision}, {device.type} ({args.threads} threads{allocator})\n")
     print(report(rows))
+    for row in rows:
+        if "compile_seconds" in row:
+            print(
+                f"{row['variant']} at {row['batch']}x{row['size']}: torch.compile took {row['compile_seconds']:.1f} s"
+            )
     if args.out:
         write_json(
             args.out,
             {
                 "machine": machine(),
                 "device": device.type,
-                "batch": args.batch,
-                "size": args.size,
+                "amp": "bfloat16" if amp else "none",
                 "rounds": args.rounds,
                 "keep_freed_memory": args.keep_freed_memory,
                 "results": rows,

@@ -51,11 +51,24 @@ def alternating_medians(
     return {name: statistics.median(samples) for name, samples in times.items()}
 
 
-def matmul_peak_gflops(size: int = 2048, rounds: int = 5) -> float:
-    """The machine's float32 compute rate as a large matrix product achieves it, in GFLOP/s."""
-    left, right = torch.rand(size, size), torch.rand(size, size)
-    seconds = interleaved_medians({"matmul": lambda: left @ right}, rounds, warmup=1)["matmul"]
+def matmul_peak_gflops(size: int = 2048, rounds: int = 5, precision: str = "fp32") -> float:
+    """The machine's compute rate in ``precision`` (fp32, bf16 or int8) as a large matrix product
+    achieves it in PyTorch (int8: ``torch._int_mm``, int32 sums), in GFLOP/s (GOP/s for int8)."""
+    if precision == "int8":
+        left = torch.randint(-128, 128, (size, size), dtype=torch.int8)
+        right = torch.randint(-128, 128, (size, size), dtype=torch.int8)
+        product: Callable[[], object] = lambda: torch._int_mm(left, right)  # noqa: E731
+    else:
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        left, right = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
+        product = lambda: left @ right  # noqa: E731
+    seconds = interleaved_medians({"matmul": product}, rounds, warmup=1)["matmul"]
     return 2 * size**3 / seconds / 1e9
+
+
+def path_precision(path: str) -> str:
+    """The arithmetic a benchmark path computes in, read from its name (fp32 unless it says bf16 or int8)."""
+    return next((precision for precision in ("bf16", "int8") if precision in path), "fp32")
 
 
 def machine() -> dict[str, Any]:

@@ -315,6 +315,9 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many optimizer steps in all (saving a checkpoint); 0: no limit
     progress_bar: bool = True
     tensorboard: bool = False  # also write the log's figures for TensorBoard (needs the tensorboard package)
+    # torch.compile the model for the training steps: the first step of each batch shape compiles
+    # (minutes on a CPU), later ones run the compiled kernels (benchmarks/README.md has the trade)
+    compile: bool = False
     # `mobilevit train` and `test` make glibc keep freed memory for reuse (CPU steps 1.3-1.6x faster;
     # see mobilevit.engine.allocator). A setting of the whole process, so the command line makes it,
     # never the library; False (or the environment variable MOBILEVIT_KEEP_FREED_MEMORY=0) opts out.

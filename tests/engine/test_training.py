@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from mobilevit.cli import main as cli
-from mobilevit.config import ConfigError, load_config
+from mobilevit.config import ConfigError, OptimConfig, load_config
 from mobilevit.engine import trainer
 from mobilevit.engine.ema import ModelEma
 from mobilevit.engine.run_log import RunLog
@@ -149,3 +149,29 @@ def test_auto_resume_from_a_damaged_latest_takes_the_newest_epoch_checkpoint(tin
     assert "cannot resume from latest.pth: " in log and "fails its CRC-32 check" in log
     assert f"resuming from {work / 'epoch_1.pth'}, the newest intact epoch checkpoint, instead" in log
     assert f"resumed from {work / 'epoch_1.pth'}: epoch 2, batch 0, step {epoch_1['step']}" in log
+
+
+@pytest.mark.slow
+def test_a_compiled_run_trains_to_the_weights_of_an_eager_one(tiny_config, tmp_path):
+    options = ["train.amp=none", "train.max_steps=2", "train.ema=False", "data.sampler.variable=False"]
+    options += ["model.dropout=0.0", "model.drop_rate=0.0"]  # inductor draws its own dropout masks
+    eager = trainer.main(load_config(tiny_config("eager.py", tmp_path / "eager"), options))
+    compiled = trainer.main(
+        load_config(tiny_config("compiled.py", tmp_path / "compiled"), [*options, "train.compile=True"])
+    )
+    assert compiled.state_dict().keys() == eager.state_dict().keys()  # the model itself, not a wrapper
+
+    def losses(run: str) -> list[float]:
+        records = [json.loads(line) for line in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        return [record["loss"] for record in records if record["kind"] == "train"]
+
+    # the losses, not the weights: Adam's step turns a rounding difference in a gradient near
+    # zero into a full step of the other sign
+    assert losses("compiled") == pytest.approx(losses("eager"), rel=1e-4) and len(losses("eager")) == 2
+    assert "the first step of each of the 1 batch shapes compiles" in (tmp_path / "compiled" / "train.log").read_text()
+
+
+def test_the_optimizer_is_fused_where_pytorch_has_the_kernel():
+    model = nn.Linear(4, 2)
+    optimizer = trainer.build_optimizer([{"params": list(model.parameters())}], OptimConfig())
+    assert optimizer.defaults["fused"] is True

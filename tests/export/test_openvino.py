@@ -143,3 +143,17 @@ def test_predict_with_openvino_matches_pytorch(model, tmp_path, capsys):
     assert main(["test", str(CONFIG), str(ir)]) == 2
     refusal = f"{ir} is an exported openvino model, not a checkpoint: test it with --backend openvino"
     assert refusal in capsys.readouterr().err
+
+
+def test_bf16_compiles_a_program_for_each_input_shape(model, tmp_path):
+    path = export_model(model, tmp_path / "model.xml", "openvino", height=64, width=64, precision="bf16", dynamic=True)
+    runner = OpenVinoRunner(path, threads=2)
+    assert runner.static_shapes and runner.compiled is None
+    for shape in [(1, 64, 64), (2, 64, 64), (1, 64, 96), (1, 64, 64)]:
+        image = deterministic_input(*shape)
+        with torch.no_grad():
+            expected = model(image)
+        assert (runner(image) - expected).abs().max() <= 0.05 * expected.abs().max(), shape  # bf16's rounding
+    assert list(runner.programs) == [(2, 3, 64, 64), (1, 3, 64, 96), (1, 3, 64, 64)]  # the last used last
+    assert all(runner.programs[shape].inputs[0].get_partial_shape().is_static for shape in runner.programs)
+    assert not OpenVinoRunner(path, precision="fp32").static_shapes  # fp32 keeps one program for every shape

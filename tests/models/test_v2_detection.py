@@ -99,4 +99,4 @@ def test_anchors_follow_the_v2_blocks_even_maps(size):
         levels = model.backbone(torch.rand(1, 3, size, size))
         assert [tuple(level.shape[-2:]) for level in levels.values()] == grid_sizes(size, "v2_050")
         raw = model(torch.rand(2, 3, size, size))
-    assert raw["cls_logits"].shape[1] == len(model.box_coding().anchors)
+    assert raw["cls_logits"].shape[1] == len(model.box_coding.anchors)

@@ -25,8 +25,12 @@ class ModelEma:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         """Move the average toward ``model``'s current state."""
+        averages, values = [], []
         for average, value in zip(self.module.state_dict().values(), model.state_dict().values()):
             if average.is_floating_point():
-                average.lerp_(value.to(average.dtype), 1.0 - self.decay)
+                averages.append(average)
+                values.append(value if value.dtype == average.dtype else value.to(average.dtype))
             else:
                 average.copy_(value)
+        if averages:  # one kernel launch for all of them rather than one per tensor
+            torch._foreach_lerp_(averages, values, 1.0 - self.decay)

@@ -122,7 +122,7 @@ class MeanGroupNorm(nn.Module):
     def __init__(self, norm: nn.GroupNorm) -> None:
         super().__init__()
         if norm.num_groups != 1 or not norm.affine:
-            raise ValueError(f"only an affine GroupNorm of one group is rewritten, got {norm}")
+            raise UsageError(f"only an affine GroupNorm of one group is rewritten, got {norm}")
         self.weight = nn.Parameter(norm.weight.detach().clone().reshape(-1, 1, 1))
         self.bias = nn.Parameter(norm.bias.detach().clone().reshape(-1, 1, 1))
         self.register_buffer("eps", torch.tensor(norm.eps))  # a tensor: XNNPACK adds tensors, not scalars
