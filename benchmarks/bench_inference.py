@@ -64,14 +64,19 @@ from mobilevit.models import ImageClassifier, build_classifier
 
 @dataclass(frozen=True)
 class Variant:
-    """One model size under its three names."""
+    """One model size under its three names (``huggingface``: its config's settings)."""
 
     arch: str
     timm_name: str
     huggingface: dict
 
+    @property
+    def v2(self) -> bool:
+        return self.arch.startswith("v2_")
+
 
 VARIANTS = {
+    "v2-100": Variant("v2_100", "mobilevitv2_100", dict(width_multiplier=1.0)),
     "xxs": Variant(
         "xx_small",
         "mobilevit_xxs",
@@ -130,29 +135,43 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 def build_peers(variant: Variant) -> tuple[nn.Module, nn.Module, ImageClassifier]:
     """timm's and Hugging Face's models with random weights, and ours carrying timm's weights."""
     import timm
-    from transformers import MobileViTConfig, MobileViTForImageClassification
+    from transformers import (
+        MobileViTConfig,
+        MobileViTForImageClassification,
+        MobileViTV2Config,
+        MobileViTV2ForImageClassification,
+    )
 
     timm_model = timm.create_model(variant.timm_name, pretrained=False).eval()
-    huggingface = MobileViTForImageClassification(MobileViTConfig(num_labels=1000, **variant.huggingface)).eval()
+    if variant.v2:
+        config = MobileViTV2Config(num_labels=1000, **variant.huggingface)
+        huggingface = MobileViTV2ForImageClassification(config).eval()
+    else:
+        huggingface = MobileViTForImageClassification(MobileViTConfig(num_labels=1000, **variant.huggingface)).eval()
     ours = build_classifier(variant.arch).eval()
-    ours.load_state_dict(to_mobilevit(timm_model.state_dict(), "timm"))
-    check_same_function(ours, timm_model, huggingface, variant.arch)
+    ours.load_state_dict(to_mobilevit(timm_model.state_dict(), "timm_v2" if variant.v2 else "timm"))
+    check_same_function(ours, timm_model, huggingface, variant)
     return timm_model, huggingface, ours
 
 
 @torch.no_grad()
-def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingface: nn.Module, arch: str) -> None:
-    """Fail unless the converted weights give the peers' logits (timm feeds RGB, we BGR)."""
+def check_same_function(ours: ImageClassifier, timm_model: nn.Module, huggingface: nn.Module, variant: Variant) -> None:
+    """Fail unless the converted weights give the peers' logits (timm feeds v1 RGB, we BGR; v2 is RGB
+    everywhere). Hugging Face's v2 leaves odd maps unresized, so it is compared at 256, where none is odd."""
     image = torch.rand(2, 3, 256, 256)
-    from_huggingface = build_classifier(arch).eval()
-    from_huggingface.load_state_dict(to_mobilevit(huggingface.state_dict(), "huggingface"))
+    from_huggingface = build_classifier(variant.arch).eval()
+    layout = "huggingface_v2" if variant.v2 else "huggingface"
+    from_huggingface.load_state_dict(to_mobilevit(huggingface.state_dict(), layout))
+    ours_input = image if variant.v2 else image.flip(1)
     differences = {
-        "timm": (ours(image.flip(1)) - timm_model(image)).abs().max().item(),
+        "timm": (ours(ours_input) - timm_model(image)).abs().max().item(),
         "transformers": (from_huggingface(image) - huggingface(pixel_values=image).logits).abs().max().item(),
     }
     for peer, difference in differences.items():
         if difference > 1e-4:
-            raise RuntimeError(f"{arch}: converted {peer} weights give logits {difference:.2e} away from {peer}'s")
+            raise RuntimeError(
+                f"{variant.arch}: converted {peer} weights give logits {difference:.2e} away from {peer}'s"
+            )
 
 
 def our_paths(
