@@ -65,7 +65,8 @@ def test_inference_benchmark_times_every_path_and_checks_our_logits(tmp_path):
         if path.startswith("mobilevit") and not ("bf16" in path or "int8" in path):
             assert row["max_abs_difference"] < 1e-4, path
     assert rows["mobilevit OpenVINO int8"]["file_mb"] < rows["mobilevit OpenVINO fp32"]["file_mb"]
-    assert figures["peak_gflops"] > 0
+    assert set(figures["peak_gflops"]) == {"fp32", "bf16", "int8"}  # each path's share is of its precision's peak
+    assert all(gflops > 0 for gflops in figures["peak_gflops"].values())
 
 
 @pytest.mark.slow
@@ -91,6 +92,20 @@ def test_training_benchmark_times_steps_and_peak_memory(tmp_path):
         "mobilevit grad checkpointing",
     }
     assert all(row["step_ms"] > 0 and row["peak_memory_mb"] >= 0 for row in rows.values())
+
+
+@pytest.mark.slow
+def test_training_benchmark_takes_the_samplers_shapes_under_bfloat16_autocast(tmp_path):
+    figures = run_benchmark(
+        "bench_train.py",
+        *("--variants", "xxs", "--batch", "4", "--sizes", "64", "128", "--rounds", "1"),
+        *("--amp", "bfloat16", "--no-memory"),
+        out=tmp_path / "train.json",
+    )
+    assert figures["amp"] == "bfloat16"
+    shapes = {(row["size"], row["batch"]) for row in figures["results"]}
+    assert shapes == {(64, 64), (128, 16)}  # the batch keeps the pixels of 4 images at 256
+    assert all("peak_memory_mb" not in row for row in figures["results"])
 
 
 @pytest.mark.slow
