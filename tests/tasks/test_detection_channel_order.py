@@ -140,7 +140,13 @@ def test_a_v2_configs_training_and_evaluation_samples_are_rgb(tmp_path):
 def test_an_exported_v2_detector_records_rgb_and_its_runner_feeds_it(v2_detector, tmp_path):
     pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
-    from mobilevit.export import DETECTION_METADATA_KEY, OnnxDetector, export_detector, exported_runner
+    from mobilevit.export import (
+        DETECTION_METADATA_KEY,
+        OnnxDetector,
+        export_detector,
+        exported_runner,
+        exported_scorer,
+    )
 
     path = export_detector(v2_detector, tmp_path / "detector.onnx")
     run = exported_runner("onnxruntime", path)
@@ -151,6 +157,9 @@ def test_an_exported_v2_detector_records_rgb_and_its_runner_feeds_it(v2_detector
     bare = detector("v2_050", seed=1)  # predict takes only the class names from the model beside a file
     bare.preprocessing = DETECTION.default_preprocessing  # and the file's channel order wins over the model's
     assert_same_detections(DETECTION.predict(bare, [rgb], run)[0], reference)
+    exported_scorer("onnxruntime", path, DETECTION, "RGB")  # `mobilevit test` of a config whose data is RGB
+    with pytest.raises(ValueError, match="takes RGB images and the config's data.preprocessing.channel_order is BGR"):
+        exported_scorer("onnxruntime", path, DETECTION, "BGR")
 
     graph = onnx.load(str(path))  # a file exported before the channel order was recorded takes BGR
     entry = next(entry for entry in graph.metadata_props if entry.key == DETECTION_METADATA_KEY)
@@ -159,3 +168,7 @@ def test_an_exported_v2_detector_records_rgb_and_its_runner_feeds_it(v2_detector
     entry.value = json.dumps(settings)
     onnx.save(graph, str(tmp_path / "older.onnx"))
     assert OnnxDetector(tmp_path / "older.onnx").channel_order == "BGR"
+    entry.value = json.dumps({**settings, "channel_order": "bgr"})
+    onnx.save(graph, str(tmp_path / "garbled.onnx"))
+    with pytest.raises(ValueError, match="garbled.onnx holds no detector settings.*channel_order must be"):
+        OnnxDetector(tmp_path / "garbled.onnx")
