@@ -172,3 +172,20 @@ def test_an_exported_v2_detector_records_rgb_and_its_runner_feeds_it(v2_detector
     onnx.save(graph, str(tmp_path / "garbled.onnx"))
     with pytest.raises(ValueError, match="garbled.onnx holds no detector settings.*channel_order must be"):
         OnnxDetector(tmp_path / "garbled.onnx")
+
+
+@pytest.mark.slow
+def test_a_v2_detector_in_openvino_records_rgb_beside_it_and_older_settings_take_bgr(v2_detector, tmp_path):
+    pytest.importorskip("openvino")
+    from mobilevit.export import export_detector, exported_runner, settings_path
+
+    path = export_detector(v2_detector, tmp_path / "detector.xml", "openvino")
+    settings = json.loads(settings_path(path).read_text())
+    assert settings["channel_order"] == "RGB"
+    rgb = rgb_image(4)
+    with torch.no_grad():
+        reference = v2_detector.detect([as_tensor(rgb)])[0]
+    assert_same_detections(DETECTION.predict(v2_detector, [rgb], exported_runner("openvino", path))[0], reference)
+    del settings["channel_order"]
+    settings_path(path).write_text(json.dumps(settings))
+    assert exported_runner("openvino", path).channel_order == "BGR"
