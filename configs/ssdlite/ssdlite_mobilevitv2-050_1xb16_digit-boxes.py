@@ -30,6 +30,7 @@ data = dict(
     val_batch_size=50,
     num_workers=1,
     horizontal_flip=False,
+    preprocessing=dict(channel_order="RGB"),  # as the v2 classifier it starts from (and the v2 weights) take
 )
 detection = dict(image_size=160, random_crop=False, photometric_distort=False, detections_per_img=20)
 optim = dict(lr=0.003, weight_decay=0.01)

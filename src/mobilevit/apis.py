@@ -29,7 +29,7 @@ from .download import is_url
 from .errors import UsageError
 from .hub import is_hub_name
 from .tasks import build_model, get_task, task_for_weights, task_of, torch_logits
-from .tasks.base import preprocessing_of as _preprocessing_of
+from .tasks.base import model_preprocessing
 from .tasks.classification import describe_predictions
 from .tasks.detection import describe_detections
 from .tasks.detection import detection_input as _detection_input
@@ -313,13 +313,17 @@ def detect_objects(
 
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:
-    """The model's preprocessing, or its task's published one for a model built without it."""
-    return _preprocessing_of(model, task_of(model).default_preprocessing)
+    """The model's preprocessing or, for a model built without it, its task's published one for the
+    model's family (v1 or v2)."""
+    return model_preprocessing(model, task_of(model))
 
 
-def detection_input(image: ImageInput, channel_order: str = "BGR") -> torch.Tensor:
-    """An image as detection models take it: a (3, H, W) BGR float tensor in [0, 1], at its own size."""
-    return _detection_input(to_rgb(image, channel_order))
+def detection_input(image: ImageInput, channel_order: str = "BGR", model: nn.Module | None = None) -> torch.Tensor:
+    """An image (its channels in ``channel_order``) as a detector takes it: a (3, H, W) float tensor in
+    [0, 1] at its own size, in ``model``'s channel order (its preprocessing's, else its family's:
+    RGB for MobileViT v2, BGR for v1), BGR without a model."""
+    model_order = "BGR" if model is None else preprocessing_of(model).channel_order
+    return _detection_input(to_rgb(image, channel_order), model_order)
 
 
 def draw_detections(

@@ -341,7 +341,10 @@ def _test(args: argparse.Namespace) -> None:
             f"{checkpoint} is an exported {exported_as} model, not a checkpoint: test it with --backend {backend}"
         )
     task = get_task(config.task)
-    exported = None if args.backend == "pytorch" else (args.backend, exported_scorer(args.backend, checkpoint, task))
+    exported = None
+    if args.backend != "pytorch":
+        order = config.data.preprocessing.channel_order
+        exported = (args.backend, exported_scorer(args.backend, checkpoint, task, order))
     _set_up_allocator(config)
     tester.main(config, checkpoint, args.out, args.weights, exported)
 

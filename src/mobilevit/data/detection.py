@@ -422,18 +422,27 @@ def find_detections(
     raise UsageError(f"unknown detection data kind {kind!r}; expected 'coco', 'boxes' or 'auto'")
 
 
-def to_model_input(rgb: torch.Tensor) -> torch.Tensor:
-    """A (3, H, W) uint8 RGB image as the published weights take it: BGR, float in [0, 1]."""
-    return rgb.flip(0).float().div_(255)
+def to_model_input(rgb: torch.Tensor, channel_order: str = "BGR") -> torch.Tensor:
+    """A (3, H, W) uint8 RGB image as a detector takes it: float in [0, 1], its channels in the
+    model's ``channel_order`` (BGR for the published v1 weights, RGB for v2's)."""
+    if channel_order not in ("BGR", "RGB"):
+        raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
+    return (rgb.flip(0) if channel_order == "BGR" else rgb).float().div_(255)
 
 
 class DetectionTrainTransform:
     """ml-cvnets' SSD training augmentation with torchvision's transforms: SSD's random IoU crop,
     photometric distortion, horizontal flip, resize to ``size`` (bilinear, no antialiasing, as
-    the model's own resize); boxes that lose their centre or all area are dropped."""
+    the model's own resize); boxes that lose their centre or all area are dropped. The images come
+    out in ``channel_order``, the model's."""
 
     def __init__(
-        self, size: int = 320, random_crop: bool = True, photometric: bool = True, horizontal_flip: bool = True
+        self,
+        size: int = 320,
+        random_crop: bool = True,
+        photometric: bool = True,
+        horizontal_flip: bool = True,
+        channel_order: str = "BGR",
     ) -> None:
         from torchvision.transforms import v2  # torchvision takes 2 s to import: only when used
 
@@ -444,11 +453,12 @@ class DetectionTrainTransform:
             steps.append(v2.RandomHorizontalFlip(p=0.5))
         steps += [v2.Resize((size, size), antialias=False), v2.SanitizeBoundingBoxes(min_size=1.0)]
         self.transform = v2.Compose(steps)
+        self.channel_order = channel_order
 
     def __call__(
         self, rgb: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, seed: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The augmented image (BGR, [0, 1]), boxes and labels; ``seed`` makes the draws (the
+        """The augmented image (in the model's channel order, [0, 1]), boxes and labels; ``seed`` makes the draws (the
         global random state is left as it was)."""
         from torchvision import tv_tensors
 
@@ -460,7 +470,7 @@ class DetectionTrainTransform:
             torch.manual_seed(seed)
             image, target = self.transform(tv_tensors.Image(rgb), target)
         return (
-            to_model_input(image.as_subclass(torch.Tensor)),
+            to_model_input(image.as_subclass(torch.Tensor), self.channel_order),
             target["boxes"].as_subclass(torch.Tensor),
             target["labels"],
         )
@@ -517,7 +527,8 @@ class DetectionDataset(Dataset):
     augmentation of :class:`DetectionTrainTransform`); evaluation items are indices, resized only.
     An unreadable image raises an error naming it, or with ``skip_bad_images`` is replaced by the
     next readable one in training and by a blank image with id -1 in evaluation. An image whose
-    size differs from its annotation's raises an error naming both.
+    size differs from its annotation's raises an error naming both. Evaluation images come in
+    ``channel_order`` (the model's; the training transform has its own).
     """
 
     def __init__(
@@ -526,8 +537,10 @@ class DetectionDataset(Dataset):
         size: int = 320,
         train_transform: DetectionTrainTransform | None = None,
         skip_bad_images: bool = False,
+        channel_order: str = "BGR",
     ) -> None:
         self.detections = detections
+        self.channel_order = channel_order
         self.size = size
         self.train_transform = train_transform
         self.skip_bad_images = skip_bad_images
@@ -578,7 +591,7 @@ class DetectionDataset(Dataset):
             image, box_tensor, label_tensor = self.train_transform(rgb, boxes, labels, request.seed)
             return DetectionSample(image, box_tensor.float(), label_tensor, annotation.image_id, original, skipped)
         scale = torch.tensor([self.size / width, self.size / height] * 2)
-        image = resize_for_model(to_model_input(rgb), self.size)
+        image = resize_for_model(to_model_input(rgb, self.channel_order), self.size)
         return DetectionSample(
             image, torch.from_numpy(boxes) * scale, torch.from_numpy(labels), annotation.image_id, original, skipped
         )

@@ -372,15 +372,24 @@ def describe_export(
     return f"{path} ({export_format}, {precision}, fused, input 'image' float32 (B, 3, H, W) -> 'logits'; {sizes})"
 
 
-def exported_scorer(backend: str, path: str | os.PathLike, task: Task) -> Callable[[torch.Tensor], Any]:
+def exported_scorer(
+    backend: str, path: str | os.PathLike, task: Task, channel_order: str | None = None
+) -> Callable[[torch.Tensor], Any]:
     """What scores an exported file for ``mobilevit test`` of ``task``: a detector's raw outputs
-    (decoded by the task's evaluator) or logits; a file of another task is refused, naming it."""
+    (decoded by the task's evaluator) or logits; a file of another task is refused, naming it, and
+    so is a file that records another input channel order than ``channel_order`` (the config's)."""
     run = exported_runner(backend, path)
     kind = getattr(run, "output_kind", "logits")
     if kind != task.runner_output:
         raise UsageError(
             f"{path} gives {kind}, and the config's task is {task.name}, whose evaluation takes "
             f"{task.runner_output}: test a file exported from a {task.name} model"
+        )
+    recorded = getattr(run, "channel_order", None)
+    if channel_order is not None and recorded is not None and recorded != channel_order:
+        raise UsageError(
+            f"{path} takes {recorded} images and the config's data.preprocessing.channel_order is {channel_order}: "
+            f"test it with --cfg-options data.preprocessing.channel_order={recorded}, or the config it was exported from"
         )
     if hasattr(run, "checked_outputs"):  # a detector: its raw outputs, as the model's own in testing
         return run.checked_outputs

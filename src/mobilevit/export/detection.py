@@ -4,7 +4,8 @@ beside it, so that an exported detector gives the PyTorch model's detections.
 ONNX files carry both outputs and, in their metadata, the decoding's settings and the class names
 (:class:`OnnxDetector`). OpenVINO, LiteRT and ExecuTorch files give one tensor, the box regression
 and the class logits side by side, with the settings in a JSON file beside them (``NAME.json``
-next to ``NAME.tflite``; :class:`ExportedDetector`)."""
+next to ``NAME.tflite``; :class:`ExportedDetector`). The settings record the input's channel
+order (``channel_order``: RGB for MobileViT v2, BGR for v1); a file without it takes BGR."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import torch
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
 from ..errors import UsageError
+from ..tasks import task_of
+from ..tasks.base import model_preprocessing
 from .executorch import ExecuTorchRunner, export_executorch
 from .onnx import INPUT_NAME, ONNX_OPSET, OnnxRunner
 from .openvino import OpenVinoRunner, export_openvino
@@ -62,7 +65,7 @@ class _SideBySide(torch.nn.Module):
 
 def export_detector(model: SSDLite, path: str | os.PathLike, export_format: str = "onnx", batch_size: int = 1) -> Path:
     """Write the fused network of ``model``: a float (B, 3, S, S) batch named ``image`` (resized
-    to the model's ``image_size``, BGR in [0, 1]) in; out, in ONNX, ``bbox_regression`` (B,
+    to the model's ``image_size``, in [0, 1], in the model's channel order) in; out, in ONNX, ``bbox_regression`` (B,
     anchors, 4) and ``cls_logits`` (B, anchors, num_classes) for any batch size, the decoding's
     settings and class names in the file's metadata (:class:`OnnxDetector`); in OpenVINO, LiteRT
     and ExecuTorch, the two side by side in one tensor, the settings in ``path`` + ``.json``
@@ -94,12 +97,13 @@ def settings_path(path: str | os.PathLike) -> Path:
 
 
 def _settings(model: SSDLite) -> dict:
-    """What the decoding beside an exported network needs, and the class names."""
+    """What the decoding beside an exported network needs, the class names and the input's channel order."""
     return {
         "num_classes": model.num_classes,
         **model.decoding.as_dict(),  # as our checkpoint files record them
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
         "class_names": list(model.class_names),
+        "channel_order": model_preprocessing(model, task_of(model)).channel_order,
     }
 
 
@@ -130,8 +134,8 @@ def _export_onnx(fused: SSDLite, path: Path, settings: dict) -> None:
 class _Decoded:
     """Detections from an exported network's raw outputs, decoded by the model's decoding and NMS
     (:class:`SSDBoxCoding`) with the settings the export carries: ``detector(images)`` takes a list
-    of (3, H, W) BGR tensors in [0, 1] and returns per image ``{'boxes', 'scores', 'labels'}`` in
-    its own pixels; ``class_names`` name the labels."""
+    of (3, H, W) tensors in [0, 1] in ``channel_order`` (the file's; BGR where it records none) and
+    returns per image ``{'boxes', 'scores', 'labels'}`` in its own pixels; ``class_names`` name the labels."""
 
     output_kind = "detections"  # what predict gets from it (a logits runner gives "logits")
 
@@ -142,6 +146,9 @@ class _Decoded:
             if not isinstance(settings, dict):
                 raise UsageError(f"a JSON object of the decoding settings, got a {type(settings).__name__}")
             names, num_classes, arch = settings.pop("class_names"), settings.pop("num_classes"), settings.pop("arch")
+            channel_order = settings.pop("channel_order", "BGR")  # exports before it was recorded fed BGR
+            if channel_order not in ("BGR", "RGB"):
+                raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r:.80}")
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
                 raise UsageError(f"class_names must be a list of strings, got {names!r:.80}")
             from ..models import DecodingSettings, SSDBoxCoding
@@ -150,6 +157,7 @@ class _Decoded:
         except (ValueError, KeyError, TypeError) as error:
             raise UsageError(f"{where} holds no detector settings mobilevit export writes: {error}") from None
         self.class_names, self.image_size, self.where = tuple(names), self.coding.decoding.image_size, where
+        self.channel_order: str = channel_order
         if len(self.class_names) != self.coding.num_classes:
             raise UsageError(f"{where}: {len(self.class_names)} class_names for num_classes {self.coding.num_classes}")
 

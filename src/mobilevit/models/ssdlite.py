@@ -7,8 +7,8 @@ the matching (``SSDMatcher(0.5)``), the box encoding (``BoxCoder((10, 10, 5, 5))
 ``batched_nms``; the loss is SSD's multibox loss (hard-negative mining 3:1, smooth-L1 plus
 cross-entropy over the positives), as torchvision's ``SSD.compute_loss`` computes it.
 
-The model takes BGR images in [0, 1] (the published weights' input; no mean/std normalisation),
-resized to ``image_size`` and works over ``num_classes`` contiguous labels, 0 being the
+The model takes images in [0, 1] in its weights' channel order (the published v1 weights' BGR, v2's
+RGB; no mean/std normalisation), resized to ``image_size``, and works over ``num_classes`` contiguous labels, 0 being the
 background (81 for COCO, not torchvision's 91 with gaps).
 """
 
@@ -177,9 +177,10 @@ class SSDLite(nn.Module):
     """SSDLite-MobileViT (keys ``backbone.*`` as the classifier's, minus ``conv_1x1_exp``, plus
     ``backbone.extra_layers.*`` and ``head.levels.*``).
 
-    ``model(batch)``, in training and in eval mode alike, takes a (B, 3, S, S) BGR batch in [0, 1]
-    already resized to ``image_size`` S and gives the network's raw outputs ``{'bbox_regression'
-    (B, anchors, 4), 'cls_logits' (B, anchors, num_classes)}``. The rest is the model's own methods,
+    ``model(batch)``, in training and in eval mode alike, takes a (B, 3, S, S) batch in [0, 1], in
+    the model's channel order (BGR for v1's weights, RGB for v2's), already resized to
+    ``image_size`` S and gives the network's raw outputs ``{'bbox_regression' (B, anchors, 4),
+    'cls_logits' (B, anchors, num_classes)}``. The rest is the model's own methods,
     as torchvision's SSD keeps its loss and post-processing: :meth:`loss` (boxes in the resized
     pixels), :meth:`postprocess` (detections in each image's own pixels) and :meth:`detect` (a list
     of images of any sizes to their detections), all by :attr:`box_coding`, which holds the
@@ -245,7 +246,7 @@ class SSDLite(nn.Module):
         return self.box_coding.decode(outputs, image_sizes)
 
     def detect(self, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        """Per (3, H, W) BGR image in [0, 1] of any size, ``{'boxes', 'scores', 'labels'}`` in its own
+        """Per (3, H, W) image in [0, 1] of any size (in the model's channel order), ``{'boxes', 'scores', 'labels'}`` in its own
         pixels, best first: each image resized to ``image_size`` (bilinear, as torchvision's SSD does)."""
         if not images:
             return []

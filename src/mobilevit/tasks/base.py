@@ -38,6 +38,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import Config, ConfigError
+from ..convert import is_v2_state_dict
 from ..data.sampler import DENSE_MIN_BATCH, BatchShape
 from ..data.transforms import EvalTransform, Preprocessing
 from ..errors import UsageError
@@ -224,6 +225,13 @@ def preprocessing_of(model: nn.Module, default: Preprocessing) -> Preprocessing:
     """The model's preprocessing, or ``default`` (its task's published one) for a model built without it."""
     preprocessing = getattr(model, "preprocessing", None)
     return default if preprocessing is None else preprocessing
+
+
+def model_preprocessing(model: nn.Module, task: Task) -> Preprocessing:
+    """The model's preprocessing or, for a model built without it, its task's published one for the
+    model's family (the MobileViT v2 weights take RGB, v1's BGR)."""
+    v2 = getattr(model, "preprocessing", None) is None and is_v2_state_dict(model.state_dict())
+    return preprocessing_of(model, task.default_preprocessing_v2 if v2 else task.default_preprocessing)
 
 
 def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:

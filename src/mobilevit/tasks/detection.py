@@ -37,14 +37,22 @@ from ..data.transforms import Preprocessing
 from ..drawing import draw_boxes
 from ..errors import MissingPackageError, UsageError
 from ..models import DecodingSettings
-from .base import LossFunction, Rendered, RenderOptions, Runner, TaskData, require_dense_batches
+from .base import (
+    LossFunction,
+    Rendered,
+    RenderOptions,
+    Runner,
+    TaskData,
+    model_preprocessing,
+    require_dense_batches,
+)
 
 # The SSDLite module builds on torchvision's detection parts, and torchvision takes 2 s to import: the functions
 # that build a detector import it, so that listing or running the other tasks never does.
 if TYPE_CHECKING:
     from ..models import SSDBoxCoding, SSDLite
 
-# The published detection weights' input: the whole image resized to 320x320, BGR, /255.
+# The published v1 detection weights' input: the whole image resized to 320x320, BGR, /255 (v2's: RGB).
 DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
 
 BACKGROUND = "background"
@@ -218,9 +226,10 @@ def _split(config: Config, train: bool, class_names: Sequence[str] = ()) -> Dete
     return find_detections(data.kind, f"{data.root}/{annotation}", f"{data.root}/{split}", names)
 
 
-def detection_input(rgb: np.ndarray) -> torch.Tensor:
-    """An RGB (H, W, 3) uint8 array as detectors take it: a (3, H, W) BGR float tensor in [0, 1], at its own size."""
-    return to_model_input(torch.from_numpy(rgb.copy()).permute(2, 0, 1))
+def detection_input(rgb: np.ndarray, channel_order: str = "BGR") -> torch.Tensor:
+    """An RGB (H, W, 3) uint8 array as detectors take it: a (3, H, W) float tensor in [0, 1] at its
+    own size, its channels in the model's ``channel_order``."""
+    return to_model_input(torch.from_numpy(rgb.copy()).permute(2, 0, 1), channel_order)
 
 
 def detector_runner(model: SSDLite) -> Runner:
@@ -322,10 +331,13 @@ class Detection:
         pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
         """Boxes in each image's own pixels (the detector resizes each image to its input size and
-        maps the boxes back), best first; see :func:`describe_detections`."""
+        maps the boxes back), best first; see :func:`describe_detections`. The images go in the
+        channel order of an exported file's runner where it records one, else the model's."""
         if not images:
             raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
-        return describe_detections(run([detection_input(image) for image in images]), model.class_names or None)
+        channel_order = getattr(run, "channel_order", None) or model_preprocessing(model, self).channel_order
+        inputs = [detection_input(image, channel_order) for image in images]
+        return describe_detections(run(inputs), model.class_names or None)
 
     def render(
         self, model: SSDLite, image: str, rgb: np.ndarray, result: dict[str, Any], stem: str, options: RenderOptions
@@ -382,6 +394,7 @@ class Detection:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data, size = config.data, config.detection.image_size
+        channel_order = data.preprocessing.channel_order  # the model's: BGR for v1's weights, RGB for v2's
         options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, names, description = None, tuple(class_names), ""
         if train:
@@ -390,10 +403,10 @@ class Detection:
             names = (BACKGROUND, *train_list.class_names)
             settings = config.detection
             transform = DetectionTrainTransform(
-                size, settings.random_crop, settings.photometric_distort, data.horizontal_flip
+                size, settings.random_crop, settings.photometric_distort, data.horizontal_flip, channel_order
             )
             train_loader = training_loader(
-                DetectionDataset(train_list, size, transform, data.skip_bad_images),
+                DetectionDataset(train_list, size, transform, data.skip_bad_images, channel_order),
                 [BatchShape(size, size, data.batch_size)],
                 collate_detections,
                 config.train.seed,
@@ -404,7 +417,7 @@ class Detection:
         val_list = _split(config, False, names)
         names = (BACKGROUND, *val_list.class_names)
         val_loader = evaluation_loader(
-            DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images),
+            DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images, channel_order=channel_order),
             data.val_batch_size,
             collate_detections,
             options,
