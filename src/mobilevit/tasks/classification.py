@@ -28,8 +28,8 @@ from .base import (
     Runner,
     TaskData,
     gather_over_processes,
+    model_preprocessing,
     prepare_arrays,
-    preprocessing_of,
     require_num_classes,
     sum_over_processes,
     torch_logits,
@@ -231,7 +231,7 @@ class Classification:
         names: Sequence[str] = (),
         pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
-        batch = prepare_arrays(images, preprocessing_of(model, self.default_preprocessing), names)
+        batch = prepare_arrays(images, model_preprocessing(model, self), names)
         return describe_predictions(run(batch), model.class_names or None)
 
     def render(

@@ -49,8 +49,8 @@ from .base import (
     Runner,
     TaskData,
     gather_over_processes,
+    model_preprocessing,
     prepare_arrays,
-    preprocessing_of,
     require_dense_batches,
     require_num_classes,
     sum_over_processes,
@@ -232,7 +232,7 @@ def segment(
     to the last bit in one computation and not in the other).
     """
     run = torch_logits(model) if run is None else run
-    logits = run(prepare_arrays(images, preprocessing_of(model, SEGMENTATION_PREPROCESSING), names))
+    logits = run(prepare_arrays(images, model_preprocessing(model, SEGMENTATION), names))
     names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
