@@ -14,22 +14,12 @@ from mobilevit.cli import main
 from mobilevit.convert import detect_layout
 from mobilevit.models import DeepLabV3, PSPNet, build_pspnet, build_segmenter
 from reference_weights import lively_state_dict
+from v2_weights import OURS_TO_CVNETS_V2_BACKBONE
 
 # ours -> ml-cvnets (v0.2 and later), applied in order: the v2 backbone under encoder. (facts sheet
 # 3.1), the heads under seg_head. (4.1; the DeepLabv3 names as Hugging Face's converter reads them, 3.2)
 OURS_TO_CVNETS = [
-    (r"^backbone\.stem\.", "encoder.conv_1.block."),
-    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.0\.", r"encoder.layer_\1.\2.block.exp_1x1.block."),
-    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.1\.", r"encoder.layer_\1.\2.block.conv_3x3.block."),
-    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.2\.", r"encoder.layer_\1.\2.block.red_1x1.block."),
-    (r"^backbone\.layers\.(\d+)\.1\.local_rep\.(\d)\.", r"encoder.layer_\1.1.local_rep.\2.block."),
-    (r"\.global_rep\.(\d+)\.norm1\.", r".global_rep.\1.pre_norm_attn.0."),
-    (r"\.global_rep\.(\d+)\.attn\.(qkv_proj|out_proj)\.", r".global_rep.\1.pre_norm_attn.1.\2.block.conv."),
-    (r"\.global_rep\.(\d+)\.norm2\.", r".global_rep.\1.pre_norm_ffn.0."),
-    (r"\.global_rep\.(\d+)\.ffn\.fc1\.", r".global_rep.\1.pre_norm_ffn.1.block.conv."),
-    (r"\.global_rep\.(\d+)\.ffn\.fc2\.", r".global_rep.\1.pre_norm_ffn.3.block.conv."),
-    (r"^backbone\.layers\.(\d+)\.1\.", r"encoder.layer_\1.1."),
-    (r"\.conv_proj\.", ".conv_proj.block."),
+    *OURS_TO_CVNETS_V2_BACKBONE,
     (r"^head\.aspp\.convs\.4\.1\.", "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.block.conv."),
     (r"^head\.aspp\.convs\.4\.2\.", "seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.block.bn."),
     (r"^head\.aspp\.convs\.(\d)\.0\.", r"seg_head.aspp.aspp_layer.convs.\1.block.conv."),

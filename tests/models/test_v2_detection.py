@@ -9,6 +9,7 @@ from mobilevit.checkpoint import CheckpointError, load_checkpoint
 from mobilevit.convert import detect_layout
 from mobilevit.models import MobileViTV2, build_ssdlite
 from mobilevit.models.ssdlite import grid_sizes
+from v2_weights import OURS_TO_CVNETS_V2_BACKBONE
 
 
 # ml-cvnets' model zoo, derived counts of the facts sheet (4.2): COCO, 81 classes
@@ -37,18 +38,7 @@ def test_v2_ssdlite_reads_stages_four_and_five_and_detects():
 
 # ours -> ml-cvnets, from the key templates of the facts sheet (3.1 and 4.3), applied in order
 OURS_TO_CVNETS_SSD = [
-    (r"^backbone\.stem\.", "encoder.conv_1.block."),
-    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.0\.", r"encoder.layer_\1.\2.block.exp_1x1.block."),
-    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.1\.", r"encoder.layer_\1.\2.block.conv_3x3.block."),
-    (r"^backbone\.layers\.(\d+)\.(\d+)\.conv\.2\.", r"encoder.layer_\1.\2.block.red_1x1.block."),
-    (r"^backbone\.layers\.(\d+)\.1\.local_rep\.(\d)\.", r"encoder.layer_\1.1.local_rep.\2.block."),
-    (r"\.global_rep\.(\d+)\.norm1\.", r".global_rep.\1.pre_norm_attn.0."),
-    (r"\.global_rep\.(\d+)\.attn\.(qkv_proj|out_proj)\.", r".global_rep.\1.pre_norm_attn.1.\2.block.conv."),
-    (r"\.global_rep\.(\d+)\.norm2\.", r".global_rep.\1.pre_norm_ffn.0."),
-    (r"\.global_rep\.(\d+)\.ffn\.fc1\.", r".global_rep.\1.pre_norm_ffn.1.block.conv."),
-    (r"\.global_rep\.(\d+)\.ffn\.fc2\.", r".global_rep.\1.pre_norm_ffn.3.block.conv."),
-    (r"^backbone\.layers\.(\d+)\.1\.", r"encoder.layer_\1.1."),
-    (r"\.conv_proj\.", ".conv_proj.block."),
+    *OURS_TO_CVNETS_V2_BACKBONE,
     (r"^backbone\.extra_layers\.3\.1\.conv\.", "extra_layers.os_-1.1.block.conv."),
     (r"^backbone\.extra_layers\.(\d)\.depthwise\.", r"extra_layers.os_\1.dw_conv.block."),
     (r"^backbone\.extra_layers\.(\d)\.pointwise\.", r"extra_layers.os_\1.pw_conv.block."),
