@@ -35,15 +35,18 @@ PEER = "timm channels_last"
 
 
 def import_models(src: Path) -> ModuleType:
-    """The ``mobilevit.models`` package of another checkout, as the module ``before_models``."""
-    init = src / "mobilevit" / "models" / "__init__.py"
-    if not init.is_file():
+    """The ``mobilevit.models`` package of another checkout, imported with its own ``mobilevit``
+    package renamed ``before_mobilevit`` (its relative imports stay inside that checkout)."""
+    init = src / "mobilevit" / "__init__.py"
+    if not (init.parent / "models" / "__init__.py").is_file():
         raise SystemExit(f"--before {src}: no mobilevit/models/__init__.py under it")
-    spec = importlib.util.spec_from_file_location("before_models", init, submodule_search_locations=[str(init.parent)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["before_models"] = module
-    spec.loader.exec_module(module)
-    return module
+    spec = importlib.util.spec_from_file_location(
+        "before_mobilevit", init, submodule_search_locations=[str(init.parent)]
+    )
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["before_mobilevit"] = package
+    spec.loader.exec_module(package)
+    return importlib.import_module("before_mobilevit.models")
 
 
 def paths_of(arch: str, timm_name: str, before: ModuleType) -> dict[str, nn.Module]:
