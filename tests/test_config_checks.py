@@ -152,6 +152,7 @@ BAD_VALUES = [
     ("train.progress_bar", "2", "train.progress_bar must be True or False, got 2"),
     ("train.tensorboard", "2", "train.tensorboard must be True or False, got 2"),
     ("train.keep_freed_memory", "'no'", "train.keep_freed_memory must be True or False, got 'no'"),
+    ("train.compile", "'yes'", "train.compile must be True or False, got 'yes'"),
 ]
 
 
