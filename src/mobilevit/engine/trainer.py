@@ -172,7 +172,7 @@ def _train(
         train_model = compile_for_training(model)
     if context.world_size > 1:
         device_ids = [context.device.index] if context.device.type == "cuda" else None
-        train_model = DistributedDataParallel(model, device_ids=device_ids)
+        train_model = DistributedDataParallel(train_model, device_ids=device_ids)  # compiled or not
     while state.epoch < config.schedule.epochs:
         if settings.max_steps and state.step >= settings.max_steps:
             log.info(f"train.max_steps={settings.max_steps} steps are done")
