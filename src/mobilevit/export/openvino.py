@@ -118,9 +118,9 @@ class OpenVinoRunner:
             for axis, dimension in enumerate(model.inputs[0].get_partial_shape())
         )
         # bf16 compiles one program per input shape: with every size fixed, OpenVINO fuses attention
-        # and LayerNorm into single kernels (faster: benchmarks/README.md, "static shapes"). Those
-        # kernels move float32 logits by up to 1.4 % of their range and cost int8 the demo's 98 %
-        # agreement with float32 (97.6 %), so fp32 and int8 keep one program for every shape.
+        # and LayerNorm into single kernels (XXS 1.55x at batch 1: docs/deployment.md). Those kernels
+        # move float32 logits by up to 1.4 % of their range, and int8 gained only 1.08x from them,
+        # so fp32 and int8 keep one program for every shape.
         self.static_shapes = self.precision == "bf16" and not is_quantized(model)
         self.programs: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self.compiled = None if self.static_shapes else core.compile_model(model, "CPU", self.config)
