@@ -13,20 +13,30 @@ pixels of ``--batch`` images at 256. Peak memory: ``torch.cuda.max_memory_alloca
 of the process's peak resident set over two steps, each path measured in a fresh process
 (tracemalloc does not see torch's allocations).
 
+``--as-shipped`` compares each side as its own training command runs it: ours on the default path
+of ``mobilevit train`` (as built, fused AdamW, glibc's malloc set to keep freed memory), timm's
+paths with timm's optimizer and glibc's defaults, which timm's ``train.py`` leaves alone. The
+allocator is a setting of the whole process, so each side runs in a process of its own and the two
+take turns in blocks of ``--block`` rounds.
+
     python benchmarks/bench_train.py --out benchmarks/results/train.json
     python benchmarks/bench_train.py --variants xxs --batch 8 --size 160 --rounds 3   # under a minute
     python benchmarks/bench_train.py --variants xxs --keep-freed-memory   # glibc set as `mobilevit train` sets it
+    python benchmarks/bench_train.py --variants xxs s --as-shipped --amp bfloat16   # each side as its command runs
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,12 +54,15 @@ from common import (
 )
 from mobilevit.config import OptimConfig
 from mobilevit.convert import to_mobilevit
+from mobilevit.engine.allocator import keep_freed_memory
 from mobilevit.engine.trainer import build_optimizer, compile_for_training
 from mobilevit.models import build_classifier
 
 VARIANTS = {"xxs": ("xx_small", "mobilevit_xxs"), "xs": ("x_small", "mobilevit_xs"), "s": ("small", "mobilevit_s")}
 PATHS = ("timm", "timm channels_last", "mobilevit", "mobilevit channels_last", "mobilevit grad checkpointing")
 COMPILED = "mobilevit compiled"
+# --as-shipped: each side's paths, and whether its training command keeps freed memory
+SHIPPED_SIDES = {"mobilevit": (("mobilevit",), True), "timm": (("timm", "timm channels_last"), False)}
 
 
 def build_models(variant: str, compiled: bool = False) -> dict[str, nn.Module]:
@@ -183,6 +196,68 @@ def measure_variant(
     return rows
 
 
+def serve_steps(variant: str, side: str, batch: int, size: int, device: torch.device, amp: torch.dtype | None) -> None:
+    """The worker of :func:`measure_as_shipped`: for each line ``WARMUP ROUNDS`` read from stdin,
+    run the side's steps that many rounds, interleaved, and print their seconds as one JSON line."""
+    paths, keep = SHIPPED_SIDES[side]
+    if keep and not keep_freed_memory():
+        raise SystemExit("--as-shipped needs Linux with glibc (mobilevit train keeps freed memory there)")
+    models = build_models(variant)
+    steps = {path: make_step(models[path], path, batch, size, device, amp) for path in paths}
+    for line in sys.stdin:
+        warmup, rounds = map(int, line.split())
+        for _ in range(warmup):
+            for step in steps.values():
+                step()
+        seconds: dict[str, list[float]] = {path: [] for path in steps}
+        for _ in range(rounds):
+            for path, step in steps.items():
+                began = time.perf_counter()
+                step()
+                seconds[path].append(time.perf_counter() - began)
+        print(json.dumps(seconds), flush=True)
+
+
+def measure_as_shipped(
+    variant: str, batch: int, size: int, rounds: int, block: int, amp: torch.dtype | None, threads: int
+) -> list[dict]:
+    """Medians of each side's steps, each side in its own process set as its training command sets
+    it, the processes taking turns in blocks of ``block`` rounds (one warm-up round each turn)."""
+    workers = {}
+    for side in SHIPPED_SIDES:
+        command = [sys.executable, __file__, "--serve", variant, side, "--batch", str(batch), "--size", str(size)]
+        command += ["--threads", str(threads), "--amp", "bfloat16" if amp else "none"]
+        workers[side] = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    try:
+        for start in range(0, rounds, block):
+            for side, worker in workers.items():
+                worker.stdin.write(f"1 {min(block, rounds - start)}\n")
+                worker.stdin.flush()
+                answer = worker.stdout.readline()
+                if not answer:
+                    raise RuntimeError(f"the {side} worker stopped (exit code {worker.wait()})")
+                for path, samples in json.loads(answer).items():
+                    seconds[path] += samples
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait()
+    kept = {path for paths, keep in SHIPPED_SIDES.values() if keep for path in paths}
+    return [
+        {
+            "variant": variant,
+            "size": size,
+            "batch": batch,
+            "path": path,
+            "freed_memory_kept": path in kept,
+            "step_ms": statistics.median(samples) * 1e3,
+            "images_per_second": batch / statistics.median(samples),
+        }
+        for path, samples in seconds.items()
+    ]
+
+
 def report(rows: list[dict]) -> str:
     """The markdown table, with our paths' ratio to the faster timm path of the same shape."""
     lines = []
@@ -227,7 +302,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     add_keep_freed_memory_option(parser, "train")
+    parser.add_argument(
+        "--as-shipped",
+        action="store_true",
+        help="each side in its own process, set as its training command sets it (see the module's docstring)",
+    )
+    parser.add_argument("--block", type=int, default=1, help="--as-shipped: rounds per turn of a side (default 1)")
     parser.add_argument("--memory-of", nargs=2, metavar=("VARIANT", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, metavar=("VARIANT", "SIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     allocator = apply_keep_freed_memory_option(parser, args)
@@ -237,10 +319,18 @@ def main() -> None:
         print(peak_memory_mb(*args.memory_of, args.batch, args.size, device))
         return
     amp = None if args.amp == "none" else torch.bfloat16 if args.amp or device.type == "cuda" else None
+    if args.serve:  # a worker of measure_as_shipped
+        serve_steps(*args.serve, args.batch, args.size, device, amp)
+        return
+    if args.as_shipped and (args.keep_freed_memory or args.compile or device.type != "cpu"):
+        parser.error("--as-shipped compares CPU processes as shipped: no --keep-freed-memory, --compile or GPU")
     rows = []
     for variant in args.variants:
         for size in args.sizes or [args.size]:
             batch = sampler_batch(args.batch, size) if args.sizes else args.batch
+            if args.as_shipped:
+                rows += measure_as_shipped(variant, batch, size, args.rounds, args.block, amp, args.threads)
+                continue
             rows += measure_variant(
                 variant,
                 batch,
@@ -253,6 +343,8 @@ def main() -> None:
                 not args.no_memory,
             )
     precision = "bfloat16 autocast" if amp else "float32"
+    if args.as_shipped:
+        allocator = ", each side in its own process: ours with freed memory kept, timm's with glibc's defaults"
     print(f"one training step, {precision}, {device.type} ({args.threads} threads{allocator})\n")
     print(report(rows))
     for row in rows:
@@ -269,6 +361,7 @@ def main() -> None:
                 "amp": "bfloat16" if amp else "none",
                 "rounds": args.rounds,
                 "keep_freed_memory": args.keep_freed_memory,
+                "as_shipped": args.as_shipped,
                 "results": rows,
             },
         )

@@ -109,6 +109,21 @@ def test_training_benchmark_takes_the_samplers_shapes_under_bfloat16_autocast(tm
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_training_benchmark_runs_each_side_as_its_command_ships(tmp_path):
+    figures = run_benchmark(
+        "bench_train.py",
+        *("--variants", "xxs", "--batch", "2", "--size", "64", "--rounds", "2", "--as-shipped"),
+        out=tmp_path / "train.json",
+    )
+    assert figures["as_shipped"]
+    rows = {row["path"]: row for row in figures["results"]}
+    assert set(rows) == {"mobilevit", "timm", "timm channels_last"}
+    assert [path for path, row in rows.items() if row["freed_memory_kept"]] == ["mobilevit"]
+    assert all(row["step_ms"] > 0 for row in rows.values())
+
+
+@pytest.mark.slow
 def test_before_after_benchmark_runs_another_checkouts_models_beside_these(tmp_path):
     pytest.importorskip("timm")
     source = Path(__file__).parents[2] / "src"  # this checkout stands in for the earlier one
