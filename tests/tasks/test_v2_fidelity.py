@@ -193,3 +193,19 @@ def test_the_evaluation_resizes_as_the_configs_family_upsamples():
     v2 = load_config(ROOT / "configs/deeplabv3/deeplabv3_mobilevitv2-050_1xb8_digit-scenes.py")
     assert SEGMENTATION.evaluator(v2, torch.device("cpu")).align_corners is True
     assert SEGMENTATION.build_model(v2).align_corners is True
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_segmentation_training_resizes_the_image_as_the_preprocessing_says(interpolation):
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    from mobilevit.data.segmentation import SegmentationTrainTransform
+    from mobilevit.data.transforms import normalize
+
+    preprocessing = Preprocessing(48, 48, interpolation, "RGB", keep_aspect_ratio=False)
+    transform = SegmentationTrainTransform(preprocessing, (48, 48), horizontal_flip=False)
+    rgb, mask = rgb_image(5, 40, 60), np.zeros((40, 60), np.uint8)
+    image, _ = transform(rgb, mask, (48, 72), torch.Generator().manual_seed(0))  # the whole resized image
+    resized = TF.resize(torch.from_numpy(rgb).permute(2, 0, 1), [48], InterpolationMode(interpolation), antialias=False)
+    assert torch.equal(image, normalize(resized, preprocessing))
