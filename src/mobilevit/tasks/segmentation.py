@@ -275,7 +275,7 @@ def segment(
 
 
 # Rows of a mask resized bilinearly at once (4 * num_classes bytes per pixel of a band).
-MASK_ROWS = 256
+MASK_ROWS = 64
 
 
 def _segment_aligned(
@@ -286,14 +286,17 @@ def _segment_aligned(
     alone is taken in bands of rows, without the logits at the image's size."""
     rows = _aligned_weights(logits.shape[-2], size[0], logits)
     columns = _aligned_weights(logits.shape[-1], size[1], logits).transpose(0, 1)
-    if pixel_scores:
-        scores = (rows @ logits @ columns).softmax(dim=0)
-        mask = scores.argmax(dim=0)
-    else:
-        scores = None
-        bands = range(0, size[0], MASK_ROWS)
-        mask = torch.cat([(rows[top : top + MASK_ROWS] @ logits @ columns).argmax(dim=0) for top in bands])
-    present = mask.unique().tolist()
+    scores = (rows @ logits @ columns).softmax(dim=0) if pixel_scores else None
+    mask = torch.empty(tuple(size), dtype=torch.int64)
+    counts = torch.zeros(logits.shape[0], dtype=torch.int64)
+    for top in range(0, size[0], MASK_ROWS):
+        band = mask[top : top + MASK_ROWS]
+        source = (
+            scores[:, top : top + MASK_ROWS] if scores is not None else rows[top : top + MASK_ROWS] @ logits @ columns
+        )
+        torch.argmax(source, dim=0, out=band)
+        counts += torch.bincount(band.flatten(), minlength=logits.shape[0])
+    present = counts.nonzero().flatten().tolist()
     result = {"pred_mask": mask.numpy(), "pred_classes": [names[label] if names else str(label) for label in present]}
     if scores is not None:
         result["pred_scores"] = scores.numpy()
