@@ -216,7 +216,9 @@ def _v2_segmenter(head: str, data: str, width: str, params_m: float, flops_g: fl
 
 def _v2_ssdlite(width: str, params_m: float, flops_g: float, box_map: float) -> ZooModel:
     """An SSDLite on MobileViT v2 of ml-cvnets (``cvnets-v2/detection/mobilevitv2/coco-ssd-mobilevitv2-{w}.pt``,
-    COCO 2017, 80 classes and the background); the config is ml-cvnets' recipe of width 1.0."""
+    COCO 2017, 80 classes and the background); the config is ml-cvnets' recipe of width 1.0. Its input
+    is ml-cvnets' (config/detection/ssd_coco/mobilevit_v2.yaml): RGB, the whole image resized to
+    320x320 bicubically, which predict, data and exported files honour."""
     return ZooModel(
         name=f"ssdlite_mobilevitv2-{width}_3rdparty_coco",
         arch=f"v2_{width}",
