@@ -77,9 +77,10 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 / pho
 
 
 @pytest.mark.slow
-def test_segmenting_a_large_photo_without_scores_takes_a_few_bytes_per_pixel():
+@pytest.mark.parametrize("arch", [TINY, "v2_050"])  # v1 resizes with nearest, v2 bilinearly in bands of rows
+def test_segmenting_a_large_photo_without_scores_takes_a_few_bytes_per_pixel(arch):
     run = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(PEAK.format(arch=TINY))], capture_output=True, text=True
+        [sys.executable, "-c", textwrap.dedent(PEAK.format(arch=arch))], capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr
     bytes_per_pixel = float(run.stdout)

@@ -59,13 +59,16 @@ def test_segmentation_records_carry_url_settings_preprocessing_and_figures(name,
         "bicubic",
         512,
     )
-    assert not preprocessing.keep_aspect_ratio and "512x512 (bicubic" in record.protocol
+    assert not preprocessing.keep_aspect_ratio  # ours: 512x512; ml-cvnets' evaluation kept the aspect ratio
+    assert "short side resized to 512 (bicubic, aspect ratio kept" in record.protocol
+    assert record.protocol.count("align_corners=True") == 2
     assert (ROOT / record.config).is_file()
     with torch.device("meta"):
         model = mobilevit.get_model(name)
     assert isinstance(model, PSPNet if name.startswith("pspnet") else DeepLabV3) and model.aux_head is None
     assert isinstance(model.backbone, MobileViTV2) and model.backbone.output_stride == output_stride
     settings = get_task("segmentation").settings_of(model)
+    assert settings["align_corners"] is True  # ml-cvnets v0.2+ upsample the logits so
     if name.startswith("deeplabv3"):  # ml-cvnets' rates of the data set
         assert settings["atrous_rates"] == ([12, 24, 36] if output_stride == 8 else [6, 12, 18])
         assert model.head.aspp.project[0].out_channels == 512

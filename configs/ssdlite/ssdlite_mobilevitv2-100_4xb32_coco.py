@@ -4,8 +4,9 @@
 # weights; projection channels 512/256/256/128/128/64 (the model's own for a v2 arch); the backbone
 # started from the ImageNet-1k weights. Every published width follows the same recipe: set
 # model.arch and model.pretrained (--cfg-options "model.arch=v2_050" "model.pretrained=mobilevitv2-050_3rdparty_in1k").
-# ml-cvnets read the images as RGB and resized them bicubically; our detection data feeds them in
-# data.preprocessing.channel_order (RGB here, as the v2 weights take them), resized bilinearly (docs/detection.md).
+# ml-cvnets read the images as RGB and resized them bicubically (its yaml's resize.interpolation); our
+# detection data feeds them in data.preprocessing.channel_order and resizes them with its interpolation
+# (RGB and bicubic here, as the v2 weights take them; docs/detection.md).
 #   torchrun --nproc-per-node 4 tools/train.py configs/ssdlite/ssdlite_mobilevitv2-100_4xb32_coco.py
 _base_ = [
     "../_base_/datasets/coco_detection_bs32_ssdlite.py",
@@ -18,6 +19,6 @@ model = dict(
     pretrained="mobilevitv2-100_3rdparty_in1k",
     pretrained_keys="backbone",
 )
-data = dict(preprocessing=dict(channel_order="RGB"))  # the v2 weights' input; v1's take BGR
+data = dict(preprocessing=dict(channel_order="RGB", interpolation="bicubic"))  # the v2 weights' input; v1's: BGR, bilinear
 optim = dict(weight_decay=0.05)
 train = dict(ema_decay=0.9995)

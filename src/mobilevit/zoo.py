@@ -20,8 +20,8 @@ from .errors import UsageError
 from .imagenet import IMAGENET_CLASSES
 from .models import MobileViT, resolve_arch
 from .tasks import CLASSIFICATION, Task, get_task
-from .tasks.detection import DETECTION_PREPROCESSING
-from .tasks.segmentation import SEGMENTATION_PREPROCESSING
+from .tasks.detection import DETECTION_PREPROCESSING, V2_DETECTION_PREPROCESSING
+from .tasks.segmentation import SEGMENTATION_PREPROCESSING, V2_SEGMENTATION_PREPROCESSING
 
 _MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/mobilevit/"
 _CVNETS_SEGMENTATION_URL = "https://docs-assets.developer.apple.com/ml-research/models/cvnets/segmentation/"
@@ -44,16 +44,21 @@ COCO_PROTOCOL = (
 )
 
 # How ml-cvnets v0.2+ measured the published figures of its MobileViT v2 dense weights
-# (cvnets-eval-seg / cvnets-eval-det with --evaluation.*.resize-input-images): RGB, bicubic.
+# (cvnets-eval-seg / cvnets-eval-det with --evaluation.*.resize-input-images): RGB, bicubic. Its
+# segmentation evaluation keeps the aspect ratio (data/datasets/segmentation/pascal_voc.py and ade20k.py
+# `_evaluation_transforms`: `Resize(img_size=min(size))`), where our preprocessing resizes to 512x512.
+_V2_SEGMENTATION_EVALUATION = (
+    "each image's short side resized to 512 (bicubic, aspect ratio kept, long side floored), then both sides "
+    "floored to a multiple of the output stride (bilinear, align_corners=True), RGB, /255; logits upsampled to "
+    "the original size (bilinear, align_corners=True), argmax"
+)
 V2_VOC_PROTOCOL = (
-    "PASCAL VOC 2012 val (1,449 images): each whole image resized to 512x512 (bicubic, aspect ratio not kept), "
-    "RGB, /255; logits upsampled to the original size (bilinear, align_corners=True), argmax; mIoU over 21 "
-    "classes from one confusion matrix over the set, label 255 ignored"
+    f"PASCAL VOC 2012 val (1,449 images): {_V2_SEGMENTATION_EVALUATION}; mIoU over 21 classes from one "
+    "confusion matrix over the set, label 255 ignored"
 )
 V2_ADE20K_PROTOCOL = (
-    "ADE20k val (2,000 images): each whole image resized to 512x512 (bicubic, aspect ratio not kept), RGB, /255; "
-    "logits upsampled to the original size (bilinear, align_corners=True), argmax; mIoU over 150 classes from "
-    "one confusion matrix over the set, label 0 ('other') ignored"
+    f"ADE20k val (2,000 images): {_V2_SEGMENTATION_EVALUATION}; mIoU over 150 classes from one confusion "
+    "matrix over the set, label 0 ('other') ignored"
 )
 V2_COCO_PROTOCOL = COCO_PROTOCOL.replace(
     "(bilinear, aspect ratio not kept), BGR", "(bicubic, aspect ratio not kept), RGB"
@@ -181,9 +186,6 @@ _V2_SEGMENTATION_DATA = {
     "voc": ("pascalvoc", "VOC 2012", 16, (6, 12, 18), VOC_CLASSES, V2_VOC_PROTOCOL, "4xb32_voc"),
     "ade20k": ("ade20k", "ADE20k", 8, (12, 24, 36), ADE20K_CLASSES, V2_ADE20K_PROTOCOL, "4xb4_ade20k"),
 }
-# Their input: the whole image resized to 512x512 (bicubic), RGB, /255.
-V2_SEGMENTATION_PREPROCESSING = replace(SEGMENTATION_PREPROCESSING, interpolation="bicubic", channel_order="RGB")
-V2_DETECTION_PREPROCESSING = replace(DETECTION_PREPROCESSING, interpolation="bicubic", channel_order="RGB")
 
 
 def _v2_segmenter(head: str, data: str, width: str, params_m: float, flops_g: float, miou: float) -> ZooModel:
@@ -191,7 +193,8 @@ def _v2_segmenter(head: str, data: str, width: str, params_m: float, flops_g: fl
     (``cvnets-v2/segmentation/{pascalvoc,ade20k}/mobilevitv2/{head}-mobilevitv2-{w}.pt``). The config
     is ml-cvnets' recipe of width 1.0 (the one it publishes), which every width follows."""
     folder, dataset, output_stride, rates, classes, protocol, recipe = _V2_SEGMENTATION_DATA[data]
-    options: tuple[tuple[str, Any], ...] = (("head", head), ("output_stride", output_stride))
+    # ml-cvnets v0.2+ upsample the logits with align_corners=True (BaseSegHead); v2 builders' default too
+    options: tuple[tuple[str, Any], ...] = (("head", head), ("output_stride", output_stride), ("align_corners", True))
     if head == "deeplabv3":
         options += (("atrous_rates", rates),)
     return ZooModel(
@@ -213,7 +216,9 @@ def _v2_segmenter(head: str, data: str, width: str, params_m: float, flops_g: fl
 
 def _v2_ssdlite(width: str, params_m: float, flops_g: float, box_map: float) -> ZooModel:
     """An SSDLite on MobileViT v2 of ml-cvnets (``cvnets-v2/detection/mobilevitv2/coco-ssd-mobilevitv2-{w}.pt``,
-    COCO 2017, 80 classes and the background); the config is ml-cvnets' recipe of width 1.0."""
+    COCO 2017, 80 classes and the background); the config is ml-cvnets' recipe of width 1.0. Its input
+    is ml-cvnets' (config/detection/ssd_coco/mobilevit_v2.yaml): RGB, the whole image resized to
+    320x320 bicubically, which predict, data and exported files honour."""
     return ZooModel(
         name=f"ssdlite_mobilevitv2-{width}_3rdparty_coco",
         arch=f"v2_{width}",

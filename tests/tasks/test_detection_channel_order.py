@@ -72,9 +72,9 @@ def test_a_v2_detector_takes_rgb_and_a_v1_detector_bgr(v2_detector):
 
 def test_predict_feeds_a_v2_detector_rgb_and_a_v1_detector_bgr(v2_detector):
     rgb = rgb_image(1)
-    with torch.no_grad():
-        reference = v2_detector.detect([as_tensor(rgb)])[0]
-        swapped = v2_detector.detect([as_tensor(rgb).flip(0)])[0]
+    with torch.no_grad():  # resized as the v2 weights were, bicubically
+        reference = v2_detector.detect([as_tensor(rgb)], "bicubic")[0]
+        swapped = v2_detector.detect([as_tensor(rgb).flip(0)], "bicubic")[0]
     assert not torch.allclose(reference["scores"], swapped["scores"])  # the order shows in the detections
     assert_same_detections(mobilevit.inference_model(v2_detector, rgb, channel_order="RGB"), reference)
     assert_same_detections(mobilevit.inference_model(v2_detector, rgb[..., ::-1].copy()), reference)  # a BGR array
@@ -88,9 +88,9 @@ def test_predict_feeds_a_v2_detector_rgb_and_a_v1_detector_bgr(v2_detector):
 def test_the_models_preprocessing_says_the_channel_order(v2_detector):
     rgb = rgb_image(2)
     v1 = detector(V1_TINY_ARCH)
-    v1.preprocessing = DETECTION.default_preprocessing_v2  # weights that take RGB, as their files say
+    v1.preprocessing = DETECTION.default_preprocessing_v2  # weights that take RGB (bicubic), as their files say
     with torch.no_grad():
-        reference = v1.detect([as_tensor(rgb)])[0]
+        reference = v1.detect([as_tensor(rgb)], "bicubic")[0]
     assert_same_detections(mobilevit.inference_model(v1, rgb, channel_order="RGB"), reference)
 
 
@@ -150,12 +150,12 @@ def test_an_exported_v2_detector_records_rgb_and_its_runner_feeds_it(v2_detector
 
     path = export_detector(v2_detector, tmp_path / "detector.onnx")
     run = exported_runner("onnxruntime", path)
-    assert run.channel_order == "RGB"
+    assert (run.channel_order, run.interpolation) == ("RGB", "bicubic")
     rgb = rgb_image(3)
     with torch.no_grad():
-        reference = v2_detector.detect([as_tensor(rgb)])[0]
+        reference = v2_detector.detect([as_tensor(rgb)], "bicubic")[0]
     bare = detector("v2_050", seed=1)  # predict takes only the class names from the model beside a file
-    bare.preprocessing = DETECTION.default_preprocessing  # and the file's channel order wins over the model's
+    bare.preprocessing = DETECTION.default_preprocessing  # the file's channel order and resize win over the model's
     assert_same_detections(DETECTION.predict(bare, [rgb], run)[0], reference)
     exported_scorer("onnxruntime", path, DETECTION, "RGB")  # `mobilevit test` of a config whose data is RGB
     with pytest.raises(ValueError, match="takes RGB images and the config's data.preprocessing.channel_order is BGR"):
@@ -164,13 +164,18 @@ def test_an_exported_v2_detector_records_rgb_and_its_runner_feeds_it(v2_detector
     graph = onnx.load(str(path))  # a file exported before the channel order was recorded takes BGR
     entry = next(entry for entry in graph.metadata_props if entry.key == DETECTION_METADATA_KEY)
     settings = json.loads(entry.value)
-    del settings["channel_order"]
+    del settings["channel_order"], settings["interpolation"]
     entry.value = json.dumps(settings)
     onnx.save(graph, str(tmp_path / "older.onnx"))
-    assert OnnxDetector(tmp_path / "older.onnx").channel_order == "BGR"
+    older = OnnxDetector(tmp_path / "older.onnx")
+    assert (older.channel_order, older.interpolation) == ("BGR", "bilinear")
     entry.value = json.dumps({**settings, "channel_order": "bgr"})
     onnx.save(graph, str(tmp_path / "garbled.onnx"))
     with pytest.raises(ValueError, match="garbled.onnx holds no detector settings.*channel_order must be"):
+        OnnxDetector(tmp_path / "garbled.onnx")
+    entry.value = json.dumps({**settings, "interpolation": "lanczos"})
+    onnx.save(graph, str(tmp_path / "garbled.onnx"))
+    with pytest.raises(ValueError, match="garbled.onnx holds no detector settings.*interpolation must be one of bil"):
         OnnxDetector(tmp_path / "garbled.onnx")
 
 
@@ -181,10 +186,10 @@ def test_a_v2_detector_in_openvino_records_rgb_beside_it_and_older_settings_take
 
     path = export_detector(v2_detector, tmp_path / "detector.xml", "openvino")
     settings = json.loads(settings_path(path).read_text())
-    assert settings["channel_order"] == "RGB"
+    assert (settings["channel_order"], settings["interpolation"]) == ("RGB", "bicubic")
     rgb = rgb_image(4)
     with torch.no_grad():
-        reference = v2_detector.detect([as_tensor(rgb)])[0]
+        reference = v2_detector.detect([as_tensor(rgb)], "bicubic")[0]
     assert_same_detections(DETECTION.predict(v2_detector, [rgb], exported_runner("openvino", path))[0], reference)
     del settings["channel_order"]
     settings_path(path).write_text(json.dumps(settings))

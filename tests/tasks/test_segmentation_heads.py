@@ -48,7 +48,7 @@ def test_a_pspnet_file_is_recognised_built_and_predicts_alone(arch, tmp_path):
 def test_a_pspnet_file_keeps_its_output_stride_and_pool_sizes(tmp_path, capsys):
     source = lively(build_pspnet(PSP_ARCH, num_classes=3, output_stride=8, pool_sizes=(1, 2, 4)))
     settings = SEGMENTATION.settings_of(source)
-    assert settings == {"output_stride": 8, "pool_sizes": [1, 2, 4]}
+    assert settings == {"output_stride": 8, "align_corners": False, "pool_sizes": [1, 2, 4]}
     save_checkpoint(tmp_path / "psp.safetensors", source.state_dict(), PSP_ARCH, task="segmentation", **settings)
     assert main(["convert", str(tmp_path / "psp.safetensors"), str(tmp_path / "again.safetensors")]) == 0
     assert read_checkpoint(tmp_path / "again.safetensors").metadata["pool_sizes"] == [1, 2, 4]
@@ -64,7 +64,7 @@ def test_model_head_picks_the_head_and_its_settings():
         segmentation_config(head="pspnet", psp_channels=32, pool_sizes=(1, 3), dropout=0.1)
     )
     assert isinstance(pspnet, PSPNet) and pspnet.head.fusion.conv.out_channels == 32
-    assert SEGMENTATION.settings_of(pspnet) == {"output_stride": 16, "pool_sizes": [1, 3]}
+    assert SEGMENTATION.settings_of(pspnet) == {"output_stride": 16, "align_corners": False, "pool_sizes": [1, 3]}
     deeplabv3 = SEGMENTATION.build_model(segmentation_config(aspp_channels=16, atrous_rates=(1, 2, 3)))
     assert type(deeplabv3) is DeepLabV3 and deeplabv3.head.aspp.project[0].out_channels == 16
     assert to_dict(segmentation_config(head="pspnet"))["model"]["head"] == "pspnet"

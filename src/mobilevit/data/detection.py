@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 from ..errors import UsageError
 from .image import ImageReadError, open_image, read_image, upright_size
 from .sampler import SampleRequest
+from .transforms import INTERPOLATIONS
 
 # COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
 COCO_CLASSES = (
@@ -432,8 +433,8 @@ def to_model_input(rgb: torch.Tensor, channel_order: str = "BGR") -> torch.Tenso
 
 class DetectionTrainTransform:
     """ml-cvnets' SSD training augmentation with torchvision's transforms: SSD's random IoU crop,
-    photometric distortion, horizontal flip, resize to ``size`` (bilinear, no antialiasing, as
-    the model's own resize); boxes that lose their centre or all area are dropped. The images come
+    photometric distortion, horizontal flip, resize to ``size`` (``interpolation``, no antialiasing,
+    as the model's own resize); boxes that lose their centre or all area are dropped. The images come
     out in ``channel_order``, the model's."""
 
     def __init__(
@@ -443,15 +444,20 @@ class DetectionTrainTransform:
         photometric: bool = True,
         horizontal_flip: bool = True,
         channel_order: str = "BGR",
+        interpolation: str = "bilinear",
     ) -> None:
-        from torchvision.transforms import v2  # torchvision takes 2 s to import: only when used
+        from torchvision.transforms import InterpolationMode, v2  # torchvision takes 2 s to import: only when used
+
+        if interpolation not in INTERPOLATIONS:
+            raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
 
         steps: list[v2.Transform] = [v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()] if random_crop else []
         if photometric:
             steps.append(v2.RandomPhotometricDistort(p=0.5))
         if horizontal_flip:
             steps.append(v2.RandomHorizontalFlip(p=0.5))
-        steps += [v2.Resize((size, size), antialias=False), v2.SanitizeBoundingBoxes(min_size=1.0)]
+        mode = InterpolationMode(interpolation)
+        steps += [v2.Resize((size, size), mode, antialias=False), v2.SanitizeBoundingBoxes(min_size=1.0)]
         self.transform = v2.Compose(steps)
         self.channel_order = channel_order
 
@@ -476,11 +482,16 @@ class DetectionTrainTransform:
         )
 
 
-def resize_for_model(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize a (3, H, W) float image to ``size`` x ``size`` exactly as the model's own transform
-    does (torchvision's SSD: bilinear, align_corners False), so batched evaluation gives the same
-    detections as passing the image itself."""
-    return F.interpolate(image[None], size=(size, size), mode="bilinear", align_corners=False)[0]
+def resize_for_model(image: torch.Tensor, size: int, interpolation: str = "bilinear") -> torch.Tensor:
+    """Resize a (3, H, W) float image in [0, 1] to ``size`` x ``size`` exactly as the model's own
+    transform does, so batched evaluation gives the same detections as passing the image itself:
+    ``interpolation`` is the weights' (``Preprocessing.interpolation``: bilinear as torchvision's SSD
+    and ml-cvnets v0.1 for v1, bicubic as ml-cvnets v0.2+ for v2), half-pixel centres, no
+    antialiasing; a bicubic result is clipped to [0, 1], as an image's pixels are."""
+    if interpolation not in INTERPOLATIONS:
+        raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
+    resized = F.interpolate(image[None], size=(size, size), mode=interpolation, align_corners=False)[0]
+    return resized.clamp_(0, 1) if interpolation == "bicubic" else resized
 
 
 class DetectionSample(NamedTuple):
@@ -528,7 +539,8 @@ class DetectionDataset(Dataset):
     An unreadable image raises an error naming it, or with ``skip_bad_images`` is replaced by the
     next readable one in training and by a blank image with id -1 in evaluation. An image whose
     size differs from its annotation's raises an error naming both. Evaluation images come in
-    ``channel_order`` (the model's; the training transform has its own).
+    ``channel_order`` and are resized with ``interpolation`` (the model's; the training transform
+    has its own).
     """
 
     def __init__(
@@ -538,9 +550,11 @@ class DetectionDataset(Dataset):
         train_transform: DetectionTrainTransform | None = None,
         skip_bad_images: bool = False,
         channel_order: str = "BGR",
+        interpolation: str = "bilinear",
     ) -> None:
         self.detections = detections
         self.channel_order = channel_order
+        self.interpolation = interpolation
         self.size = size
         self.train_transform = train_transform
         self.skip_bad_images = skip_bad_images
@@ -591,7 +605,7 @@ class DetectionDataset(Dataset):
             image, box_tensor, label_tensor = self.train_transform(rgb, boxes, labels, request.seed)
             return DetectionSample(image, box_tensor.float(), label_tensor, annotation.image_id, original, skipped)
         scale = torch.tensor([self.size / width, self.size / height] * 2)
-        image = resize_for_model(to_model_input(rgb, self.channel_order), self.size)
+        image = resize_for_model(to_model_input(rgb, self.channel_order), self.size, self.interpolation)
         return DetectionSample(
             image, torch.from_numpy(boxes) * scale, torch.from_numpy(labels), annotation.image_id, original, skipped
         )

@@ -400,7 +400,9 @@ def read_pair(
 
 class SegmentationTrainTransform:
     """The published recipe's joint augmentation of an image and its mask: resize the short side to
-    a size drawn uniformly from ``short_side_range`` (bilinear image, nearest mask), a random crop of
+    a size drawn uniformly from ``short_side_range`` (the image with ``preprocessing.interpolation``
+    and no antialiasing: bilinear as OpenCV's ``INTER_LINEAR`` in v1's recipe, bicubic in ml-cvnets'
+    v2 yamls; the mask with nearest neighbour), a random crop of
     the requested size (padded with 0 in the image and 255 in the mask where the image is smaller),
     a random horizontal flip; then the channel order and scale of ``preprocessing``."""
 
@@ -426,11 +428,12 @@ class SegmentationTrainTransform:
         new_height, new_width = short_edge_size(*rgb.shape[:2], short_side)
         check_resized_size(new_width, new_height, name)
         from torchvision import tv_tensors  # torchvision takes 2 s to import: only when used
+        from torchvision.transforms import InterpolationMode
         from torchvision.transforms.v2 import functional as TF
 
         image = tv_tensors.Image(torch.from_numpy(np.array(rgb)).permute(2, 0, 1))
         target = tv_tensors.Mask(torch.from_numpy(np.array(mask)))
-        image = TF.resize(image, [short_side], antialias=False)  # OpenCV's INTER_LINEAR, as the recipe
+        image = TF.resize(image, [short_side], InterpolationMode(self.preprocessing.interpolation), antialias=False)
         target = TF.resize(target, [short_side])  # a Mask is resized with nearest neighbour
         height, width = size
         pad_bottom, pad_right = max(height - image.shape[-2], 0), max(width - image.shape[-1], 0)

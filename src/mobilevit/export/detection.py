@@ -5,7 +5,9 @@ ONNX files carry both outputs and, in their metadata, the decoding's settings an
 (:class:`OnnxDetector`). OpenVINO, LiteRT and ExecuTorch files give one tensor, the box regression
 and the class logits side by side, with the settings in a JSON file beside them (``NAME.json``
 next to ``NAME.tflite``; :class:`ExportedDetector`). The settings record the input's channel
-order (``channel_order``: RGB for MobileViT v2, BGR for v1); a file without it takes BGR."""
+order (``channel_order``: RGB for MobileViT v2, BGR for v1; a file without it takes BGR) and the
+resize of the images to the input size (``interpolation``: bicubic for v2's published weights,
+bilinear for v1's; a file without it resizes bilinearly)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import torch
 
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
+from ..data.transforms import INTERPOLATIONS
 from ..errors import UsageError
 from ..tasks import task_of
 from ..tasks.base import model_preprocessing
@@ -97,13 +100,16 @@ def settings_path(path: str | os.PathLike) -> Path:
 
 
 def _settings(model: SSDLite) -> dict:
-    """What the decoding beside an exported network needs, the class names and the input's channel order."""
+    """What the decoding beside an exported network needs, the class names, the input's channel
+    order and how images are resized to it."""
+    preprocessing = model_preprocessing(model, task_of(model))
     return {
         "num_classes": model.num_classes,
         **model.decoding.as_dict(),  # as our checkpoint files record them
         "arch": [_stage_as_list(stage) for stage in model.backbone.arch],
         "class_names": list(model.class_names),
-        "channel_order": model_preprocessing(model, task_of(model)).channel_order,
+        "channel_order": preprocessing.channel_order,
+        "interpolation": preprocessing.interpolation,
     }
 
 
@@ -134,8 +140,9 @@ def _export_onnx(fused: SSDLite, path: Path, settings: dict) -> None:
 class _Decoded:
     """Detections from an exported network's raw outputs, decoded by the model's decoding and NMS
     (:class:`SSDBoxCoding`) with the settings the export carries: ``detector(images)`` takes a list
-    of (3, H, W) tensors in [0, 1] in ``channel_order`` (the file's; BGR where it records none) and
-    returns per image ``{'boxes', 'scores', 'labels'}`` in its own pixels; ``class_names`` name the labels."""
+    of (3, H, W) tensors in [0, 1] in ``channel_order`` (the file's; BGR where it records none),
+    resizes them with ``interpolation`` (the file's; bilinear where it records none) and returns per
+    image ``{'boxes', 'scores', 'labels'}`` in its own pixels; ``class_names`` name the labels."""
 
     output_kind = "detections"  # what predict gets from it (a logits runner gives "logits")
 
@@ -149,6 +156,9 @@ class _Decoded:
             channel_order = settings.pop("channel_order", "BGR")  # exports before it was recorded fed BGR
             if channel_order not in ("BGR", "RGB"):
                 raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r:.80}")
+            interpolation = settings.pop("interpolation", "bilinear")  # exports before it was recorded: bilinear
+            if interpolation not in INTERPOLATIONS:
+                raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
                 raise UsageError(f"class_names must be a list of strings, got {names!r:.80}")
             from ..models import DecodingSettings, SSDBoxCoding
@@ -158,6 +168,7 @@ class _Decoded:
             raise UsageError(f"{where} holds no detector settings mobilevit export writes: {error}") from None
         self.class_names, self.image_size, self.where = tuple(names), self.coding.decoding.image_size, where
         self.channel_order: str = channel_order
+        self.interpolation: str = interpolation
         if len(self.class_names) != self.coding.num_classes:
             raise UsageError(f"{where}: {len(self.class_names)} class_names for num_classes {self.coding.num_classes}")
 
@@ -174,7 +185,7 @@ class _Decoded:
         raise NotImplementedError
 
     def __call__(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        batch = torch.stack([resize_for_model(image.float(), self.image_size) for image in images])
+        batch = torch.stack([resize_for_model(image.float(), self.image_size, self.interpolation) for image in images])
         sizes = [tuple(image.shape[-2:]) for image in images]
         return self.coding.decode(self.checked_outputs(batch), sizes)
 

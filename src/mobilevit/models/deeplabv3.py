@@ -82,9 +82,10 @@ class DeepLabV3(nn.Module):
     """A MobileViT DeepLabv3 segmenter.
 
     ``model(x)`` gives (B, num_classes, H, W) logits at the input's own size: the head's logits at
-    1/output_stride, upsampled bilinearly with ``align_corners=False`` (Hugging Face's loss and
-    post-processing convention; at 512x512 and output stride 16 it equals ml-cvnets v0.1's x16
-    upsampling inside the model). ``forward_low_res(x)`` gives the logits before that upsampling,
+    1/output_stride, upsampled bilinearly with ``align_corners`` as the weights were trained: False
+    for v1 (ml-cvnets v0.1, where the published v1 weights were trained; also Hugging Face's loss and
+    post-processing convention), True for v2 (ml-cvnets v0.2 and later upsample with it in every
+    segmentation head). ``forward_low_res(x)`` gives the logits before that upsampling,
     Hugging Face's ``logits`` (32x32 at 512x512), for losses computed at any resolution.
     ``preprocessing`` (how images are prepared for the weights; None: as for the official ones) and
     ``class_names`` (the outputs' names, in order; empty: unnamed) describe the weights: the zoo,
@@ -98,7 +99,14 @@ class DeepLabV3(nn.Module):
 
     task = "segmentation"  # which :mod:`mobilevit.tasks` task serves this model
 
-    def __init__(self, backbone: MobileViT, num_classes: int = 21, aux_head: bool = False, **head_options: Any) -> None:
+    def __init__(
+        self,
+        backbone: MobileViT,
+        num_classes: int = 21,
+        aux_head: bool = False,
+        align_corners: bool = False,
+        **head_options: Any,
+    ) -> None:
         super().__init__()
         last = len(backbone.layers) - 1
         if backbone.conv_1x1_exp is not None or backbone.out_indices[-1] != last:
@@ -113,6 +121,7 @@ class DeepLabV3(nn.Module):
             )
         self.backbone = backbone
         self.num_classes = num_classes
+        self.align_corners = align_corners  # of the logits' upsampling; a setting of the weights
         self.preprocessing: Preprocessing | None = None
         self.class_names: tuple[str, ...] = ()
         self.head = self._make_head(backbone.stage_channels[-1], num_classes, **head_options)
@@ -134,9 +143,9 @@ class DeepLabV3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor | SegmentationOutput:
         if self.aux_head is not None and self.training:
             maps = self.backbone(x)
-            logits = upsample_logits(self.head(maps[-1]).contiguous(), x.shape[-2:])
+            logits = upsample_logits(self.head(maps[-1]).contiguous(), x.shape[-2:], self.align_corners)
             return SegmentationOutput(logits, self.aux_head(maps[self.aux_map]).contiguous())
-        return upsample_logits(self.forward_low_res(x), x.shape[-2:])
+        return upsample_logits(self.forward_low_res(x), x.shape[-2:], self.align_corners)
 
     def fuse(self) -> DeepLabV3:
         """Fold the backbone's BatchNorms into its convolutions for inference (see :meth:`MobileViT.fuse`)."""
@@ -147,15 +156,22 @@ class DeepLabV3(nn.Module):
     @torch.no_grad()
     def predict(self, x: torch.Tensor, size: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Softmax scores (B, num_classes, h, w) and the class mask (B, h, w) at ``size`` (h, w),
-        by default the input's; the low-resolution logits are upsampled bilinearly first."""
-        logits = upsample_logits(self.forward_low_res(x), x.shape[-2:] if size is None else size)
+        by default the input's; the low-resolution logits are upsampled bilinearly first (with the
+        model's ``align_corners``)."""
+        logits = upsample_logits(self.forward_low_res(x), x.shape[-2:] if size is None else size, self.align_corners)
         scores = logits.softmax(dim=1)
         return scores, scores.argmax(dim=1)
 
 
-def upsample_logits(logits: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Bilinear resize (``align_corners=False``) of (B, C, h, w) logits to ``size`` (H, W)."""
-    return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
+def upsample_logits(logits: torch.Tensor, size: Sequence[int], align_corners: bool = False) -> torch.Tensor:
+    """Bilinear resize of (B, C, h, w) logits to ``size`` (H, W)."""
+    return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=align_corners)
+
+
+def published_align_corners(arch: Any) -> bool:
+    """How the published weights of ``arch``'s family upsample their logits: ``align_corners=True``
+    for v2 (ml-cvnets v0.2+, ``BaseSegHead``), False for v1 (ml-cvnets v0.1's DeepLabv3)."""
+    return is_v2_arch(arch)
 
 
 def build_segmenter(
@@ -167,13 +183,15 @@ def build_segmenter(
     aspp_dropout: float = 0.1,
     classifier_dropout: float = 0.1,
     aux_head: bool = False,
+    align_corners: bool | None = None,
     **backbone_options: Any,
 ) -> DeepLabV3:
     """Build a DeepLabv3-MobileViT; the defaults are the published models'. ``backbone_options``
     go to :class:`MobileViT` (``drop_rate``, ``frozen_stages``, ``norm_eval`` ...); the backbone
     computes channels-last unless told otherwise, and the logits come out in the usual layout.
     ``aspp_channels`` None: the published models' (256 on v1, 512 on a v2 arch, as ml-cvnets).
-    ``aux_head=True`` adds the training-only :class:`AuxiliaryHead`."""
+    ``aux_head=True`` adds the training-only :class:`AuxiliaryHead`. ``align_corners`` None: the
+    published models' upsampling of the logits (:func:`published_align_corners`)."""
     if aspp_channels is None:
         aspp_channels = 512 if is_v2_arch(arch) else 256
     backbone = dense_backbone(arch, output_stride, aux_head, backbone_options)
@@ -181,6 +199,7 @@ def build_segmenter(
         backbone,
         num_classes,
         aux_head=aux_head,
+        align_corners=published_align_corners(arch) if align_corners is None else align_corners,
         atrous_rates=atrous_rates,
         aspp_channels=aspp_channels,
         aspp_dropout=aspp_dropout,

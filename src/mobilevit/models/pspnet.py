@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UsageError
-from .deeplabv3 import DeepLabV3, dense_backbone
+from .deeplabv3 import DeepLabV3, dense_backbone, published_align_corners
 from .mobilevit import ConvNormAct, Stage
 
 
@@ -100,17 +100,20 @@ def build_pspnet(
     channels: int = 512,
     classifier_dropout: float = 0.1,
     aux_head: bool = False,
+    align_corners: bool | None = None,
     **backbone_options: Any,
 ) -> PSPNet:
     """Build a PSPNet-MobileViT with ml-cvnets' published head (512 channels, Dropout2d 0.1; output
     stride 16 for VOC, 8 for ADE20k); ``backbone_options`` go to the backbone, which computes
     channels-last unless told otherwise. ``aux_head=True`` adds the training-only auxiliary head
-    (see :class:`DeepLabV3`)."""
+    (see :class:`DeepLabV3`); ``align_corners`` None: the published models' upsampling of the logits
+    (True on v2, False on v1: :func:`~mobilevit.models.deeplabv3.published_align_corners`)."""
     backbone = dense_backbone(arch, output_stride, aux_head, backbone_options)
     return PSPNet(
         backbone,
         num_classes,
         aux_head=aux_head,
+        align_corners=published_align_corners(arch) if align_corners is None else align_corners,
         pool_sizes=tuple(pool_sizes),
         channels=channels,
         classifier_dropout=classifier_dropout,

@@ -245,12 +245,14 @@ class SSDLite(nn.Module):
         """Detections of raw outputs in the pixels of images of ``image_sizes`` (see :meth:`SSDBoxCoding.decode`)."""
         return self.box_coding.decode(outputs, image_sizes)
 
-    def detect(self, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    def detect(self, images: Sequence[torch.Tensor], interpolation: str = "bilinear") -> list[dict[str, torch.Tensor]]:
         """Per (3, H, W) image in [0, 1] of any size (in the model's channel order), ``{'boxes', 'scores', 'labels'}`` in its own
-        pixels, best first: each image resized to ``image_size`` (bilinear, as torchvision's SSD does)."""
+        pixels, best first: each image resized to ``image_size`` with ``interpolation`` (the weights':
+        bilinear as torchvision's SSD for v1, bicubic for v2; ``predict`` passes the model's
+        preprocessing's)."""
         if not images:
             return []
-        batch = torch.stack([resize_for_model(image.float(), self.image_size) for image in images])
+        batch = torch.stack([resize_for_model(image.float(), self.image_size, interpolation) for image in images])
         return self.postprocess(self(batch), [(int(image.shape[-2]), int(image.shape[-1])) for image in images])
 
     def fuse(self) -> SSDLite:

@@ -52,8 +52,10 @@ from .base import (
 if TYPE_CHECKING:
     from ..models import SSDBoxCoding, SSDLite
 
-# The published v1 detection weights' input: the whole image resized to 320x320, BGR, /255 (v2's: RGB).
+# The published v1 detection weights' input: the whole image resized to 320x320 (bilinear), BGR, /255.
 DETECTION_PREPROCESSING = Preprocessing(resize_short=320, crop_size=320, keep_aspect_ratio=False)
+# The v2 weights' (ml-cvnets v0.2+, config/detection/ssd_coco/mobilevit_v2.yaml: 320x320 bicubic; PIL, RGB).
+V2_DETECTION_PREPROCESSING = dataclasses.replace(DETECTION_PREPROCESSING, interpolation="bicubic", channel_order="RGB")
 
 BACKGROUND = "background"
 # COCOeval's summary, in its order: (name, IoU thresholds, area range)
@@ -232,8 +234,9 @@ def detection_input(rgb: np.ndarray, channel_order: str = "BGR") -> torch.Tensor
     return to_model_input(torch.from_numpy(rgb.copy()).permute(2, 0, 1), channel_order)
 
 
-def detector_runner(model: SSDLite) -> Runner:
-    """Detections of a list of (3, H, W) images by ``model`` in eval mode, the model left as it was."""
+def detector_runner(model: SSDLite, interpolation: str = "bilinear") -> Runner:
+    """Detections of a list of (3, H, W) images by ``model`` in eval mode, each resized with
+    ``interpolation`` (the model's preprocessing's), the model left as it was."""
 
     def detect(images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         device = next(model.parameters()).device
@@ -241,7 +244,7 @@ def detector_runner(model: SSDLite) -> Runner:
         model.eval()
         try:
             with torch.inference_mode():
-                return model.detect([image.to(device) for image in images])
+                return model.detect([image.to(device) for image in images], interpolation)
         finally:
             model.train(was_training)
 
@@ -290,7 +293,7 @@ class Detection:
     name: str = "detection"
     best_metric: str = "map"
     default_preprocessing: Preprocessing = DETECTION_PREPROCESSING
-    default_preprocessing_v2: Preprocessing = dataclasses.replace(DETECTION_PREPROCESSING, channel_order="RGB")
+    default_preprocessing_v2: Preprocessing = V2_DETECTION_PREPROCESSING
     spatial_output: bool = False
     runner_output: str = "detections"  # what its predict takes from a runner
     pooled_head: bool = False
@@ -320,7 +323,7 @@ class Detection:
         return f"mAP {record.map:.1f} (COCO val2017)"
 
     def runner(self, model: SSDLite) -> Runner:
-        return detector_runner(model)
+        return detector_runner(model, model_preprocessing(model, self).interpolation)
 
     def predict(
         self,
@@ -330,9 +333,10 @@ class Detection:
         names: Sequence[str] = (),
         pixel_scores: bool = True,  # it has no scores per pixel
     ) -> list[dict[str, Any]]:
-        """Boxes in each image's own pixels (the detector resizes each image to its input size and
-        maps the boxes back), best first; see :func:`describe_detections`. The images go in the
-        channel order of an exported file's runner where it records one, else the model's."""
+        """Boxes in each image's own pixels (the runner resizes each image to the input size, with
+        the interpolation of an exported file's settings or of the model's preprocessing, and maps
+        the boxes back), best first; see :func:`describe_detections`. The images go in the channel
+        order of an exported file's runner where it records one, else the model's."""
         if not images:
             raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
         channel_order = getattr(run, "channel_order", None) or model_preprocessing(model, self).channel_order
@@ -394,7 +398,8 @@ class Detection:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data, size = config.data, config.detection.image_size
-        channel_order = data.preprocessing.channel_order  # the model's: BGR for v1's weights, RGB for v2's
+        # the model's: BGR and bilinear for v1's weights, RGB and bicubic for v2's
+        channel_order, interpolation = data.preprocessing.channel_order, data.preprocessing.interpolation
         options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, names, description = None, tuple(class_names), ""
         if train:
@@ -403,10 +408,15 @@ class Detection:
             names = (BACKGROUND, *train_list.class_names)
             settings = config.detection
             transform = DetectionTrainTransform(
-                size, settings.random_crop, settings.photometric_distort, data.horizontal_flip, channel_order
+                size,
+                settings.random_crop,
+                settings.photometric_distort,
+                data.horizontal_flip,
+                channel_order,
+                interpolation,
             )
             train_loader = training_loader(
-                DetectionDataset(train_list, size, transform, data.skip_bad_images, channel_order),
+                DetectionDataset(train_list, size, transform, data.skip_bad_images, channel_order, interpolation),
                 [BatchShape(size, size, data.batch_size)],
                 collate_detections,
                 config.train.seed,
@@ -417,7 +427,13 @@ class Detection:
         val_list = _split(config, False, names)
         names = (BACKGROUND, *val_list.class_names)
         val_loader = evaluation_loader(
-            DetectionDataset(val_list, size, skip_bad_images=data.skip_bad_images, channel_order=channel_order),
+            DetectionDataset(
+                val_list,
+                size,
+                skip_bad_images=data.skip_bad_images,
+                channel_order=channel_order,
+                interpolation=interpolation,
+            ),
             data.val_batch_size,
             collate_detections,
             options,

@@ -3,9 +3,11 @@ cross-entropy ignoring 255, mIoU from one confusion matrix over the whole set; `
 the best mIoU.
 
 Evaluation follows the protocol of the published figures: the whole image resized to
-``data.preprocessing.crop_size`` squared, the predicted classes resized back to the image's own
-size with nearest neighbour, every pixel of the set counted in one confusion matrix (not a mean
-over images).
+``data.preprocessing.crop_size`` squared, every pixel of the set counted in one confusion matrix
+(not a mean over images). How the logits reach the image's own size is a setting of the weights
+(``align_corners``, see :func:`~mobilevit.models.deeplabv3.published_align_corners`): v1's
+(ml-cvnets v0.1) take the predicted classes with nearest neighbour; v2's (ml-cvnets v0.2+) resize
+the logits bilinearly with ``align_corners=True``, then take the classes.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from ..data.segmentation import (
 from ..data.transforms import EvalTransform, Preprocessing
 from ..errors import UsageError
 from ..models import DeepLabV3, build_pspnet, build_segmenter
-from ..models.deeplabv3 import SegmentationOutput
+from ..models.deeplabv3 import SegmentationOutput, published_align_corners
 from .base import (
     LossFunction,
     Rendered,
@@ -71,6 +73,10 @@ KNOWN_CLASSES = {"voc": VOC_CLASSES, "voc_aug": VOC_CLASSES, "ade20k": ADE20K_CL
 SEGMENTER_BUILDERS = {"deeplabv3": build_segmenter, "pspnet": build_pspnet}
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
 SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
+# The v2 weights' (ml-cvnets v0.2+, its v2 segmentation yamls: `resize.interpolation: "bicubic"`): RGB, bicubic.
+V2_SEGMENTATION_PREPROCESSING = dataclasses.replace(
+    SEGMENTATION_PREPROCESSING, interpolation="bicubic", channel_order="RGB"
+)
 
 
 @dataclass(frozen=True)
@@ -129,11 +135,13 @@ class ConfusionMatrix:
 
     ``update`` takes logits at the evaluation size and the masks at each image's own size: the
     predicted classes are resized to the mask with nearest neighbour (the same as resizing the
-    logits with nearest, then taking the argmax).
+    logits with nearest, then taking the argmax), or with ``align_corners=True`` (the v2 weights')
+    the logits are resized bilinearly with it, then the classes taken.
     """
 
-    def __init__(self, num_classes: int, device: torch.device) -> None:
+    def __init__(self, num_classes: int, device: torch.device, align_corners: bool = False) -> None:
         self.num_classes = num_classes
+        self.align_corners = align_corners
         self.matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
         self.images = torch.zeros((), dtype=torch.int64, device=device)
         self.skipped: list[str] = []
@@ -147,8 +155,11 @@ class ConfusionMatrix:
     def update(self, output: torch.Tensor, batch: SegmentationBatch) -> None:
         self.skipped += batch.skipped
         predictions = output.argmax(dim=1)
-        for prediction, mask in zip(predictions, batch.masks):
-            if prediction.shape != mask.shape:
+        for logits, prediction, mask in zip(output, predictions, batch.masks):
+            if prediction.shape != mask.shape and self.align_corners:
+                resized = F.interpolate(logits[None].float(), size=mask.shape, mode="bilinear", align_corners=True)
+                prediction = resized[0].argmax(dim=0)
+            elif prediction.shape != mask.shape:
                 prediction = F.interpolate(prediction[None, None].float(), size=mask.shape, mode="nearest")[0, 0]
             self.add(prediction.long(), mask)
         self.images += len(predictions) - len(batch.skipped)  # an unreadable image has one reason
@@ -225,17 +236,24 @@ def segment(
     :func:`mobilevit.inference_model`); ``run`` computes the logits of a preprocessed batch (the
     model's own by default, or an exported file's runner).
 
+    The logits reach the image's size as the weights' ``align_corners`` says: with nearest
+    neighbour (v1's), or bilinearly with ``align_corners=True`` (v2's, as ml-cvnets v0.2+).
+
     ``pixel_scores=False`` leaves ``pred_scores`` out, and with it the memory of the scores at the
     image's size (``4 * num_classes`` bytes per pixel, twice): resizing with nearest neighbour only
     copies the logits, so the mask is then the argmax of the softmax at the model's output size,
     copied to the pixels each output covers (the same mask, but where two probabilities are equal
-    to the last bit in one computation and not in the other).
+    to the last bit in one computation and not in the other); a bilinear resize is done in bands
+    of rows, taking the classes of each band.
     """
     run = torch_logits(model) if run is None else run
     logits = run(prepare_arrays(images, model_preprocessing(model, SEGMENTATION), names))
     names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
+        if getattr(model, "align_corners", False):
+            results.append(_segment_aligned(image_logits, image.shape[:2], names, pixel_scores))
+            continue
         rows = _nearest_indices(image_logits.shape[-2], image.shape[0])
         columns = _nearest_indices(image_logits.shape[-1], image.shape[1])
         if pixel_scores:
@@ -254,6 +272,49 @@ def segment(
             result["pred_scores"] = scores.numpy()
         results.append(result)
     return results
+
+
+# Rows of a mask resized bilinearly at once (4 * num_classes bytes per pixel of a band).
+MASK_ROWS = 64
+
+
+def _segment_aligned(
+    logits: torch.Tensor, size: Sequence[int], names: Sequence[str], pixel_scores: bool
+) -> dict[str, Any]:
+    """One image's result from its (C, h, w) logits resized bilinearly (``align_corners=True``) to
+    ``size`` (H, W): as rows (H, h) and columns (W, w) of interpolation weights, so that the mask
+    alone is taken in bands of rows, without the logits at the image's size."""
+    rows = _aligned_weights(logits.shape[-2], size[0], logits)
+    columns = _aligned_weights(logits.shape[-1], size[1], logits).transpose(0, 1)
+    scores = (rows @ logits @ columns).softmax(dim=0) if pixel_scores else None
+    mask = torch.empty(tuple(size), dtype=torch.int64)
+    counts = torch.zeros(logits.shape[0], dtype=torch.int64)
+    for top in range(0, size[0], MASK_ROWS):
+        band = mask[top : top + MASK_ROWS]
+        source = (
+            scores[:, top : top + MASK_ROWS] if scores is not None else rows[top : top + MASK_ROWS] @ logits @ columns
+        )
+        torch.argmax(source, dim=0, out=band)
+        counts += torch.bincount(band.flatten(), minlength=logits.shape[0])
+    present = counts.nonzero().flatten().tolist()
+    result = {"pred_mask": mask.numpy(), "pred_classes": [names[label] if names else str(label) for label in present]}
+    if scores is not None:
+        result["pred_scores"] = scores.numpy()
+    return result
+
+
+def _aligned_weights(source: int, target: int, like: torch.Tensor) -> torch.Tensor:
+    """The (target, source) matrix of linear interpolation with ``align_corners=True``, as
+    ``F.interpolate`` computes it: target position i reads source position ``i * (source - 1) / (target - 1)``."""
+    scale = (source - 1) / (target - 1) if target > 1 else 0.0
+    positions = torch.arange(target, dtype=torch.float32) * scale
+    low = positions.floor().long().clamp(max=source - 1)
+    high = (low + 1).clamp(max=source - 1)
+    fraction = positions - low
+    weights = torch.zeros(target, source)
+    weights[torch.arange(target), low] += 1 - fraction
+    weights[torch.arange(target), high] += fraction
+    return weights.to(like.dtype)
 
 
 def _nearest_indices(source: int, target: int) -> torch.Tensor:
@@ -289,7 +350,7 @@ class Segmentation:
     name: str = "segmentation"
     best_metric: str = "miou"
     default_preprocessing: Preprocessing = SEGMENTATION_PREPROCESSING
-    default_preprocessing_v2: Preprocessing = dataclasses.replace(SEGMENTATION_PREPROCESSING, channel_order="RGB")
+    default_preprocessing_v2: Preprocessing = V2_SEGMENTATION_PREPROCESSING
     spatial_output: bool = True
     runner_output: str = "logits"  # what its predict takes from a runner
     pooled_head: bool = False
@@ -303,14 +364,19 @@ class Segmentation:
 
     def model_for_weights(self, arch: Any, state_dict: Mapping[str, torch.Tensor], metadata: Mapping) -> DeepLabV3:
         """The DeepLabv3 or PSPNet of these weights (the head's keys tell which): its width and class
-        count from the shapes; the output stride, atrous rates or pooled sizes, which shape no tensor,
-        from our header, else the published models' (ml-cvnets' ADE20k ones for 150 classes). The model is one for inference: an auxiliary
+        count from the shapes; the output stride, atrous rates or pooled sizes and the logits'
+        ``align_corners``, which shape no tensor, from our header, else the published models'
+        (ml-cvnets' ADE20k ones for 150 classes; ``align_corners`` the family's). The model is one for inference: an auxiliary
         head's keys, training's only, are left out when it is loaded."""
         classifier = state_dict["head.classifier.weight"]
         ade20k = classifier.shape[0] == ADE20K_CLASS_COUNT
+        align_corners = metadata.get("align_corners")  # None: the family's published upsampling
+        if align_corners is not None and not isinstance(align_corners, bool):
+            raise UsageError(f"the header's align_corners must be true or false, got {align_corners!r:.80}")
         common = dict(
             num_classes=int(classifier.shape[0]),
             output_stride=metadata.get("output_stride", ADE20K_OUTPUT_STRIDE if ade20k else DEFAULT_OUTPUT_STRIDE),
+            align_corners=align_corners,
         )
         if "head.pyramid.0.1.conv.weight" in state_dict:
             levels = len({key.split(".")[2] for key in state_dict if key.startswith("head.pyramid.")})
@@ -329,7 +395,11 @@ class Segmentation:
         return ()
 
     def settings_of(self, model: DeepLabV3) -> dict[str, Any]:
-        return {"output_stride": model.backbone.output_stride, **model.head.settings()}
+        return {
+            "output_stride": model.backbone.output_stride,
+            "align_corners": model.align_corners,
+            **model.head.settings(),
+        }
 
     def published(self, record: Any) -> str:
         return f"mIoU {record.miou:g} ({record.dataset} val)"
@@ -448,7 +518,8 @@ class Segmentation:
         return segmentation_loss(config.model.label_smoothing, config.model.aux_loss_weight)
 
     def evaluator(self, config: Config, device: torch.device) -> ConfusionMatrix:
-        return ConfusionMatrix(config.model.num_classes, device)
+        """The confusion matrix, resizing as the config's model upsamples (its family's published way)."""
+        return ConfusionMatrix(config.model.num_classes, device, published_align_corners(config.model.arch))
 
 
 SEGMENTATION = Segmentation()
