@@ -107,6 +107,12 @@ BAD_VALUES = [
         "data.preprocessing.resize_short must be at least crop_size (300), got 288",
     ),
     ("data.preprocessing.crop_size", "0", "data.preprocessing.crop_size must be at least 1, got 0"),
+    ("data.preprocessing.size_multiple", "-16", "data.preprocessing.size_multiple must be at least 0, got -16"),
+    (
+        "data.preprocessing.size_multiple",
+        "300",
+        "data.preprocessing.size_multiple must be at most resize_short (288), got 300",
+    ),
     (
         "data.preprocessing.interpolation",
         "'nearest'",

@@ -59,7 +59,8 @@ def test_segmentation_records_carry_url_settings_preprocessing_and_figures(name,
         "bicubic",
         512,
     )
-    assert not preprocessing.keep_aspect_ratio  # ours: 512x512; ml-cvnets' evaluation kept the aspect ratio
+    # ml-cvnets' evaluation: the short side to 512, the aspect ratio kept, sides floored to the output stride
+    assert preprocessing.keep_aspect_ratio and preprocessing.size_multiple == output_stride
     assert "short side resized to 512 (bicubic, aspect ratio kept" in record.protocol
     assert record.protocol.count("align_corners=True") == 2
     assert (ROOT / record.config).is_file()

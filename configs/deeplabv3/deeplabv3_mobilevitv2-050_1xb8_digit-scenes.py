@@ -3,7 +3,7 @@
 # 64x64 canvases, with the auxiliary head of ml-cvnets' v2 recipes (training only, loss weight 0.4).
 # Class 0 is the background, class 1 the digit, the soft rim of each stroke 255 (not scored).
 # ml-cvnets' v2 recipe scaled down: AdamW with warm-up and a cosine, EMA, random short-side resize,
-# crop (flips off: a mirrored digit is no digit); whole-image evaluation, RGB, bicubic. The data:
+# crop (flips off: a mirrored digit is no digit); whole-image evaluation as ml-cvnets', RGB, bicubic. The data:
 #   python tools/demo_segmentation.py data/digit_scenes_64 --train 64 --val 20 --size 64 --digits 0 --digit-side 0.3 0.6
 #   mobilevit train configs/deeplabv3/deeplabv3_mobilevitv2-050_1xb8_digit-scenes.py
 #   mobilevit test configs/deeplabv3/deeplabv3_mobilevitv2-050_1xb8_digit-scenes.py work_dirs/segmentation_demo_v2/best.pth
@@ -29,8 +29,14 @@ data = dict(
     short_side_range=(56, 80),
     horizontal_flip=False,
     sampler=dict(variable=False, base_size=64),
+    # evaluated as ml-cvnets' v2 weights: short side 64, aspect ratio kept, sides floored to the output stride
     preprocessing=dict(
-        resize_short=64, crop_size=64, keep_aspect_ratio=False, interpolation="bicubic", channel_order="RGB"
+        resize_short=64,
+        crop_size=64,
+        keep_aspect_ratio=True,
+        size_multiple=16,
+        interpolation="bicubic",
+        channel_order="RGB",
     ),
 )
 optim = dict(lr=0.005, weight_decay=0.01, clip_grad=10.0)

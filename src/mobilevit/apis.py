@@ -288,9 +288,10 @@ def inference_model(
     ``pred_label``, ``pred_score``, ``pred_class`` and ``pred_scores`` (the softmax over all
     classes, numpy). A segmenter's holds ``pred_mask``, the (H, W) class indices at the image's own
     size, ``pred_scores``, the (num_classes, H, W) softmax, and ``pred_classes``, the names of the
-    classes in the mask: the whole image is resized to the model's ``preprocessing.crop_size``
-    squared and the logits back to the image's size with nearest neighbour, the protocol of the
-    published segmentation figures. A detector's holds numpy ``boxes`` (N, 4) as (x1, y1, x2, y2)
+    classes in the mask, computed as the published segmentation figures were: the whole image resized
+    to the model's ``preprocessing.crop_size`` squared and the logits back with nearest neighbour
+    (v1), or, with ``preprocessing.size_multiple``, the short side resized at the image's aspect ratio,
+    each image run alone and the logits back bilinearly with ``align_corners=True`` (v2). A detector's holds numpy ``boxes`` (N, 4) as (x1, y1, x2, y2)
     in the image's own pixels, ``scores``, ``labels`` and their ``classes`` names, best first.
     The model is left as it is: threads may share it.
     """

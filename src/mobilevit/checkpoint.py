@@ -277,7 +277,7 @@ def save_checkpoint(
         "format_version": FORMAT_VERSION,
         "arch": arch if isinstance(arch, str) else [_stage_as_list(stage) for stage in arch],
         "num_classes": num_classes,
-        "preprocessing": dataclasses.asdict(preprocessing),
+        "preprocessing": preprocessing_header(preprocessing),
         "source_layout": source_layout,
     }
     if class_names is not None:
@@ -409,10 +409,29 @@ def _metadata_problem(metadata: Any) -> str | None:
     return None
 
 
+# Preprocessing fields added after format version 2's first files: written only when not their default,
+# so that a file without them reads as before (and older mobilevit reads the files that do not use them).
+OPTIONAL_PREPROCESSING = {"size_multiple": 0}
+
+
+def preprocessing_header(preprocessing: Preprocessing) -> dict[str, Any]:
+    """The header's ``preprocessing``: every field, the optional ones only when they are not their default."""
+    fields = dataclasses.asdict(preprocessing)
+    return {
+        key: value
+        for key, value in fields.items()
+        if key not in OPTIONAL_PREPROCESSING or value != OPTIONAL_PREPROCESSING[key]
+    }
+
+
 def _preprocessing_problem(preprocessing: Any) -> str | None:
     fields = [field.name for field in dataclasses.fields(Preprocessing)]
-    if not isinstance(preprocessing, dict) or sorted(preprocessing) != sorted(fields):
+    required = [name for name in fields if name not in OPTIONAL_PREPROCESSING]
+    if not isinstance(preprocessing, dict) or not set(required) <= set(preprocessing) <= set(fields):
         return f"expected an object with the keys {', '.join(fields)}; got {preprocessing!r:.120}"
+    multiple = preprocessing.get("size_multiple", 0)
+    if not (_is_int(multiple) and multiple >= 0):
+        return f"size_multiple must be an integer of 0 or more; got {multiple!r}"
     if not all(_is_int(preprocessing[key]) and preprocessing[key] > 0 for key in ("resize_short", "crop_size")):
         return "resize_short and crop_size must be positive integers"
     if preprocessing["channel_order"] not in ("RGB", "BGR"):

@@ -355,7 +355,7 @@ def huggingface_processor(preprocessing: Preprocessing) -> dict[str, Any]:
         "do_resize": True,
         "size": {"shortest_edge": preprocessing.resize_short} if preprocessing.keep_aspect_ratio else crop,
         "resample": _RESAMPLING[preprocessing.interpolation],
-        "do_center_crop": preprocessing.keep_aspect_ratio,
+        "do_center_crop": preprocessing.keep_aspect_ratio and not preprocessing.size_multiple,
         "crop_size": crop,
         "do_rescale": True,
         "rescale_factor": 1 / preprocessing.std[0],

@@ -45,12 +45,15 @@ COCO_PROTOCOL = (
 
 # How ml-cvnets v0.2+ measured the published figures of its MobileViT v2 dense weights
 # (cvnets-eval-seg / cvnets-eval-det with --evaluation.*.resize-input-images): RGB, bicubic. Its
-# segmentation evaluation keeps the aspect ratio (data/datasets/segmentation/pascal_voc.py and ade20k.py
-# `_evaluation_transforms`: `Resize(img_size=min(size))`), where our preprocessing resizes to 512x512.
+# segmentation evaluation keeps the aspect ratio (v0.2 data/datasets/segmentation/pascal_voc.py and
+# ade20k.py `_evaluation_transforms`: `Resize(img_size=min(size))`) and floors both sides to a multiple of
+# the output stride (engine/eval_segmentation.py), one image a batch: the records' preprocessing does the
+# same (`size_multiple`, the output stride).
 _V2_SEGMENTATION_EVALUATION = (
-    "each image's short side resized to 512 (bicubic, aspect ratio kept, long side floored), then both sides "
-    "floored to a multiple of the output stride (bilinear, align_corners=True), RGB, /255; logits upsampled to "
-    "the original size (bilinear, align_corners=True), argmax"
+    "each image's short side resized to 512 (bicubic, aspect ratio kept, long side floored, no crop), then "
+    "both sides floored to a multiple of the output stride (bilinear, align_corners=True), RGB, /255, one "
+    "image a batch; logits upsampled to the original size (bilinear, align_corners=True), argmax; the mask "
+    "scored at its original size"
 )
 V2_VOC_PROTOCOL = (
     f"PASCAL VOC 2012 val (1,449 images): {_V2_SEGMENTATION_EVALUATION}; mIoU over 21 classes from one "
@@ -205,7 +208,7 @@ def _v2_segmenter(head: str, data: str, width: str, params_m: float, flops_g: fl
         params_m=params_m,
         flops_g=flops_g,
         class_names=classes,
-        preprocessing=V2_SEGMENTATION_PREPROCESSING,
+        preprocessing=replace(V2_SEGMENTATION_PREPROCESSING, size_multiple=output_stride),
         task="segmentation",
         miou=miou,
         protocol=protocol,

@@ -2,8 +2,10 @@
 # annotations/{training,validation}/*.png), read as ml-cvnets v0.2+ trained and tested its MobileViT
 # v2 segmenters: 150 classes (the masks' 0, "other", not scored), 4 images per process, the short
 # side resized to a random size in [256, 768] (bicubic), a random 512x512 crop, flips; evaluation on
-# each whole image resized to 512x512 (bicubic), RGB in [0, 1]. Not in our loader: ml-cvnets'
-# photometric distortion, rotation (10 degrees), Gaussian noise and class-balanced crops.
+# each whole image, its short side resized to 512 (bicubic) keeping the aspect ratio and both sides
+# floored to a multiple of the output stride (ml-cvnets' cvnets-eval-seg), one image a batch, RGB in
+# [0, 1]. Not in our loader: ml-cvnets' photometric distortion, rotation (10 degrees), Gaussian noise
+# and class-balanced crops.
 data = dict(
     kind="ade20k",
     root="data/ade20k/ADEChallengeData2016",
@@ -18,7 +20,8 @@ data = dict(
     preprocessing=dict(
         resize_short=512,
         crop_size=512,
-        keep_aspect_ratio=False,
+        keep_aspect_ratio=True,
+        size_multiple=8,  # the output stride
         interpolation="bicubic",
         channel_order="RGB",
         mean=(0.0, 0.0, 0.0),

@@ -471,8 +471,8 @@ class SegmentationDataset(Dataset):
 
     Training items are :class:`SampleRequest` (index, crop size, augmentation seed) read with a
     :class:`SegmentationTrainTransform`; evaluation items are indices read with a
-    :class:`EvalTransform` (the whole image resized, ``preprocessing.keep_aspect_ratio=False``), the
-    mask left at the image's own size. An unreadable image raises :class:`ImageReadError` naming
+    :class:`EvalTransform` (the whole image resized, to crop_size squared or, with
+    ``preprocessing.size_multiple``, at its aspect ratio), the mask left at the image's own size. An unreadable image raises :class:`ImageReadError` naming
     it, or with ``skip_bad_images`` is replaced by the next readable pair in training and becomes
     an all-ignored mask in evaluation, reported in ``skipped``. Mask errors always raise.
     """

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from ..checks import at_least, check_types, expected, image_side, one_of
+from ..checks import FieldError, at_least, at_most, check_types, expected, image_side, one_of
 from ..errors import UsageError
 from .image import check_image_size, check_resized_size, open_image, to_rgb_array, upright_size
 
@@ -26,7 +26,11 @@ class Preprocessing:
     Resize the short edge to ``resize_short`` (``interpolation``), centre-crop ``crop_size``,
     order the channels as ``channel_order`` and map pixel values ``v`` to ``(v - mean) / std``.
     With ``keep_aspect_ratio=False`` the whole image is resized to ``crop_size`` x ``crop_size``
-    instead, with no crop (the segmentation weights' protocol).
+    instead, with no crop (the v1 dense weights' protocol). With ``size_multiple`` n > 0 (and
+    ``keep_aspect_ratio``) the image is not cropped: its short side is resized to ``resize_short``,
+    the long side to the same scale floored, then both sides are floored to a multiple of n,
+    bilinearly with ``align_corners=True`` (ml-cvnets v0.2+'s evaluation of its v2 segmenters, n their
+    output stride); each image keeps its own size, so such images are run one at a time.
     """
 
     resize_short: int = 288
@@ -36,12 +40,21 @@ class Preprocessing:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (255.0, 255.0, 255.0)
     keep_aspect_ratio: bool = True
+    size_multiple: int = 0
 
     def __post_init__(self) -> None:
         check_types(self)
         at_least(self, "crop_size", 1)
         at_least(self, "resize_short", self.crop_size, f"crop_size ({self.crop_size})")
         image_side("resize_short", self.resize_short, MAX_RESIZE_SHORT)
+        at_least(self, "size_multiple", 0)
+        at_most(self, "size_multiple", self.resize_short, f"resize_short ({self.resize_short})")
+        if self.size_multiple and not self.keep_aspect_ratio:
+            raise FieldError(
+                "size_multiple",
+                f"is {self.size_multiple}, which keeps each image's aspect ratio, but keep_aspect_ratio is False: "
+                "set keep_aspect_ratio=True, or size_multiple=0 to resize each whole image to crop_size squared",
+            )
         one_of(self, "interpolation", INTERPOLATIONS)
         one_of(self, "channel_order", ("RGB", "BGR"))
         if not all(value > 0 for value in self.std):
@@ -59,6 +72,24 @@ def short_edge_size(height: int, width: int, size: int) -> tuple[int, int]:
     """(height, width) of a ``height`` x ``width`` image resized so its short edge is ``size``."""
     scale = size / min(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def aspect_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """(height, width) with the short side ``size`` and the long side scaled and floored, as ml-cvnets'
+    ``Resize`` with an int size (the height is the short side of a square)."""
+    if width < height:
+        return int(size * height / width), size
+    return size, int(size * width / height)
+
+
+def floor_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
+    """A float (C, H, W) image with both sides floored to a multiple of ``multiple``, resized bilinearly
+    with ``align_corners=True`` (ml-cvnets' evaluation of segmenters); unchanged when they are."""
+    height, width = image.shape[-2:]
+    size = (height // multiple * multiple, width // multiple * multiple)
+    if size == (height, width):
+        return image
+    return F.interpolate(image[None], size=size, mode="bilinear", align_corners=True)[0]
 
 
 def resize_short_edge(image: torch.Tensor, size: int, interpolation: str = "bilinear") -> torch.Tensor:
@@ -100,7 +131,8 @@ def normalize(image: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor
 class EvalTransform:
     """RGB uint8 (H, W, 3) array -> the (3, crop, crop) float tensor the model expects:
     resize the short edge and centre-crop (or, without ``keep_aspect_ratio``, resize the whole
-    image to crop x crop), reorder channels, scale.
+    image to crop x crop; or, with ``size_multiple``, keep the whole image at its aspect ratio and
+    floor its sides, see :class:`Preprocessing`), reorder channels, scale.
 
     An image too thin, or one whose resize would be too large (see :mod:`mobilevit.data.image`),
     raises :class:`~mobilevit.data.image.ImageReadError` naming ``name``, before any memory is spent.
@@ -116,6 +148,9 @@ class EvalTransform:
         check_resized_size(new_width, new_height, name)
         image = torch.from_numpy(np.array(rgb, order="C")).permute(2, 0, 1)  # a writable copy
         preprocessing = self.preprocessing
+        if preprocessing.size_multiple:
+            image = resize(image, aspect_size(height, width, preprocessing.resize_short), preprocessing.interpolation)
+            return floor_to_multiple(normalize(image, preprocessing), preprocessing.size_multiple)
         if preprocessing.keep_aspect_ratio:
             image = resize_short_edge(image, preprocessing.resize_short, preprocessing.interpolation)
             image = center_crop(image, preprocessing.crop_size)

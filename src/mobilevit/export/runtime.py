@@ -44,8 +44,14 @@ def check_batch(path: str | os.PathLike, input_shape: Sequence[int | str], batch
     if batch.ndim != 4 or not all(
         isinstance(expected, str) or expected == size for expected, size in zip(input_shape[1:], batch.shape[1:])
     ):
+        hint = ""
+        if batch.ndim == 4 and batch.shape[1] == input_shape[1]:  # another image size
+            hint = (
+                ": images kept at their own sizes (a v2 segmenter's preprocessing.size_multiple) need a file "
+                "exported with --dynamic"
+            )
         raise UsageError(
-            f"{path} takes a batch of shape {tuple(input_shape)} (names are free sizes), got {tuple(batch.shape)}"
+            f"{path} takes a batch of shape {tuple(input_shape)} (names are free sizes), got {tuple(batch.shape)}{hint}"
         )
     fixed_batch = input_shape[0] if isinstance(input_shape[0], int) else None
     if fixed_batch is not None and len(batch) % fixed_batch:

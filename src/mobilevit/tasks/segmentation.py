@@ -2,9 +2,11 @@
 cross-entropy ignoring 255, mIoU from one confusion matrix over the whole set; ``best.pth`` is
 the best mIoU.
 
-Evaluation follows the protocol of the published figures: the whole image resized to
-``data.preprocessing.crop_size`` squared, every pixel of the set counted in one confusion matrix
-(not a mean over images). How the logits reach the image's own size is a setting of the weights
+Evaluation follows the protocol of the published figures: for v1's, the whole image resized to
+``data.preprocessing.crop_size`` squared; for v2's (``preprocessing.size_multiple``, ml-cvnets
+v0.2+), the short side resized with the aspect ratio kept and both sides floored to a multiple of
+the output stride, one image per batch; every pixel of the set counted in one confusion matrix at
+each mask's own size (not a mean over images). How the logits reach the image's own size is a setting of the weights
 (``align_corners``, see :func:`~mobilevit.models.deeplabv3.published_align_corners`): v1's
 (ml-cvnets v0.1) take the predicted classes with nearest neighbour; v2's (ml-cvnets v0.2+) resize
 the logits bilinearly with ``align_corners=True``, then take the classes.
@@ -73,9 +75,11 @@ KNOWN_CLASSES = {"voc": VOC_CLASSES, "voc_aug": VOC_CLASSES, "ade20k": ADE20K_CL
 SEGMENTER_BUILDERS = {"deeplabv3": build_segmenter, "pspnet": build_pspnet}
 # The published segmentation weights' input: the whole image resized to 512x512, BGR, /255.
 SEGMENTATION_PREPROCESSING = Preprocessing(resize_short=512, crop_size=512, keep_aspect_ratio=False)
-# The v2 weights' (ml-cvnets v0.2+, its v2 segmentation yamls: `resize.interpolation: "bicubic"`): RGB, bicubic.
+# The v2 weights' (ml-cvnets v0.2+, its v2 segmentation yamls: `resize.interpolation: "bicubic"`): RGB, bicubic,
+# evaluated as cvnets-eval-seg --evaluation.segmentation.resize-input-images: the short side to 512, the aspect
+# ratio kept, both sides floored to a multiple of the output stride (16; the ADE20k records say 8, theirs).
 V2_SEGMENTATION_PREPROCESSING = dataclasses.replace(
-    SEGMENTATION_PREPROCESSING, interpolation="bicubic", channel_order="RGB"
+    SEGMENTATION_PREPROCESSING, interpolation="bicubic", channel_order="RGB", keep_aspect_ratio=True, size_multiple=16
 )
 
 
@@ -247,7 +251,12 @@ def segment(
     of rows, taking the classes of each band.
     """
     run = torch_logits(model) if run is None else run
-    logits = run(prepare_arrays(images, model_preprocessing(model, SEGMENTATION), names))
+    preprocessing = model_preprocessing(model, SEGMENTATION)
+    if preprocessing.size_multiple:  # each image at its own aspect ratio: one at a time
+        labels = list(names) or [f"image {index + 1} of {len(images)}" for index in range(len(images))]
+        logits = [run(prepare_arrays([image], preprocessing, [label]))[0] for image, label in zip(images, labels)]
+    else:
+        logits = run(prepare_arrays(images, preprocessing, names))
     names = model.class_names
     results = []
     for image_logits, image in zip(logits, images):
@@ -478,10 +487,11 @@ class Segmentation:
         class_names: Sequence[str] = (),
     ) -> TaskData:
         data = config.data
-        if data.preprocessing.keep_aspect_ratio:
+        if data.preprocessing.keep_aspect_ratio and not data.preprocessing.size_multiple:
             raise ConfigError(
-                "segmentation scores whole images resized to data.preprocessing.crop_size squared, the published "
-                "protocol: set data.preprocessing.keep_aspect_ratio=False (a centre crop would drop mask pixels)"
+                "segmentation scores whole images: set data.preprocessing.keep_aspect_ratio=False (each image "
+                "resized to crop_size squared, v1's protocol) or data.preprocessing.size_multiple to the output "
+                "stride (the short side resized, the aspect ratio kept, v2's); a centre crop would drop mask pixels"
             )
         names = class_names_of(config, class_names)
         options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
@@ -503,7 +513,7 @@ class Segmentation:
         pairs = find_pairs(data.kind, data.root, data.val_split, data.val_annotation)
         val_loader = evaluation_loader(
             SegmentationDataset(pairs, EvalTransform(data.preprocessing), len(names), data.skip_bad_images),
-            data.val_batch_size,
+            1 if data.preprocessing.size_multiple else data.val_batch_size,  # images of their own sizes: one a batch
             collate_eval,
             options,
         )
