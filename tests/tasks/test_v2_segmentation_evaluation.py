@@ -18,7 +18,8 @@ from mobilevit.config import ConfigError, load_config
 from mobilevit.data.transforms import EvalTransform, Preprocessing, aspect_size
 from mobilevit.engine.evaluator import evaluate
 from mobilevit.models import build_segmenter
-from mobilevit.tasks import SEGMENTATION
+from mobilevit.tasks import CLASSIFICATION, DETECTION, SEGMENTATION
+from mobilevit.tasks.base import prepare_arrays
 from mobilevit.tasks.segmentation import SEGMENTATION_PREPROCESSING, V2_SEGMENTATION_PREPROCESSING
 from mobilevit.zoo import get_record
 
@@ -150,3 +151,17 @@ def test_predict_runs_each_image_at_its_aspect_ratio(tmp_path):
     save_checkpoint(tmp_path / "v1.safetensors", v1.state_dict(), "xx_small", SEGMENTATION_PREPROCESSING)
     assert "size_multiple" not in read_metadata(tmp_path / "v1.safetensors")["preprocessing"]
     assert mobilevit.init_model(tmp_path / "v1.safetensors").preprocessing == SEGMENTATION_PREPROCESSING
+
+
+def test_tasks_whose_batches_take_one_size_refuse_a_size_multiple():
+    for task, config in (
+        (CLASSIFICATION, "configs/mobilevit/mobilevit-tiny_1xb64_digits.py"),
+        (DETECTION, "configs/ssdlite/ssdlite_mobilevitv2-050_1xb16_digit-boxes.py"),
+    ):
+        overrides = ["data.preprocessing.size_multiple=16"]
+        if task is DETECTION:
+            overrides.append("data.preprocessing.keep_aspect_ratio=True")
+        with pytest.raises(ConfigError, match="size_multiple=16 keeps each image at its own size, which only"):
+            task.build_data(load_config(ROOT / config, overrides), train=False)
+    with pytest.raises(ValueError, match="size_multiple=16 keeps each image at its own size: prepare the 2 images"):
+        prepare_arrays([rgb_image(0, 40, 50), rgb_image(1, 50, 40)], KEPT)

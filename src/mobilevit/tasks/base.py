@@ -216,6 +216,11 @@ def prepare_arrays(
     """RGB arrays as one (B, 3, crop, crop) batch of the test pipeline; errors name each image by ``names``."""
     if not images:
         raise UsageError("no images given: expected a path, an array, a PIL image or a list of them")
+    if preprocessing.size_multiple and len(images) > 1:
+        raise UsageError(
+            f"preprocessing.size_multiple={preprocessing.size_multiple} keeps each image at its own size: "
+            f"prepare the {len(images)} images one at a time"
+        )
     transform = EvalTransform(preprocessing)
     names = list(names) or [f"image {index + 1} of {len(images)}" for index in range(len(images))]
     return torch.stack([transform(image, name) for image, name in zip(images, names)])
@@ -256,6 +261,16 @@ def require_num_classes(config: Config) -> None:
         raise ConfigError(
             "model.num_classes is not set: use the config.json a training run saved (training "
             "takes the count from the data set) or set model.num_classes"
+        )
+
+
+def refuse_size_multiple(config: Config) -> None:
+    """Refuse ``data.preprocessing.size_multiple`` for a task whose batches take one image size."""
+    multiple = config.data.preprocessing.size_multiple
+    if multiple:
+        raise ConfigError(
+            f"data.preprocessing.size_multiple={multiple} keeps each image at its own size, which only "
+            f"segmentation evaluates; {config.task} batches take one size: set data.preprocessing.size_multiple=0"
         )
 
 

@@ -30,6 +30,7 @@ from .base import (
     gather_over_processes,
     model_preprocessing,
     prepare_arrays,
+    refuse_size_multiple,
     require_num_classes,
     sum_over_processes,
     torch_logits,
@@ -285,6 +286,7 @@ class Classification:
         pin_memory: bool = False,
         class_names: Sequence[str] = (),
     ) -> TaskData:
+        refuse_size_multiple(config)
         data = config.data
         options = LoaderOptions(data.num_workers, world_size, rank, pin_memory)
         train_loader, description = None, ""

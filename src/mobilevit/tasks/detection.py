@@ -44,6 +44,7 @@ from .base import (
     Runner,
     TaskData,
     model_preprocessing,
+    refuse_size_multiple,
     require_dense_batches,
 )
 
@@ -397,6 +398,7 @@ class Detection:
         pin_memory: bool = False,
         class_names: Sequence[str] = (),
     ) -> TaskData:
+        refuse_size_multiple(config)
         data, size = config.data, config.detection.image_size
         # the model's: BGR and bilinear for v1's weights, RGB and bicubic for v2's
         channel_order, interpolation = data.preprocessing.channel_order, data.preprocessing.interpolation
