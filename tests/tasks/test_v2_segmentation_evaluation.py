@@ -165,3 +165,14 @@ def test_tasks_whose_batches_take_one_size_refuse_a_size_multiple():
             task.build_data(load_config(ROOT / config, overrides), train=False)
     with pytest.raises(ValueError, match="size_multiple=16 keeps each image at its own size: prepare the 2 images"):
         prepare_arrays([rgb_image(0, 40, 50), rgb_image(1, 50, 40)], KEPT)
+
+
+def test_calibration_images_of_a_kept_size_preprocessing_are_one_batch(tmp_path):
+    from mobilevit.export.calibration import calibration_images
+
+    for index, (height, width) in enumerate(SIZES):
+        Image.fromarray(rgb_image(index, height, width)).save(tmp_path / f"{index}.png")
+    batch = calibration_images(tmp_path, KEPT)
+    assert batch.shape == (3, 3, 64, 64)  # each whole image to crop_size squared
+    squares = Preprocessing(64, 64, "bicubic", "RGB", keep_aspect_ratio=False)
+    assert torch.equal(batch, calibration_images(tmp_path, squares))

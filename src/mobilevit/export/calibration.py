@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -26,8 +27,11 @@ def calibration_images(
     ``source`` is a folder of images (searched recursively) or a config file, whose training split
     is used. The images are spread evenly over the sorted list, so every class folder contributes.
     Unreadable images are an error naming each of them: a quantized model is only as good as its
-    calibration set.
+    calibration set. A preprocessing that keeps each image's size (``size_multiple``, a v2
+    segmenter's evaluation) calibrates on each whole image resized to crop x crop instead: one batch.
     """
+    if preprocessing.size_multiple:
+        preprocessing = dataclasses.replace(preprocessing, keep_aspect_ratio=False, size_multiple=0)
     paths = _image_paths(Path(source))
     spread = np.linspace(0, len(paths) - 1, min(count, len(paths))).round().astype(int)
     chosen = [paths[index] for index in np.unique(spread)]
