@@ -1,5 +1,6 @@
 """The demo's model, trained as ``scripts/demo.sh`` trains it (about half a minute on 2 cores), for
-the tests that measure what bfloat16 and int8 cost in accuracy: only a trained model can say."""
+the tests that measure what bfloat16 and int8 cost in accuracy: only a trained model can say.
+:func:`train_demo` trains another digits config the same way (the v2 demo)."""
 
 import importlib.util
 import json
@@ -21,6 +22,7 @@ from mobilevit.models import ImageClassifier
 
 ROOT = Path(__file__).parents[2]
 DEMO_CONFIG = ROOT / "configs/mobilevit/mobilevit-tiny_1xb64_digits.py"
+V2_DEMO_CONFIG = ROOT / "configs/mobilevitv2/mobilevitv2-050_1xb64_digits.py"
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,21 @@ class TrainedDemo:
 
 @pytest.fixture(scope="session")
 def trained_demo(tmp_path_factory) -> TrainedDemo:
+    return train_demo(DEMO_CONFIG, tmp_path_factory.mktemp("demo"))
+
+
+def train_demo(config: Path, root: Path) -> TrainedDemo:
+    """Write the digits under ``root`` and train the digits ``config`` on them there."""
     pytest.importorskip("sklearn")
     spec = importlib.util.spec_from_file_location("demo_digits", ROOT / "tools" / "demo_digits.py")
     demo_digits = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo_digits)
 
-    root = tmp_path_factory.mktemp("demo")
     demo_digits.write(root / "digits")
     work = root / "work"
     trainer.main(
         load_config(
-            DEMO_CONFIG,
+            config,
             [
                 f"data.root={root / 'digits'}",
                 f"train.work_dir={work}",

@@ -45,6 +45,7 @@ def calibrated(
     utils = import_runtime("torchao.quantization.pt2e", purpose)
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     example = calibration[[0, -1]].float()  # two images: a batch of one would fix the batch size
+    _remove_dropouts(model)
     program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
     prepared = pt2e.prepare_pt2e(utils.move_exported_model_to_eval(program), quantizer)
     calibration = calibration.float()
@@ -53,6 +54,17 @@ def calibrated(
     converted = utils.move_exported_model_to_eval(pt2e.convert_pt2e(prepared, fold_quantize=fold_quantize))
     correct_biases(converted, model, calibration, max_images=MAX_BATCH)
     return converted
+
+
+def _remove_dropouts(model: torch.nn.Module) -> None:
+    """Replace ``model``'s dropout layers (identities in evaluation) by ``nn.Identity``, in place.
+    torchao's ``move_exported_model_to_eval`` gives an exported dropout the metadata of its
+    one-element example, and XNNPACK's quantizer then fails on a convolution it feeds (v2's
+    feed-forward ``fc2``: "tuple index out of range")."""
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, torch.nn.modules.dropout._DropoutNd):
+                setattr(module, name, torch.nn.Identity())
 
 
 class FloatModules:
