@@ -19,6 +19,8 @@ model = dict(
     pretrained="mobilevitv2-100_3rdparty_in1k",
     pretrained_keys="backbone",
 )
-data = dict(preprocessing=dict(channel_order="RGB", interpolation="bicubic"))  # the v2 weights' input; v1's: BGR, bilinear
+data = dict(
+    preprocessing=dict(channel_order="RGB", interpolation="bicubic")
+)  # the v2 weights' input; v1's: BGR, bilinear
 optim = dict(weight_decay=0.05)
 train = dict(ema_decay=0.9995)
