@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from small_coco import coco_overrides, write_coco
 
 import mobilevit
 from mobilevit import apis
@@ -94,40 +94,15 @@ def test_the_models_preprocessing_says_the_channel_order(v2_detector):
     assert_same_detections(mobilevit.inference_model(v1, rgb, channel_order="RGB"), reference)
 
 
-def write_coco(root: Path) -> None:
-    """Two 90x70 images with a box each, as the train and the val split of a COCO data set."""
-    (root / "images").mkdir(parents=True)
-    images, annotations = [], []
-    for index in range(2):
-        Image.fromarray(rgb_image(10 + index)).save(root / "images" / f"{index}.png")
-        images.append({"id": index + 1, "file_name": f"{index}.png", "width": 90, "height": 70})
-        annotations.append(
-            {"id": index + 1, "image_id": index + 1, "category_id": 1, "bbox": [20, 10, 40, 30], "iscrowd": 0}
-        )
-    coco = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "patch"}]}
-    (root / "boxes.json").write_text(json.dumps(coco))
-
-
 def samples(config_file: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The first training sample and the first evaluation sample of a config's data."""
-    overrides = [
-        f"data.root={root}",
-        "data.train_split=images",
-        "data.val_split=images",
-        "data.train_annotation=boxes.json",
-        "data.val_annotation=boxes.json",
-        "data.num_workers=0",
-        "data.batch_size=2",
-        "data.val_batch_size=2",
-        "detection.image_size=64",
-    ]
-    config = load_config(ROOT / "configs/ssdlite" / config_file, overrides)
+    config = load_config(ROOT / "configs/ssdlite" / config_file, coco_overrides(root))
     data = DETECTION.build_data(config, train=True)
     return data.train.dataset[SampleRequest(0, 64, 64, seed=3)].image, data.val.dataset[0].image
 
 
 def test_a_v2_configs_training_and_evaluation_samples_are_rgb(tmp_path):
-    write_coco(tmp_path)
+    write_coco(tmp_path, [rgb_image(10), rgb_image(11)])
     v2_train, v2_val = samples("ssdlite_mobilevitv2-050_1xb16_digit-boxes.py", tmp_path)
     v1_train, v1_val = samples("ssdlite_mobilevit-tiny_1xb16_digit-boxes.py", tmp_path)
     expected = resize_for_model(as_tensor(rgb_image(10)), 64)  # no crop, distortion or flip in these configs

@@ -2,14 +2,13 @@
 detector's images are resized as its preprocessing says (bicubic for the published weights), and a
 v2 segmenter upsamples its logits with ``align_corners=True``; v1's stay bilinear and ``False``."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from small_coco import coco_overrides, write_coco
 
 import mobilevit
 from mobilevit.checkpoint import save_checkpoint
@@ -80,34 +79,10 @@ def test_predict_resizes_a_detectors_images_as_its_preprocessing_says(v2_detecto
         resize_for_model(as_tensor(rgb), 128, "area")
 
 
-def write_coco(root: Path) -> None:
-    (root / "images").mkdir(parents=True)
-    images, annotations = [], []
-    for index in range(2):
-        Image.fromarray(rgb_image(10 + index, 70, 90)).save(root / "images" / f"{index}.png")
-        images.append({"id": index + 1, "file_name": f"{index}.png", "width": 90, "height": 70})
-        annotations.append(
-            {"id": index + 1, "image_id": index + 1, "category_id": 1, "bbox": [20, 10, 40, 30], "iscrowd": 0}
-        )
-    coco = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "patch"}]}
-    (root / "boxes.json").write_text(json.dumps(coco))
-
-
 @pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
 def test_a_detection_configs_data_resize_as_its_preprocessing_says(interpolation, tmp_path):
-    write_coco(tmp_path)
-    overrides = [
-        f"data.root={tmp_path}",
-        "data.train_split=images",
-        "data.val_split=images",
-        "data.train_annotation=boxes.json",
-        "data.val_annotation=boxes.json",
-        "data.num_workers=0",
-        "data.batch_size=2",
-        "data.val_batch_size=2",
-        "detection.image_size=64",
-        f"data.preprocessing.interpolation={interpolation}",
-    ]
+    write_coco(tmp_path, [rgb_image(10, 70, 90), rgb_image(11, 70, 90)])
+    overrides = [*coco_overrides(tmp_path), f"data.preprocessing.interpolation={interpolation}"]
     config = load_config(ROOT / "configs/ssdlite/ssdlite_mobilevitv2-050_1xb16_digit-boxes.py", overrides)
     data = DETECTION.build_data(config, train=True)
     assert torch.equal(data.val.dataset[0].image, resize_for_model(as_tensor(rgb_image(10, 70, 90)), 64, interpolation))
