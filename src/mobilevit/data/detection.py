@@ -31,7 +31,7 @@ from torch.utils.data import Dataset
 from ..errors import UsageError
 from .image import ImageReadError, open_image, read_image, upright_size
 from .sampler import SampleRequest
-from .transforms import INTERPOLATIONS
+from .transforms import check_channel_order, check_interpolation
 
 # COCO's 80 classes in the order of their category ids (contiguous labels 1..80; 0 is the background).
 COCO_CLASSES = (
@@ -426,9 +426,7 @@ def find_detections(
 def to_model_input(rgb: torch.Tensor, channel_order: str = "BGR") -> torch.Tensor:
     """A (3, H, W) uint8 RGB image as a detector takes it: float in [0, 1], its channels in the
     model's ``channel_order`` (BGR for the published v1 weights, RGB for v2's)."""
-    if channel_order not in ("BGR", "RGB"):
-        raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
-    return (rgb.flip(0) if channel_order == "BGR" else rgb).float().div_(255)
+    return (rgb.flip(0) if check_channel_order(channel_order) == "BGR" else rgb).float().div_(255)
 
 
 class DetectionTrainTransform:
@@ -448,9 +446,7 @@ class DetectionTrainTransform:
     ) -> None:
         from torchvision.transforms import InterpolationMode, v2  # torchvision takes 2 s to import: only when used
 
-        if interpolation not in INTERPOLATIONS:
-            raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
-
+        check_interpolation(interpolation)
         steps: list[v2.Transform] = [v2.RandomIoUCrop(), v2.SanitizeBoundingBoxes()] if random_crop else []
         if photometric:
             steps.append(v2.RandomPhotometricDistort(p=0.5))
@@ -488,9 +484,9 @@ def resize_for_model(image: torch.Tensor, size: int, interpolation: str = "bilin
     ``interpolation`` is the weights' (``Preprocessing.interpolation``: bilinear as torchvision's SSD
     and ml-cvnets v0.1 for v1, bicubic as ml-cvnets v0.2+ for v2), half-pixel centres, no
     antialiasing; a bicubic result is clipped to [0, 1], as an image's pixels are."""
-    if interpolation not in INTERPOLATIONS:
-        raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
-    resized = F.interpolate(image[None], size=(size, size), mode=interpolation, align_corners=False)[0]
+    resized = F.interpolate(
+        image[None], size=(size, size), mode=check_interpolation(interpolation), align_corners=False
+    )[0]
     return resized.clamp_(0, 1) if interpolation == "bicubic" else resized
 
 

@@ -11,15 +11,14 @@ from PIL import Image, ImageOps
 
 from ..errors import UsageError
 from .image import read_image, to_rgb_array
-from .transforms import EvalTransform, Preprocessing
+from .transforms import EvalTransform, Preprocessing, check_channel_order
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image
 
 
 def to_rgb(image: ImageInput, channel_order: str = "BGR") -> np.ndarray:
     """An (H, W, 3) uint8 RGB array from a path, a PIL image or an array in ``channel_order``."""
-    if channel_order not in ("BGR", "RGB"):
-        raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
+    check_channel_order(channel_order)
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if isinstance(image, Image.Image):

@@ -56,13 +56,30 @@ class Preprocessing:
                 "set keep_aspect_ratio=True, or size_multiple=0 to resize each whole image to crop_size squared",
             )
         one_of(self, "interpolation", INTERPOLATIONS)
-        one_of(self, "channel_order", ("RGB", "BGR"))
+        one_of(self, "channel_order", CHANNEL_ORDERS)
         if not all(value > 0 for value in self.std):
             raise expected("std", "three positive numbers", self.std)
 
 
 # The resize modes of mobilevit.data.transforms.resize_short_edge (half-pixel centres, no antialiasing).
 INTERPOLATIONS = ("bilinear", "bicubic")
+CHANNEL_ORDERS = ("RGB", "BGR")
+
+
+def check_interpolation(interpolation: str) -> str:
+    """``interpolation`` if it is one of :data:`INTERPOLATIONS`, else a :class:`UsageError` naming it."""
+    if interpolation not in INTERPOLATIONS:
+        raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
+    return interpolation
+
+
+def check_channel_order(channel_order: str) -> str:
+    """``channel_order`` if it is 'BGR' or 'RGB', else a :class:`UsageError` naming it."""
+    if channel_order not in CHANNEL_ORDERS:
+        raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r:.80}")
+    return channel_order
+
+
 # Beyond this short edge every image would exceed mobilevit.data.image.MAX_RESIZED_PIXELS; no
 # config may resize, crop or train on images of a larger side (201 MB as float32 RGB).
 MAX_RESIZE_SHORT = 4096

@@ -22,7 +22,7 @@ import torch
 
 from ..checkpoint import _stage_as_list
 from ..data.detection import resize_for_model
-from ..data.transforms import INTERPOLATIONS
+from ..data.transforms import check_channel_order, check_interpolation
 from ..errors import UsageError
 from ..tasks import task_of
 from ..tasks.base import model_preprocessing
@@ -153,12 +153,9 @@ class _Decoded:
             if not isinstance(settings, dict):
                 raise UsageError(f"a JSON object of the decoding settings, got a {type(settings).__name__}")
             names, num_classes, arch = settings.pop("class_names"), settings.pop("num_classes"), settings.pop("arch")
-            channel_order = settings.pop("channel_order", "BGR")  # exports before it was recorded fed BGR
-            if channel_order not in ("BGR", "RGB"):
-                raise UsageError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r:.80}")
-            interpolation = settings.pop("interpolation", "bilinear")  # exports before it was recorded: bilinear
-            if interpolation not in INTERPOLATIONS:
-                raise UsageError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r:.80}")
+            # exports from before these were recorded fed BGR and resized bilinearly
+            channel_order = check_channel_order(settings.pop("channel_order", "BGR"))
+            interpolation = check_interpolation(settings.pop("interpolation", "bilinear"))
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
                 raise UsageError(f"class_names must be a list of strings, got {names!r:.80}")
             from ..models import DecodingSettings, SSDBoxCoding

@@ -222,8 +222,12 @@ def prepare_arrays(
             f"prepare the {len(images)} images one at a time"
         )
     transform = EvalTransform(preprocessing)
-    names = list(names) or [f"image {index + 1} of {len(images)}" for index in range(len(images))]
-    return torch.stack([transform(image, name) for image, name in zip(images, names)])
+    return torch.stack([transform(image, name) for image, name in zip(images, image_names(len(images), names))])
+
+
+def image_names(count: int, names: Sequence[str] = ()) -> list[str]:
+    """``names``, or for unnamed images "image i of count", as errors name them."""
+    return list(names) or [f"image {index + 1} of {count}" for index in range(count)]
 
 
 def preprocessing_of(model: nn.Module, default: Preprocessing) -> Preprocessing:

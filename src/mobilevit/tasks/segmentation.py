@@ -53,6 +53,7 @@ from .base import (
     Runner,
     TaskData,
     gather_over_processes,
+    image_names,
     model_preprocessing,
     prepare_arrays,
     require_dense_batches,
@@ -253,7 +254,7 @@ def segment(
     run = torch_logits(model) if run is None else run
     preprocessing = model_preprocessing(model, SEGMENTATION)
     if preprocessing.size_multiple:  # each image at its own aspect ratio: one at a time
-        labels = list(names) or [f"image {index + 1} of {len(images)}" for index in range(len(images))]
+        labels = image_names(len(images), names)
         logits = [run(prepare_arrays([image], preprocessing, [label]))[0] for image, label in zip(images, labels)]
     else:
         logits = run(prepare_arrays(images, preprocessing, names))
