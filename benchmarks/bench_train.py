@@ -58,7 +58,13 @@ from mobilevit.engine.allocator import keep_freed_memory
 from mobilevit.engine.trainer import build_optimizer, compile_for_training
 from mobilevit.models import build_classifier
 
-VARIANTS = {"xxs": ("xx_small", "mobilevit_xxs"), "xs": ("x_small", "mobilevit_xs"), "s": ("small", "mobilevit_s")}
+VARIANTS = {
+    "xxs": ("xx_small", "mobilevit_xxs"),
+    "xs": ("x_small", "mobilevit_xs"),
+    "s": ("small", "mobilevit_s"),
+    "v2-100": ("v2_100", "mobilevitv2_100"),
+}
+TIMM_LAYOUTS = {"v2-100": "timm_v2"}  # the converter of each variant's timm weights (v1: "timm")
 PATHS = ("timm", "timm channels_last", "mobilevit", "mobilevit channels_last", "mobilevit grad checkpointing")
 COMPILED = "mobilevit compiled"
 # --as-shipped: each side's paths, and whether its training command keeps freed memory
@@ -72,7 +78,7 @@ def build_models(variant: str, compiled: bool = False) -> dict[str, nn.Module]:
     arch, timm_name = VARIANTS[variant]
     timm_model = timm.create_model(timm_name, pretrained=False)
     ours = build_classifier(arch)
-    ours.load_state_dict(to_mobilevit(timm_model.state_dict(), "timm"))
+    ours.load_state_dict(to_mobilevit(timm_model.state_dict(), TIMM_LAYOUTS.get(variant, "timm")))
     checkpointed = copy.deepcopy(ours)
     checkpointed.set_grad_checkpointing()
     return {
