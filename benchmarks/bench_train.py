@@ -121,10 +121,13 @@ def make_step(
     return step
 
 
-def peak_memory_mb(variant: str, path: str, batch: int, size: int, device: torch.device) -> float:
-    """Peak memory of training steps beyond what the model and its batch hold before them."""
+def peak_memory_mb(
+    variant: str, path: str, batch: int, size: int, device: torch.device, amp: torch.dtype | None
+) -> float:
+    """Peak memory of training steps (under ``amp`` autocast, if given) beyond what the model and its
+    batch hold before them."""
     model = build_models(variant)[path]
-    step = make_step(model, path, batch, size, device, None)
+    step = make_step(model, path, batch, size, device, amp)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
@@ -152,9 +155,12 @@ def peak_resident_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2**20
 
 
-def cpu_peak_memory_mb(variant: str, path: str, batch: int, size: int, keep_memory: bool) -> float:
+def cpu_peak_memory_mb(
+    variant: str, path: str, batch: int, size: int, keep_memory: bool, amp: torch.dtype | None
+) -> float:
     """:func:`peak_memory_mb` in a fresh process, so that no earlier path's peak hides this one's."""
     command = [sys.executable, __file__, "--memory-of", variant, path, "--batch", str(batch), "--size", str(size)]
+    command += ["--amp", "bfloat16" if amp is not None else "none"]
     if keep_memory:
         command.append("--keep-freed-memory")
     result = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -192,9 +198,9 @@ def measure_variant(
         }
         if memory and path != COMPILED:
             row["peak_memory_mb"] = (
-                peak_memory_mb(variant, path, batch, size, device)
+                peak_memory_mb(variant, path, batch, size, device, amp)
                 if device.type == "cuda"
-                else cpu_peak_memory_mb(variant, path, batch, size, keep_memory)
+                else cpu_peak_memory_mb(variant, path, batch, size, keep_memory, amp)
             )
         if path == COMPILED:
             row["compile_seconds"] = compile_seconds
@@ -321,10 +327,10 @@ def main() -> None:
     allocator = apply_keep_freed_memory_option(parser, args)
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if args.memory_of:  # the child process of cpu_peak_memory_mb
-        print(peak_memory_mb(*args.memory_of, args.batch, args.size, device))
-        return
     amp = None if args.amp == "none" else torch.bfloat16 if args.amp or device.type == "cuda" else None
+    if args.memory_of:  # the child process of cpu_peak_memory_mb
+        print(peak_memory_mb(*args.memory_of, args.batch, args.size, device, amp))
+        return
     if args.serve:  # a worker of measure_as_shipped
         serve_steps(*args.serve, args.batch, args.size, device, amp)
         return
