@@ -202,8 +202,8 @@ class ConvNormAct(nn.Module):
         which a torch.fx trace allows."""
         conv = self.conv
         return (
-            conv.bias is None
-            and conv.stride[0] > 1
+            conv.stride[0] > 1
+            and conv.bias is None
             and conv.groups == conv.in_channels == conv.out_channels
             and conv.padding_mode == "zeros"
             and torch.is_grad_enabled()
