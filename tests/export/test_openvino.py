@@ -13,6 +13,7 @@ from PIL import Image
 
 from mobilevit.cli import flag, main
 from mobilevit.export import OpenVinoRunner, export_model
+from mobilevit.export import openvino as openvino_module
 from mobilevit.models import build_classifier
 from reference_weights import deterministic_input, deterministic_state_dict
 
@@ -157,3 +158,19 @@ def test_bf16_compiles_a_program_for_each_input_shape(model, tmp_path):
     assert list(runner.programs) == [(2, 3, 64, 64), (1, 3, 64, 96), (1, 3, 64, 64)]  # the last used last
     assert all(runner.programs[shape].inputs[0].get_partial_shape().is_static for shape in runner.programs)
     assert not OpenVinoRunner(path, precision="fp32").static_shapes  # fp32 keeps one program for every shape
+
+
+def test_bf16_runs_a_large_batch_in_slices_that_bound_its_largest_map(model, tmp_path, monkeypatch):
+    path = export_model(model, tmp_path / "model.xml", "openvino", height=64, width=64, precision="bf16")
+    runner = OpenVinoRunner(path, threads=2)
+    largest = 32 * 32 * 32  # XXS's first expansion at 64x64: 32 channels at 32x32
+    assert runner.slice_size((3, 64, 64)) == openvino_module.SLICE_ELEMENTS // largest
+    images = deterministic_input(5, 64, 64)
+    with torch.no_grad():
+        expected = model(images)
+    monkeypatch.setattr(openvino_module, "SLICE_ELEMENTS", 2 * largest)
+    runner = OpenVinoRunner(path, threads=2)
+    logits = runner(images)
+    assert list(runner.programs) == [(2, 3, 64, 64), (1, 3, 64, 64)]  # 2 + 2 + 1 images
+    assert (logits - expected).abs().max() <= 0.05 * expected.abs().max()  # bf16's rounding
+    assert OpenVinoRunner(path, precision="fp32").slice_size((3, 64, 64)) is None  # fp32 runs a batch whole
