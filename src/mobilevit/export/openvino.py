@@ -177,11 +177,14 @@ class OpenVinoRunner:
             model = self.model.clone()
             model.reshape([1, *image_shape])
             largest = max(
-                int(np.prod(output.get_shape()))
-                for node in model.get_ops()
-                if node.get_type_name() != "Constant"
-                for output in node.outputs()
-                if output.get_partial_shape().is_static
+                (
+                    int(np.prod(output.get_shape()))
+                    for node in model.get_ops()
+                    if node.get_type_name() != "Constant"
+                    for output in node.outputs()
+                    if output.get_partial_shape().is_static
+                ),
+                default=1,
             )
             self.slices[image_shape] = max(1, SLICE_ELEMENTS // largest)
         return self.slices[image_shape]
