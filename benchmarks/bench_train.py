@@ -71,6 +71,11 @@ COMPILED = "mobilevit compiled"
 SHIPPED_SIDES = {"mobilevit": (("mobilevit",), True), "timm": (("timm", "timm channels_last"), False)}
 
 
+def amp_flag(amp: torch.dtype | None) -> str:
+    """``--amp``'s value for ``amp``: what a child process is given and what the JSON records."""
+    return "bfloat16" if amp is not None else "none"
+
+
 def build_models(variant: str, compiled: bool = False) -> dict[str, nn.Module]:
     """The paths' models, in train mode, all with the same weights."""
     import timm
@@ -160,7 +165,7 @@ def cpu_peak_memory_mb(
 ) -> float:
     """:func:`peak_memory_mb` in a fresh process, so that no earlier path's peak hides this one's."""
     command = [sys.executable, __file__, "--memory-of", variant, path, "--batch", str(batch), "--size", str(size)]
-    command += ["--amp", "bfloat16" if amp is not None else "none"]
+    command += ["--amp", amp_flag(amp)]
     if keep_memory:
         command.append("--keep-freed-memory")
     result = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -238,7 +243,7 @@ def measure_as_shipped(
     workers = {}
     for side in SHIPPED_SIDES:
         command = [sys.executable, __file__, "--serve", variant, side, "--batch", str(batch), "--size", str(size)]
-        command += ["--threads", str(threads), "--amp", "bfloat16" if amp else "none"]
+        command += ["--threads", str(threads), "--amp", amp_flag(amp)]
         workers[side] = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     seconds: dict[str, list[float]] = defaultdict(list)
     try:
@@ -370,7 +375,7 @@ def main() -> None:
             {
                 "machine": machine(),
                 "device": device.type,
-                "amp": "bfloat16" if amp else "none",
+                "amp": amp_flag(amp),
                 "rounds": args.rounds,
                 "keep_freed_memory": args.keep_freed_memory,
                 "as_shipped": args.as_shipped,

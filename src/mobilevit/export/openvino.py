@@ -160,9 +160,7 @@ class OpenVinoRunner:
         if self.compiled is not None:
             return self.compiled
         if shape not in self.programs:
-            model = self.model.clone()
-            model.reshape(list(shape))
-            self.programs[shape] = self.core.compile_model(model, "CPU", self.config)
+            self.programs[shape] = self.core.compile_model(self._reshaped(shape), "CPU", self.config)
             while len(self.programs) > MAX_STATIC_PROGRAMS:
                 self.programs.popitem(last=False)
         self.programs.move_to_end(shape)
@@ -174,8 +172,7 @@ class OpenVinoRunner:
         if not self.static_shapes:
             return None
         if image_shape not in self.slices:
-            model = self.model.clone()
-            model.reshape([1, *image_shape])
+            model = self._reshaped((1, *image_shape))
             largest = max(
                 (
                     int(np.prod(output.get_shape()))
@@ -188,6 +185,12 @@ class OpenVinoRunner:
             )
             self.slices[image_shape] = max(1, SLICE_ELEMENTS // largest)
         return self.slices[image_shape]
+
+    def _reshaped(self, shape: tuple[int, ...]) -> Any:
+        """A copy of the model with its input fixed to ``shape``."""
+        model = self.model.clone()
+        model.reshape(list(shape))
+        return model
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         fixed_batch = check_batch(self.path, self.input_shape, batch)

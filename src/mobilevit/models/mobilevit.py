@@ -245,15 +245,13 @@ class _SpreadGradientDepthwiseConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, stride: int, dilation: int) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.dilation = stride, dilation
-        padding = dilation * (weight.shape[-1] // 2)
-        return F.conv2d(x, weight, None, stride, padding, dilation, weight.shape[0])
+        ctx.stride, ctx.padding, ctx.dilation = stride, dilation * (weight.shape[-1] // 2), dilation
+        return F.conv2d(x, weight, None, stride, ctx.padding, dilation, weight.shape[0])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None, None]:
         x, weight = ctx.saved_tensors
-        stride, dilation, channels = ctx.stride, ctx.dilation, weight.shape[0]
-        padding = dilation * (weight.shape[-1] // 2)
+        stride, padding, dilation, channels = ctx.stride, ctx.padding, ctx.dilation, weight.shape[0]
         grad_input = grad_weight = None
         if ctx.needs_input_grad[0]:
             spread = torch.zeros_like(x, dtype=grad.dtype)  # in the input's memory format
