@@ -275,26 +275,41 @@ def measure_as_shipped(
     ]
 
 
+def shape_of(row: dict) -> tuple[str, int, int]:
+    """The variant, image side and batch a result row was measured at."""
+    return row["variant"], row["size"], row["batch"]
+
+
+def faster_timm_ratios(rows: list[dict]) -> list[float | None]:
+    """Each of our rows' images/s over the faster timm path's at the same shape (None for timm's rows)."""
+    best_timm: dict[tuple, float] = {}
+    for row in rows:
+        if row["path"].startswith("timm"):
+            best_timm[shape_of(row)] = max(best_timm.get(shape_of(row), 0.0), row["images_per_second"])
+    return [
+        row["images_per_second"] / best_timm[shape_of(row)] if row["path"].startswith("mobilevit") else None
+        for row in rows
+    ]
+
+
 def report(rows: list[dict]) -> str:
     """The markdown table, with our paths' ratio to the faster timm path of the same shape."""
+    shapes = {shape: order for order, shape in enumerate(dict.fromkeys(map(shape_of, rows)))}
     lines = []
-    for key in dict.fromkeys((row["variant"], row["size"], row["batch"]) for row in rows):
-        shape_rows = [row for row in rows if (row["variant"], row["size"], row["batch"]) == key]
-        best_timm = max(row["images_per_second"] for row in shape_rows if row["path"].startswith("timm"))
-        for row in shape_rows:
-            ratio = f"{row['images_per_second'] / best_timm:.2f}x" if row["path"].startswith("mobilevit") else ""
-            memory = f"{row['peak_memory_mb']:.0f}" if "peak_memory_mb" in row else ""
-            lines.append(
-                [
-                    key[0],
-                    f"{key[2]}x{key[1]}x{key[1]}",
-                    row["path"],
-                    f"{row['step_ms']:.0f}",
-                    f"{row['images_per_second']:.1f}",
-                    memory,
-                    ratio,
-                ]
-            )
+    # grouped by shape, in the order each shape first comes
+    for row, ratio in sorted(zip(rows, faster_timm_ratios(rows)), key=lambda pair: shapes[shape_of(pair[0])]):
+        variant, size, batch = shape_of(row)
+        lines.append(
+            [
+                variant,
+                f"{batch}x{size}x{size}",
+                row["path"],
+                f"{row['step_ms']:.0f}",
+                f"{row['images_per_second']:.1f}",
+                f"{row['peak_memory_mb']:.0f}" if "peak_memory_mb" in row else "",
+                "" if ratio is None else f"{ratio:.2f}x",
+            ]
+        )
     headers = ["variant", "batch", "path", "step (ms)", "images/s", "peak memory (MiB)", "vs faster timm path"]
     return markdown_table(headers, lines)
 
