@@ -38,7 +38,9 @@ SLICE_ELEMENTS = 2**24
 # which int8 keeps in float: docs/deployment.md, "MobileViT v2".
 V2_FLOAT_ATTENTION = r".*/attn/(?!qkv_proj/).*"
 # The stem (the 3x3 convolution on the image), which int8 keeps in float for every model with one:
-# docs/deployment.md, "OpenVINO".
+# on the demo trained on an Intel Xeon with AMX, all-int8 lost 0.8 point of top-1 (98.0 % the same
+# top class) and the float stem 0.4 (98.4 %), never worse than all-int8 on three other demo models,
+# at most 1.6 % slower (XXS and S at batch 1; docs/deployment.md, "OpenVINO").
 FLOAT_STEM = r"/backbone/stem/.*"
 
 
@@ -79,10 +81,7 @@ def _quantize(ov_model, calibration: torch.Tensor, float_patterns: list[str]):
     94.4), against 97.6 % and 93.6 % with symmetric activations, which cost about 6 % less time at
     batch 1 (XXS and S on the AMD EPYC); fast bias correction lost more still on an earlier demo.
 
-    The nodes whose names match ``float_patterns`` stay float (each pattern must match one). The
-    stem stays float: on the demo trained on an Intel Xeon with AMX, all-int8 lost 0.8 point of
-    top-1 (98.0 % the same top class) and the float stem 0.4 (98.4 %), never worse than all-int8 on
-    three other demo models, at most 1.6 % slower (XXS and S at batch 1)."""
+    The nodes whose names match ``float_patterns`` stay float (each pattern must match one)."""
     nncf = import_runtime("nncf", "int8 quantization for OpenVINO")
     _import_cpp_extension_quietly()
     images = [image[None].numpy() for image in calibration.float()]

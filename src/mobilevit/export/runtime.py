@@ -59,8 +59,8 @@ def check_batch(path: str | os.PathLike, input_shape: Sequence[int | str], batch
     return fixed_batch
 
 
-def run_in_slices(run: Callable[[np.ndarray], np.ndarray], array: np.ndarray, fixed_batch: int | None) -> torch.Tensor:
-    """Run a numpy batch through ``run`` in slices of ``fixed_batch`` images (the file's fixed batch
+def run_in_slices(run: Callable[[np.ndarray], np.ndarray], array: np.ndarray, slice_size: int | None) -> torch.Tensor:
+    """Run a numpy batch through ``run`` in slices of ``slice_size`` images (the file's fixed batch
     size, or a runner's slice), all at once if None."""
-    step = fixed_batch or len(array)
+    step = slice_size or len(array)
     return torch.from_numpy(np.concatenate([run(array[start : start + step]) for start in range(0, len(array), step)]))
