@@ -19,10 +19,17 @@ paths with timm's optimizer and glibc's defaults, which timm's ``train.py`` leav
 allocator is a setting of the whole process, so each side runs in a process of its own and the two
 take turns in blocks of ``--block`` rounds.
 
+``--ops`` times each PyTorch operator of our step and of timm channels_last's instead (CPU only):
+milliseconds and calls per step, the rate of the products and convolutions (GFLOP/s, and its share
+of the faster of a large matrix product and a large convolution, measured in the same run) and of
+the memory each operator touches (GB/s, beside a copy's), so what is far from the machine's limits
+shows.
+
     python benchmarks/bench_train.py --out benchmarks/results/train.json
     python benchmarks/bench_train.py --variants xxs --batch 8 --size 160 --rounds 3   # under a minute
     python benchmarks/bench_train.py --variants xxs --keep-freed-memory   # glibc set as `mobilevit train` sets it
     python benchmarks/bench_train.py --variants xxs s --as-shipped --amp bfloat16   # each side as its command runs
+    python benchmarks/bench_train.py --variants xxs --amp none --ops --keep-freed-memory   # where a step goes
 """
 
 from __future__ import annotations
@@ -43,13 +50,19 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+from torch.utils.flop_counter import flop_registry
 
 from common import (
     add_keep_freed_memory_option,
     apply_keep_freed_memory_option,
+    convolution_peak_gflops,
+    copy_gb_per_s,
     interleaved_medians,
     machine,
     markdown_table,
+    matmul_peak_gflops,
     write_json,
 )
 from mobilevit.config import OptimConfig
@@ -65,6 +78,8 @@ VARIANTS = {
     "v2-100": ("v2_100", "mobilevitv2_100"),
 }
 TIMM_LAYOUTS = {"v2-100": "timm_v2"}  # the converter of each variant's timm weights (v1: "timm")
+OPS_PATHS = ("mobilevit", "timm channels_last")  # --ops: ours and the faster timm path
+OPS_ROWS = 12  # --ops: the slowest operators listed, the rest summed in one row
 PATHS = ("timm", "timm channels_last", "mobilevit", "mobilevit channels_last", "mobilevit grad checkpointing")
 COMPILED = "mobilevit compiled"
 # --as-shipped: each side's paths, and whether its training command keeps freed memory
@@ -314,6 +329,107 @@ def report(rows: list[dict]) -> str:
     return markdown_table(headers, lines)
 
 
+class OperatorTimes(TorchDispatchMode):
+    """Per PyTorch operator run under it: seconds, calls, useful FLOPs, and the bytes of the tensors
+    it is given and returns (each counted once; none for views). Each call is timed whole: CPU only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0, 0])
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        began = time.perf_counter()
+        out = func(*args, **kwargs)
+        seconds = time.perf_counter() - began
+        totals = self.totals[str(func.overloadpacket)]
+        totals[0] += seconds
+        totals[1] += 1
+        totals[2] += operator_flops(func, args, kwargs, out)
+        if not func.is_view:  # a view moves no data
+            totals[3] += sum(leaf.nbytes for leaf in tree_leaves((args, out)) if isinstance(leaf, torch.Tensor))
+        return out
+
+
+# PyTorch's CPU flash attention, which its FLOP formulas lack: the query's index among the
+# arguments, and the FLOPs per query row, key and channel (forward 2 products, backward 4)
+CPU_FLASH_ATTENTION = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: (0, 4),
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: (1, 8),
+}
+
+
+def operator_flops(func, args: tuple, kwargs: dict, out: object) -> int:
+    """The useful FLOPs of one operator call (matrix products, convolutions, attention; else 0)."""
+    packet = func.overloadpacket
+    if packet in flop_registry:
+        return flop_registry[packet](*args, **kwargs, out_val=out)
+    if packet in CPU_FLASH_ATTENTION:
+        index, per_element = CPU_FLASH_ATTENTION[packet]
+        query, key = args[index], args[index + 1]
+        return per_element * query.shape[:-1].numel() * key.shape[-2] * query.shape[-1]
+    return 0
+
+
+def operator_table(step: Callable[[], None], rounds: int) -> tuple[float, list[dict]]:
+    """ms per step under :class:`OperatorTimes` over ``rounds`` steps (after one untimed), and each
+    operator's ms and calls per step, GFLOP/s and GB/s, slowest first."""
+    step()
+    times = OperatorTimes()
+    began = time.perf_counter()
+    with times:
+        for _ in range(rounds):
+            step()
+    step_ms = (time.perf_counter() - began) / rounds * 1e3
+    rows = [
+        {
+            "operator": name,
+            "ms": seconds / rounds * 1e3,
+            "calls": calls / rounds,
+            "gflop_per_s": flops / seconds / 1e9 if flops and seconds else None,
+            "gb_per_s": tensor_bytes / seconds / 1e9 if tensor_bytes and seconds else None,
+        }
+        for name, (seconds, calls, flops, tensor_bytes) in times.totals.items()
+    ]
+    return step_ms, sorted(rows, key=lambda row: -row["ms"])
+
+
+def report_operators(step_ms: float, rows: list[dict], peak_gflops: float) -> str:
+    """The markdown table of :func:`operator_table`: the slowest operators, then the rest summed."""
+    shown, rest = rows[:OPS_ROWS], rows[OPS_ROWS:]
+    lines = [
+        [
+            row["operator"],
+            f"{row['ms']:.1f}",
+            f"{100 * row['ms'] / step_ms:.1f} %",
+            f"{row['calls']:.0f}",
+            "" if row["gflop_per_s"] is None else f"{row['gflop_per_s']:.0f} ({row['gflop_per_s'] / peak_gflops:.0%})",
+            "" if row["gb_per_s"] is None else f"{row['gb_per_s']:.1f}",
+        ]
+        for row in shown
+    ]
+    rest_ms = sum(row["ms"] for row in rest)
+    lines.append([f"{len(rest)} others", f"{rest_ms:.1f}", f"{100 * rest_ms / step_ms:.1f} %", "", "", ""])
+    headers = ["operator", "ms a step", "share", "calls", "GFLOP/s (of the peak)", "GB/s"]
+    return markdown_table(headers, lines)
+
+
+def measure_operators(
+    variant: str, batch: int, size: int, rounds: int, amp: torch.dtype | None, peak_gflops: float
+) -> list[dict]:
+    """:func:`operator_table` of each of :data:`OPS_PATHS`, printed as it comes."""
+    models = build_models(variant)
+    results = []
+    for path in OPS_PATHS:
+        step_ms, rows = operator_table(make_step(models[path], path, batch, size, torch.device("cpu"), amp), rounds)
+        print(f"\n{variant} at {batch}x{size}x{size}, {path}: {step_ms:.0f} ms a step under the operator timer\n")
+        print(report_operators(step_ms, rows, peak_gflops))
+        results.append(
+            {"variant": variant, "size": size, "batch": batch, "path": path, "step_ms": step_ms, "operators": rows}
+        )
+    return results
+
+
 def sampler_batch(batch: int, size: int) -> int:
     """The variable batch sampler's batch at ``size`` for ``batch`` images at 256 (pixels kept)."""
     return max(1, batch * 256 * 256 // (size * size))
@@ -340,6 +456,9 @@ def main() -> None:
         help="each side in its own process, set as its training command sets it (see the module's docstring)",
     )
     parser.add_argument("--block", type=int, default=1, help="--as-shipped: rounds per turn of a side (default 1)")
+    parser.add_argument(
+        "--ops", action="store_true", help="time each operator of our step and timm channels_last's instead (CPU)"
+    )
     parser.add_argument("--memory-of", nargs=2, metavar=("VARIANT", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=2, metavar=("VARIANT", "SIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -356,6 +475,11 @@ def main() -> None:
         return
     if args.as_shipped and (args.keep_freed_memory or args.compile or device.type != "cpu"):
         parser.error("--as-shipped compares CPU processes as shipped: no --keep-freed-memory, --compile or GPU")
+    if args.ops:
+        if args.as_shipped or args.compile or device.type != "cpu":
+            parser.error("--ops times the operators of one CPU process: no --as-shipped, --compile or GPU")
+        run_operators(args, amp, allocator)
+        return
     rows = []
     for variant in args.variants:
         for size in args.sizes or [args.size]:
@@ -395,6 +519,39 @@ def main() -> None:
                 "keep_freed_memory": args.keep_freed_memory,
                 "as_shipped": args.as_shipped,
                 "results": rows,
+            },
+        )
+
+
+def run_operators(args: argparse.Namespace, amp: torch.dtype | None, allocator: str) -> None:
+    """``--ops``: the operator tables of every variant and size, beside the machine's limits."""
+    kind = "bf16" if amp else "fp32"
+    product, convolution = matmul_peak_gflops(precision=kind), convolution_peak_gflops(precision=kind)
+    peak_gflops = max(product, convolution)
+    bandwidth = copy_gb_per_s()
+    precision = "bfloat16 autocast" if amp else "float32"
+    print(f"each operator of a training step, {precision}, cpu ({args.threads} threads{allocator})")
+    print(
+        f"the machine in {kind}: {product:.0f} GFLOP/s in a large matrix product, {convolution:.0f} in a large "
+        f"convolution (the faster is the peak below), {bandwidth:.1f} GB/s in a copy"
+    )
+    results = []
+    for variant in args.variants:
+        for size in args.sizes or [args.size]:
+            batch = sampler_batch(args.batch, size) if args.sizes else args.batch
+            results += measure_operators(variant, batch, size, args.rounds, amp, peak_gflops)
+    if args.out:
+        write_json(
+            args.out,
+            {
+                "machine": machine(),
+                "amp": amp_flag(amp),
+                "rounds": args.rounds,
+                "keep_freed_memory": args.keep_freed_memory,
+                "matmul_peak_gflops": product,
+                "convolution_peak_gflops": convolution,
+                "copy_gb_per_s": bandwidth,
+                "operators": results,
             },
         )
 

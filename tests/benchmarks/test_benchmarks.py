@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+from bench_train import OperatorTimes  # noqa: E402
 from common import alternating_medians  # noqa: E402
 
 
@@ -121,6 +123,38 @@ def test_training_benchmark_runs_each_side_as_its_command_ships(tmp_path):
     assert set(rows) == {"mobilevit", "timm", "timm channels_last"}
     assert [path for path, row in rows.items() if row["freed_memory_kept"]] == ["mobilevit"]
     assert all(row["step_ms"] > 0 for row in rows.values())
+
+
+@pytest.mark.slow
+def test_training_benchmark_times_each_operator_of_a_step_beside_the_machines_limits(tmp_path):
+    command = [sys.executable, str(BENCHMARKS / "bench_train.py"), "--variants", "xxs", "--batch", "2"]
+    command += ["--size", "64", "--rounds", "1", "--amp", "none", "--ops", "--threads", "2"]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "ops.json")], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| aten.convolution_backward |" in result.stdout
+    figures = json.loads((tmp_path / "ops.json").read_text())
+    assert figures["matmul_peak_gflops"] > 0 and figures["convolution_peak_gflops"] > 0 and figures["copy_gb_per_s"] > 0
+    assert [table["path"] for table in figures["operators"]] == ["mobilevit", "timm channels_last"]
+    for table in figures["operators"]:
+        rows = {row["operator"]: row for row in table["operators"]}
+        assert sum(row["ms"] for row in rows.values()) <= table["step_ms"]
+        # the products, convolutions and attention of both passes are counted; views move nothing
+        for name in ("aten.convolution", "aten.convolution_backward", "aten.mm", "aten.addmm"):
+            assert rows[name]["gflop_per_s"] > 0
+        assert rows["aten._scaled_dot_product_flash_attention_for_cpu_backward"]["gflop_per_s"] > 0
+        assert rows["aten.view"]["gb_per_s"] is None and rows["aten.view"]["gflop_per_s"] is None
+        assert rows["aten.native_batch_norm"]["gb_per_s"] > 0 and rows["aten.native_batch_norm"]["gflop_per_s"] is None
+
+
+def test_cpu_flash_attention_counts_the_flops_of_its_products():
+    query, key, value = (torch.rand(2, 3, 5, 4, requires_grad=True) for _ in range(3))
+    with OperatorTimes() as times:
+        torch.nn.functional.scaled_dot_product_attention(query, key, value).sum().backward()
+    forward = 2 * (2 * 2 * 3 * 5 * 5 * 4)  # query x keys, then weights x values
+    assert times.totals["aten._scaled_dot_product_flash_attention_for_cpu"][2] == forward
+    assert times.totals["aten._scaled_dot_product_flash_attention_for_cpu_backward"][2] == 2 * forward
 
 
 @pytest.mark.slow
