@@ -2,7 +2,8 @@
 
 1. ``mobilevit train`` of the demo's digits (written as ``scripts/demo.sh`` writes them), a few
    steps with ``train.amp=bfloat16``, then ``float16``: the losses, that they are finite, and the
-   wall time per step (between consecutive steps' ``log.jsonl`` records, after the first step);
+   wall time per step and the wait for batches in it (the median of the ``log.jsonl`` records'
+   ``step_time`` and ``data_time`` after the first step);
 2. the logits of XXS, S and v2-100 (``build_classifier``, the same random weights, eval mode,
    float32, TF32 off) on the GPU against the CPU's: passes at a max abs difference of at most 1e-3
    of the logits' scale (their largest magnitude on the CPU);
@@ -160,16 +161,22 @@ def train_arguments(check: Check, work_dir: Path, amp: str, steps: int) -> list[
 
 
 def train_figures(work_dir: Path) -> Figures:
-    """The steps, losses and median wall time per step (ms) of a run's ``log.jsonl`` (``train.log_interval=1``)."""
+    """The steps, losses, and median wall time and wait for batches per step (ms) of a run's
+    ``log.jsonl`` (``train.log_interval=1``)."""
     records = [json.loads(line) for line in (work_dir / "log.jsonl").read_text().splitlines()]
     steps = [record for record in records if record["kind"] == "train"]
     losses = [record["loss"] for record in steps]
-    intervals = [later["time"] - earlier["time"] for earlier, later in zip(steps, steps[1:])]
+    after_first = steps[1:]  # the first step warms up
+
+    def median_ms(field: str) -> float | None:
+        return round(1000 * statistics.median(record[field] for record in after_first), 1) if after_first else None
+
     return {
         "steps": len(steps),
         "losses": [round(loss, 4) for loss in losses],
         "finite": all(math.isfinite(loss) for loss in losses),
-        "ms_per_step": round(1000 * statistics.median(intervals), 1) if intervals else None,
+        "ms_per_step": median_ms("step_time"),
+        "data_ms_per_step": median_ms("data_time"),
         "shapes": sorted({record["shape"] for record in steps}),
     }
 

@@ -34,9 +34,10 @@ def test_a_failed_part_is_reported_and_the_parts_after_it_still_run(tmp_path):
 
 def test_train_figures_read_the_losses_and_step_times_the_trainer_logs(tmp_path):
     log = RunLog(tmp_path, enabled=True)
-    for step, loss in enumerate([2.3, 2.2, float("nan")], start=1):
-        log.record("train", epoch=1, batch=f"{step}/20", step=step, lr=0.001, loss=loss, shape="64x32x32")
+    for step, (loss, seconds) in enumerate([(2.3, 0.9), (2.2, 0.02), (float("nan"), 0.04)], start=1):
+        timing = {"step_time": seconds, "data_time": seconds / 4}  # as the trainer records them
+        log.record("train", epoch=1, batch=f"{step}/20", step=step, lr=0.001, loss=loss, **timing, shape="64x32x32")
     figures = gpu_check.train_figures(tmp_path)
     assert figures["steps"] == 3 and figures["losses"][:2] == [2.3, 2.2] and math.isnan(figures["losses"][2])
     assert figures["finite"] is False and figures["shapes"] == ["64x32x32"]
-    assert figures["ms_per_step"] is not None and figures["ms_per_step"] >= 0
+    assert figures["ms_per_step"] == 30.0 and figures["data_ms_per_step"] == 7.5  # the first step left out

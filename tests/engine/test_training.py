@@ -1,6 +1,8 @@
 import json
 import math
 import shutil
+import time
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -78,6 +80,27 @@ def test_bfloat16_autocast_and_gradient_accumulation(tiny_config, tmp_path):
     records = [json.loads(line) for line in (tmp_path / "work" / "log.jsonl").read_text().splitlines()]
     batches = int([record for record in records if record["kind"] == "train"][-1]["batch"].split("/")[1])
     assert checkpoint["step"] == math.ceil(batches / 2)  # an optimizer step every two batches
+    steps = [record for record in records if record["kind"] == "train"]
+    assert all(0 <= record["data_time"] < record["step_time"] for record in steps)
+
+
+def test_train_records_time_the_steps_and_the_wait_for_batches(tmp_path):
+    def slow_batches():
+        for _ in range(3):
+            time.sleep(0.05)  # the loader
+            yield "batch"
+
+    meter = trainer.EpochMeter(RunLog(tmp_path, enabled=True), world_size=1)
+    for _ in meter.timed(slow_batches()):
+        time.sleep(0.02)  # the step
+        meter.add_step(1.0)
+    meter.record_steps(SimpleNamespace(epoch=0, step=3), "3/3", 0.1, torch.Size([2, 3, 8, 8]))
+    record = json.loads((tmp_path / "log.jsonl").read_text())
+    assert record["data_time"] >= 0.05 and record["step_time"] >= record["data_time"] + 0.02
+    meter.add_step(1.0)  # the next record times only the steps after this one
+    meter.record_steps(SimpleNamespace(epoch=0, step=4), "3/3", 0.1, torch.Size([2, 3, 8, 8]))
+    later = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[1])
+    assert later["data_time"] == 0 and later["step_time"] < 0.02
 
 
 def test_schedule_warms_up_then_follows_a_cosine():

@@ -14,9 +14,10 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -299,7 +300,7 @@ def train_one_epoch(
     )
     meter = EpochMeter(loop.log, context.world_size)
     with contextlib.closing(bar):
-        for batch in bar:
+        for batch in meter.timed(bar):
             first_batch_of_step = state.batch_in_epoch
             state.batch_in_epoch += 1
             ends_step = state.batch_in_epoch % loop.accumulate == 0 or state.batch_in_epoch == num_batches
@@ -333,17 +334,34 @@ def train_one_epoch(
     meter.record_epoch(state, loop.clock.eta(state.step))
 
 
+BatchT = TypeVar("BatchT")
+
+
 class EpochMeter:
-    """What :func:`train_one_epoch` logs: throughput, the loss averaged over the steps since the
-    last ``train`` record, and the images skipped (every process's, gathered when reported)."""
+    """What :func:`train_one_epoch` logs: throughput, the loss and the seconds per optimizer step
+    (and of them, waiting for batches) over the steps since the last ``train`` record, and the
+    images skipped (every process's, gathered when reported)."""
 
     def __init__(self, log: RunLog, world_size: int) -> None:
         self.log, self.world_size = log, world_size
         self.started = time.perf_counter()
+        self.interval_started = self.started  # of the steps since the last train record
+        self.data_seconds = 0.0  # waiting for batches since the last train record
         self.images = 0  # of every process
         self.skipped = 0  # reported so far
         self.unreported: list[str] = []  # this process's skipped images since the last report
         self.losses: list[float] = []  # since the last train record
+
+    def timed(self, batches: Iterable[BatchT]) -> Iterator[BatchT]:
+        """``batches``, with the time spent waiting for each added to the data time."""
+        iterator = iter(batches)
+        while True:
+            began = time.perf_counter()
+            batch = next(iterator, None)
+            self.data_seconds += time.perf_counter() - began
+            if batch is None:
+                return
+            yield batch
 
     def add_batch(self, skipped: list[str], num_images: int) -> None:
         self.unreported += skipped
@@ -363,17 +381,21 @@ class EpochMeter:
     def record_steps(self, state: TrainState, batch: str, learning_rate: float, shape: torch.Size) -> None:
         """Report the skipped images, then a ``train`` record of the steps since the last one."""
         self.report_skipped()
+        now, steps = time.perf_counter(), len(self.losses)
         self.log.record(
             "train",
             epoch=state.epoch + 1,
             batch=batch,
             step=state.step,
             lr=learning_rate,
-            loss=sum(self.losses) / len(self.losses),
+            loss=sum(self.losses) / steps,
             images_per_s=round(self.rate(), 1),
+            step_time=round((now - self.interval_started) / steps, 4),
+            data_time=round(self.data_seconds / steps, 4),
             shape=f"{shape[0]}x{shape[2]}x{shape[3]}",
         )
         self.losses.clear()
+        self.interval_started, self.data_seconds = now, 0.0
 
     def record_epoch(self, state: TrainState, run_eta: str) -> None:
         """Report the skipped images, then the ``epoch`` record (with the time the run's other epochs take)."""
