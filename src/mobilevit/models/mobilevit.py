@@ -328,6 +328,12 @@ class InvertedResidual(nn.Module):
         return out
 
 
+# Training on a CPU computes float32 attention over at most this many tokens as two matrix
+# products, faster there than ``scaled_dot_product_attention`` (forward and backward of one layer:
+# 1.14-3.5x at 16-144 tokens with 16-60 channels a head, 0.81-1.04x at 256; benchmarks/README.md).
+FLOAT32_PRODUCTS_MAX_TOKENS = 144
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with a fused qkv projection (rows ordered q, k, v)."""
 
@@ -348,7 +354,8 @@ class Attention(nn.Module):
         # (B, N, 3*D) -> (3, B, heads, N, D/heads)
         qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        if q.requires_grad and q.dtype == torch.bfloat16 and q.device.type == "cpu":
+        products = False if torch.jit.is_scripting() else self._products_are_faster(q)  # scripted: inference
+        if products:
             x = self._products_attention(q, k, v)
         else:
             x = F.scaled_dot_product_attention(
@@ -357,10 +364,19 @@ class Attention(nn.Module):
         # (B, heads, N, D/heads) -> (B, N, D)
         return self.proj(x.transpose(1, 2).reshape(batch, tokens, dim))
 
+    @torch.jit.unused
+    def _products_are_faster(self, q: torch.Tensor) -> bool:
+        """Whether :meth:`_products_attention` is the faster path: training on a CPU, in bfloat16, or
+        in float32 over at most :data:`FLOAT32_PRODUCTS_MAX_TOKENS` tokens."""
+        if not q.requires_grad or q.device.type != "cpu":
+            return False
+        return q.dtype == torch.bfloat16 or q.shape[-2] <= FLOAT32_PRODUCTS_MAX_TOKENS
+
     def _products_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Attention as two matrix products around a softmax, for bfloat16 training on a CPU: there
-        the backward pass of ``scaled_dot_product_attention`` took 37 % of an XXS step, and a step
-        is 1.36x faster this way (S 1.17x; benchmarks/README.md). The softmax takes the bfloat16
+        """Attention as two matrix products around a softmax, for training on a CPU: in bfloat16
+        (there the backward pass of ``scaled_dot_product_attention`` took 37 % of an XXS step, and a
+        step is 1.36x faster this way, S 1.17x), and in float32 over few tokens
+        (:data:`FLOAT32_PRODUCTS_MAX_TOKENS`; benchmarks/README.md). The softmax takes bfloat16
         products as they are (PyTorch computes it in float32 and rounds once): a float32 softmax
         and its bfloat16 copy gave the same input gradient and cost XXS 1.17x of a step."""
         weights = torch.matmul(q * self.scale, k.transpose(-2, -1)).softmax(-1)
