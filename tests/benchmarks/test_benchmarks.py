@@ -143,7 +143,11 @@ def test_training_benchmark_times_each_operator_of_a_step_beside_the_machines_li
         # the products, convolutions and attention of both passes are counted; views move nothing
         for name in ("aten.convolution", "aten.convolution_backward", "aten.mm", "aten.addmm"):
             assert rows[name]["gflop_per_s"] > 0
-        assert rows["aten._scaled_dot_product_flash_attention_for_cpu_backward"]["gflop_per_s"] > 0
+        # timm's attention is the flash kernel; ours over few tokens, as here, two products
+        attention = (
+            "aten.bmm" if table["path"] == "mobilevit" else "aten._scaled_dot_product_flash_attention_for_cpu_backward"
+        )
+        assert rows[attention]["gflop_per_s"] > 0
         assert rows["aten.view"]["gb_per_s"] is None and rows["aten.view"]["gflop_per_s"] is None
         assert rows["aten.native_batch_norm"]["gb_per_s"] > 0 and rows["aten.native_batch_norm"]["gflop_per_s"] is None
 
