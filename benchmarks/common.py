@@ -68,7 +68,7 @@ def matmul_peak_gflops(size: int = 2048, rounds: int = 5, precision: str = "fp32
 
 def convolution_peak_gflops(rounds: int = 5, precision: str = "fp32") -> float:
     """The machine's compute rate in ``precision`` (fp32 or bf16) as a large 3x3 convolution (oneDNN,
-    channels-last) achieves it in PyTorch, in GFLOP/s: on CPUs it beats the matrix product by 10-15 %."""
+    channels-last) achieves it in PyTorch, in GFLOP/s: on the AMD EPYC 13-52 % above the matrix product."""
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     images = torch.rand(8, 256, 32, 32, dtype=dtype).contiguous(memory_format=torch.channels_last)
     weight = torch.rand(256, 256, 3, 3, dtype=dtype).contiguous(memory_format=torch.channels_last)
