@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -435,6 +435,13 @@ def sampler_batch(batch: int, size: int) -> int:
     return max(1, batch * 256 * 256 // (size * size))
 
 
+def measured_shapes(args: argparse.Namespace) -> Iterator[tuple[str, int, int]]:
+    """Each variant, batch and image side the arguments ask for (``--sizes``: the sampler's batches)."""
+    for variant in args.variants:
+        for size in args.sizes or [args.size]:
+            yield variant, sampler_batch(args.batch, size) if args.sizes else args.batch, size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
@@ -481,23 +488,21 @@ def main() -> None:
         run_operators(args, amp, allocator)
         return
     rows = []
-    for variant in args.variants:
-        for size in args.sizes or [args.size]:
-            batch = sampler_batch(args.batch, size) if args.sizes else args.batch
-            if args.as_shipped:
-                rows += measure_as_shipped(variant, batch, size, args.rounds, args.block, amp, args.threads)
-                continue
-            rows += measure_variant(
-                variant,
-                batch,
-                size,
-                args.rounds,
-                device,
-                args.keep_freed_memory,
-                amp,
-                args.compile,
-                not args.no_memory,
-            )
+    for variant, batch, size in measured_shapes(args):
+        if args.as_shipped:
+            rows += measure_as_shipped(variant, batch, size, args.rounds, args.block, amp, args.threads)
+            continue
+        rows += measure_variant(
+            variant,
+            batch,
+            size,
+            args.rounds,
+            device,
+            args.keep_freed_memory,
+            amp,
+            args.compile,
+            not args.no_memory,
+        )
     precision = "bfloat16 autocast" if amp else "float32"
     if args.as_shipped:
         allocator = ", each side in its own process: ours with freed memory kept, timm's with glibc's defaults"
@@ -536,10 +541,8 @@ def run_operators(args: argparse.Namespace, amp: torch.dtype | None, allocator: 
         f"convolution (the faster is the peak below), {bandwidth:.1f} GB/s in a copy"
     )
     results = []
-    for variant in args.variants:
-        for size in args.sizes or [args.size]:
-            batch = sampler_batch(args.batch, size) if args.sizes else args.batch
-            results += measure_operators(variant, batch, size, args.rounds, amp, peak_gflops)
+    for variant, batch, size in measured_shapes(args):
+        results += measure_operators(variant, batch, size, args.rounds, amp, peak_gflops)
     if args.out:
         write_json(
             args.out,
